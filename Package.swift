@@ -1,0 +1,116 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// swift-query: snapshot SQL over a collection tree, and persistent queries over event streams.
+///
+/// Dependency direction is one-way: QueryCore ← QuerySQL ← QueryTransport / QuerySim ← Examples.
+let package = Package(
+    name: "swift-query",
+    products: [
+        .library(name: "QueryCore", targets: ["QueryCore"]),
+        .library(name: "QuerySQL", targets: ["QuerySQL"]),
+        .library(name: "QueryTransport", targets: ["QueryTransport"]),
+        .library(name: "QuerySim", targets: ["QuerySim"]),
+        .executable(name: "query-demo", targets: ["query-demo"]),
+        .executable(name: "query-sim", targets: ["query-sim"]),
+        .executable(name: "query-sqllogictest", targets: ["query-sqllogictest"]),
+        .executable(name: "query-bench", targets: ["query-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    ],
+    targets: [
+        // System zlib from Debian's zlib1g-dev.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+        ),
+
+        // MARK: Libraries
+        .target(
+            name: "QueryCore",
+            dependencies: [
+                "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "QuerySQL",
+            dependencies: ["QueryCore"]
+        ),
+        .target(
+            name: "QueryTransport",
+            dependencies: [
+                "QueryCore", "QuerySQL",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "QuerySim",
+            dependencies: [
+                "QueryCore", "QuerySQL",
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The sqllogictest runner (SQLite's conformance format), shared by the executable and the tests.
+        .target(
+            name: "SQLLogicTest",
+            dependencies: [
+                "QueryCore", "QuerySQL",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "query-demo",
+            dependencies: ["QueryCore", "QuerySQL", "QuerySim"],
+            path: "Examples/query-demo"
+        ),
+        .executableTarget(
+            name: "query-sim",
+            dependencies: [
+                "QueryCore", "QuerySQL", "QuerySim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/query-sim"
+        ),
+        .executableTarget(
+            name: "query-sqllogictest",
+            dependencies: [
+                "SQLLogicTest",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/query-sqllogictest"
+        ),
+        .executableTarget(
+            name: "query-bench",
+            dependencies: [
+                "QueryCore", "QuerySQL", "QuerySim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/query-bench"
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "QueryCoreTests", dependencies: ["QueryCore"]),
+        .testTarget(name: "QuerySQLTests", dependencies: ["QueryCore", "QuerySQL", "SQLLogicTest"]),
+        .testTarget(name: "QueryTransportTests", dependencies: ["QueryCore", "QuerySQL", "QueryTransport"]),
+        .testTarget(name: "QuerySimTests", dependencies: ["QueryCore", "QuerySQL", "QuerySim"]),
+    ]
+)
+
+// Upcoming features for every target (as grpc-swift-2 and swift-log do).
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}
