@@ -72,6 +72,9 @@ final class CorePlan {
     /// Output rows (items followed by extra sort keys).
     func execute(outer: Frame?, context: ExecutionContext, limitHint: Int?) throws(QueryError) -> [[Value]] {
         let frame = Frame(row: [], outer: outer, context: context)
+        if let limitHint, !isAggregate, !distinct, sources.count == 1 {
+            return try streamSingleSource(frame, limit: limitHint)
+        }
         var rows = try joinedRows(frame)
         if isAggregate {
             rows = try aggregate(rows, frame)
@@ -101,6 +104,34 @@ final class CorePlan {
             let n = items.count
             output = output.filter { seen.insert($0[0..<n]).inserted }
         }
+        return output
+    }
+
+    /// Scans one source, filtering and projecting until `limit` rows are produced (early LIMIT).
+    private func streamSingleSource(_ frame: Frame, limit: Int) throws(QueryError) -> [[Value]] {
+        let context = frame.context
+        for c in constantFilters where SQLValue.truth(try c(frame)) != true { return [] }
+        let rows = try sources[0].produce.rows(frame.outer, context)
+        let filters = sources[0].filters + conjuncts.map(\.wide)
+        let all = items + extras
+        var output: [[Value]] = []
+        var scanned = 0
+        for r in rows {
+            if output.count >= limit { break }
+            scanned += 1
+            frame.row = r
+            var ok = true
+            for f in filters where SQLValue.truth(try f(frame)) != true {
+                ok = false
+                break
+            }
+            if !ok { continue }
+            var out: [Value] = []
+            out.reserveCapacity(all.count)
+            for e in all { out.append(try e(frame)) }
+            output.append(out)
+        }
+        try context.charge(scanned + output.count)
         return output
     }
 
@@ -136,6 +167,7 @@ final class CorePlan {
         if !fixedOrder {
             for i in 1..<n where relations[i].count < relations[first].count { first = i }
         }
+        if n == 1 { return try filter(relations[0], conjuncts.map(\.wide), frame) }
         var current: [[Value]] = relations[first].map { narrow in
             var r = [Value](repeating: .null, count: width)
             r.replaceSubrange(sources[first].offset..<(sources[first].offset + narrow.count), with: narrow)
