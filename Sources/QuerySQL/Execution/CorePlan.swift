@@ -302,6 +302,30 @@ final class CorePlan {
             return out
         }
         let functions = keys.map { keyFunctions(conjuncts[$0], j) }
+        if functions.count == 1 {
+            let f = functions[0]
+            var table: [Value: [Int]] = [:]
+            table.reserveCapacity(right.count)
+            for (i, r) in right.enumerated() {
+                frame.row = r
+                let v = f.buildAffinity.apply(try f.build(frame))
+                if !v.isNull { table[v, default: []].append(i) }
+            }
+            try context.charge(current.count + right.count)
+            for l in current {
+                frame.row = l
+                let v = f.probeAffinity.apply(try f.probe(frame))
+                guard !v.isNull, let matches = table[v] else { continue }
+                try context.charge(matches.count)
+                for m in matches {
+                    var row = l
+                    let r = right[m]
+                    row.replaceSubrange(offset..<(offset + r.count), with: r)
+                    out.append(row)
+                }
+            }
+            return out
+        }
         let table = try buildTable(right, functions, frame)
         try context.charge(current.count + right.count)
         for l in current {
@@ -363,6 +387,8 @@ final class CorePlan {
     private func aggregate(_ rows: [[Value]], _ frame: Frame) throws(QueryError) -> [[Value]] {
         let nAgg = aggregates.count
         var groupIndex: [HashKey: Int] = [:]
+        var singleIndex: [Value: Int] = [:]
+        let singleKey = groupKeys.count == 1 ? groupKeys[0] : nil
         var representatives: [[Value]] = []
         var states: [AggregateState] = []
         let emptyRow = [Value](repeating: .null, count: width)
@@ -373,7 +399,17 @@ final class CorePlan {
         for r in rows {
             frame.row = r
             var g = 0
-            if !groupKeys.isEmpty {
+            if let singleKey {
+                let k = try singleKey(frame)
+                if let existing = singleIndex[k] {
+                    g = existing
+                } else {
+                    g = representatives.count
+                    singleIndex[k] = g
+                    representatives.append(r)
+                    states.append(contentsOf: aggregates.map { AggregateState(distinct: $0.distinct) })
+                }
+            } else if !groupKeys.isEmpty {
                 var key: [Value] = []
                 key.reserveCapacity(groupKeys.count)
                 for k in groupKeys { key.append(try k(frame)) }
