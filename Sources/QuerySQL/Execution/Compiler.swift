@@ -173,6 +173,7 @@ final class Compiler {
                 var x: Scope? = s
                 for _ in 0..<depth {
                     x?.correlated = true
+                    x?.outerReferences += 1
                     x = x?.parent
                 }
                 guard let offset = sc.offsets[source] else {

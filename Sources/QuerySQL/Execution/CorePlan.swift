@@ -19,11 +19,32 @@ final class CorePlan {
         var produce: Producer
         var width: Int
         var offset: Int
-        /// Filters over this source's own (narrow) rows, pushed below the joins.
+        /// Filters over this source's own (narrow) rows that read no enclosing query: applied once
+        /// per plan (the result is cached across executions of a correlated subquery).
+        var staticFilters: [Eval] = []
+        /// Filters over this source's own rows that read an enclosing query's row.
         var filters: [Eval] = []
+        /// `column = outer value`: a hash index probed per execution instead of a scan.
+        var lookup: Lookup?
+        /// Rows after ``staticFilters`` and the lookup index, computed on first use.
+        var cache: SourceCache = SourceCache()
         var leftJoined = false
         /// `ON` conditions of a LEFT JOIN (evaluated on combined rows).
         var onConjuncts: [Conjunct] = []
+    }
+
+    /// `inner = outer` of a correlated subquery (see ``Source/lookup``).
+    struct Lookup {
+        var inner: Eval
+        var innerAffinity: Affinity
+        var outer: Eval
+        var outerAffinity: Affinity
+    }
+
+    /// Cached rows of a source whose rows do not depend on enclosing queries.
+    final class SourceCache {
+        var rows: [[Value]]?
+        var index: [Value: [Int]]?
     }
 
     /// One `AND` term of WHERE or of an inner join's ON.
@@ -111,8 +132,8 @@ final class CorePlan {
     private func streamSingleSource(_ frame: Frame, limit: Int) throws(QueryError) -> [[Value]] {
         let context = frame.context
         for c in constantFilters where SQLValue.truth(try c(frame)) != true { return [] }
-        let rows = try sources[0].produce.rows(frame.outer, context)
-        let filters = sources[0].filters + conjuncts.map(\.wide)
+        let rows = try sourceRows(sources[0], frame)
+        let filters = conjuncts.map(\.wide)
         let all = items + extras
         var output: [[Value]] = []
         var scanned = 0
@@ -135,6 +156,44 @@ final class CorePlan {
         return output
     }
 
+    /// A source's rows after its pushed-down filters (static ones cached, lookup probed).
+    private func sourceRows(_ source: Source, _ frame: Frame) throws(QueryError) -> [[Value]] {
+        let context = frame.context
+        var base: [[Value]]
+        let cacheable: Bool
+        if case .plan(let plan) = source.produce, plan.correlated { cacheable = false } else { cacheable = true }
+        if cacheable, let cached = source.cache.rows {
+            base = cached
+        } else {
+            let rows = try source.produce.rows(frame.outer, context)
+            try context.charge(rows.count)
+            base = try filter(rows, source.staticFilters, frame)
+            if cacheable { source.cache.rows = base }
+        }
+        if let lookup = source.lookup {
+            let index: [Value: [Int]]
+            if cacheable, let cached = source.cache.index {
+                index = cached
+            } else {
+                var built: [Value: [Int]] = [:]
+                for (i, r) in base.enumerated() {
+                    frame.row = r
+                    let v = lookup.innerAffinity.apply(try lookup.inner(frame))
+                    if !v.isNull { built[v, default: []].append(i) }
+                }
+                index = built
+                if cacheable { source.cache.index = built }
+            }
+            let key = lookup.outerAffinity.apply(try lookup.outer(frame))
+            let matches = key.isNull ? [] : (index[key] ?? [])
+            try context.charge(matches.count + 1)
+            base = matches.map { base[$0] }
+        } else if !source.filters.isEmpty {
+            try context.charge(base.count)
+        }
+        return try filter(base, source.filters, frame)
+    }
+
     private func filter(_ rows: [[Value]], _ filters: [Eval], _ frame: Frame) throws(QueryError) -> [[Value]] {
         if filters.isEmpty { return rows }
         var kept: [[Value]] = []
@@ -155,11 +214,7 @@ final class CorePlan {
         for c in constantFilters where SQLValue.truth(try c(frame)) != true { return [] }
         if sources.isEmpty { return [[]] }
         var relations: [[[Value]]] = []
-        for source in sources {
-            let rows = try source.produce.rows(frame.outer, context)
-            try context.charge(rows.count)
-            relations.append(try filter(rows, source.filters, frame))
-        }
+        for source in sources { relations.append(try sourceRows(source, frame)) }
         let n = sources.count
         var joined = Set<Int>()
         var applied = [Bool](repeating: false, count: conjuncts.count)
