@@ -11,15 +11,19 @@
 #      sql.median_ratio_vs_duckdb <y>
 #    (ratio = this engine's time / the peer's time, median over the queries).
 #
-# Usage: Benchmarks/compare-sql.sh [--rows N] [--runs N]
+# Usage: Benchmarks/compare-sql.sh [--rows N] [--machines N] [--clusters N] [--runs N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROWS=1000000
+MACHINES=60000
+CLUSTERS=1000
 RUNS=5
 while [ $# -gt 0 ]; do
   case "$1" in
     --rows) ROWS="$2"; shift 2 ;;
+    --machines) MACHINES="$2"; shift 2 ;;
+    --clusters) CLUSTERS="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -35,8 +39,9 @@ BIN="$(swift build -c release --show-bin-path)/query-bench"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-"$BIN" sql --rows "$ROWS" --write-csv "$WORK"
-"$BIN" sql --rows "$ROWS" --runs "$RUNS" --results "$WORK/swift-results.txt" > "$WORK/swift-times.txt"
+DATA=(--rows "$ROWS" --machines "$MACHINES" --clusters "$CLUSTERS")
+"$BIN" sql "${DATA[@]}" --write-csv "$WORK"
+"$BIN" sql "${DATA[@]}" --runs "$RUNS" --results "$WORK/swift-results.txt" > "$WORK/swift-times.txt"
 
 python3 - "$WORK" "$RUNS" <<'PYTHON'
 import csv, math, re, sqlite3, statistics, sys, time
@@ -84,6 +89,10 @@ def norm(v):
         return float(f"{v:.9g}")
     if isinstance(v, int):
         return float(v)
+    try:
+        return float(int(v))
+    except ValueError:
+        pass
     try:
         return float(f"{float(v):.9g}")
     except ValueError:
