@@ -99,6 +99,7 @@ extension Segment {
     /// column whose replacement values are identical to the values they replace is shared, not
     /// copied: an update of a few columns copies only those columns.
     func gathering(_ picks: [Int32], other: Segment?) -> Segment {
+        if picks.isEmpty { return .empty(schema) }
         var inPlace = picks.count == rowCount
         if inPlace {
             for (k, p) in picks.enumerated() where p >= 0 && Int(p) != k {
@@ -128,7 +129,8 @@ extension Segment {
 
     /// A segment of the picked rows of `columns` (all from one source) under `schema`.
     static func gathering(_ picks: [Int32], columns: [Column], schema: Schema) -> Segment {
-        Segment(
+        if picks.isEmpty { return .empty(schema) }
+        return Segment(
             unchecked: schema, columns: columns.map { Column.gathering(picks, from: $0, nil) },
             rowCount: picks.count)
     }
