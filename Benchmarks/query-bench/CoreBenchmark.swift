@@ -132,6 +132,14 @@ struct CoreBenchmark: ParsableCommand {
         Bench.emit("core.receive_delta_ms", receiveSeconds * 1000, "ms")
         Bench.emit("core.receive_delta_table_mb_s", Double(tableBytes) / receiveSeconds / 1e6, "MB/s")
 
+        // One segment to scan: every origin's rows concatenated (what a SQL node scans).
+        let table0 = try tableAtGeneration0()
+        let consolidateSeconds = Bench.median(runs: runs, setup: { () -> Segment? in nil }) { result in
+            result = table0.consolidated()
+            precondition(result?.rowCount == rows)
+        }
+        Bench.emit("core.consolidate_rows_s", Double(rows) / consolidateSeconds, "rows/s")
+
         // Check: the applied table equals generation 1.
         var check = try tableAtGeneration0()
         _ = check.apply(try TableUpdate(wireBytes: Frame.decode(deltaFrame).body))
