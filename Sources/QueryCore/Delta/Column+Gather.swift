@@ -63,7 +63,9 @@ extension Column {
                                 let length = Int(sourceOffsets[row + 1]) - start
                                 if length > 0 {
                                     (buffer.baseAddress! + out).initialize(
-                                        from: source.baseAddress! + start, count: length)
+                                        from: source.baseAddress! + start,
+                                        count: length
+                                    )
                                     out += length
                                 }
                             }
@@ -131,7 +133,9 @@ extension Segment {
     static func gathering(_ picks: [Int32], columns: [Column], schema: Schema) -> Segment {
         if picks.isEmpty { return .empty(schema) }
         return Segment(
-            unchecked: schema, columns: columns.map { Column.gathering(picks, from: $0, nil) },
-            rowCount: picks.count)
+            unchecked: schema,
+            columns: columns.map { Column.gathering(picks, from: $0, nil) },
+            rowCount: picks.count
+        )
     }
 }
