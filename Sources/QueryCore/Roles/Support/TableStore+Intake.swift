@@ -11,9 +11,12 @@ extension TableStore {
     /// - Parameters:
     ///   - scope: the scope of each entry's origins at this receiver.
     ///   - acknowledge: tables acknowledged without being applied here (relayed to a child).
+    ///   - sendAck: whether to acknowledge at all (a child's relayed entries were acknowledged by its TLA).
+    ///   - resyncTo: where resync requests go (default `peer`).
     mutating func intake(
         _ entries: [TableEntry], generation: UInt64, from peer: NodeID, scope: (TableEntry) -> NodeID,
-        acknowledge relayed: [TableName] = [], role: String, now: Instant, into actions: inout [RoleAction]
+        acknowledge relayed: [TableName] = [], sendAck: Bool = true, resyncTo: NodeID? = nil, role: String,
+        now: Instant, into actions: inout [RoleAction]
     ) -> Intake {
         var intake = Intake()
         var acked: [TableName] = relayed
@@ -32,8 +35,8 @@ extension TableStore {
                 resyncs.append(ResyncRequest(generation: generation, table: entry.table, origins: report.resync))
             }
         }
-        actions.append(.send(.ack(TableAck(generation: generation, tables: acked)), to: peer))
-        for request in resyncs { actions.append(.send(.resync(request), to: peer)) }
+        if sendAck { actions.append(.send(.ack(TableAck(generation: generation, tables: acked)), to: peer)) }
+        for request in resyncs { actions.append(.send(.resync(request), to: resyncTo ?? peer)) }
         return intake
     }
 }
