@@ -44,6 +44,9 @@ public struct Aggregator: Role {
         public var servedTables: Set<TableName>?
         /// Where other tables are served (for redirects).
         public var partitions: [TablePartition]
+        /// Tables from one designated source (machines, clusters, configuration), applied
+        /// all-or-nothing. Default none.
+        public var sourcedTables: Set<TableName>
         /// Fault isolation: use only these proxies (`nil`: all configured).
         public var pinnedProxies: Set<NodeID>?
 
@@ -52,7 +55,8 @@ public struct Aggregator: Role {
             clusters: [ClusterSource], schedule: GenerationSchedule = GenerationSchedule(),
             dropAfter: Duration = .seconds(180), failoverAfter: Duration? = nil, interestLease: Duration? = nil,
             prewarm: [TableName] = [], deferred: [TableName: NodeID] = [:], aggregatorSet: AggregatorSet? = nil,
-            servedTables: Set<TableName>? = nil, partitions: [TablePartition] = [], pinnedProxies: Set<NodeID>? = nil
+            servedTables: Set<TableName>? = nil, partitions: [TablePartition] = [], pinnedProxies: Set<NodeID>? = nil,
+            sourcedTables: Set<TableName> = []
         ) {
             self.clusters = clusters
             self.schedule = schedule
@@ -65,6 +69,7 @@ public struct Aggregator: Role {
             self.servedTables = servedTables
             self.partitions = partitions
             self.pinnedProxies = pinnedProxies
+            self.sourcedTables = sourcedTables
         }
     }
 
@@ -91,7 +96,7 @@ public struct Aggregator: Role {
     public let id: NodeID
     /// The settings.
     public let configuration: Configuration
-    private var store = TableStore(keepsHistory: true)
+    private var store: TableStore
     private var clusters: [NodeID: ClusterState] = [:]
     private var proxyCluster: [NodeID: NodeID] = [:]
     private var receivers: [NodeID: Downstream] = [:]
@@ -106,6 +111,7 @@ public struct Aggregator: Role {
     public init(id: NodeID, configuration: Configuration) {
         self.id = id
         self.configuration = configuration
+        self.store = TableStore(keepsHistory: true, sourced: configuration.sourcedTables)
         for source in configuration.clusters {
             let proxies = source.proxies.filter { configuration.pinnedProxies?.contains($0) ?? true }
             clusters[source.cluster] = ClusterState(proxies: proxies, activeSince: .zero)
@@ -250,7 +256,9 @@ public struct Aggregator: Role {
         }
         _ = store.intake(
             local, generation: number, from: peer, scope: { _ in cluster },
-            acknowledge: relayed.values.flatMap { $0.map(\.table) }, role: "tla", now: now, into: &actions)
+            acknowledge: relayed.values.flatMap { entries in
+                entries.filter { !$0.copies.isEmpty || !$0.removed.isEmpty || $0.replacesScope }.map(\.table)
+            }, role: "tla", now: now, into: &actions)
         let current = configuration.schedule.number(at: now)
         if sent < current, number >= current, isComplete(current) {
             send(current, now: now, into: &actions)

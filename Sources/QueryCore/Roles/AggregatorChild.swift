@@ -8,20 +8,26 @@ public struct AggregatorChild: Role {
     public struct Configuration: Sendable {
         /// The TLA this child works for.
         public var parent: NodeID
+        /// Tables from one designated source (machines, clusters, configuration), applied
+        /// all-or-nothing. Default none.
+        public var sourcedTables: Set<TableName>
         /// The schedule (for generation numbers).
         public var schedule: GenerationSchedule
 
         /// Creates a configuration.
-        public init(parent: NodeID, schedule: GenerationSchedule = GenerationSchedule()) {
+        public init(
+            parent: NodeID, schedule: GenerationSchedule = GenerationSchedule(), sourcedTables: Set<TableName> = []
+        ) {
             self.parent = parent
             self.schedule = schedule
+            self.sourcedTables = sourcedTables
         }
     }
 
     public let id: NodeID
     /// The settings.
     public let configuration: Configuration
-    private var store = TableStore(keepsHistory: true)
+    private var store: TableStore
     private var figures: [TableName: [NodeID: TableCompleteness]] = [:]
     private var parent: Downstream
 
@@ -29,6 +35,7 @@ public struct AggregatorChild: Role {
     public init(id: NodeID, configuration: Configuration) {
         self.id = id
         self.configuration = configuration
+        self.store = TableStore(keepsHistory: true, sourced: configuration.sourcedTables)
         self.parent = Downstream(now: .zero)
     }
 

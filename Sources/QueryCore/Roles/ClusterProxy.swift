@@ -23,6 +23,9 @@ public struct ClusterProxy: Role {
         public var interestLease: Duration
         /// Tables always requested from the edges.
         public var prewarm: [TableName]
+        /// Tables from one designated source (machines, clusters, configuration), applied
+        /// all-or-nothing. Default none.
+        public var sourcedTables: Set<TableName>
         /// Fault isolation: serve only these TLAs (`nil`: every TLA that asks).
         public var pinnedAggregators: Set<NodeID>?
 
@@ -30,7 +33,7 @@ public struct ClusterProxy: Role {
         public init(
             cluster: NodeID, machines: [NodeID], schedule: GenerationSchedule = GenerationSchedule(),
             dropAfter: Duration = .seconds(180), interestLease: Duration? = nil, prewarm: [TableName] = [],
-            pinnedAggregators: Set<NodeID>? = nil
+            pinnedAggregators: Set<NodeID>? = nil, sourcedTables: Set<TableName> = []
         ) {
             self.cluster = cluster
             self.machines = machines
@@ -39,6 +42,7 @@ public struct ClusterProxy: Role {
             self.interestLease = interestLease ?? schedule.interval * 3
             self.prewarm = prewarm
             self.pinnedAggregators = pinnedAggregators
+            self.sourcedTables = sourcedTables
         }
     }
 
@@ -58,7 +62,7 @@ public struct ClusterProxy: Role {
     public let id: NodeID
     /// The settings.
     public let configuration: Configuration
-    private var store = TableStore(keepsHistory: true)
+    private var store: TableStore
     private var machines: [NodeID: Machine] = [:]
     private var receivers: [NodeID: Downstream] = [:]
     private var sent: UInt64 = 0
@@ -69,6 +73,7 @@ public struct ClusterProxy: Role {
     public init(id: NodeID, configuration: Configuration) {
         self.id = id
         self.configuration = configuration
+        self.store = TableStore(keepsHistory: true, sourced: configuration.sourcedTables)
         for machine in configuration.machines { machines[machine] = Machine() }
     }
 

@@ -36,6 +36,9 @@ public struct QueryNode: Role {
         public var servedTables: Set<TableName>?
         /// Where other tables are served (for redirects).
         public var partitions: [TablePartition]
+        /// Tables from one designated source (machines, clusters, configuration), applied
+        /// all-or-nothing. Default none.
+        public var sourcedTables: Set<TableName>
         /// Fault isolation: use only these TLAs (`nil`: all listed).
         public var pinnedAggregators: Set<NodeID>?
 
@@ -45,7 +48,7 @@ public struct QueryNode: Role {
             queryTimeout: Duration? = nil, idleExpiry: Duration? = nil, interestLease: Duration? = nil,
             prewarm: [TableName] = [], views: [TableName: String] = [:], aggregatorSet: AggregatorSet? = nil,
             servedTables: Set<TableName>? = nil, partitions: [TablePartition] = [],
-            pinnedAggregators: Set<NodeID>? = nil
+            pinnedAggregators: Set<NodeID>? = nil, sourcedTables: Set<TableName> = []
         ) {
             self.aggregators = aggregators
             self.schedule = schedule
@@ -59,6 +62,7 @@ public struct QueryNode: Role {
             self.servedTables = servedTables
             self.partitions = partitions
             self.pinnedAggregators = pinnedAggregators
+            self.sourcedTables = sourcedTables
         }
     }
 
@@ -89,7 +93,7 @@ public struct QueryNode: Role {
     /// The settings.
     public let configuration: Configuration
     private let evaluator: any QueryEvaluator
-    private var store = TableStore(keepsHistory: false)
+    private var store: TableStore
     private var figures: [TableName: TableCompleteness] = [:]
     private var tableGeneration: [TableName: Generation] = [:]
     private var newest: Generation?
@@ -113,6 +117,7 @@ public struct QueryNode: Role {
     public init(id: NodeID, configuration: Configuration, evaluator: any QueryEvaluator) {
         self.id = id
         self.configuration = configuration
+        self.store = TableStore(keepsHistory: false, sourced: configuration.sourcedTables)
         self.evaluator = evaluator
         var list = configuration.aggregators.filter { configuration.pinnedAggregators?.contains($0) ?? true }
         if let set = configuration.aggregatorSet { list = list.filter { set.members.contains($0) } }

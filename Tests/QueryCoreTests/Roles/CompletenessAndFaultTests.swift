@@ -134,4 +134,34 @@ import Testing
         pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
         #expect(try pump.answer(fleet.sql, 2)?.get().result.rows == [[.integer(12)]])
     }
+
+    @Test func sourcedTablesApplyAllOrNothing() throws {
+        let machines: TableName = "machines"
+        let schema = try Schema([("machine_id", .text), ("cluster", .text)], key: ["machine_id"])
+        var proxy = ClusterProxy(id: "proxy:0.0", configuration: .init(
+            cluster: "cluster:0", machines: ["source:0"], schedule: schedule, sourcedTables: [machines]))
+        _ = proxy.handle(.started, now: .zero)
+        let a = try Segment(schema: schema, rows: [[.text("m1"), .text("c0")]])
+        let b = try Segment(schema: schema, rows: [[.text("m2"), .text("c0")]])
+        func entry(_ copies: [OriginCopy]) -> Message {
+            .update(GenerationUpdate(generation: schedule.generation(2), entries: [
+                TableEntry(table: machines, copies: copies, completeness: TableCompleteness()),
+            ]))
+        }
+        _ = proxy.handle(.received(entry([
+            OriginCopy(origin: "m1", copy: .full(version: 1, segment: a), publishedAt: .zero),
+            OriginCopy(origin: "m2", copy: .full(version: 1, segment: b), publishedAt: .zero),
+        ]), from: "source:0"), now: .seconds(10))
+        #expect(proxy.table(machines)?.rowCount == 2)
+        // One good copy and one delta on a base the proxy does not hold: neither is applied.
+        let bad = TableCopy.delta(base: 7, version: 9, upserts: b, deletes: .empty(schema.deleteSchema))
+        let actions = proxy.handle(.received(entry([
+            OriginCopy(origin: "m1", copy: .full(version: 2, segment: b), publishedAt: .zero),
+            OriginCopy(origin: "m2", copy: bad, publishedAt: .zero),
+        ]), from: "source:0"), now: .seconds(20))
+        #expect(proxy.table(machines)?.version(of: "m1") == 1)
+        #expect(proxy.table(machines)?.version(of: "m2") == 1)
+        let resync = actions.compactMap { if case .send(.resync(let r), _) = $0 { r } else { nil } }
+        #expect(resync.map(\.origins) == [["m1", "m2"]])
+    }
 }

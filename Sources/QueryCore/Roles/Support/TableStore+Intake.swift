@@ -35,7 +35,11 @@ extension TableStore {
                 resyncs.append(ResyncRequest(generation: generation, table: entry.table, origins: report.resync))
             }
         }
-        if sendAck { actions.append(.send(.ack(TableAck(generation: generation, tables: acked)), to: peer)) }
+        // An update that changed nothing leaves nothing pending at the sender: no acknowledgement needed.
+        let changedSomething = !relayed.isEmpty || entries.contains { !$0.copies.isEmpty || !$0.removed.isEmpty || $0.replacesScope }
+        if sendAck, changedSomething {
+            actions.append(.send(.ack(TableAck(generation: generation, tables: acked)), to: peer))
+        }
         for request in resyncs { actions.append(.send(.resync(request), to: resyncTo ?? peer)) }
         return intake
     }
