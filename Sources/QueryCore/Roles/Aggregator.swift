@@ -82,6 +82,8 @@ public struct Aggregator: Role {
         var reported: UInt64 = 0
         var droppedSince: Instant?
         var needsReset = true
+        /// The active proxy has sent its full state since this TLA started or failed over.
+        var synced = false
         var figures: [TableName: TableCompleteness] = [:]
 
         var activeProxy: NodeID? { proxies.isEmpty ? nil : proxies[active] }
@@ -147,6 +149,8 @@ public struct Aggregator: Role {
             let number = configuration.schedule.latestSlot(.edge, at: now)
             checkSilence(now: now, into: &actions)
             forwardInterest(now: now, into: &actions)
+            // Sources with skewed clocks may have reported this generation already.
+            if sent < number, isComplete(number) { send(number, now: now, into: &actions) }
             actions.append(.setTimer(Self.deadlineTimer, at: configuration.schedule.slot(.aggregator, of: number)))
             scheduleNext(after: now, into: &actions)
         case .timerFired(let timer) where timer == Self.deadlineTimer:
@@ -239,6 +243,7 @@ public struct Aggregator: Role {
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "tla"))
         let number = update.generation.number
         clusters[cluster]!.reported = max(clusters[cluster]!.reported, number)
+        if update.entries.allSatisfy(\.replacesScope) { clusters[cluster]!.synced = true }
         var local: [TableEntry] = []
         var relayed: [NodeID: [TableEntry]] = [:]
         for entry in update.entries {
@@ -332,6 +337,7 @@ public struct Aggregator: Role {
                 cluster.active = next
                 cluster.activeSince = now
                 cluster.needsReset = true
+                cluster.synced = false
                 failedOver = true
             }
             let heard = cluster.lastHeard ?? startedAt
@@ -370,9 +376,20 @@ public struct Aggregator: Role {
         }
     }
 
+    /// Whether this TLA is still learning its clusters' full state after a start (see
+    /// ``ClusterProxy``): bounded by two intervals.
+    private func warmingUp(at now: Instant) -> Bool {
+        now - startedAt < configuration.schedule.interval * 2
+            && clusters.values.contains { !$0.synced && $0.droppedSince == nil && $0.reported > 0 }
+    }
+
     private mutating func send(_ number: UInt64, now: Instant, into actions: inout [RoleAction]) {
         sent = number
         let generation = configuration.schedule.generation(number)
+        if warmingUp(at: now) {
+            actions.append(.log(LogRecord(.debug, "warming up: holding back the tables", metadata: ["generation": "\(number)"])))
+            return
+        }
         let dropped = droppedClusters
         for child in children.sorted() {
             let request = CombineRequest(generation: generation, droppedClusters: dropped, reset: childReset.contains(child))

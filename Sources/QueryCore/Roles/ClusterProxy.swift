@@ -52,6 +52,8 @@ public struct ClusterProxy: Role {
         var reported: UInt64 = 0
         var droppedSince: Instant?
         var needsReset = true
+        /// The machine has sent its full state since this proxy started (entries replacing its scope).
+        var synced = false
     }
 
     /// Fires at every generation start: refresh interest, check for silent machines.
@@ -100,6 +102,8 @@ public struct ClusterProxy: Role {
             let number = configuration.schedule.latestSlot(.edge, at: now)
             checkSilence(now: now, into: &actions)
             forwardInterest(now: now, into: &actions)
+            // Sources with skewed clocks may have reported this generation already.
+            if sent < number, isComplete(number) { send(number, now: now, into: &actions) }
             actions.append(.setTimer(Self.deadlineTimer, at: configuration.schedule.slot(.proxy, of: number)))
             scheduleNext(after: now, into: &actions)
         case .timerFired(let timer) where timer == Self.deadlineTimer:
@@ -155,6 +159,7 @@ public struct ClusterProxy: Role {
         }
         machine.lastHeard = now
         machine.reported = max(machine.reported, update.generation.number)
+        if update.entries.allSatisfy(\.replacesScope) { machine.synced = true }
         machines[peer] = machine
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
         _ = store.intake(
@@ -217,9 +222,22 @@ public struct ClusterProxy: Role {
         }
     }
 
+    /// Whether this proxy is still learning its machines' full state after a start: a restarted
+    /// proxy must not send TLAs a cluster table missing machines it simply has not heard yet (it
+    /// would replace what the TLA holds). Bounded by two intervals, after which silent machines
+    /// are treated as absent.
+    private func warmingUp(at now: Instant) -> Bool {
+        now - startedAt < configuration.schedule.interval * 2
+            && machines.values.contains { !$0.synced && $0.droppedSince == nil }
+    }
+
     private mutating func send(_ number: UInt64, now: Instant, into actions: inout [RoleAction]) {
         sent = number
         let generation = configuration.schedule.generation(number)
+        if warmingUp(at: now) {
+            actions.append(.log(LogRecord(.debug, "warming up: holding back the cluster table", metadata: ["generation": "\(number)"])))
+            return
+        }
         var bytes = 0
         for peer in receivers.keys.sorted() {
             receivers[peer]!.expire(at: now)

@@ -8,7 +8,7 @@ import Testing
 
     func update(_ number: UInt64, _ origin: NodeID, _ copy: TableCopy, at time: Instant = .zero) -> Message {
         let entry = TableEntry(
-            table: table, copies: [OriginCopy(origin: origin, copy: copy, publishedAt: time)],
+            table: table, copies: [OriginCopy(origin: origin, copy: copy, publishedAt: time)], replacesScope: true,
             completeness: TableCompleteness(machinesContributing: 1, machinesKnown: 1, oldestPublish: time, newestPublish: time))
         return .update(GenerationUpdate(generation: schedule.generation(number), entries: [entry]))
     }
@@ -145,7 +145,7 @@ import Testing
         let b = try Segment(schema: schema, rows: [[.text("m2"), .text("c0")]])
         func entry(_ copies: [OriginCopy]) -> Message {
             .update(GenerationUpdate(generation: schedule.generation(2), entries: [
-                TableEntry(table: machines, copies: copies, completeness: TableCompleteness()),
+                TableEntry(table: machines, copies: copies, replacesScope: true, completeness: TableCompleteness()),
             ]))
         }
         _ = proxy.handle(.received(entry([

@@ -142,4 +142,35 @@ import Testing
         // Nothing between the halves goes over the network.
         #expect(!pump.sent.contains { $0.from == "tla-sql:0" && $0.to == "tla-sql:0" })
     }
+
+    @Test func aRestartedProxyWarmsUpThenReplacesWhatTheTLAHeld() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.tlaFailoverAfter = .seconds(30)
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        pump.crash(fleet.proxy(0, 0))
+        pump.advance(to: .seconds(28))
+        let before = pump.sent.count
+        pump.restart(fleet.proxyRole(0, 0))
+        pump.advance(to: .seconds(55))
+        // The edges were told to start over (reset) once the TLA's interest reached the new proxy.
+        let resets = pump.sent[before...].filter { sent in
+            if case .request(let request) = sent.message { return sent.from == fleet.proxy(0, 0) && request.reset }
+            return false
+        }
+        #expect(resets.map(\.to) == [fleet.edge(0, 0), fleet.edge(0, 1)])
+        // Nothing was sent to the TLA before the proxy knew every machine's full state.
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
+        let toTLA = pump.sent[before...].compactMap { sent -> GenerationUpdate? in
+            if sent.from == fleet.proxy(0, 0), sent.to == fleet.tla(0), case .update(let update) = sent.message { return update }
+            return nil
+        }
+        let first = try #require(toTLA.first?.entries.first)
+        #expect(toTLA.first?.generation.number == 5)
+        #expect(first.replacesScope)
+        #expect(first.copies.count == 2 && first.copies.allSatisfy(\.copy.isFull))
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(12)]])
+        #expect(pump.counter("query.failovers") == 0)
+    }
 }

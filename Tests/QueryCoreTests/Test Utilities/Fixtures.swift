@@ -22,6 +22,7 @@ enum Fixtures {
         var deferred: [TableName: NodeID] = [:]
         var queryTimeout: Duration? = nil
         var idleExpiry: Duration? = nil
+        var tlaFailoverAfter: Duration? = nil
 
         func edge(_ c: Int, _ m: Int) -> NodeID { NodeID("edge:\(c).\(m)") }
         func proxy(_ c: Int, _ i: Int) -> NodeID { NodeID("proxy:\(c).\(i)") }
@@ -43,7 +44,7 @@ enum Fixtures {
         func tlaConfiguration() -> Aggregator.Configuration {
             Aggregator.Configuration(
                 clusters: (0..<clusters).map { c in .init(cluster: cluster(c), proxies: [proxy(c, 0), proxy(c, 1)]) },
-                schedule: schedule, deferred: deferred)
+                schedule: schedule, failoverAfter: tlaFailoverAfter, deferred: deferred)
         }
 
         func queryConfiguration() -> QueryNode.Configuration {
