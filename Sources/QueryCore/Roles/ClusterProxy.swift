@@ -70,6 +70,7 @@ public struct ClusterProxy: Role {
     private var sent: UInt64 = 0
     private var startedAt = Instant.zero
     private var forwarded: [TableName] = []
+    private var lastForward: Instant?
 
     /// Creates a proxy.
     public init(id: NodeID, configuration: Configuration) {
@@ -101,7 +102,7 @@ public struct ClusterProxy: Role {
         case .timerFired(let timer) where timer == Self.generationTimer:
             let number = configuration.schedule.latestSlot(.edge, at: now)
             checkSilence(now: now, into: &actions)
-            forwardInterest(now: now, into: &actions)
+            forwardInterest(now: now, periodic: true, into: &actions)
             // Sources with skewed clocks may have reported this generation already.
             if sent < number, isComplete(number) { send(number, now: now, into: &actions) }
             actions.append(.setTimer(Self.deadlineTimer, at: configuration.schedule.slot(.proxy, of: number)))
@@ -210,14 +211,23 @@ public struct ClusterProxy: Role {
         return tables.sorted()
     }
 
-    private mutating func forwardInterest(now: Instant, into actions: inout [RoleAction]) {
+    /// Sends the wanted tables to the edges. On a periodic refresh (`periodic`), machines that report
+    /// normally are skipped while the interest last sent is unchanged and has more than half its lease
+    /// left, halving the request traffic to the edges (the largest fan-out of the tree); silent or
+    /// dropped machines are asked every time, so one that comes back resumes at once. New interest
+    /// and resets go out at once to every machine.
+    private mutating func forwardInterest(now: Instant, periodic: Bool = false, into actions: inout [RoleAction]) {
         let tables = wanted(at: now)
+        let quiet = periodic && tables == forwarded && (lastForward.map { now - $0 < configuration.interestLease / 2 } ?? false)
         forwarded = tables
         guard !tables.isEmpty else { return }
+        if !quiet { lastForward = now }
         for peer in machines.keys.sorted() {
-            let reset = machines[peer]!.needsReset
+            let machine = machines[peer]!
+            let silent = machine.lastHeard.map { now - $0 > configuration.schedule.interval } ?? true
+            if quiet, !machine.needsReset, !silent, machine.droppedSince == nil { continue }
             machines[peer]!.needsReset = false
-            let request = TableRequest(tables: tables, lease: configuration.interestLease, reset: reset)
+            let request = TableRequest(tables: tables, lease: configuration.interestLease, reset: machine.needsReset)
             actions.append(.send(.request(request), to: peer))
         }
     }
