@@ -52,10 +52,17 @@ public struct Aggregator: Role {
 
         /// Creates a configuration.
         public init(
-            clusters: [ClusterSource], schedule: GenerationSchedule = GenerationSchedule(),
-            dropAfter: Duration = .seconds(180), failoverAfter: Duration? = nil, interestLease: Duration? = nil,
-            prewarm: [TableName] = [], deferred: [TableName: NodeID] = [:], aggregatorSet: AggregatorSet? = nil,
-            servedTables: Set<TableName>? = nil, partitions: [TablePartition] = [], pinnedProxies: Set<NodeID>? = nil,
+            clusters: [ClusterSource],
+            schedule: GenerationSchedule = GenerationSchedule(),
+            dropAfter: Duration = .seconds(180),
+            failoverAfter: Duration? = nil,
+            interestLease: Duration? = nil,
+            prewarm: [TableName] = [],
+            deferred: [TableName: NodeID] = [:],
+            aggregatorSet: AggregatorSet? = nil,
+            servedTables: Set<TableName>? = nil,
+            partitions: [TablePartition] = [],
+            pinnedProxies: Set<NodeID>? = nil,
             sourcedTables: Set<TableName> = []
         ) {
             self.clusters = clusters
@@ -158,8 +165,15 @@ public struct Aggregator: Role {
             let number = configuration.schedule.latestSlot(.aggregator, at: now)
             if sent < number {
                 let missing = waitingFor(number).map(\.rawValue).joined(separator: ", ")
-                actions.append(.log(LogRecord(
-                    .debug, "sending incomplete generation", metadata: ["generation": "\(number)", "missing": missing])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .debug,
+                            "sending incomplete generation",
+                            metadata: ["generation": "\(number)", "missing": missing]
+                        )
+                    )
+                )
                 send(number, now: now, into: &actions)
             }
         case .received(let message, let peer):
@@ -172,7 +186,12 @@ public struct Aggregator: Role {
 
     private var children: Set<NodeID> { Set(configuration.deferred.values) }
 
-    private mutating func onMessage(_ message: Message, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onMessage(
+        _ message: Message,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         switch message {
         case .update(let update):
             if children.contains(peer) {
@@ -193,7 +212,10 @@ public struct Aggregator: Role {
                 receivers[peer]!.resync(request, generation: request.generation)
                 actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla"))
                 let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
-                let update = GenerationUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+                let update = GenerationUpdate(
+                    generation: configuration.schedule.generation(request.generation),
+                    entries: [entry]
+                )
                 actions.append(.send(.update(update), to: peer))
                 actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "tla"))
             }
@@ -202,16 +224,30 @@ public struct Aggregator: Role {
         }
     }
 
-    private mutating func onRequest(_ request: TableRequest, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onRequest(
+        _ request: TableRequest,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         if let set = configuration.aggregatorSet, !set.members.contains(peer) {
-            actions.append(.log(LogRecord(
-                .info, "request from outside the aggregator set refused", metadata: ["peer": peer.rawValue, "set": set.name])))
+            actions.append(
+                .log(
+                    LogRecord(
+                        .info,
+                        "request from outside the aggregator set refused",
+                        metadata: ["peer": peer.rawValue, "set": set.name]
+                    )
+                )
+            )
             return
         }
         var request = request
         if let redirect = configuration.partitions.redirect(
-            for: Set(request.tables), served: configuration.servedTables, queryID: nil)
-        {
+            for: Set(request.tables),
+            served: configuration.servedTables,
+            queryID: nil
+        ) {
             actions.append(.send(.redirect(redirect), to: peer))
             request.tables.removeAll { redirect.tables.contains($0) }
         }
@@ -224,20 +260,36 @@ public struct Aggregator: Role {
         clusters[cluster]!.heard[proxy] = now
         if let since = clusters[cluster]!.droppedSince {
             clusters[cluster]!.droppedSince = nil
-            actions.append(.log(LogRecord(
-                .info, "cluster returned", metadata: ["cluster": cluster.rawValue, "dropped.since": "\(since)"])))
+            actions.append(
+                .log(
+                    LogRecord(
+                        .info,
+                        "cluster returned",
+                        metadata: ["cluster": cluster.rawValue, "dropped.since": "\(since)"]
+                    )
+                )
+            )
             actions.append(RoleMetrics.counter("query.returns", 1, role: "tla"))
         }
     }
 
-    private mutating func onProxyUpdate(_ update: GenerationUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onProxyUpdate(
+        _ update: GenerationUpdate,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         guard let cluster = proxyCluster[peer] else {
-            actions.append(.log(LogRecord(.debug, "update from unknown proxy ignored", metadata: ["peer": peer.rawValue])))
+            actions.append(
+                .log(LogRecord(.debug, "update from unknown proxy ignored", metadata: ["peer": peer.rawValue]))
+            )
             return
         }
         hear(peer, cluster: cluster, now: now, into: &actions)
         guard clusters[cluster]!.activeProxy == peer else {
-            actions.append(.log(LogRecord(.debug, "update from standby proxy ignored", metadata: ["peer": peer.rawValue])))
+            actions.append(
+                .log(LogRecord(.debug, "update from standby proxy ignored", metadata: ["peer": peer.rawValue]))
+            )
             return
         }
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "tla"))
@@ -256,26 +308,49 @@ public struct Aggregator: Role {
             }
         }
         for child in relayed.keys.sorted() {
-            let deferral = Deferral(generation: update.generation, cluster: cluster, proxy: peer, entries: relayed[child]!)
+            let deferral = Deferral(
+                generation: update.generation,
+                cluster: cluster,
+                proxy: peer,
+                entries: relayed[child]!
+            )
             actions.append(.send(.deferral(deferral), to: child))
         }
         _ = store.intake(
-            local, generation: number, from: peer, scope: { _ in cluster },
+            local,
+            generation: number,
+            from: peer,
+            scope: { _ in cluster },
             acknowledge: relayed.values.flatMap { entries in
                 entries.filter { !$0.copies.isEmpty || !$0.removed.isEmpty || $0.replacesScope }.map(\.table)
-            }, role: "tla", now: now, into: &actions)
+            },
+            role: "tla",
+            now: now,
+            into: &actions
+        )
         let current = configuration.schedule.number(at: now)
         if sent < current, number >= current, isComplete(current) {
             send(current, now: now, into: &actions)
         }
     }
 
-    private mutating func onChildUpdate(_ update: GenerationUpdate, from child: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onChildUpdate(
+        _ update: GenerationUpdate,
+        from child: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         childReset.remove(child)
         for entry in update.entries { deferredFigures[entry.table] = entry.completeness }
         _ = store.intake(
-            update.entries, generation: update.generation.number, from: child, scope: { _ in child }, role: "tla",
-            now: now, into: &actions)
+            update.entries,
+            generation: update.generation.number,
+            from: child,
+            scope: { _ in child },
+            role: "tla",
+            now: now,
+            into: &actions
+        )
         // The child's tables for a generation already sent go out now, as a second update.
         let number = update.generation.number
         guard sent >= number, !update.entries.isEmpty else { return }
@@ -301,7 +376,11 @@ public struct Aggregator: Role {
         }
         for cluster in byCluster.keys.sorted() {
             guard let proxy = clusters[cluster]?.activeProxy else { continue }
-            let forwarded = ResyncRequest(generation: request.generation, table: request.table, origins: byCluster[cluster]!)
+            let forwarded = ResyncRequest(
+                generation: request.generation,
+                table: request.table,
+                origins: byCluster[cluster]!
+            )
             actions.append(.send(.resync(forwarded), to: proxy))
         }
     }
@@ -330,9 +409,17 @@ public struct Aggregator: Role {
                     cluster.heard[cluster.proxies[index]].map { now - $0 < configuration.failoverAfter } ?? false
                 }
                 let next = alive ?? order[0]
-                actions.append(.log(LogRecord(
-                    .info, "proxy failover",
-                    metadata: ["cluster": name.rawValue, "from": active.rawValue, "to": cluster.proxies[next].rawValue])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .info,
+                            "proxy failover",
+                            metadata: [
+                                "cluster": name.rawValue, "from": active.rawValue, "to": cluster.proxies[next].rawValue,
+                            ]
+                        )
+                    )
+                )
                 actions.append(RoleMetrics.counter("query.failovers", 1, role: "tla"))
                 cluster.active = next
                 cluster.activeSince = now
@@ -343,9 +430,15 @@ public struct Aggregator: Role {
             let heard = cluster.lastHeard ?? startedAt
             if cluster.droppedSince == nil, now - heard >= configuration.dropAfter {
                 cluster.droppedSince = now
-                actions.append(.log(LogRecord(
-                    .info, "cluster dropped after silence",
-                    metadata: ["cluster": name.rawValue, "silent.s": "\((now - heard).secondsDouble)"])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .info,
+                            "cluster dropped after silence",
+                            metadata: ["cluster": name.rawValue, "silent.s": "\((now - heard).secondsDouble)"]
+                        )
+                    )
+                )
                 actions.append(RoleMetrics.counter("query.drops", 1, role: "tla"))
             }
         }
@@ -368,8 +461,11 @@ public struct Aggregator: Role {
             for (index, proxy) in cluster.proxies.enumerated() {
                 let isActive = index == cluster.active
                 let request = TableRequest(
-                    tables: tables, lease: configuration.interestLease, reset: isActive && cluster.needsReset,
-                    standby: !isActive)
+                    tables: tables,
+                    lease: configuration.interestLease,
+                    reset: isActive && cluster.needsReset,
+                    standby: !isActive
+                )
                 actions.append(.send(.request(request), to: proxy))
             }
             clusters[name]!.needsReset = false
@@ -387,12 +483,18 @@ public struct Aggregator: Role {
         sent = number
         let generation = configuration.schedule.generation(number)
         if warmingUp(at: now) {
-            actions.append(.log(LogRecord(.debug, "warming up: holding back the tables", metadata: ["generation": "\(number)"])))
+            actions.append(
+                .log(LogRecord(.debug, "warming up: holding back the tables", metadata: ["generation": "\(number)"]))
+            )
             return
         }
         let dropped = droppedClusters
         for child in children.sorted() {
-            let request = CombineRequest(generation: generation, droppedClusters: dropped, reset: childReset.contains(child))
+            let request = CombineRequest(
+                generation: generation,
+                droppedClusters: dropped,
+                reset: childReset.contains(child)
+            )
             actions.append(.send(.combine(request), to: child))
         }
         var bytes = 0
@@ -400,7 +502,9 @@ public struct Aggregator: Role {
             receivers[peer]!.expire(at: now)
             let live = receivers[peer]!.liveTables(at: now)
             if live.isEmpty {
-                if now - receivers[peer]!.lastRequest > configuration.interestLease { receivers.removeValue(forKey: peer) }
+                if now - receivers[peer]!.lastRequest > configuration.interestLease {
+                    receivers.removeValue(forKey: peer)
+                }
                 continue
             }
             if receivers[peer]!.standby {
@@ -415,7 +519,9 @@ public struct Aggregator: Role {
             actions.append(.send(.update(update), to: peer))
         }
         if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "tla")) }
-        actions.append(RoleMetrics.sample("query.generation_latency", (now - generation.time).secondsDouble, role: "tla"))
+        actions.append(
+            RoleMetrics.sample("query.generation_latency", (now - generation.time).secondsDouble, role: "tla")
+        )
     }
 
     /// The subnetwork's entry for `table`: the live clusters' origins and the clusters' figures summed.
@@ -435,7 +541,13 @@ public struct Aggregator: Role {
             completeness = Self.combine(clusters: clusters, table: table)
         }
         return receivers[peer]!.entry(
-            for: table, origins: origins, store: store, completeness: completeness, generation: generation, merge: merge)
+            for: table,
+            origins: origins,
+            store: store,
+            completeness: completeness,
+            generation: generation,
+            merge: merge
+        )
     }
 
     /// Sums the clusters' figures for `table`: live clusters as reported, dropped clusters as known
@@ -449,9 +561,13 @@ public struct Aggregator: Role {
                 continue
             }
             if let since = cluster.droppedSince {
-                total.add(TableCompleteness(
-                    machinesKnown: figures.machinesKnown, clustersKnown: 1,
-                    dropped: [DroppedNode(node: name, since: since)]))
+                total.add(
+                    TableCompleteness(
+                        machinesKnown: figures.machinesKnown,
+                        clustersKnown: 1,
+                        dropped: [DroppedNode(node: name, since: since)]
+                    )
+                )
             } else {
                 total.add(figures)
             }

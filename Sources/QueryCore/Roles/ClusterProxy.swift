@@ -31,9 +31,14 @@ public struct ClusterProxy: Role {
 
         /// Creates a configuration.
         public init(
-            cluster: NodeID, machines: [NodeID], schedule: GenerationSchedule = GenerationSchedule(),
-            dropAfter: Duration = .seconds(180), interestLease: Duration? = nil, prewarm: [TableName] = [],
-            pinnedAggregators: Set<NodeID>? = nil, sourcedTables: Set<TableName> = []
+            cluster: NodeID,
+            machines: [NodeID],
+            schedule: GenerationSchedule = GenerationSchedule(),
+            dropAfter: Duration = .seconds(180),
+            interestLease: Duration? = nil,
+            prewarm: [TableName] = [],
+            pinnedAggregators: Set<NodeID>? = nil,
+            sourcedTables: Set<TableName> = []
         ) {
             self.cluster = cluster
             self.machines = machines
@@ -112,8 +117,15 @@ public struct ClusterProxy: Role {
             let number = configuration.schedule.latestSlot(.proxy, at: now)
             if sent < number {
                 let missing = waitingFor(number).map(\.rawValue).joined(separator: ", ")
-                actions.append(.log(LogRecord(
-                    .debug, "sending incomplete generation", metadata: ["generation": "\(number)", "missing": missing])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .debug,
+                            "sending incomplete generation",
+                            metadata: ["generation": "\(number)", "missing": missing]
+                        )
+                    )
+                )
                 send(number, now: now, into: &actions)
             }
         case .received(let message, let peer):
@@ -124,13 +136,20 @@ public struct ClusterProxy: Role {
         return actions
     }
 
-    private mutating func onMessage(_ message: Message, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onMessage(
+        _ message: Message,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         switch message {
         case .update(let update):
             onUpdate(update, from: peer, now: now, into: &actions)
         case .request(let request):
             if let pinned = configuration.pinnedAggregators, !pinned.contains(peer) {
-                actions.append(.log(LogRecord(.debug, "request from unpinned TLA ignored", metadata: ["peer": peer.rawValue])))
+                actions.append(
+                    .log(LogRecord(.debug, "request from unpinned TLA ignored", metadata: ["peer": peer.rawValue]))
+                )
                 return
             }
             receivers[peer, default: Downstream(now: now)].record(request, now: now)
@@ -142,7 +161,10 @@ public struct ClusterProxy: Role {
             receivers[peer]!.resync(request, generation: request.generation)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "proxy"))
             let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
-            let update = GenerationUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+            let update = GenerationUpdate(
+                generation: configuration.schedule.generation(request.generation),
+                entries: [entry]
+            )
             actions.append(.send(.update(update), to: peer))
             actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "proxy"))
         default:
@@ -150,12 +172,24 @@ public struct ClusterProxy: Role {
         }
     }
 
-    private mutating func onUpdate(_ update: GenerationUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onUpdate(
+        _ update: GenerationUpdate,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         var machine = machines[peer] ?? Machine()
         if let since = machine.droppedSince {
             machine.droppedSince = nil
-            actions.append(.log(LogRecord(
-                .info, "machine returned", metadata: ["peer": peer.rawValue, "dropped.since": "\(since)"])))
+            actions.append(
+                .log(
+                    LogRecord(
+                        .info,
+                        "machine returned",
+                        metadata: ["peer": peer.rawValue, "dropped.since": "\(since)"]
+                    )
+                )
+            )
             actions.append(RoleMetrics.counter("query.returns", 1, role: "proxy"))
         }
         machine.lastHeard = now
@@ -164,15 +198,23 @@ public struct ClusterProxy: Role {
         machines[peer] = machine
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
         _ = store.intake(
-            update.entries, generation: update.generation.number, from: peer, scope: { _ in peer }, role: "proxy",
-            now: now, into: &actions)
+            update.entries,
+            generation: update.generation.number,
+            from: peer,
+            scope: { _ in peer },
+            role: "proxy",
+            now: now,
+            into: &actions
+        )
         // An edge that stopped publishing a table it used to: its rows of that table vanish.
         let listed = Set(update.entries.map(\.table))
         for name in store.names where !listed.contains(name) && store[name]?.table.slices[peer] != nil {
             if forwarded.contains(name) {
                 _ = store.apply(
-                    TableEntry(table: name, copies: [], removed: [peer], completeness: TableCompleteness()), scope: peer,
-                    now: now)
+                    TableEntry(table: name, copies: [], removed: [peer], completeness: TableCompleteness()),
+                    scope: peer,
+                    now: now
+                )
             }
         }
         let number = configuration.schedule.number(at: now)
@@ -196,9 +238,15 @@ public struct ClusterProxy: Role {
             let heard = machines[peer]!.lastHeard ?? startedAt
             if now - heard >= configuration.dropAfter {
                 machines[peer]!.droppedSince = now
-                actions.append(.log(LogRecord(
-                    .info, "machine dropped after silence",
-                    metadata: ["peer": peer.rawValue, "silent.s": "\((now - heard).secondsDouble)"])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .info,
+                            "machine dropped after silence",
+                            metadata: ["peer": peer.rawValue, "silent.s": "\((now - heard).secondsDouble)"]
+                        )
+                    )
+                )
                 actions.append(RoleMetrics.counter("query.drops", 1, role: "proxy"))
             }
         }
@@ -218,7 +266,8 @@ public struct ClusterProxy: Role {
     /// and resets go out at once to every machine.
     private mutating func forwardInterest(now: Instant, periodic: Bool = false, into actions: inout [RoleAction]) {
         let tables = wanted(at: now)
-        let quiet = periodic && tables == forwarded && (lastForward.map { now - $0 < configuration.interestLease / 2 } ?? false)
+        let quiet =
+            periodic && tables == forwarded && (lastForward.map { now - $0 < configuration.interestLease / 2 } ?? false)
         forwarded = tables
         guard !tables.isEmpty else { return }
         if !quiet { lastForward = now }
@@ -245,7 +294,15 @@ public struct ClusterProxy: Role {
         sent = number
         let generation = configuration.schedule.generation(number)
         if warmingUp(at: now) {
-            actions.append(.log(LogRecord(.debug, "warming up: holding back the cluster table", metadata: ["generation": "\(number)"])))
+            actions.append(
+                .log(
+                    LogRecord(
+                        .debug,
+                        "warming up: holding back the cluster table",
+                        metadata: ["generation": "\(number)"]
+                    )
+                )
+            )
             return
         }
         var bytes = 0
@@ -253,7 +310,9 @@ public struct ClusterProxy: Role {
             receivers[peer]!.expire(at: now)
             let live = receivers[peer]!.liveTables(at: now)
             if live.isEmpty {
-                if now - receivers[peer]!.lastRequest > configuration.interestLease { receivers.removeValue(forKey: peer) }
+                if now - receivers[peer]!.lastRequest > configuration.interestLease {
+                    receivers.removeValue(forKey: peer)
+                }
                 continue
             }
             if receivers[peer]!.standby {
@@ -266,7 +325,9 @@ public struct ClusterProxy: Role {
             actions.append(.send(.update(update), to: peer))
         }
         if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "proxy")) }
-        actions.append(RoleMetrics.sample("query.generation_latency", (now - generation.time).secondsDouble, role: "proxy"))
+        actions.append(
+            RoleMetrics.sample("query.generation_latency", (now - generation.time).secondsDouble, role: "proxy")
+        )
     }
 
     /// The cluster's entry for `table` for one TLA: live machines' rows, and figures counting live,
@@ -291,11 +352,22 @@ public struct ClusterProxy: Role {
         let neverHeard = machines.values.filter { $0.lastHeard == nil && $0.droppedSince == nil }.count
         let hasTable = !origins.isEmpty || !dropped.isEmpty
         let completeness = TableCompleteness(
-            machinesContributing: origins.count, machinesKnown: origins.count + dropped.count + neverHeard,
-            clustersContributing: origins.isEmpty ? 0 : 1, clustersKnown: hasTable ? 1 : 0, dropped: dropped,
-            oldestPublish: oldest, newestPublish: newest)
+            machinesContributing: origins.count,
+            machinesKnown: origins.count + dropped.count + neverHeard,
+            clustersContributing: origins.isEmpty ? 0 : 1,
+            clustersKnown: hasTable ? 1 : 0,
+            dropped: dropped,
+            oldestPublish: oldest,
+            newestPublish: newest
+        )
         return receivers[peer]!.entry(
-            for: table, origins: origins, store: store, completeness: completeness, generation: generation, merge: merge)
+            for: table,
+            origins: origins,
+            store: store,
+            completeness: completeness,
+            generation: generation,
+            merge: merge
+        )
     }
 
     private func scheduleNext(after now: Instant, into actions: inout [RoleAction]) {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import QueryCore
 
 /// Edge → proxy → TLA → SQL node over a few generations, wired by the in-test ``Pump``.
@@ -55,7 +56,10 @@ import Testing
         let v2 = edge.version(of: Fixtures.processes)
         #expect(v2 != nil && v1 != nil && v2! > v1!)
         // A restarted edge (state lost) still publishes a newer version: versions derive from time.
-        var restarted = EdgeAgent(id: "edge:0.0", configuration: .init(schedule: GenerationSchedule(interval: .seconds(10))))
+        var restarted = EdgeAgent(
+            id: "edge:0.0",
+            configuration: .init(schedule: GenerationSchedule(interval: .seconds(10)))
+        )
         _ = restarted.handle(.publish(Fixtures.processes, Fixtures.rows("edge:0.0", count: 1)), now: .seconds(4))
         #expect(restarted.version(of: Fixtures.processes)! > v2!)
     }

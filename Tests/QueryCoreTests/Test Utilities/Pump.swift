@@ -175,7 +175,9 @@ struct Pump {
 
     /// The sum of counter `label` over all nodes (or one node).
     func counter(_ label: String, node: NodeID? = nil) -> Double {
-        metrics.filter { $0.record.label == label && (node == nil || $0.node == node) }.reduce(0) { $0 + $1.record.value }
+        metrics.filter { $0.record.label == label && (node == nil || $0.node == node) }.reduce(0) {
+            $0 + $1.record.value
+        }
     }
 
     /// The last answer for query `id` at `node`.

@@ -69,8 +69,12 @@ struct Downstream: Sendable {
     /// - Parameter merge: add to what is already pending for this generation (a resync reply)
     ///   instead of replacing it.
     mutating func entry(
-        for table: TableName, origins: [NodeID], store: TableStore, completeness: TableCompleteness,
-        generation: UInt64, merge: Bool = false
+        for table: TableName,
+        origins: [NodeID],
+        store: TableStore,
+        completeness: TableCompleteness,
+        generation: UInt64,
+        merge: Bool = false
     ) -> TableEntry {
         let replaces = replaceScope.contains(table) || !everSent.contains(table)
         everSent.insert(table)
@@ -109,7 +113,12 @@ struct Downstream: Sendable {
         }
         replaceScope.remove(table)
         return TableEntry(
-            table: table, copies: copies, removed: removed, replacesScope: replaces, completeness: completeness)
+            table: table,
+            copies: copies,
+            removed: removed,
+            replacesScope: replaces,
+            completeness: completeness
+        )
     }
 
     /// Promotes what the acknowledged update carried for `tables` (except `excluding` origins) into

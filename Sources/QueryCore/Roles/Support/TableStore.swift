@@ -128,7 +128,10 @@ struct TableStore: Sendable {
 
     /// A sourced table's entry is applied all-or-nothing: every copy or none.
     private mutating func applySourced(
-        _ entry: TableEntry, scope: NodeID, confirmed: Instant, into report: inout ApplyReport
+        _ entry: TableEntry,
+        scope: NodeID,
+        confirmed: Instant,
+        into report: inout ApplyReport
     ) {
         var stored = tables.removeValue(forKey: entry.table)!
         defer { tables[entry.table] = stored }
@@ -154,7 +157,11 @@ struct TableStore: Sendable {
 
     /// Bookkeeping for an applied copy: history for diffing, the delta to forward, the scope.
     private func record(
-        _ item: OriginCopy, held: Table.Slice?, scope: NodeID, confirmed: Instant, in stored: inout Stored,
+        _ item: OriginCopy,
+        held: Table.Slice?,
+        scope: NodeID,
+        confirmed: Instant,
+        in stored: inout Stored,
         into report: inout ApplyReport
     ) {
         report.applied += 1
@@ -179,7 +186,10 @@ struct TableStore: Sendable {
     ///
     /// - Throws: ``QueryError`` if the segment cannot be held (schema clash).
     mutating func publish(
-        _ name: TableName, origin: NodeID, segment: Segment, now: Instant
+        _ name: TableName,
+        origin: NodeID,
+        segment: Segment,
+        now: Instant
     ) throws(QueryError) -> Bool {
         let nextVersion = { (held: Version) -> Version in
             max(held &+ 1, Version(max(0, now.milliseconds)))
