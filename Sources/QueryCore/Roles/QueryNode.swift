@@ -226,8 +226,17 @@ public struct QueryNode: Role {
         }
         if newest.map({ $0 < update.generation }) ?? true { newest = update.generation }
         catalog.version &+= 1
+        let wanted = wanted()
         for name in update.entries.map(\.table) {
-            if let table = store[name]?.table { catalog.tables[name] = table }
+            if !wanted.contains(name) {
+                // A table whose interest lapsed here while the TLA's lease had not: let it go.
+                store.forget(name)
+                figures.removeValue(forKey: name)
+                tableGeneration.removeValue(forKey: name)
+                catalog.tables.removeValue(forKey: name)
+            } else if let table = store[name]?.table {
+                catalog.tables[name] = table
+            }
         }
         actions.append(
             RoleMetrics.sample(
@@ -285,8 +294,8 @@ public struct QueryNode: Role {
             served: configuration.servedTables,
             queryID: request.id
         )
-            ?? redirected.first(where: { tables.contains($0.key) }).map({ entry in
-                var redirect = entry.value
+            ?? tables.sorted().compactMap({ redirected[$0] }).first.map({ found in
+                var redirect = found
                 redirect.queryID = request.id
                 return redirect
             })
