@@ -222,6 +222,9 @@ public struct QueryNode: Role {
         )
         for entry in update.entries {
             figures[entry.table] = entry.completeness
+            if let oldest = entry.completeness.oldestPublish, let newest = entry.completeness.newestPublish {
+                actions.append(RoleMetrics.sample("query.publish_spread", (newest - oldest).secondsDouble, role: "sql"))
+            }
             tableGeneration[entry.table] = max(tableGeneration[entry.table] ?? update.generation, update.generation)
         }
         if newest.map({ $0 < update.generation }) ?? true { newest = update.generation }

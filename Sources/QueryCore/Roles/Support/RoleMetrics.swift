@@ -5,6 +5,8 @@
 /// - `query.generation_latency` (sample, seconds): from a generation's start to this tier's send or,
 ///   at a SQL node, to its arrival.
 /// - `query.data_latency` (sample, seconds): age of the oldest row served in an answer.
+/// - `query.publish_spread` (sample, seconds): newest minus oldest publish time of a table as a SQL
+///   node receives it (how synchronous the snapshot is).
 /// - `query.drops`, `query.returns`, `query.failovers`, `query.resyncs`, `query.stale_rejections`
 ///   (counters).
 /// - `query.answers`, `query.failures`, `query.redirects` (counters) at SQL nodes.
