@@ -1,0 +1,95 @@
+public import QueryCore
+
+/// Receives events of a stream that passed its filter.
+protocol EventConsumer: AnyObject {
+    func consume(_ event: Event, engine: StreamEngine)
+}
+
+/// One registered filter: who gets the event and the full condition to check.
+final class FilterEntry {
+    let consumer: any EventConsumer
+    let filter: CompiledExpression?
+    /// Registration order, so delivery order does not depend on hashing.
+    let order: UInt64
+    /// The equality the entry is indexed under, if any: field and values.
+    let indexColumn: Int?
+    let indexValues: [Value]
+
+    init(consumer: any EventConsumer, filter: CompiledExpression?, order: UInt64) {
+        self.consumer = consumer
+        self.filter = filter
+        self.order = order
+        var column: Int? = nil
+        var values: [Value] = []
+        // Index the first conjunct of the form `field = constant` or `field IN (constants)`.
+        for conjunct in filter?.conjuncts ?? [] {
+            switch conjunct {
+            case .compare(.equal, .field(0, let c), .constant(let v)) where !v.isNull,
+                .compare(.equal, .constant(let v), .field(0, let c)) where !v.isNull:
+                column = c
+                values = [v]
+            case .inList(.field(0, let c), let list, negated: false)
+            where list.allSatisfy({ if case .constant(let v) = $0 { return !v.isNull } else { return false } }):
+                column = c
+                values = list.compactMap { if case .constant(let v) = $0 { return v } else { return nil } }
+            default: continue
+            }
+            break
+        }
+        self.indexColumn = column
+        self.indexValues = values
+    }
+}
+
+/// The filters registered on one stream, indexed so an event is checked only against the filters
+/// it can satisfy (Esper's filter index): equality conditions on a field go into a hash table per
+/// field, keyed by the constant; other filters are checked one by one.
+///
+/// - Complexity: matching an event costs one hash lookup per indexed field plus the candidates
+///   found, not the number of registered statements.
+final class FilterIndex {
+    private var unindexed: [FilterEntry] = []
+    private var byColumn: [Int: [Value: [FilterEntry]]] = [:]
+    private var columns: [Int] = []
+    private(set) var count = 0
+
+    func add(_ entry: FilterEntry) {
+        count += 1
+        if let column = entry.indexColumn {
+            if byColumn[column] == nil {
+                byColumn[column] = [:]
+                columns.append(column)
+            }
+            for v in Set(entry.indexValues) { byColumn[column]![v, default: []].append(entry) }
+        } else {
+            unindexed.append(entry)
+        }
+    }
+
+    func remove(where predicate: (FilterEntry) -> Bool) {
+        unindexed.removeAll(where: predicate)
+        for column in columns {
+            guard var table = byColumn[column] else { continue }
+            byColumn[column] = nil
+            for (key, list) in table {
+                let kept = list.filter { !predicate($0) }
+                table[key] = kept.isEmpty ? nil : kept
+            }
+            byColumn[column] = table
+        }
+        count = unindexed.count + Set(byColumn.values.flatMap { $0.values.flatMap { $0.map { ObjectIdentifier($0) } } }).count
+    }
+
+    /// The entries whose filters accept `event`, in registration order.
+    func matches(_ event: Event, into result: inout [FilterEntry]) {
+        result.removeAll(keepingCapacity: true)
+        let row = Row.one(event)
+        for column in columns where column < event.values.count {
+            if let list = byColumn[column]?[event.values[column]] {
+                for entry in list where entry.filter?.isTrue(row) ?? true { result.append(entry) }
+            }
+        }
+        for entry in unindexed where entry.filter?.isTrue(row) ?? true { result.append(entry) }
+        if result.count > 1 { result.sort { $0.order < $1.order } }
+    }
+}
