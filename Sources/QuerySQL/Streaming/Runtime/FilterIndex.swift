@@ -52,6 +52,8 @@ final class FilterIndex {
     private var byColumn: [Int: [Value: [FilterEntry]]] = [:]
     private var columns: [Int] = []
     private(set) var count = 0
+    /// How many filter conditions were evaluated so far (to check that the index prunes).
+    private(set) var evaluations = 0
 
     func add(_ entry: FilterEntry) {
         count += 1
@@ -86,9 +88,11 @@ final class FilterIndex {
         let row = Row.one(event)
         for column in columns where column < event.values.count {
             if let list = byColumn[column]?[event.values[column]] {
+                evaluations &+= list.count
                 for entry in list where entry.filter?.isTrue(row) ?? true { result.append(entry) }
             }
         }
+        evaluations &+= unindexed.count
         for entry in unindexed where entry.filter?.isTrue(row) ?? true { result.append(entry) }
         if result.count > 1 { result.sort { $0.order < $1.order } }
     }
