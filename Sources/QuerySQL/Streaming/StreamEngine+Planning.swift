@@ -324,7 +324,7 @@ extension StreamEngine {
             output = o
         }
         let fifo = positions.count == 1 && !isPattern && streamSpecs.allSatisfy { $0.window.isFIFO && $0.named == nil }
-        let plan = SelectPlan(
+        let plan = StreamSelectPlan(
             columns: columns, selectExpressions: selectExpressions, whereClause: whereClause, groupBy: groupBy,
             having: having, aggregates: aggregates, orderBy: orderBy, distinct: select.distinct, limit: select.limit,
             output: output, isAggregated: isAggregated, hasUngroupedProperties: hasUngroupedProperties, fifo: fifo,

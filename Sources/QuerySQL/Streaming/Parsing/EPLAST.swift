@@ -24,7 +24,8 @@ struct EPLExpr: Sendable {
         /// A function or aggregate call; `star` for `count(*)`.
         case call(name: String, arguments: [EPLExpr], distinct: Bool, star: Bool)
         case caseWhen(operand: EPLExpr?, branches: [(EPLExpr, EPLExpr)], otherwise: EPLExpr?)
-        case cast(EPLExpr, ColumnType)
+        /// `CAST(x AS type)`, the type name as written.
+        case cast(EPLExpr, String)
         /// A time period such as `20 sec` or `1 min 30 sec`, in seconds.
         case timePeriod(Double)
     }
@@ -34,6 +35,8 @@ struct EPLExpr: Sendable {
     /// UTF-8 byte range in the statement text.
     var start: Int
     var end: Int
+    /// A structural key for calls (identical aggregate calls share one slot).
+    var dedupeKey: String? = nil
 }
 
 /// A view (data window) applied to a stream: `win:time(20 sec)`, `#length(5)`, `std:groupwin(host)`.

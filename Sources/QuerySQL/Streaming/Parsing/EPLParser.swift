@@ -8,11 +8,16 @@ struct EPLParser {
     private var tokens: [EPLToken]
     private var position = 0
     let source: String
+    /// The shared SQL parser, over the same tokens, for expressions.
+    private var sqlParser: Parser
 
     init(_ source: String) throws(QueryError) {
         var lexer = EPLLexer(source)
-        self.tokens = try lexer.tokenize()
+        let tokens = try lexer.tokenize()
+        self.tokens = tokens
         self.source = source
+        let bytes = Array(source.utf8)
+        self.sqlParser = Parser(streaming: source, tokens: tokens.map { $0.sqlToken(bytes) })
     }
 
     /// Splits a script into statements at top-level `;` (outside strings, comments and brackets).
@@ -358,7 +363,7 @@ struct EPLParser {
         try expectSymbol("(")
         var arguments: [EPLExpr] = []
         if !peek.isSymbol(")") {
-            repeat { arguments.append(try parseExpression()) } while acceptSymbol(",")
+            repeat { arguments.append(try parsePeriodOrExpression()) } while acceptSymbol(",")
         }
         try expectSymbol(")")
         return arguments
@@ -399,7 +404,7 @@ struct EPLParser {
             }
             position += 1
             try expectSymbol("(")
-            let period = try parseExpression()
+            let period = try parsePeriodOrExpression()
             try expectSymbol(")")
             atom = .within(atom, period)
         }
@@ -420,7 +425,7 @@ struct EPLParser {
             }
             position += 1
             try expectSymbol("(")
-            let period = try parseExpression()
+            let period = try parsePeriodOrExpression()
             try expectSymbol(")")
             return .interval(period, location: at)
         }
@@ -441,139 +446,43 @@ struct EPLParser {
 
     // MARK: Expressions
 
-    /// Parses one expression (entry point shared by every clause).
+    /// Parses one expression with the shared SQL parser (``Parser/parseExpression()``), over
+    /// this statement's tokens, and converts it.
     mutating func parseExpression() throws(QueryError) -> EPLExpr {
-        try parseOr()
+        let first = peek
+        sqlParser.index = position
+        let parsed = try sqlParser.parseExpression()
+        position = sqlParser.index
+        var e = try EPLExpr(converting: parsed)
+        e.start = first.start
+        e.end = lastEnd
+        e.location = first.location
+        return e
     }
 
-    private func span(_ kind: EPLExpr.Kind, _ first: EPLExpr, _ last: EPLExpr) -> EPLExpr {
-        EPLExpr(kind: kind, location: first.location, start: first.start, end: last.end)
+    /// Parses an expression that may be a time period (`20 sec`, `1 min 30 sec`): view and timer
+    /// parameters.
+    mutating func parsePeriodOrExpression() throws(QueryError) -> EPLExpr {
+        let first = peek
+        func number(_ t: EPLToken) -> Double? {
+            switch t.kind {
+            case .integer(let i): Double(i)
+            case .real(let d): d
+            default: nil
+            }
+        }
+        if number(first) != nil, peek(1).identifier.flatMap(EPLParser.timeUnit) != nil {
+            var seconds = 0.0
+            while let value = number(peek), let unit = peek(1).identifier.flatMap(EPLParser.timeUnit) {
+                seconds += value * unit
+                position += 2
+            }
+            return EPLExpr(kind: .timePeriod(seconds), location: first.location, start: first.start, end: lastEnd)
+        }
+        return try parseExpression()
     }
 
     private var lastEnd: Int { position > 0 ? tokens[position - 1].end : 0 }
-
-    private mutating func parseOr() throws(QueryError) -> EPLExpr {
-        var left = try parseAnd()
-        while acceptKeyword("or") {
-            let right = try parseAnd()
-            left = span(.binary(.or, left, right), left, right)
-        }
-        return left
-    }
-
-    private mutating func parseAnd() throws(QueryError) -> EPLExpr {
-        var left = try parseNot()
-        while acceptKeyword("and") {
-            let right = try parseNot()
-            left = span(.binary(.and, left, right), left, right)
-        }
-        return left
-    }
-
-    private mutating func parseNot() throws(QueryError) -> EPLExpr {
-        if peek.isKeyword("not") {
-            let token = advance()
-            let inner = try parseNot()
-            return EPLExpr(kind: .not(inner), location: token.location, start: token.start, end: inner.end)
-        }
-        return try parseComparison()
-    }
-
-    private mutating func parseComparison() throws(QueryError) -> EPLExpr {
-        var left = try parseAdditive()
-        while true {
-            let op: EPLExpr.BinaryOperator?
-            switch peek.kind {
-            case .symbol("="), .symbol("=="): op = .equal
-            case .symbol("!="), .symbol("<>"): op = .notEqual
-            case .symbol("<"): op = .less
-            case .symbol("<="): op = .lessEqual
-            case .symbol(">"): op = .greater
-            case .symbol(">="): op = .greaterEqual
-            default: op = nil
-            }
-            if let op {
-                position += 1
-                let right = try parseAdditive()
-                left = span(.binary(op, left, right), left, right)
-                continue
-            }
-            if acceptKeyword("is") {
-                let negated = acceptKeyword("not")
-                try expectKeyword("null")
-                left = EPLExpr(kind: .isNull(left, negated: negated), location: left.location, start: left.start, end: lastEnd)
-                continue
-            }
-            let negated = peek.isKeyword("not") && (peek(1).isKeyword("in") || peek(1).isKeyword("between") || peek(1).isKeyword("like"))
-            if negated { position += 1 }
-            if acceptKeyword("in") {
-                try expectSymbol("(")
-                var list: [EPLExpr] = []
-                repeat { list.append(try parseExpression()) } while acceptSymbol(",")
-                try expectSymbol(")")
-                left = EPLExpr(kind: .inList(left, list, negated: negated), location: left.location, start: left.start, end: lastEnd)
-                continue
-            }
-            if acceptKeyword("between") {
-                let low = try parseAdditive()
-                try expectKeyword("and")
-                let high = try parseAdditive()
-                left = span(.between(left, low, high, negated: negated), left, high)
-                continue
-            }
-            if acceptKeyword("like") {
-                let pattern = try parseAdditive()
-                left = span(.like(left, pattern, negated: negated), left, pattern)
-                continue
-            }
-            if negated { throw error("expected IN, BETWEEN or LIKE after NOT") }
-            return left
-        }
-    }
-
-    private mutating func parseAdditive() throws(QueryError) -> EPLExpr {
-        var left = try parseMultiplicative()
-        while true {
-            let op: EPLExpr.BinaryOperator
-            if peek.isSymbol("+") { op = .plus }
-            else if peek.isSymbol("-") { op = .minus }
-            else if peek.isSymbol("||") { op = .concat }
-            else { return left }
-            position += 1
-            let right = try parseMultiplicative()
-            left = span(.binary(op, left, right), left, right)
-        }
-    }
-
-    private mutating func parseMultiplicative() throws(QueryError) -> EPLExpr {
-        var left = try parseUnary()
-        while true {
-            let op: EPLExpr.BinaryOperator
-            if peek.isSymbol("*") { op = .times }
-            else if peek.isSymbol("/") { op = .divide }
-            else if peek.isSymbol("%") { op = .modulo }
-            else { return left }
-            position += 1
-            let right = try parseUnary()
-            left = span(.binary(op, left, right), left, right)
-        }
-    }
-
-    private mutating func parseUnary() throws(QueryError) -> EPLExpr {
-        if peek.isSymbol("-") {
-            let token = advance()
-            let inner = try parseUnary()
-            if case .literal(.integer(let i)) = inner.kind, i != .min {
-                return EPLExpr(kind: .literal(.integer(-i)), location: token.location, start: token.start, end: inner.end)
-            }
-            if case .literal(.real(let d)) = inner.kind {
-                return EPLExpr(kind: .literal(.real(-d)), location: token.location, start: token.start, end: inner.end)
-            }
-            return EPLExpr(kind: .negate(inner), location: token.location, start: token.start, end: inner.end)
-        }
-        if acceptSymbol("+") { return try parseUnary() }
-        return try parsePrimary()
-    }
 
     /// Seconds per time unit keyword, if `word` is one.
     static func timeUnit(_ word: String) -> Double? {
@@ -585,126 +494,5 @@ struct EPLParser {
         case "day", "days": 86400
         default: nil
         }
-    }
-
-    private mutating func parsePrimary() throws(QueryError) -> EPLExpr {
-        let token = peek
-        func literal(_ v: Value) -> EPLExpr { EPLExpr(kind: .literal(v), location: token.location, start: token.start, end: token.end) }
-        switch token.kind {
-        case .integer, .real:
-            position += 1
-            var number: Double
-            if case .integer(let i) = token.kind { number = Double(i) } else if case .real(let d) = token.kind { number = d } else { number = 0 }
-            // A time period: `20 sec`, `1 min 30 sec`.
-            if let unit = peek.identifier.flatMap(EPLParser.timeUnit) {
-                position += 1
-                var seconds = number * unit
-                while true {
-                    var value: Double? = nil
-                    if case .integer(let i) = peek.kind { value = Double(i) }
-                    if case .real(let d) = peek.kind { value = d }
-                    guard let value, let nextUnit = peek(1).identifier.flatMap(EPLParser.timeUnit) else { break }
-                    position += 2
-                    seconds += value * nextUnit
-                    number = value
-                }
-                return EPLExpr(kind: .timePeriod(seconds), location: token.location, start: token.start, end: lastEnd)
-            }
-            if case .integer(let i) = token.kind { return literal(.integer(i)) }
-            return literal(.real(number))
-        case .string(let s):
-            position += 1
-            return literal(.text(s))
-        case .symbol("("):
-            position += 1
-            let inner = try parseExpression()
-            try expectSymbol(")")
-            return EPLExpr(kind: inner.kind, location: token.location, start: token.start, end: lastEnd)
-        case .quotedIdentifier(let name):
-            position += 1
-            return try parseColumnTail(first: name, token: token)
-        case .identifier(let name):
-            let lower = name.lowercased()
-            switch lower {
-            case "null": position += 1; return literal(.null)
-            case "true": position += 1; return literal(.boolean(true))
-            case "false": position += 1; return literal(.boolean(false))
-            case "case": return try parseCase()
-            case "cast" where peek(1).isSymbol("("):
-                position += 2
-                let inner = try parseExpression()
-                try expectKeyword("as")
-                let typeToken = peek
-                let typeName = try expectName("a type")
-                guard let type = EPLParser.columnType(typeName) else {
-                    throw error("unknown type '\(typeName)' in CAST", at: typeToken)
-                }
-                try expectSymbol(")")
-                return EPLExpr(kind: .cast(inner, type), location: token.location, start: token.start, end: lastEnd)
-            default: break
-            }
-            if EPLParser.reserved.contains(lower) { throw error("expected an expression, found keyword \(token.display)") }
-            position += 1
-            if peek.isSymbol("(") {
-                position += 1
-                var arguments: [EPLExpr] = []
-                var distinct = false
-                var star = false
-                if acceptSymbol("*") {
-                    star = true
-                } else if !peek.isSymbol(")") {
-                    distinct = acceptKeyword("distinct")
-                    repeat { arguments.append(try parseExpression()) } while acceptSymbol(",")
-                }
-                try expectSymbol(")")
-                return EPLExpr(
-                    kind: .call(name: lower, arguments: arguments, distinct: distinct, star: star),
-                    location: token.location, start: token.start, end: lastEnd)
-            }
-            return try parseColumnTail(first: name, token: token)
-        case .end:
-            throw error("expected an expression, found the end of the statement")
-        default:
-            throw error("expected an expression, found \(token.display)")
-        }
-    }
-
-    private mutating func parseColumnTail(first: String, token: EPLToken) throws(QueryError) -> EPLExpr {
-        if peek.isSymbol(".") && !peek(2).isSymbol(":") && !peek(1).isSymbol("*") {
-            position += 1
-            let name = try expectFieldName()
-            return EPLExpr(kind: .column(qualifier: first, name: name), location: token.location, start: token.start, end: lastEnd)
-        }
-        return EPLExpr(kind: .column(qualifier: nil, name: first), location: token.location, start: token.start, end: token.end)
-    }
-
-    /// A field name after `alias.`: keywords are allowed here (`e.time`, `w.first`).
-    private mutating func expectFieldName() throws(QueryError) -> String {
-        switch peek.kind {
-        case .identifier(let name), .quotedIdentifier(let name):
-            position += 1
-            return name
-        default:
-            throw error("expected a field name after '.', found \(peek.display)")
-        }
-    }
-
-    private mutating func parseCase() throws(QueryError) -> EPLExpr {
-        let token = advance()
-        var operand: EPLExpr? = nil
-        if !peek.isKeyword("when") { operand = try parseExpression() }
-        var branches: [(EPLExpr, EPLExpr)] = []
-        while acceptKeyword("when") {
-            let condition = try parseExpression()
-            try expectKeyword("then")
-            branches.append((condition, try parseExpression()))
-        }
-        guard !branches.isEmpty else { throw error("CASE needs at least one WHEN") }
-        var otherwise: EPLExpr? = nil
-        if acceptKeyword("else") { otherwise = try parseExpression() }
-        try expectKeyword("end")
-        return EPLExpr(
-            kind: .caseWhen(operand: operand, branches: branches, otherwise: otherwise), location: token.location,
-            start: token.start, end: lastEnd)
     }
 }

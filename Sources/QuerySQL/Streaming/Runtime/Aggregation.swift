@@ -6,7 +6,7 @@ enum AggregateFunction: String, Sendable, CaseIterable {
 }
 
 /// One aggregate call of a statement, compiled.
-struct AggregateSpec: Sendable {
+struct StreamAggregateSpec: Sendable {
     var function: AggregateFunction
     /// `nil` for `count(*)`.
     var argument: CompiledExpression?
@@ -156,7 +156,7 @@ struct Accumulator {
     private var distinctCounts: [Value: Int]?
 
     /// - Parameter fifo: whether values leave in the order they entered (monotonic deque for min/max).
-    init(_ spec: AggregateSpec, fifo: Bool) {
+    init(_ spec: StreamAggregateSpec, fifo: Bool) {
         self.function = spec.function
         self.distinct = spec.distinct
         if spec.function == .min || spec.function == .max {
@@ -274,12 +274,12 @@ final class GroupState {
     /// The last update in which the group was touched (to list touched groups once).
     var touchedStamp: UInt64 = 0
 
-    init(key: [Value], specs: [AggregateSpec], fifo: Bool) {
+    init(key: [Value], specs: [StreamAggregateSpec], fifo: Bool) {
         self.key = key
         self.accumulators = specs.map { Accumulator($0, fifo: fifo) }
     }
 
-    func enter(_ row: Row, specs: [AggregateSpec], sequence: UInt64) {
+    func enter(_ row: Row, specs: [StreamAggregateSpec], sequence: UInt64) {
         rowCount += 1
         representative = row
         for i in specs.indices {
@@ -291,7 +291,7 @@ final class GroupState {
         }
     }
 
-    func leave(_ row: Row, specs: [AggregateSpec], sequence: UInt64) {
+    func leave(_ row: Row, specs: [StreamAggregateSpec], sequence: UInt64) {
         rowCount -= 1
         for i in specs.indices {
             if let argument = specs[i].argument {

@@ -23,7 +23,7 @@ indirect enum CompiledExpression: Sendable {
     case like(CompiledExpression, CompiledExpression, negated: Bool)
     case function(ScalarFunction, [CompiledExpression])
     case caseWhen(operand: CompiledExpression?, branches: [(CompiledExpression, CompiledExpression)], otherwise: CompiledExpression?)
-    case cast(CompiledExpression, ColumnType)
+    case cast(CompiledExpression, String)
 
     /// Evaluates against a row and the current aggregate values.
     func evaluate(_ row: Row?, _ aggregates: [Value] = []) -> Value {
@@ -39,31 +39,30 @@ indirect enum CompiledExpression: Sendable {
             return SQLArithmetic.negate(e.evaluate(row, aggregates))
         case .not(let e):
             guard let t = SQLArithmetic.truth(e.evaluate(row, aggregates)) else { return .null }
-            return .boolean(!t)
+            return SQLValue.bool(!t)
         case .and(let l, let r):
             let a = SQLArithmetic.truth(l.evaluate(row, aggregates))
-            if a == false { return .boolean(false) }
+            if a == false { return SQLValue.bool(false) }
             let b = SQLArithmetic.truth(r.evaluate(row, aggregates))
-            if b == false { return .boolean(false) }
+            if b == false { return SQLValue.bool(false) }
             if a == nil || b == nil { return .null }
-            return .boolean(true)
+            return SQLValue.bool(true)
         case .or(let l, let r):
             let a = SQLArithmetic.truth(l.evaluate(row, aggregates))
-            if a == true { return .boolean(true) }
+            if a == true { return SQLValue.bool(true) }
             let b = SQLArithmetic.truth(r.evaluate(row, aggregates))
-            if b == true { return .boolean(true) }
+            if b == true { return SQLValue.bool(true) }
             if a == nil || b == nil { return .null }
-            return .boolean(false)
+            return SQLValue.bool(false)
         case .compare(let op, let l, let r):
             return SQLArithmetic.compare(op, l.evaluate(row, aggregates), r.evaluate(row, aggregates))
         case .arithmetic(let op, let l, let r):
             return SQLArithmetic.arithmetic(op, l.evaluate(row, aggregates), r.evaluate(row, aggregates))
         case .concat(let l, let r):
             let a = l.evaluate(row, aggregates), b = r.evaluate(row, aggregates)
-            if a.isNull || b.isNull { return .null }
-            return .text(a.description + b.description)
+            return SQLArithmetic.concat(a, b)
         case .isNull(let e, let negated):
-            return .boolean(e.evaluate(row, aggregates).isNull != negated)
+            return SQLValue.bool(e.evaluate(row, aggregates).isNull != negated)
         case .inList(let e, let list, let negated):
             let v = e.evaluate(row, aggregates)
             if v.isNull { return .null }
@@ -71,20 +70,20 @@ indirect enum CompiledExpression: Sendable {
             for item in list {
                 let w = item.evaluate(row, aggregates)
                 if w.isNull { sawNull = true; continue }
-                if v == w { return .boolean(!negated) }
+                if v == w { return SQLValue.bool(!negated) }
             }
-            return sawNull ? .null : .boolean(negated)
+            return sawNull ? .null : SQLValue.bool(negated)
         case .between(let e, let lo, let hi, let negated):
             let v = e.evaluate(row, aggregates)
             let a = SQLArithmetic.compare(.greaterEqual, v, lo.evaluate(row, aggregates))
             let b = SQLArithmetic.compare(.lessEqual, v, hi.evaluate(row, aggregates))
             let both = CompiledExpression.and(.constant(a), .constant(b)).evaluate(nil)
             guard let t = SQLArithmetic.truth(both) else { return .null }
-            return .boolean(t != negated)
+            return SQLValue.bool(t != negated)
         case .like(let e, let p, let negated):
             let v = e.evaluate(row, aggregates), pattern = p.evaluate(row, aggregates)
             if v.isNull || pattern.isNull { return .null }
-            return .boolean(SQLArithmetic.like(v.description, pattern.description) != negated)
+            return SQLValue.bool(SQLArithmetic.like(SQLValue.text(v), SQLValue.text(pattern)) != negated)
         case .function(let f, let arguments):
             return f.apply(arguments.map { $0.evaluate(row, aggregates) })
         case .caseWhen(let operand, let branches, let otherwise):

@@ -21,7 +21,7 @@ struct ExpressionCompiler {
     /// Whether aggregate calls are allowed in the expression being compiled.
     var allowAggregates = false
     /// Aggregate calls found so far (shared by identical source text).
-    var aggregates: [AggregateSpec] = []
+    var aggregates: [StreamAggregateSpec] = []
     /// The statement text (for naming aggregate slots).
     let source: String
 
@@ -130,16 +130,16 @@ struct ExpressionCompiler {
                 return try compileAggregate(e, name, arguments, distinct, star)
             }
             if star { throw QueryError(.semanticError, "\(name)(*) is not allowed; only count(*)", at: e.location) }
-            guard let function = ScalarFunction(rawValue: name) else {
+            guard let (function, arity) = ScalarFunction.lookup(name) else {
                 if AggregateFunction(rawValue: name) != nil {
                     throw QueryError(.semanticError, "\(name)() needs an argument", at: e.location)
                 }
                 throw QueryError(.unknownFunction, "unknown function '\(name)'", at: e.location)
             }
-            guard function.arity.contains(arguments.count) else {
+            guard arity.contains(arguments.count) else {
                 throw QueryError(
                     .semanticError,
-                    "\(name)() takes \(function.arity.lowerBound == function.arity.upperBound ? "\(function.arity.lowerBound)" : "\(function.arity.lowerBound) to \(function.arity.upperBound)") arguments, not \(arguments.count)",
+                    "\(name)() takes \(arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "at least \(arity.lowerBound)") arguments, not \(arguments.count)",
                     at: e.location)
             }
             if distinct { throw QueryError(.semanticError, "DISTINCT is only allowed in aggregate calls", at: e.location) }
@@ -158,7 +158,7 @@ struct ExpressionCompiler {
         guard !insideAggregate else {
             throw QueryError(.semanticError, "aggregate \(name)() cannot be nested in another aggregate", at: e.location)
         }
-        let text = EPLLexer.text(source, from: e.start, to: e.end).lowercased().filter { !$0.isWhitespace }
+        let text = e.dedupeKey ?? EPLLexer.text(source, from: e.start, to: e.end).lowercased().filter { !$0.isWhitespace }
         if let slot = aggregates.firstIndex(where: { $0.text == text }) { return .aggregate(slot) }
         var argument: CompiledExpression? = nil
         if !star {
@@ -170,7 +170,7 @@ struct ExpressionCompiler {
             argument = try compile(arguments[0])
         }
         aggregates.append(
-            AggregateSpec(function: AggregateFunction(rawValue: name)!, argument: argument, distinct: distinct, text: text))
+            StreamAggregateSpec(function: AggregateFunction(rawValue: name)!, argument: argument, distinct: distinct, text: text))
         return .aggregate(aggregates.count - 1)
     }
 

@@ -7,13 +7,13 @@ enum OrderKey: Sendable {
 }
 
 /// A compiled `SELECT`: what each part of the statement does, independent of where rows come from.
-struct SelectPlan: Sendable {
+struct StreamSelectPlan: Sendable {
     var columns: [String]
     var selectExpressions: [CompiledExpression]
     var whereClause: CompiledExpression?
     var groupBy: [CompiledExpression]
     var having: CompiledExpression?
-    var aggregates: [AggregateSpec]
+    var aggregates: [StreamAggregateSpec]
     var orderBy: [(OrderKey, descending: Bool)]
     var distinct: Bool
     var limit: Int?
@@ -46,7 +46,7 @@ struct OutputCandidate: Sendable {
 /// - aggregated statements that also select ungrouped fields produce one row per entering row,
 ///   with the aggregates after the update.
 final class RowPipeline {
-    let plan: SelectPlan
+    let plan: StreamSelectPlan
     private var groups: [[Value]: GroupState] = [:]
     private var ungrouped: GroupState?
     private var stamp: UInt64 = 0
@@ -56,7 +56,7 @@ final class RowPipeline {
     /// Receives finished result rows.
     var emit: ([[Value]], StreamEngine) -> Void = { _, _ in }
 
-    init(plan: SelectPlan) {
+    init(plan: StreamSelectPlan) {
         self.plan = plan
         if plan.isAggregated && plan.groupBy.isEmpty {
             ungrouped = GroupState(key: [], specs: plan.aggregates, fifo: plan.fifo)

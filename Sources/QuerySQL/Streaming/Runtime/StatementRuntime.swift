@@ -67,7 +67,7 @@ final class SelectStatementRuntime: StatementRuntime {
     var namedWindowPositions: [Int: NamedWindowRuntime] = [:]
     var filters: [(stream: Int, filter: CompiledExpression?, position: Int)] = []
 
-    init(id: StatementID, text: String, plan: SelectPlan) {
+    init(id: StatementID, text: String, plan: StreamSelectPlan) {
         self.pipeline = RowPipeline(plan: plan)
         super.init(id: id, text: text)
         self.columns = plan.columns
@@ -161,7 +161,7 @@ final class PatternStatementRuntime: StatementRuntime, EventConsumer {
     let pipeline: RowPipeline
     let matcher: PatternMatcher
 
-    init(id: StatementID, text: String, plan: SelectPlan, pattern: PatternSpec) {
+    init(id: StatementID, text: String, plan: StreamSelectPlan, pattern: PatternSpec) {
         self.pipeline = RowPipeline(plan: plan)
         self.matcher = PatternMatcher(spec: pattern, width: plan.width)
         super.init(id: id, text: text)
