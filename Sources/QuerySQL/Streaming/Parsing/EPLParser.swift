@@ -319,7 +319,7 @@ struct EPLParser {
         let name = try expectName("a stream name")
         var filter: EPLExpr? = nil
         if acceptSymbol("(") {
-            if !peek.isSymbol(")") { filter = try parseExpression() }
+            if !peek.isSymbol(")") { filter = try parseFilterList() }
             try expectSymbol(")")
         }
         var views: [EPLView] = []
@@ -438,7 +438,7 @@ struct EPLParser {
         let stream = try expectName("an event stream in the pattern")
         var filter: EPLExpr? = nil
         if acceptSymbol("(") {
-            if !peek.isSymbol(")") { filter = try parseExpression() }
+            if !peek.isSymbol(")") { filter = try parseFilterList() }
             try expectSymbol(")")
         }
         return .filter(tag: tag, stream: stream, filter: filter, location: at)
@@ -458,6 +458,17 @@ struct EPLParser {
         e.end = lastEnd
         e.location = first.location
         return e
+    }
+
+    /// A stream filter: expressions separated by commas, all of which must hold (Esper's
+    /// `Stream(a = 1, b > 2)`).
+    mutating func parseFilterList() throws(QueryError) -> EPLExpr {
+        var result = try parseExpression()
+        while acceptSymbol(",") {
+            let next = try parseExpression()
+            result = EPLExpr(kind: .binary(.and, result, next), location: result.location, start: result.start, end: next.end)
+        }
+        return result
     }
 
     /// Parses an expression that may be a time period (`20 sec`, `1 min 30 sec`): view and timer
