@@ -360,13 +360,13 @@ extension StreamEngine {
             let pattern = PatternStatementRuntime(id: id, text: text, plan: plan, pattern: patternSpec)
             if let o = plan.output { pattern.pipeline.limiter = OutputLimiter(spec: o) }
             pattern.pipeline.limiter?.pipeline = pattern.pipeline
-            pattern.pipeline.emit = { [unowned pattern] rows, engine in engine.emit(pattern, rows: rows) }
+            pattern.pipeline.emit = { [unowned(unsafe) pattern] rows, engine in engine.emit(pattern, rows: rows) }
             runtime = pattern
         } else {
             let statement = SelectStatementRuntime(id: id, text: text, plan: plan)
             if let o = plan.output { statement.pipeline.limiter = OutputLimiter(spec: o) }
             statement.pipeline.limiter?.pipeline = statement.pipeline
-            statement.pipeline.emit = { [unowned statement] rows, engine in engine.emit(statement, rows: rows) }
+            statement.pipeline.emit = { [unowned(unsafe) statement] rows, engine in engine.emit(statement, rows: rows) }
             runtime = statement
         }
 

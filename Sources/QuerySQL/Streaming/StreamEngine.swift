@@ -61,7 +61,9 @@ public final class StreamEngine {
     final class StreamType {
         let index: Int
         let name: String
-        var schema: Schema
+        let schema: Schema
+        /// The schema's column types, for validating events without copying the schema.
+        let types: [ColumnType]
         let filters = FilterIndex()
         var namedWindow: NamedWindowRuntime?
 
@@ -69,6 +71,7 @@ public final class StreamEngine {
             self.index = index
             self.name = name
             self.schema = schema
+            self.types = schema.columns.map(\.type)
         }
     }
 
@@ -238,14 +241,19 @@ public final class StreamEngine {
 
     /// Sends one event to a resolved stream.
     public func send(_ stream: StreamHandle, _ values: [Value], at time: Instant? = nil) throws(QueryError) -> [StreamOutput] {
-        let schema = streams[stream.index].schema
-        guard values.count == schema.count else {
+        let type = streams[stream.index]
+        let types = type.types
+        guard values.count == types.count else {
             throw QueryError(
-                .invalidArgument, "stream '\(stream.name)' has \(schema.count) fields; the event has \(values.count) values")
+                .invalidArgument, "stream '\(stream.name)' has \(types.count) fields; the event has \(values.count) values")
         }
         var values = values
         for i in values.indices {
-            let column = schema.columns[i]
+            switch (types[i], values[i]) {
+            case (_, .null), (.any, _), (.integer, .integer), (.real, .real), (.text, .text), (.boolean, .boolean): continue
+            default: break
+            }
+            let column = type.schema.columns[i]
             guard let v = SQLArithmetic.coerce(values[i], to: column.type) else {
                 throw QueryError(
                     .typeMismatch,

@@ -9,6 +9,8 @@ protocol EventConsumer: AnyObject {
 final class FilterEntry {
     let consumer: any EventConsumer
     let filter: CompiledExpression?
+    /// The filter without the conjunct the index already checked.
+    let residual: CompiledExpression?
     /// Registration order, so delivery order does not depend on hashing.
     let order: UInt64
     /// The equality the entry is indexed under, if any: field and values.
@@ -21,8 +23,11 @@ final class FilterEntry {
         self.order = order
         var column: Int? = nil
         var values: [Value] = []
+        var indexed: Int? = nil
+        let conjuncts = filter?.conjuncts ?? []
         // Index the first conjunct of the form `field = constant` or `field IN (constants)`.
-        for conjunct in filter?.conjuncts ?? [] {
+        for (position, conjunct) in conjuncts.enumerated() {
+            indexed = position
             switch conjunct {
             case .compare(.equal, .field(0, let c), .constant(let v)) where !v.isNull,
                 .compare(.equal, .constant(let v), .field(0, let c)) where !v.isNull:
@@ -32,12 +37,23 @@ final class FilterEntry {
             where list.allSatisfy({ if case .constant(let v) = $0 { return !v.isNull } else { return false } }):
                 column = c
                 values = list.compactMap { if case .constant(let v) = $0 { return v } else { return nil } }
-            default: continue
+            default:
+                indexed = nil
+                continue
             }
             break
         }
         self.indexColumn = column
         self.indexValues = values
+        if column != nil, let indexed {
+            // Equality on the indexed field is exact for `=`/`IN` with non-null constants, so the
+            // rest of the conjunction is all that remains to check.
+            var rest = conjuncts
+            rest.remove(at: indexed)
+            self.residual = rest.isEmpty ? nil : rest.dropFirst().reduce(rest[0]) { .and($0, $1) }
+        } else {
+            self.residual = filter
+        }
     }
 }
 
@@ -48,8 +64,15 @@ final class FilterEntry {
 /// - Complexity: matching an event costs one hash lookup per indexed field plus the candidates
 ///   found, not the number of registered statements.
 final class FilterIndex {
+    /// A field and a constant it must equal.
+    struct Key: Hashable {
+        var column: Int
+        var value: Value
+    }
+
     private var unindexed: [FilterEntry] = []
-    private var byColumn: [Int: [Value: [FilterEntry]]] = [:]
+    private var byKey: [Key: [FilterEntry]] = [:]
+    /// The fields some entry is indexed on.
     private var columns: [Int] = []
     private(set) var count = 0
     /// How many filter conditions were evaluated so far (to check that the index prunes).
@@ -58,28 +81,28 @@ final class FilterIndex {
     func add(_ entry: FilterEntry) {
         count += 1
         if let column = entry.indexColumn {
-            if byColumn[column] == nil {
-                byColumn[column] = [:]
-                columns.append(column)
-            }
-            for v in Set(entry.indexValues) { byColumn[column]![v, default: []].append(entry) }
+            if !columns.contains(column) { columns.append(column) }
+            for v in Set(entry.indexValues) { byKey[Key(column: column, value: v), default: []].append(entry) }
         } else {
             unindexed.append(entry)
         }
     }
 
     func remove(where predicate: (FilterEntry) -> Bool) {
-        unindexed.removeAll(where: predicate)
-        for column in columns {
-            guard var table = byColumn[column] else { continue }
-            byColumn[column] = nil
-            for (key, list) in table {
-                let kept = list.filter { !predicate($0) }
-                table[key] = kept.isEmpty ? nil : kept
-            }
-            byColumn[column] = table
+        var removed = Set<ObjectIdentifier>()
+        unindexed.removeAll { e in
+            if predicate(e) { removed.insert(ObjectIdentifier(e)); return true }
+            return false
         }
-        count = unindexed.count + Set(byColumn.values.flatMap { $0.values.flatMap { $0.map { ObjectIdentifier($0) } } }).count
+        for key in Array(byKey.keys) {
+            let kept = byKey[key]!.filter { e in
+                if predicate(e) { removed.insert(ObjectIdentifier(e)); return false }
+                return true
+            }
+            byKey[key] = kept.isEmpty ? nil : kept
+        }
+        count -= removed.count
+        columns = Array(Set(byKey.keys.map(\.column))).sorted()
     }
 
     /// The entries whose filters accept `event`, in registration order.
@@ -87,13 +110,15 @@ final class FilterIndex {
         result.removeAll(keepingCapacity: true)
         let row = Row.one(event)
         for column in columns where column < event.values.count {
-            if let list = byColumn[column]?[event.values[column]] {
+            if let list = byKey[Key(column: column, value: event.values[column])] {
                 evaluations &+= list.count
-                for entry in list where entry.filter?.isTrue(row) ?? true { result.append(entry) }
+                for entry in list where entry.residual?.isTrue(row) ?? true { result.append(entry) }
             }
         }
-        evaluations &+= unindexed.count
-        for entry in unindexed where entry.filter?.isTrue(row) ?? true { result.append(entry) }
+        if !unindexed.isEmpty {
+            evaluations &+= unindexed.count
+            for entry in unindexed where entry.residual?.isTrue(row) ?? true { result.append(entry) }
+        }
         if result.count > 1 { result.sort { $0.order < $1.order } }
     }
 }

@@ -27,7 +27,9 @@ final class InertStatement: StatementRuntime {}
 
 /// One stream of a `SELECT`'s `FROM` clause: its filter, its data window, and where updates go.
 final class StreamInput: EventConsumer, TimerTarget {
-    unowned let statement: SelectStatementRuntime
+    // The statement owns its inputs and outlives them in the engine; a stopped input never
+    // touches it (timers may still hold a stopped input).
+    unowned(unsafe) let statement: SelectStatementRuntime
     let position: Int
     let stream: Int
     let window: DataWindow
