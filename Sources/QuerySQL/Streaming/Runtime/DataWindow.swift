@@ -105,6 +105,8 @@ struct EventQueue {
     var count: Int { storage.count - head }
     var isEmpty: Bool { head == storage.count }
     var first: Event? { head < storage.count ? storage[head] : nil }
+    /// The oldest event's time, without copying the event.
+    var firstTime: Instant? { head < storage.count ? storage[head].time : nil }
     var elements: ArraySlice<Event> { storage[head...] }
 
     mutating func append(_ e: Event) { storage.append(e) }
@@ -173,13 +175,13 @@ final class TimeWindow: DataWindow {
     }
 
     override func expire(now: Instant, into update: inout WindowUpdate) {
-        while let first = events.first, first.time.nanosecondsSinceEpoch &+ duration <= now.nanosecondsSinceEpoch {
+        while let first = events.firstTime, first.nanosecondsSinceEpoch &+ duration <= now.nanosecondsSinceEpoch {
             update.left.append(events.popFirst()!)
         }
     }
 
     override var nextDeadline: Instant? {
-        events.first.map { Instant(nanosecondsSinceEpoch: $0.time.nanosecondsSinceEpoch &+ duration) }
+        events.firstTime.map { Instant(nanosecondsSinceEpoch: $0.nanosecondsSinceEpoch &+ duration) }
     }
     override var contents: [Event] { Array(events.elements) }
     override var count: Int { events.count }

@@ -29,6 +29,21 @@ struct StreamSelectPlan: Sendable {
     var width: Int
 }
 
+/// A group's key: one value without an array for the common single `GROUP BY` expression.
+enum GroupKey: Hashable {
+    case one(Value)
+    case many([Value])
+
+    init(_ values: [Value]) { self = values.count == 1 ? .one(values[0]) : .many(values) }
+
+    var values: [Value] {
+        switch self {
+        case .one(let v): [v]
+        case .many(let vs): vs
+        }
+    }
+}
+
 /// A result row on its way out, with what `ORDER BY` and `output last` need.
 struct OutputCandidate: Sendable {
     var values: [Value]
@@ -47,7 +62,7 @@ struct OutputCandidate: Sendable {
 ///   with the aggregates after the update.
 final class RowPipeline {
     let plan: StreamSelectPlan
-    private var groups: [[Value]: GroupState] = [:]
+    private var groups: [GroupKey: GroupState] = [:]
     private var ungrouped: GroupState?
     private var stamp: UInt64 = 0
     var limiter: OutputLimiter?
@@ -111,7 +126,7 @@ final class RowPipeline {
                 }
             }
             if !plan.groupBy.isEmpty {
-                for group in touched where group.rowCount <= 0 { groups.removeValue(forKey: group.key) }
+                for group in touched where group.rowCount <= 0 { groups.removeValue(forKey: GroupKey(group.key)) }
             }
         }
         if silent || candidates.isEmpty && limiter == nil { return }
@@ -124,10 +139,11 @@ final class RowPipeline {
 
     private func group(for row: Row, create: Bool) -> GroupState? {
         if let ungrouped { return ungrouped }
-        let key = plan.groupBy.map { $0.evaluate(row) }
+        let key: GroupKey =
+            plan.groupBy.count == 1 ? .one(plan.groupBy[0].evaluate(row)) : .many(plan.groupBy.map { $0.evaluate(row) })
         if let g = groups[key] { return g }
         guard create else { return nil }
-        let g = GroupState(key: key, specs: plan.aggregates, fifo: plan.fifo)
+        let g = GroupState(key: key.values, specs: plan.aggregates, fifo: plan.fifo)
         groups[key] = g
         return g
     }
@@ -153,7 +169,7 @@ final class RowPipeline {
         if !plan.isAggregated || plan.hasUngroupedProperties {
             for row in currentRows() where plan.whereClause?.isTrue(row) ?? true {
                 if plan.isAggregated {
-                    let key = plan.groupBy.map { $0.evaluate(row) }
+                    let key = GroupKey(plan.groupBy.map { $0.evaluate(row) })
                     guard let group = ungrouped ?? groups[key] else { continue }
                     if let c = candidate(row, group.values, group.key) { result.append(c) }
                 } else if let c = candidate(row, [], nil) {
