@@ -5,11 +5,14 @@ struct Compiled {
     var eval: Eval
     var affinity: Affinity
     var constant: Value?
+    /// For a column of the current row: its index (lets comparisons read the row directly).
+    var columnIndex: Int?
 
-    init(eval: @escaping Eval, affinity: Affinity = .none, constant: Value? = nil) {
+    init(eval: @escaping Eval, affinity: Affinity = .none, constant: Value? = nil, columnIndex: Int? = nil) {
         self.eval = eval
         self.affinity = affinity
         self.constant = constant
+        self.columnIndex = columnIndex
     }
 
     static func constant(_ value: Value) -> Compiled {

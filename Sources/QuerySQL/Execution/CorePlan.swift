@@ -19,11 +19,32 @@ final class CorePlan {
         var produce: Producer
         var width: Int
         var offset: Int
-        /// Filters over this source's own (narrow) rows, pushed below the joins.
+        /// Filters over this source's own (narrow) rows that read no enclosing query: applied once
+        /// per plan (the result is cached across executions of a correlated subquery).
+        var staticFilters: [Eval] = []
+        /// Filters over this source's own rows that read an enclosing query's row.
         var filters: [Eval] = []
+        /// `column = outer value`: a hash index probed per execution instead of a scan.
+        var lookup: Lookup?
+        /// Rows after ``staticFilters`` and the lookup index, computed on first use.
+        var cache: SourceCache = SourceCache()
         var leftJoined = false
         /// `ON` conditions of a LEFT JOIN (evaluated on combined rows).
         var onConjuncts: [Conjunct] = []
+    }
+
+    /// `inner = outer` of a correlated subquery (see ``Source/lookup``).
+    struct Lookup {
+        var inner: Eval
+        var innerAffinity: Affinity
+        var outer: Eval
+        var outerAffinity: Affinity
+    }
+
+    /// Cached rows of a source whose rows do not depend on enclosing queries.
+    final class SourceCache {
+        var rows: [[Value]]?
+        var index: [Value: [Int]]?
     }
 
     /// One `AND` term of WHERE or of an inner join's ON.
@@ -43,6 +64,11 @@ final class CorePlan {
         var rightNarrow: Eval?
         var leftAffinity: Affinity
         var rightAffinity: Affinity
+
+        /// The source the left side reads, if it reads exactly one (and has a narrow form).
+        var leftSingle: Int? { leftNarrow == nil ? nil : leftSources.first }
+        /// The source the right side reads, if it reads exactly one (and has a narrow form).
+        var rightSingle: Int? { rightNarrow == nil ? nil : rightSources.first }
     }
 
     var sources: [Source] = []
@@ -67,6 +93,9 @@ final class CorePlan {
     /// Output rows (items followed by extra sort keys).
     func execute(outer: Frame?, context: ExecutionContext, limitHint: Int?) throws(QueryError) -> [[Value]] {
         let frame = Frame(row: [], outer: outer, context: context)
+        if let limitHint, !isAggregate, !distinct, sources.count == 1 {
+            return try streamSingleSource(frame, limit: limitHint)
+        }
         var rows = try joinedRows(frame)
         if isAggregate {
             rows = try aggregate(rows, frame)
@@ -99,6 +128,72 @@ final class CorePlan {
         return output
     }
 
+    /// Scans one source, filtering and projecting until `limit` rows are produced (early LIMIT).
+    private func streamSingleSource(_ frame: Frame, limit: Int) throws(QueryError) -> [[Value]] {
+        let context = frame.context
+        for c in constantFilters where SQLValue.truth(try c(frame)) != true { return [] }
+        let rows = try sourceRows(sources[0], frame)
+        let filters = conjuncts.map(\.wide)
+        let all = items + extras
+        var output: [[Value]] = []
+        var scanned = 0
+        for r in rows {
+            if output.count >= limit { break }
+            scanned += 1
+            frame.row = r
+            var ok = true
+            for f in filters where SQLValue.truth(try f(frame)) != true {
+                ok = false
+                break
+            }
+            if !ok { continue }
+            var out: [Value] = []
+            out.reserveCapacity(all.count)
+            for e in all { out.append(try e(frame)) }
+            output.append(out)
+        }
+        try context.charge(scanned + output.count)
+        return output
+    }
+
+    /// A source's rows after its pushed-down filters (static ones cached, lookup probed).
+    private func sourceRows(_ source: Source, _ frame: Frame) throws(QueryError) -> [[Value]] {
+        let context = frame.context
+        var base: [[Value]]
+        let cacheable: Bool
+        if case .plan(let plan) = source.produce, plan.correlated { cacheable = false } else { cacheable = true }
+        if cacheable, let cached = source.cache.rows {
+            base = cached
+        } else {
+            let rows = try source.produce.rows(frame.outer, context)
+            try context.charge(rows.count)
+            base = try filter(rows, source.staticFilters, frame)
+            if cacheable { source.cache.rows = base }
+        }
+        if let lookup = source.lookup {
+            let index: [Value: [Int]]
+            if cacheable, let cached = source.cache.index {
+                index = cached
+            } else {
+                var built: [Value: [Int]] = [:]
+                for (i, r) in base.enumerated() {
+                    frame.row = r
+                    let v = lookup.innerAffinity.apply(try lookup.inner(frame))
+                    if !v.isNull { built[v, default: []].append(i) }
+                }
+                index = built
+                if cacheable { source.cache.index = built }
+            }
+            let key = lookup.outerAffinity.apply(try lookup.outer(frame))
+            let matches = key.isNull ? [] : (index[key] ?? [])
+            try context.charge(matches.count + 1)
+            base = matches.map { base[$0] }
+        } else if !source.filters.isEmpty {
+            try context.charge(base.count)
+        }
+        return try filter(base, source.filters, frame)
+    }
+
     private func filter(_ rows: [[Value]], _ filters: [Eval], _ frame: Frame) throws(QueryError) -> [[Value]] {
         if filters.isEmpty { return rows }
         var kept: [[Value]] = []
@@ -119,11 +214,7 @@ final class CorePlan {
         for c in constantFilters where SQLValue.truth(try c(frame)) != true { return [] }
         if sources.isEmpty { return [[]] }
         var relations: [[[Value]]] = []
-        for source in sources {
-            let rows = try source.produce.rows(frame.outer, context)
-            try context.charge(rows.count)
-            relations.append(try filter(rows, source.filters, frame))
-        }
+        for source in sources { relations.append(try sourceRows(source, frame)) }
         let n = sources.count
         var joined = Set<Int>()
         var applied = [Bool](repeating: false, count: conjuncts.count)
@@ -131,6 +222,7 @@ final class CorePlan {
         if !fixedOrder {
             for i in 1..<n where relations[i].count < relations[first].count { first = i }
         }
+        if n == 1 { return try filter(relations[0], conjuncts.map(\.wide), frame) }
         var current: [[Value]] = relations[first].map { narrow in
             var r = [Value](repeating: .null, count: width)
             r.replaceSubrange(sources[first].offset..<(sources[first].offset + narrow.count), with: narrow)
@@ -146,23 +238,27 @@ final class CorePlan {
                 next = joined.count
                 nextKeys = equiKeys(for: next, joined, applied, conjuncts: sources[next].leftJoined ? sources[next].onConjuncts : conjuncts)
             } else {
-                var bestConnected = -1, bestAny = -1
-                var bestKeys: [Int] = []
-                for j in 0..<n where !joined.contains(j) {
-                    let keys = equiKeys(for: j, joined, applied, conjuncts: conjuncts)
-                    if !keys.isEmpty {
-                        if bestConnected < 0 || relations[j].count < relations[bestConnected].count {
-                            bestConnected = j
-                            bestKeys = keys
+                // Candidates connected to the joined set by an equality, with their key conjuncts.
+                var connected: [Int: [Int]] = [:]
+                for (k, c) in conjuncts.enumerated() where !applied[k] {
+                    guard let e = c.equi else { continue }
+                    if let j = e.rightSingle, !joined.contains(j), e.leftSources.isSubset(of: joined) {
+                        connected[j, default: []].append(k)
+                    } else if let j = e.leftSingle, !joined.contains(j), e.rightSources.isSubset(of: joined) {
+                        connected[j, default: []].append(k)
+                    }
+                }
+                if connected.isEmpty {
+                    for j in 0..<n where !joined.contains(j) {
+                        if next < 0 || relations[j].count < relations[next].count { next = j }
+                    }
+                } else {
+                    for (j, keys) in connected.sorted(by: { $0.key < $1.key }) {
+                        if next < 0 || relations[j].count < relations[next].count {
+                            next = j
+                            nextKeys = keys
                         }
                     }
-                    if bestAny < 0 || relations[j].count < relations[bestAny].count { bestAny = j }
-                }
-                if bestConnected >= 0 {
-                    next = bestConnected
-                    nextKeys = bestKeys
-                } else {
-                    next = bestAny
                 }
             }
             let source = sources[next]
@@ -183,8 +279,11 @@ final class CorePlan {
         var keys: [Int] = []
         for (k, c) in conjuncts.enumerated() where (k >= applied.count || !applied[k]) {
             guard let e = c.equi else { continue }
-            if e.rightSources == [j], e.rightNarrow != nil, e.leftSources.isSubset(of: joined) { keys.append(k) }
-            else if e.leftSources == [j], e.leftNarrow != nil, e.rightSources.isSubset(of: joined) { keys.append(k) }
+            if e.rightSingle == j, e.leftSources.isSubset(of: joined) {
+                keys.append(k)
+            } else if e.leftSingle == j, e.rightSources.isSubset(of: joined) {
+                keys.append(k)
+            }
         }
         return keys
     }
@@ -201,7 +300,7 @@ final class CorePlan {
     /// The probe-side (wide) and build-side (narrow) key functions of an equi conjunct joining `j`.
     private func keyFunctions(_ c: Conjunct, _ j: Int) -> (probe: Eval, probeAffinity: Affinity, build: Eval, buildAffinity: Affinity) {
         let e = c.equi!
-        if e.rightSources == [j] && e.rightNarrow != nil {
+        if e.rightSingle == j {
             return (e.leftWide, e.leftAffinity, e.rightNarrow!, e.rightAffinity)
         }
         return (e.rightWide, e.rightAffinity, e.leftNarrow!, e.leftAffinity)
@@ -258,6 +357,30 @@ final class CorePlan {
             return out
         }
         let functions = keys.map { keyFunctions(conjuncts[$0], j) }
+        if functions.count == 1 {
+            let f = functions[0]
+            var table: [Value: [Int]] = [:]
+            table.reserveCapacity(right.count)
+            for (i, r) in right.enumerated() {
+                frame.row = r
+                let v = f.buildAffinity.apply(try f.build(frame))
+                if !v.isNull { table[v, default: []].append(i) }
+            }
+            try context.charge(current.count + right.count)
+            for l in current {
+                frame.row = l
+                let v = f.probeAffinity.apply(try f.probe(frame))
+                guard !v.isNull, let matches = table[v] else { continue }
+                try context.charge(matches.count)
+                for m in matches {
+                    var row = l
+                    let r = right[m]
+                    row.replaceSubrange(offset..<(offset + r.count), with: r)
+                    out.append(row)
+                }
+            }
+            return out
+        }
         let table = try buildTable(right, functions, frame)
         try context.charge(current.count + right.count)
         for l in current {
@@ -319,6 +442,8 @@ final class CorePlan {
     private func aggregate(_ rows: [[Value]], _ frame: Frame) throws(QueryError) -> [[Value]] {
         let nAgg = aggregates.count
         var groupIndex: [HashKey: Int] = [:]
+        var singleIndex: [Value: Int] = [:]
+        let singleKey = groupKeys.count == 1 ? groupKeys[0] : nil
         var representatives: [[Value]] = []
         var states: [AggregateState] = []
         let emptyRow = [Value](repeating: .null, count: width)
@@ -329,7 +454,17 @@ final class CorePlan {
         for r in rows {
             frame.row = r
             var g = 0
-            if !groupKeys.isEmpty {
+            if let singleKey {
+                let k = try singleKey(frame)
+                if let existing = singleIndex[k] {
+                    g = existing
+                } else {
+                    g = representatives.count
+                    singleIndex[k] = g
+                    representatives.append(r)
+                    states.append(contentsOf: aggregates.map { AggregateState(distinct: $0.distinct) })
+                }
+            } else if !groupKeys.isEmpty {
                 var key: [Value] = []
                 key.reserveCapacity(groupKeys.count)
                 for k in groupKeys { key.append(try k(frame)) }
