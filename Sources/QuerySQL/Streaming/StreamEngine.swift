@@ -202,6 +202,9 @@ public final class StreamEngine {
     /// The text a statement was registered with.
     public func text(of id: StatementID) -> String? { statements[id]?.text }
 
+    /// A statement's runtime (tests and diagnostics).
+    func statementRuntime(_ id: StatementID) -> StatementRuntime? { statements[id] }
+
     /// A statement's result column names.
     public func columns(of id: StatementID) -> [String]? { statements[id]?.columns }
 

@@ -164,3 +164,20 @@ import Testing
         #expect(h.triggers(of: id).map(\.1) == [[[1], [2]], [[3], [4]]])
     }
 }
+
+@Suite struct PatternResourceTests {
+    /// Waits that time out are released even when the awaited stream stays silent.
+    @Test func expiredWaitsDoNotAccumulate() throws {
+        let engine = StreamEngine()
+        try engine.createStatement("create schema A(id int)")
+        try engine.createStatement("create schema B(id int)")
+        let id = try engine.createStatement("select a.id as id from pattern [every a=A -> b=B(id = a.id) where timer:within(1 sec)]")
+        for i in 0..<5000 {
+            _ = try engine.send("A", [.integer(Int64(i))], at: .milliseconds(Int64(i) * 10))
+        }
+        let runtime = try #require(engine.statementRuntime(id) as? PatternStatementRuntime)
+        let listening = runtime.matcher.listeners.values.reduce(0) { $0 + $1.count }
+        // About 100 waits are live (1 s at one A per 10 ms); swept lists stay near that.
+        #expect(listening < 1500, "\(listening) filter instances still listed")
+    }
+}

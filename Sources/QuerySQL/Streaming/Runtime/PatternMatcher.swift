@@ -77,7 +77,17 @@ final class PatternMatcher {
         return matches
     }
 
-    func listen(_ node: FilterNode, stream: Int) { listeners[stream, default: []].append(node) }
+    private var registrations = 0
+
+    func listen(_ node: FilterNode, stream: Int) {
+        listeners[stream, default: []].append(node)
+        registrations += 1
+        // Filters that ended (a guard expired) stay listed until their stream's next event;
+        // sweep every list now and then so a stream that stays silent cannot pile them up.
+        if registrations % 1024 == 0 {
+            for key in Array(listeners.keys) { listeners[key]!.removeAll { !$0.active } }
+        }
+    }
 
     func rootMatched(_ bindings: [Event?]) { matches.append(bindings) }
     func rootEnded() { finished = true }
