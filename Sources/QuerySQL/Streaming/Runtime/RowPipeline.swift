@@ -137,6 +137,36 @@ final class RowPipeline {
         }
     }
 
+    /// Whether single-row updates can skip the general path (no rate limiting, ordering,
+    /// `DISTINCT`, `LIMIT`, or per-row output of aggregated statements).
+    var allowsFastPath: Bool {
+        limiter == nil && !plan.distinct && plan.orderBy.isEmpty && plan.limit == nil && !plan.hasUngroupedProperties
+    }
+
+    /// One row entering or leaving: the same result as ``process(entered:left:engine:silent:)``
+    /// with one row, without its intermediate arrays.
+    func processOne(_ row: Row, entering: Bool, engine: StreamEngine) {
+        if let w = plan.whereClause, !w.isTrue(row) { return }
+        if !plan.isAggregated {
+            guard entering else { return }
+            if let having = plan.having, !having.isTrue(row) { return }
+            emit([plan.selectExpressions.map { $0.evaluate(row) }], engine)
+            return
+        }
+        guard let group = group(for: row, create: entering) else { return }
+        let sequence = row.event(0)?.sequence ?? 0
+        if entering {
+            group.enter(row, specs: plan.aggregates, sequence: sequence)
+        } else {
+            group.leave(row, specs: plan.aggregates, sequence: sequence)
+        }
+        let aggregates = group.values
+        let source = group.representative
+        if !plan.groupBy.isEmpty && group.rowCount <= 0 { groups.removeValue(forKey: GroupKey(group.key)) }
+        if let having = plan.having, !having.isTrue(source, aggregates) { return }
+        emit([plan.selectExpressions.map { $0.evaluate(source, aggregates) }], engine)
+    }
+
     private func group(for row: Row, create: Bool) -> GroupState? {
         if let ungrouped { return ungrouped }
         let key: GroupKey =

@@ -125,6 +125,14 @@ final class SelectStatementRuntime: StatementRuntime {
 
     func process(position: Int, update: WindowUpdate, engine: StreamEngine, silent: Bool = false) {
         if pipeline.plan.width == 1 {
+            if !silent && update.entered.count + update.left.count == 1 && pipeline.allowsFastPath {
+                if let e = update.entered.first {
+                    pipeline.processOne(.one(e), entering: true, engine: engine)
+                } else {
+                    pipeline.processOne(.one(update.left[0]), entering: false, engine: engine)
+                }
+                return
+            }
             pipeline.process(
                 entered: update.entered.map { .one($0) }, left: update.left.map { .one($0) }, engine: engine,
                 silent: silent)
