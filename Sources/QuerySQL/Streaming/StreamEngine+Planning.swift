@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 extension StreamEngine {
     /// Validates a statement against the current streams without registering anything.

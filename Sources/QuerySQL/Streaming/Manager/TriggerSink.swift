@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 import Synchronization
 
 /// What happened to one trigger handed to a sink.

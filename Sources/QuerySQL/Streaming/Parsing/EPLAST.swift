@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// An expression of a continuous-query statement, with its source position and text range.
 struct EPLExpr: Sendable {

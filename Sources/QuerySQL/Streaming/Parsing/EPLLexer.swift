@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// One token of a continuous-query statement, with where it starts in the text.
 struct EPLToken: Sendable, Hashable {

@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// Parses continuous-query statements (the SQL dialect plus windows, patterns, `insert into`,
 /// named windows and `output` clauses).

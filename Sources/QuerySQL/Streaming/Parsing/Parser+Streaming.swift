@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 extension Parser {
     /// A parser over tokens produced by the continuous-query lexer (which also knows `#`, `->`,

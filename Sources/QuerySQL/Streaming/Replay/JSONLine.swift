@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// A minimal JSON reader and writer for event lines: one object whose values are strings,
 /// numbers, booleans or `null` (nested objects and arrays are rejected with a position).

@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// Aggregate functions kept incrementally over windows.
 enum AggregateFunction: String, Sendable, CaseIterable {

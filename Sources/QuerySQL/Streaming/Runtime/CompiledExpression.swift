@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// An expression with every name resolved to a row position and field index, ready to run.
 ///

@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// What a statement's data window is, after parsing and checking its parameters.
 indirect enum WindowSpec: Sendable, Hashable {

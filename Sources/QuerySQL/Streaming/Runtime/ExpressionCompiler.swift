@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// One row position a statement's expressions can name: a stream of the `FROM` clause (by alias
 /// or stream name) or a pattern tag.

@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// Receives events of a stream that passed its filter.
 protocol EventConsumer: AnyObject {

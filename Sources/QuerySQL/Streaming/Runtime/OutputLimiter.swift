@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// Something the engine's timer queue can wake up.
 protocol TimerTarget: AnyObject {

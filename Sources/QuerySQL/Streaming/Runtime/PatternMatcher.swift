@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// A compiled pattern: streams resolved to stream indexes, tags to row positions, periods to
 /// nanoseconds.

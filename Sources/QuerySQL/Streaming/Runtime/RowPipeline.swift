@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// An `ORDER BY` key: a result column (by alias or ordinal) or an expression over the row.
 enum OrderKey: Sendable {

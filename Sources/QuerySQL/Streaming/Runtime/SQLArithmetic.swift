@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// The operators the streaming engine evaluates, delegated to the snapshot SQL engine's value
 /// semantics (``SQLValue``, ``PatternMatch``, ``ScalarFunctions``) so a continuous query and a

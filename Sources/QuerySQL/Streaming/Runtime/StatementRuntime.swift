@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// A registered statement as the engine runs it.
 class StatementRuntime {

@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// One event as the engine holds it: the stream it belongs to, its time, its field values in
 /// schema order and a sequence number unique within the engine.
