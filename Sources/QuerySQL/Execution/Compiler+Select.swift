@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 extension Compiler {
     /// One result column of a core before compilation.
@@ -290,9 +290,11 @@ extension Compiler {
         if refs.count == 1, let s = refs.first, (onSource == nil && !plan.sources[s].leftJoined) || onSource == s {
             scope.useNarrowLayout(s)
             let before = scope.outerReferences
-            let narrow = try compile(e, scope).eval
+            let compiled = try compile(e, scope)
+            let narrow = compiled.eval
             if scope.outerReferences == before {
                 plan.sources[s].staticFilters.append(narrow)
+                plan.sources[s].staticPredicates.append(compiled.predicate)
             } else {
                 var lookup: CorePlan.Lookup?
                 if case .binary("=", let a, let b, _) = e, plan.sources[s].lookup == nil {
@@ -371,7 +373,7 @@ extension Compiler {
                 Scope.Source(
                     name: (alias ?? name).lowercased(), columns: relation.columns, lowered: relation.columns.map { $0.lowercased() },
                     affinities: relation.affinities))
-            produces.append(.rows(relation.rows))
+            produces.append(.relation(relation))
             leftJoined.append(isLeft)
         case .subquery(let select, let alias, _):
             let plan = try subquery(select, parent ?? Scope(parent: nil))

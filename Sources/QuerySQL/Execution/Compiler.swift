@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// Binds names and compiles parsed statements into closures over rows (see ``SelectPlan``).
 final class Compiler {
@@ -227,7 +227,7 @@ final class Compiler {
     private func binary(_ op: String, _ a: Expression, _ b: Expression, _ s: Scope) throws(QueryError) -> Compiled {
         let ca = try compile(a, s), cb = try compile(b, s)
         let fa = ca.eval, fb = cb.eval
-        let result: Compiled
+        var result: Compiled
         switch op {
         case "AND":
             result = Compiled(eval: { (f: Frame) throws(QueryError) -> Value in
@@ -268,6 +268,7 @@ final class Compiler {
                         if x.isNull { return .null }
                         return SQLValue.bool(test(Value.compare(x, c)))
                     })
+                    result.predicate = ColumnPredicate(column: column, op: op, constant: c)
                 } else {
                     result = Compiled(eval: { (f: Frame) throws(QueryError) -> Value in
                         let x = f.row[column]

@@ -1,15 +1,15 @@
-public import QueryCore
+import QueryCore
 
 /// The executable form of one select core: sources, join conditions, grouping, projection.
 final class CorePlan {
     /// Where a source's rows come from.
     enum Producer {
-        case rows([[Value]])
+        case relation(Relation)
         case plan(SelectPlan)
 
         func rows(_ outer: Frame?, _ context: ExecutionContext) throws(QueryError) -> [[Value]] {
             switch self {
-            case .rows(let rows): rows
+            case .relation(let relation): relation.rows
             case .plan(let plan): try plan.execute(outer: outer, context: context, maxRows: nil)
             }
         }
@@ -22,6 +22,8 @@ final class CorePlan {
         /// Filters over this source's own (narrow) rows that read no enclosing query: applied once
         /// per plan (the result is cached across executions of a correlated subquery).
         var staticFilters: [Eval] = []
+        /// The typed form of each static filter, when it is `column <op> constant`.
+        var staticPredicates: [ColumnPredicate?] = []
         /// Filters over this source's own rows that read an enclosing query's row.
         var filters: [Eval] = []
         /// `column = outer value`: a hash index probed per execution instead of a scan.
@@ -165,9 +167,19 @@ final class CorePlan {
         if cacheable, let cached = source.cache.rows {
             base = cached
         } else {
-            let rows = try source.produce.rows(frame.outer, context)
-            try context.charge(rows.count)
-            base = try filter(rows, source.staticFilters, frame)
+            if case .relation(let relation) = source.produce, let segment = relation.segment, !source.staticPredicates.isEmpty,
+                source.staticPredicates.allSatisfy({ $0 != nil })
+            {
+                // Columnar scan: a selection vector over the typed column arrays.
+                try context.charge(relation.rows.count)
+                var selection = Array(0..<segment.rowCount)
+                for predicate in source.staticPredicates { selection = predicate!.select(segment, selection) }
+                base = selection.map { relation.rows[$0] }
+            } else {
+                let rows = try source.produce.rows(frame.outer, context)
+                try context.charge(rows.count)
+                base = try filter(rows, source.staticFilters, frame)
+            }
             if cacheable { source.cache.rows = base }
         }
         if let lookup = source.lookup {
@@ -210,7 +222,6 @@ final class CorePlan {
     }
 
     private func joinedRows(_ frame: Frame) throws(QueryError) -> [[Value]] {
-        let context = frame.context
         for c in constantFilters where SQLValue.truth(try c(frame)) != true { return [] }
         if sources.isEmpty { return [[]] }
         var relations: [[[Value]]] = []

@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// The names visible to expressions of one select core: its FROM sources, result aliases, and the
 /// enclosing query's scope (for correlated subqueries).
