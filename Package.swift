@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "query-sim", targets: ["query-sim"]),
         .executable(name: "query-sqllogictest", targets: ["query-sqllogictest"]),
         .executable(name: "query-bench", targets: ["query-bench"]),
+        .executable(name: "query-replay", targets: ["query-replay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
@@ -89,6 +90,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/query-sqllogictest"
+        ),
+        .executableTarget(
+            name: "query-replay",
+            dependencies: [
+                "QueryCore", "QuerySQL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/query-replay"
         ),
         .executableTarget(
             name: "query-bench",

@@ -13,6 +13,7 @@ struct QueryBench: ParsableCommand {
             // One suite per line; add yours here.
             CoreBenchmark.self,
             SQLBenchmark.self,
+            StreamBenchmark.self,
         ]
     )
 }

@@ -60,7 +60,9 @@ extension Column {
     ///   booleans, offsets or UTF-8, values under nulls that are not placeholders, or nulls in a
     ///   `NOT NULL` column.
     package init(
-        decodingBodyFrom reader: inout WireReader, definition: ColumnDefinition, rowCount: Int
+        decodingBodyFrom reader: inout WireReader,
+        definition: ColumnDefinition,
+        rowCount: Int
     ) throws(QueryError) {
         let name = definition.name
         let flagsOffset = reader.position
@@ -104,7 +106,8 @@ extension Column {
                     guard byte <= 1, byte == 0 || !(nulls?.isNull(row) ?? false) else {
                         throw QueryError(
                             .decodingFailed,
-                            "invalid boolean \(byte) in column '\(name)', row \(row + 1) at byte \(valuesOffset + row)")
+                            "invalid boolean \(byte) in column '\(name)', row \(row + 1) at byte \(valuesOffset + row)"
+                        )
                     }
                     values.append(byte == 1)
                 }
@@ -121,7 +124,9 @@ extension Column {
                 let offset = reader.position
                 let value = try Value(from: &reader)
                 if value.isNull {
-                    guard definition.nullable else { throw reader.error("NULL in NOT NULL column '\(name)'", at: offset) }
+                    guard definition.nullable else {
+                        throw reader.error("NULL in NOT NULL column '\(name)'", at: offset)
+                    }
                     words[row >> 6] |= 1 << UInt64(row & 63)
                     hasNull = true
                 }
@@ -134,38 +139,56 @@ extension Column {
     }
 
     private static func decodeText(
-        from reader: inout WireReader, name: String, rowCount: Int, nulls: NullBitmap?
+        from reader: inout WireReader,
+        name: String,
+        rowCount: Int,
+        nulls: NullBitmap?
     ) throws(QueryError) -> TextColumn {
         let total = try reader.readCount(
-            minimumElementSize: 1, limit: TextColumn.maximumBytes, what: "text size of column '\(name)'")
+            minimumElementSize: 1,
+            limit: TextColumn.maximumBytes,
+            what: "text size of column '\(name)'"
+        )
         let offsetsOffset = reader.position
-        let ends = try reader.readUInt32Block(count: rowCount, "text offsets of column '\(name)'")
+        // The end offsets go straight into the offsets array, after its leading 0.
+        let offsets = try reader.withRaw(count: rowCount * 4, "text offsets of column '\(name)'") { raw in
+            [UInt32](unsafeUninitializedCapacity: rowCount + 1) { buffer, initialized in
+                buffer[0] = 0
+                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[4..<(4 * (rowCount + 1))])
+                    .copyMemory(from: raw)
+                #if _endian(big)
+                for i in 1...rowCount { buffer[i] = UInt32(littleEndian: buffer[i]) }
+                #endif
+                initialized = rowCount + 1
+            }
+        }
         let bytesOffset = reader.position
         let bytes = try reader.readRaw(count: total, "text of column '\(name)'")
-        var offsets = [UInt32]()
-        offsets.reserveCapacity(rowCount + 1)
-        offsets.append(0)
-        var previous: UInt32 = 0
         let problem: (row: Int, message: String)? = bytes.withUnsafeBufferPointer { utf8 in
-            for (row, end) in ends.enumerated() {
-                guard end >= previous, Int(end) <= total else {
-                    return (row, "text offset \(end) out of order or past \(total)")
+            offsets.withUnsafeBufferPointer { offsets in
+                var previous: UInt32 = 0
+                for row in 0..<rowCount {
+                    let end = offsets[row + 1]
+                    guard end >= previous, Int(end) <= total else {
+                        return (row, "text offset \(end) out of order or past \(total)")
+                    }
+                    if Int(end) < total, !UTF8Validation.isBoundary(utf8[Int(end)]) {
+                        return (row, "text offset \(end) splits a UTF-8 sequence")
+                    }
+                    if end != previous, let nulls, nulls.isNull(row) {
+                        return (row, "non-empty text under NULL")
+                    }
+                    previous = end
                 }
-                if Int(end) < total, !UTF8Validation.isBoundary(utf8[Int(end)]) {
-                    return (row, "text offset \(end) splits a UTF-8 sequence")
-                }
-                if end != previous, let nulls, nulls.isNull(row) {
-                    return (row, "non-empty text under NULL")
-                }
-                offsets.append(end)
-                previous = end
+                if Int(previous) != total { return (rowCount - 1, "text offsets end at \(previous), not \(total)") }
+                return nil
             }
-            if Int(previous) != total { return (rowCount - 1, "text offsets end at \(previous), not \(total)") }
-            return nil
         }
         if let problem {
             throw reader.error(
-                "\(problem.message) in column '\(name)', row \(problem.row + 1)", at: offsetsOffset + 4 * problem.row)
+                "\(problem.message) in column '\(name)', row \(problem.row + 1)",
+                at: offsetsOffset + 4 * problem.row
+            )
         }
         if let bad = bytes.withUnsafeBufferPointer(UTF8Validation.firstInvalidOffset) {
             throw reader.error("invalid UTF-8 in column '\(name)'", at: bytesOffset + bad)

@@ -63,7 +63,9 @@ extension Column {
                                 let length = Int(sourceOffsets[row + 1]) - start
                                 if length > 0 {
                                     (buffer.baseAddress! + out).initialize(
-                                        from: source.baseAddress! + start, count: length)
+                                        from: source.baseAddress! + start,
+                                        count: length
+                                    )
                                     out += length
                                 }
                             }
@@ -94,17 +96,46 @@ extension Column {
 extension Segment {
     /// A segment whose rows are picked from `self` (non-negative picks) and `other` (negative
     /// picks, see ``Column/pickSecond(_:)``), column by column; both must share `schema`'s types.
+    ///
+    /// When the picks keep every row of `self` in place (replacing some with rows of `other`), a
+    /// column whose replacement values are identical to the values they replace is shared, not
+    /// copied: an update of a few columns copies only those columns.
     func gathering(_ picks: [Int32], other: Segment?) -> Segment {
+        if picks.isEmpty { return .empty(schema) }
+        var inPlace = picks.count == rowCount
+        if inPlace {
+            for (k, p) in picks.enumerated() where p >= 0 && Int(p) != k {
+                inPlace = false
+                break
+            }
+        }
         let columns = self.columns.indices.map { c in
-            Column.gathering(picks, from: self.columns[c], other?.columns[c])
+            let column = self.columns[c]
+            if inPlace {
+                var unchanged = true
+                if let other {
+                    let replacement = other.columns[c]
+                    for (k, p) in picks.enumerated() where p < 0 {
+                        if !RowIdentity.valuesIdentical(column, k, replacement, Int(~p)) {
+                            unchanged = false
+                            break
+                        }
+                    }
+                }
+                if unchanged { return column }
+            }
+            return Column.gathering(picks, from: column, other?.columns[c])
         }
         return Segment(unchecked: schema, columns: columns, rowCount: picks.count)
     }
 
     /// A segment of the picked rows of `columns` (all from one source) under `schema`.
     static func gathering(_ picks: [Int32], columns: [Column], schema: Schema) -> Segment {
-        Segment(
-            unchecked: schema, columns: columns.map { Column.gathering(picks, from: $0, nil) },
-            rowCount: picks.count)
+        if picks.isEmpty { return .empty(schema) }
+        return Segment(
+            unchecked: schema,
+            columns: columns.map { Column.gathering(picks, from: $0, nil) },
+            rowCount: picks.count
+        )
     }
 }

@@ -1,0 +1,124 @@
+import QueryCore
+
+/// Receives events of a stream that passed its filter.
+protocol EventConsumer: AnyObject {
+    func consume(_ event: Event, engine: StreamEngine)
+}
+
+/// One registered filter: who gets the event and the full condition to check.
+final class FilterEntry {
+    let consumer: any EventConsumer
+    let filter: CompiledExpression?
+    /// The filter without the conjunct the index already checked.
+    let residual: CompiledExpression?
+    /// Registration order, so delivery order does not depend on hashing.
+    let order: UInt64
+    /// The equality the entry is indexed under, if any: field and values.
+    let indexColumn: Int?
+    let indexValues: [Value]
+
+    init(consumer: any EventConsumer, filter: CompiledExpression?, order: UInt64) {
+        self.consumer = consumer
+        self.filter = filter
+        self.order = order
+        var column: Int? = nil
+        var values: [Value] = []
+        var indexed: Int? = nil
+        let conjuncts = filter?.conjuncts ?? []
+        // Index the first conjunct of the form `field = constant` or `field IN (constants)`.
+        for (position, conjunct) in conjuncts.enumerated() {
+            indexed = position
+            switch conjunct {
+            case .compare(.equal, .field(0, let c), .constant(let v)) where !v.isNull,
+                .compare(.equal, .constant(let v), .field(0, let c)) where !v.isNull:
+                column = c
+                values = [v]
+            case .inList(.field(0, let c), let list, negated: false)
+            where list.allSatisfy({ if case .constant(let v) = $0 { return !v.isNull } else { return false } }):
+                column = c
+                values = list.compactMap { if case .constant(let v) = $0 { return v } else { return nil } }
+            default:
+                indexed = nil
+                continue
+            }
+            break
+        }
+        self.indexColumn = column
+        self.indexValues = values
+        if column != nil, let indexed {
+            // Equality on the indexed field is exact for `=`/`IN` with non-null constants, so the
+            // rest of the conjunction is all that remains to check.
+            var rest = conjuncts
+            rest.remove(at: indexed)
+            self.residual = rest.isEmpty ? nil : rest.dropFirst().reduce(rest[0]) { .and($0, $1) }
+        } else {
+            self.residual = filter
+        }
+    }
+}
+
+/// The filters registered on one stream, indexed so an event is checked only against the filters
+/// it can satisfy (Esper's filter index): equality conditions on a field go into a hash table per
+/// field, keyed by the constant; other filters are checked one by one.
+///
+/// - Complexity: matching an event costs one hash lookup per indexed field plus the candidates
+///   found, not the number of registered statements.
+final class FilterIndex {
+    /// A field and a constant it must equal.
+    struct Key: Hashable {
+        var column: Int
+        var value: Value
+    }
+
+    private var unindexed: [FilterEntry] = []
+    private var byKey: [Key: [FilterEntry]] = [:]
+    /// The fields some entry is indexed on.
+    private var columns: [Int] = []
+    private(set) var count = 0
+    /// How many filter conditions were evaluated so far (to check that the index prunes).
+    private(set) var evaluations = 0
+
+    func add(_ entry: FilterEntry) {
+        count += 1
+        if let column = entry.indexColumn {
+            if !columns.contains(column) { columns.append(column) }
+            for v in Set(entry.indexValues) { byKey[Key(column: column, value: v), default: []].append(entry) }
+        } else {
+            unindexed.append(entry)
+        }
+    }
+
+    func remove(where predicate: (FilterEntry) -> Bool) {
+        var removed = Set<ObjectIdentifier>()
+        unindexed.removeAll { e in
+            if predicate(e) { removed.insert(ObjectIdentifier(e)); return true }
+            return false
+        }
+        for key in Array(byKey.keys) {
+            let kept = byKey[key]!.filter { e in
+                if predicate(e) { removed.insert(ObjectIdentifier(e)); return false }
+                return true
+            }
+            byKey[key] = kept.isEmpty ? nil : kept
+        }
+        count -= removed.count
+        columns = Array(Set(byKey.keys.map(\.column))).sorted()
+    }
+
+    /// The entries whose filters accept `event`, in registration order.
+    func matches(_ event: Event, into result: inout [FilterEntry]) {
+        result.removeAll(keepingCapacity: true)
+        let row = Row.one(event)
+        for column in columns where column < event.values.count {
+            if let list = byKey[Key(column: column, value: event.values[column])] {
+                evaluations &+= list.count
+                for entry in list where entry.residual?.isTrue(row) ?? true { result.append(entry) }
+            }
+        }
+        if !unindexed.isEmpty {
+            evaluations &+= unindexed.count
+            for entry in unindexed where entry.residual?.isTrue(row) ?? true { result.append(entry) }
+        }
+        if result.count > 1 { result.sort { $0.order < $1.order } }
+    }
+}

@@ -1,0 +1,381 @@
+public import QueryCore
+
+/// Identifies a statement registered with a ``StreamEngine``.
+public struct StatementID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Numbered from 1 in registration order.
+    public let rawValue: Int
+
+    /// Creates an identity.
+    public init(_ rawValue: Int) { self.rawValue = rawValue }
+
+    public var description: String { "s\(rawValue)" }
+    public static func < (lhs: StatementID, rhs: StatementID) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// A trigger: rows a statement produced at one moment of engine time.
+public struct StreamOutput: Sendable, Hashable {
+    /// The statement that produced the rows.
+    public var statement: StatementID
+    /// Engine time when they were produced (event time, or the time the engine was advanced to).
+    public var time: Instant
+    /// Result column names.
+    public var columns: [String]
+    /// The rows, each with `columns.count` values.
+    public var rows: [[Value]]
+
+    /// Creates an output.
+    public init(statement: StatementID, time: Instant, columns: [String], rows: [[Value]]) {
+        self.statement = statement
+        self.time = time
+        self.columns = columns
+        self.rows = rows
+    }
+
+    /// The rows as `column → value` dictionaries.
+    public var namedRows: [[String: Value]] {
+        rows.map { Dictionary(zip(columns, $0), uniquingKeysWith: { a, _ in a }) }
+    }
+}
+
+/// A resolved stream, for sending many events without looking the name up each time.
+public struct StreamHandle: Sendable, Hashable {
+    let index: Int
+    /// The stream's name as declared.
+    public let name: String
+}
+
+/// The continuous-query engine: streams with schemas, statements over their events with data
+/// windows, joins, patterns and rate limiting, and the results ("triggers") they produce.
+///
+/// Nothing is stored beyond what windows retain. The engine is a sans-I/O state machine: it never
+/// reads a clock; time is the time of the events sent (event time) or what ``advance(to:)`` says
+/// (an injected clock, such as QuerySim's virtual clock). Time never goes back: an event older
+/// than the engine's time is treated as arriving now.
+///
+/// Filters are indexed across statements: an event is checked only against the statements whose
+/// stream filters (or, for statements without a data window, `WHERE` clauses) it can satisfy
+/// through an equality on a field, plus those with no such equality.
+///
+/// - Important: Not thread-safe; confine it to one task or wrap it (``QueryManager`` does).
+public final class StreamEngine {
+    final class StreamType {
+        let index: Int
+        let name: String
+        let schema: Schema
+        /// The schema's column types, for validating events without copying the schema.
+        let types: [ColumnType]
+        let filters = FilterIndex()
+        var namedWindow: NamedWindowRuntime?
+
+        init(index: Int, name: String, schema: Schema) {
+            self.index = index
+            self.name = name
+            self.schema = schema
+            self.types = schema.columns.map(\.type)
+        }
+    }
+
+    private(set) var streams: [StreamType] = []
+    private var streamsByName: [String: Int] = [:]
+    private var statements: [StatementID: StatementRuntime] = [:]
+    private var registrations: [StatementID: [(stream: Int, consumer: ObjectIdentifier)]] = [:]
+    private var patternStatements: [PatternStatementRuntime] = []
+    private var nextStatement = 1
+    private var timers = DeadlineHeap<any TimerTarget>()
+    private var scheduled: [ObjectIdentifier: Instant] = [:]
+    private var queue = EventQueue()
+    private var outputs: [StreamOutput] = []
+    private var sequence: UInt64 = 0
+    private var filterOrder: UInt64 = 0
+    private var matchBuffer: [FilterEntry] = []
+
+    /// The engine's time: the newest event time or clock time seen, `nil` before the first.
+    public private(set) var now: Instant?
+
+    /// Creates an empty engine.
+    public init() {}
+
+    // MARK: Streams
+
+    /// Declares a stream (a registered metric) and its schema.
+    ///
+    /// - Throws: ``QueryError`` `.alreadyExists` if a stream of that name exists with another
+    ///   schema; `.invalidArgument` for a bad name. Declaring the same schema again is a no-op.
+    @discardableResult
+    public func defineStream(_ name: String, schema: Schema) throws(QueryError) -> StreamHandle {
+        let key = name.lowercased()
+        guard !name.isEmpty, name.utf8.count <= 128 else {
+            throw QueryError(.invalidArgument, "invalid stream name '\(name.prefix(40))'")
+        }
+        if let index = streamsByName[key] {
+            guard streams[index].schema == schema else {
+                throw QueryError(
+                    .alreadyExists, "stream '\(name)' already exists with schema \(streams[index].schema)")
+            }
+            return StreamHandle(index: index, name: streams[index].name)
+        }
+        let type = StreamType(index: streams.count, name: name, schema: schema)
+        streams.append(type)
+        streamsByName[key] = type.index
+        return StreamHandle(index: type.index, name: name)
+    }
+
+    /// The stream called `name` (case-insensitive), if declared.
+    public func stream(named name: String) -> StreamHandle? {
+        streamsByName[name.lowercased()].map { StreamHandle(index: $0, name: streams[$0].name) }
+    }
+
+    /// The schema of a stream.
+    public func schema(of stream: StreamHandle) -> Schema { streams[stream.index].schema }
+
+    /// Every declared stream (including derived `insert into` streams and named windows).
+    public var streamNames: [String] { streams.map(\.name) }
+
+    /// Removes a stream that no statement uses.
+    ///
+    /// - Throws: ``QueryError`` `.invalidArgument` if the stream is unknown or still in use.
+    public func removeStream(_ name: String) throws(QueryError) {
+        guard let index = streamsByName[name.lowercased()] else {
+            throw QueryError(.invalidArgument, "unknown stream '\(name)'")
+        }
+        let type = streams[index]
+        guard type.filters.count == 0, type.namedWindow == nil,
+            !statements.values.contains(where: { $0.insertInto == index })
+        else {
+            throw QueryError(.invalidArgument, "stream '\(name)' is still used by a statement")
+        }
+        streamsByName.removeValue(forKey: name.lowercased())
+    }
+
+    // MARK: Statements
+
+    /// Compiles and starts a statement: `create schema`, `create window`, `on … delete`, or
+    /// `[insert into X] select …` over streams, named windows or a pattern.
+    ///
+    /// - Returns: the statement's identity (its triggers carry it).
+    /// - Throws: ``QueryError`` with the position of the problem: `.syntaxError`,
+    ///   `.unknownTable` (unknown stream), `.unknownColumn`, `.semanticError`, `.unsupported`.
+    @discardableResult
+    public func createStatement(_ text: String) throws(QueryError) -> StatementID {
+        var parser = try EPLParser(text)
+        let ast = try parser.parseStatement()
+        let id = StatementID(nextStatement)
+        let runtime = try plan(ast, id: id, text: text)
+        nextStatement += 1
+        statements[id] = runtime
+        runtime.start(engine: self)
+        if let pattern = runtime as? PatternStatementRuntime {
+            patternStatements.append(pattern)
+            pattern.flushMatches(engine: self)
+        }
+        drain()
+        return id
+    }
+
+    /// Checks a statement without registering it.
+    ///
+    /// - Throws: the error ``createStatement(_:)`` would throw.
+    public func validate(_ text: String) throws(QueryError) {
+        var parser = try EPLParser(text)
+        let ast = try parser.parseStatement()
+        if case .createSchema = ast { return }
+        if case .createWindow = ast { return }
+        _ = try planDryRun(ast, text: text)
+    }
+
+    /// Stops a statement and forgets it; unknown identities are ignored.
+    public func removeStatement(_ id: StatementID) {
+        guard let runtime = statements.removeValue(forKey: id) else { return }
+        runtime.stop(engine: self)
+        for (stream, consumer) in registrations.removeValue(forKey: id) ?? [] {
+            streams[stream].filters.remove { ObjectIdentifier($0.consumer) == consumer }
+        }
+        patternStatements.removeAll { $0 === runtime }
+        if let named = runtime as? NamedWindowRuntime, streams[named.stream].namedWindow === named {
+            streams[named.stream].namedWindow = nil
+        }
+    }
+
+    /// The registered statements, in registration order.
+    public var statementIDs: [StatementID] { statements.keys.sorted() }
+
+    /// The text a statement was registered with.
+    public func text(of id: StatementID) -> String? { statements[id]?.text }
+
+    /// A statement's runtime (tests and diagnostics).
+    func statementRuntime(_ id: StatementID) -> StatementRuntime? { statements[id] }
+
+    /// A statement's result column names.
+    public func columns(of id: StatementID) -> [String]? { statements[id]?.columns }
+
+    // MARK: Events and time
+
+    /// Sends one event with values in schema order.
+    ///
+    /// - Parameters:
+    ///   - time: the event time; `nil` means the engine's current time.
+    /// - Returns: the triggers the event (and any timers due before it) produced, in order.
+    /// - Throws: ``QueryError`` `.invalidArgument` for an unknown stream or wrong value count,
+    ///   `.typeMismatch` for a value that does not fit its field.
+    public func send(_ stream: String, _ values: [Value], at time: Instant? = nil) throws(QueryError) -> [StreamOutput] {
+        guard let handle = self.stream(named: stream) else {
+            throw QueryError(.invalidArgument, "unknown stream '\(stream)'")
+        }
+        return try send(handle, values, at: time)
+    }
+
+    /// Sends one event given as `field → value`; missing fields are `NULL`.
+    ///
+    /// - Throws: ``QueryError`` `.invalidArgument` for an unknown stream or field.
+    public func send(_ stream: String, fields: [String: Value], at time: Instant? = nil) throws(QueryError) -> [StreamOutput] {
+        guard let handle = self.stream(named: stream) else {
+            throw QueryError(.invalidArgument, "unknown stream '\(stream)'")
+        }
+        let schema = streams[handle.index].schema
+        var values = [Value](repeating: .null, count: schema.count)
+        for (name, value) in fields {
+            guard let i = schema.index(of: name) else {
+                throw QueryError(.invalidArgument, "stream '\(handle.name)' has no field '\(name)'")
+            }
+            values[i] = value
+        }
+        return try send(handle, values, at: time)
+    }
+
+    /// Sends one event to a resolved stream.
+    public func send(_ stream: StreamHandle, _ values: [Value], at time: Instant? = nil) throws(QueryError) -> [StreamOutput] {
+        let type = streams[stream.index]
+        let types = type.types
+        guard values.count == types.count else {
+            throw QueryError(
+                .invalidArgument, "stream '\(stream.name)' has \(types.count) fields; the event has \(values.count) values")
+        }
+        var values = values
+        for i in values.indices {
+            switch (types[i], values[i]) {
+            case (_, .null), (.any, _), (.integer, .integer), (.real, .real), (.text, .text), (.boolean, .boolean): continue
+            default: break
+            }
+            let column = type.schema.columns[i]
+            guard let v = SQLArithmetic.coerce(values[i], to: column.type) else {
+                throw QueryError(
+                    .typeMismatch,
+                    "field '\(column.name)' of stream '\(stream.name)' is \(column.type); got \(values[i].typeName) '\(values[i].description.prefix(40))'")
+            }
+            values[i] = v
+        }
+        sendUnchecked(stream.index, values, at: time)
+        return takeOutputs()
+    }
+
+    /// Sends an event whose values are known to fit the schema (benchmarks, internal producers).
+    package func sendUnchecked(_ stream: Int, _ values: [Value], at time: Instant?) {
+        let t = max(time ?? now ?? .zero, now ?? time ?? .zero)
+        fireTimers(until: t)
+        now = t
+        sequence &+= 1
+        queue.append(Event(stream: stream, time: t, sequence: sequence, values: values))
+        drain()
+    }
+
+    /// Moves engine time forward to `time`, firing due window expiries, batches, pattern timers
+    /// and output intervals; earlier times are ignored.
+    ///
+    /// - Returns: the triggers produced.
+    public func advance(to time: Instant) -> [StreamOutput] {
+        if let now, time < now { return takeOutputs() }
+        fireTimers(until: time)
+        now = time
+        return takeOutputs()
+    }
+
+    /// The triggers produced since the last call (for callers using ``sendUnchecked``).
+    package func takeOutputs() -> [StreamOutput] {
+        defer { outputs.removeAll(keepingCapacity: true) }
+        return outputs
+    }
+
+    /// The earliest pending timer, if any (so a shell can sleep until then).
+    public var nextTimer: Instant? {
+        timers.peek?.0
+    }
+
+    // MARK: Internals used by runtimes
+
+    func schedule(_ target: any TimerTarget, at time: Instant) {
+        let key = ObjectIdentifier(target)
+        if let held = scheduled[key], held <= time { return }
+        scheduled[key] = time
+        timers.push(time, target)
+    }
+
+    func emit(_ statement: StatementRuntime, rows: [[Value]]) {
+        guard !rows.isEmpty else { return }
+        let time = now ?? .zero
+        if let target = statement.insertInto {
+            let width = streams[target].schema.count
+            for row in rows {
+                var values = [Value](repeating: .null, count: width)
+                for (i, field) in statement.insertMapping.enumerated() {
+                    if let field, i < row.count {
+                        let type = streams[target].schema.columns[field].type
+                        values[field] = SQLArithmetic.coerce(row[i], to: type) ?? SQLArithmetic.cast(row[i], to: type)
+                    }
+                }
+                sequence &+= 1
+                queue.append(Event(stream: target, time: time, sequence: sequence, values: values))
+            }
+        }
+        outputs.append(StreamOutput(statement: statement.id, time: time, columns: statement.columns, rows: rows))
+    }
+
+    private func fireTimers(until time: Instant) {
+        while let (at, target) = timers.peek, at <= time {
+            timers.pop()
+            let key = ObjectIdentifier(target)
+            guard scheduled[key] == at else { continue }
+            scheduled.removeValue(forKey: key)
+            if now == nil || at > now! { now = at }
+            target.timerFired(at: at, engine: self)
+            for pattern in patternStatements { pattern.flushMatches(engine: self) }
+            drain()
+        }
+    }
+
+    private func drain() {
+        while let event = queue.popFirst() {
+            route(event)
+        }
+    }
+
+    private func route(_ event: Event) {
+        let type = streams[event.stream]
+        type.namedWindow?.consume(event, engine: self)
+        if type.filters.count == 0 { return }
+        var matches = matchBuffer
+        matchBuffer = []
+        type.filters.matches(event, into: &matches)
+        for entry in matches { entry.consumer.consume(event, engine: self) }
+        matches.removeAll(keepingCapacity: true)
+        matchBuffer = matches
+    }
+
+    func register(_ statement: StatementID, stream: Int, consumer: any EventConsumer, filter: CompiledExpression?) {
+        filterOrder += 1
+        streams[stream].filters.add(FilterEntry(consumer: consumer, filter: filter, order: filterOrder))
+        registrations[statement, default: []].append((stream, ObjectIdentifier(consumer)))
+    }
+
+    func streamIndex(_ name: String) -> Int? { streamsByName[name.lowercased()] }
+
+    func addDerivedStream(_ name: String, schema: Schema) -> Int {
+        let type = StreamType(index: streams.count, name: name, schema: schema)
+        streams.append(type)
+        streamsByName[name.lowercased()] = type.index
+        return type.index
+    }
+
+    func attachNamedWindow(_ window: NamedWindowRuntime, to stream: Int) {
+        streams[stream].namedWindow = window
+    }
+}
