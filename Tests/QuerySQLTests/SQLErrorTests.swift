@@ -121,3 +121,18 @@ struct ErrorDescriptionTests {
         }
     }
 }
+
+@Suite("Extreme arguments never trap")
+struct ExtremeArgumentTests {
+    @Test(arguments: [
+        "SELECT substr('abc', -9223372036854775808, 9223372036854775807)",
+        "SELECT substr('abc', 9223372036854775807, -9223372036854775808)",
+        "SELECT round(1e308, 30)", "SELECT round(-1e308)", "SELECT CAST(1e300 AS INTEGER)", "SELECT abs(-9223372036854775808)",
+        "SELECT 9223372036854775807 * 9223372036854775807", "SELECT -9223372036854775808 - 1", "SELECT - (-9223372036854775808)",
+        "SELECT 99999999999999999999999", "SELECT 1e999", "SELECT 'x' LIKE '%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%y'",
+    ])
+    func doesNotTrap(_ sql: String) {
+        let db = SQLDatabase()
+        _ = try? db.query(sql)
+    }
+}

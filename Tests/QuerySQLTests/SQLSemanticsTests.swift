@@ -81,6 +81,13 @@ struct ArithmeticTests {
         ("SELECT CASE 2 WHEN 1 THEN 'a' WHEN 2 THEN 'b' ELSE 'c' END", .text("b")),
         ("SELECT CASE WHEN NULL THEN 1 ELSE 2 END", .integer(2)),
         ("SELECT x'414243'", .text("ABC")),
+        ("SELECT substr('abc', 1, -9223372036854775808)", .text("")),
+        ("SELECT substr('abc', -5, 3)", .text("a")),
+        ("SELECT substr('abc', 0, 2)", .text("a")),
+        ("SELECT -9223372036854775808 / -1", .real(9223372036854775808.0)),
+        ("SELECT -9223372036854775808 % -1", .integer(0)),
+        ("SELECT 1 << 64", .integer(0)),
+        ("SELECT -8 >> 70", .integer(-1)),
     ])
     func constantExpression(_ sql: String, _ expected: Value) throws {
         let v = try scalar(sql, setup: "")

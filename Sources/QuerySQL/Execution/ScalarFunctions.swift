@@ -99,8 +99,9 @@ enum ScalarFunctions {
         if a.contains(where: \.isNull) { return .null }
         let chars = Array(SQLValue.text(a[0]).unicodeScalars)
         let n = Int64(chars.count)
-        var start = SQLValue.integer(a[1]) ?? 0
-        var length: Int64 = a.count > 2 ? (SQLValue.integer(a[2]) ?? 0) : Int64.max / 4
+        let limit: Int64 = 1 << 62
+        var start = Swift.max(-limit, Swift.min(limit, SQLValue.integer(a[1]) ?? 0))
+        var length: Int64 = a.count > 2 ? Swift.max(-limit, Swift.min(limit, SQLValue.integer(a[2]) ?? 0)) : limit
         if start < 0 {
             start = n + start
             if start < 0 {
