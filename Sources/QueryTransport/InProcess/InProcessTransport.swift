@@ -55,29 +55,36 @@ public final class InProcessTransport: Transport {
             return try result.get()
         }
 
-        /// Registers `transport`'s nodes and returns the other running transports.
-        fileprivate func attach(_ transport: InProcessTransport) throws(QueryError) -> [InProcessTransport] {
-            let outcome: Result<[InProcessTransport], QueryError> = attached.withLock { attached in
+        /// Registers `transport`'s nodes and exchanges peer-up events with every other running
+        /// transport, atomically with respect to other attaches and detaches.
+        fileprivate func attach(_ transport: InProcessTransport) throws(QueryError) {
+            let outcome: Result<Void, QueryError> = attached.withLock { attached in
                 if let clash = transport.localNodes.first(where: { attached[$0] != nil }) {
                     return .failure(QueryError(.alreadyExists, "node '\(clash)' is already attached to this network"))
                 }
                 var others: [ObjectIdentifier: InProcessTransport] = [:]
                 for other in attached.values { others[ObjectIdentifier(other)] = other }
                 for node in transport.localNodes { attached[node] = transport }
-                return .success(Array(others.values))
+                for other in others.values {
+                    for node in other.localNodes.sorted() { _ = transport.deliver(.peerUp(node)) }
+                    for node in transport.localNodes.sorted() { _ = other.deliver(.peerUp(node)) }
+                }
+                return .success(())
             }
-            return try outcome.get()
+            try outcome.get()
         }
 
-        /// Removes `transport`'s nodes and returns the transports still attached.
-        fileprivate func detach(_ transport: InProcessTransport) -> [InProcessTransport] {
+        /// Removes `transport`'s nodes and reports them down to every other running transport.
+        fileprivate func detach(_ transport: InProcessTransport) {
             attached.withLock { attached in
                 for node in transport.localNodes where attached[node] === transport {
                     attached[node] = nil
                 }
                 var others: [ObjectIdentifier: InProcessTransport] = [:]
                 for other in attached.values { others[ObjectIdentifier(other)] = other }
-                return Array(others.values)
+                for other in others.values {
+                    for node in transport.localNodes.sorted() { _ = other.deliver(.peerDown(node)) }
+                }
             }
         }
 
@@ -126,7 +133,8 @@ public final class InProcessTransport: Transport {
     }
 
     private func route(_ message: Message, from: NodeID, to: NodeID) -> SendOutcome {
-        guard isRunning else { return .dropped(.shuttingDown) }
+        let stopped = phase.withLock { if case .stopped = $0 { return true } else { return false } }
+        guard !stopped else { return .dropped(.shuttingDown) }
         let target = localNodes.contains(to) ? self : network.transport(hosting: to)
         guard let target else { return .dropped(.unreachable) }
         return target.deliver(.received(message, from: from, to: to)) ? .enqueued : .dropped(.queueFull)
@@ -156,17 +164,12 @@ public final class InProcessTransport: Transport {
             continuation.finish()
             return
         }
-        let others: [InProcessTransport]
         do {
-            others = try network.attach(self)
+            try network.attach(self)
         } catch {
             phase.withLock { $0 = .stopped }
             continuation.finish()
             throw error
-        }
-        for other in others {
-            for node in other.localNodes.sorted() { _ = deliver(.peerUp(node)) }
-            for node in localNodes.sorted() { _ = other.deliver(.peerUp(node)) }
         }
 
         await withTaskCancellationHandler {
@@ -182,9 +185,7 @@ public final class InProcessTransport: Transport {
             self.beginGracefulShutdown()
         }
 
-        for other in network.detach(self) {
-            for node in localNodes.sorted() { _ = other.deliver(.peerDown(node)) }
-        }
+        network.detach(self)
         continuation.finish()
     }
 
@@ -212,5 +213,12 @@ final class Once: Sendable {
     /// `true` for the first caller only.
     func claim() -> Bool {
         claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    }
+}
+
+extension InProcessTransport.Network {
+    /// Whether a running transport on this network hosts `node`.
+    public func isAttached(_ node: NodeID) -> Bool {
+        transport(hosting: node) != nil
     }
 }

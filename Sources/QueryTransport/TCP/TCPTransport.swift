@@ -13,8 +13,7 @@ import Synchronization
 /// process's nodes (an edge process can host hundreds of machines). A remote node is up while at
 /// least one greeted connection to its process exists.
 ///
-/// Framing lives in channel handlers (``TransportFrameDecoder``, `IdleStateHandler` with a
-/// keepalive handler); connection logic runs in Swift Concurrency over `NIOAsyncChannel`, as
+/// Framing lives in channel handlers (``TransportFrameDecoder``, ``KeepaliveHandler``); connection logic runs in Swift Concurrency over `NIOAsyncChannel`, as
 /// NIOCore's concurrency guide recommends.
 ///
 /// - A malformed, oversized or unexpected frame closes that connection with a logged error; the
@@ -490,12 +489,11 @@ enum TransportPipeline {
         metrics: TransportMetrics?
     ) throws {
         if let metrics { try pipeline.addHandler(ByteCountingHandler(metrics: metrics)) }
-        try pipeline.addHandler(
-            IdleStateHandler(
-                readTimeout: .nanoseconds(idleTimeout.nanoseconds),
-                writeTimeout: .nanoseconds(keepaliveInterval.nanoseconds)))
         try pipeline.addHandler(ByteToMessageHandler(TransportFrameDecoder(maximumFrameLength: maximumFrameLength)))
         try pipeline.addHandler(MessageToByteHandler(TransportFrameEncoder()))
-        try pipeline.addHandler(KeepaliveHandler(idleTimeout: .nanoseconds(idleTimeout.nanoseconds)))
+        try pipeline.addHandler(
+            KeepaliveHandler(
+                keepaliveInterval: .nanoseconds(keepaliveInterval.nanoseconds),
+                idleTimeout: .nanoseconds(idleTimeout.nanoseconds)))
     }
 }
