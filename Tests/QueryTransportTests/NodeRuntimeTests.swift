@@ -16,7 +16,7 @@ struct NodeRuntimeTests {
     ) -> Runtime {
         NodeRuntime(
             roles: [role], transport: InProcessTransport(nodes: [role.id], network: network), clock: clock,
-            wallClockNow: .seconds(1_000), configuration: configuration, logger: Logger(label: "test"),
+            wallClockNow: .seconds(1_000), configuration: configuration, logger: quietLogger("test"),
             metricsFactory: metrics)
     }
 

@@ -205,12 +205,18 @@ public final class TCPTransport: Transport {
             if let listen = configuration.listen {
                 let server = try await bind(listen)
                 tasks.addTask {
-                    try await server.executeThenClose { inbound in
-                        try await withThrowingDiscardingTaskGroup { connections in
-                            for try await connection in inbound {
-                                connections.addTask { _ = await self.serve(connection, dialed: nil) }
+                    do {
+                        try await server.executeThenClose { inbound in
+                            try await withThrowingDiscardingTaskGroup { connections in
+                                for try await connection in inbound {
+                                    connections.addTask { _ = await self.serve(connection, dialed: nil) }
+                                }
                             }
                         }
+                    } catch {
+                        // Closing the listener at shutdown ends the accept loop with an error.
+                        guard self.isRunning else { return }
+                        throw QueryError(.unavailable, "listener on \(listen) failed: \(error)")
                     }
                 }
             }
