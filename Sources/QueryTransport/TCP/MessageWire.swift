@@ -1,21 +1,20 @@
 import NIOCore
 import QueryCore
 
-/// The bridge from role messages to `.message` frame payloads.
-// TEMPORARY until QueryCore's codec (core branch) is merged: heartbeat only.
+/// The bridge from role messages to `.message` frame payloads: QueryCore's versioned codec
+/// (``QueryCore/Frame``: magic, version, type, zlib for large bodies, limits checked before
+/// inflating).
 enum MessageWire {
-    static func encode(_ message: Message) throws(QueryError) -> ByteBuffer {
-        switch message {
-        case .heartbeat(let heartbeat):
-            var buffer = ByteBuffer()
-            buffer.writeInteger(heartbeat.generation)
-            return buffer
-        }
+    /// Encodes `message` as one wire-codec frame.
+    static func encode(_ message: Message, configuration: Frame.Configuration = .default) throws(QueryError) -> ByteBuffer {
+        ByteBuffer(bytes: message.encode(configuration: configuration))
     }
 
-    static func decode(_ payload: ByteBuffer) throws(QueryError) -> Message {
-        var payload = payload
-        let generation: UInt64 = try payload.readChecked("heartbeat")
-        return .heartbeat(Heartbeat(generation: generation))
+    /// Decodes the one wire-codec frame in `payload`.
+    ///
+    /// - Throws: ``QueryCore/QueryError`` from the codec (malformed, oversized, corrupt zlib).
+    static func decode(_ payload: ByteBuffer, configuration: Frame.Configuration = .default) throws(QueryError) -> Message {
+        let bytes = Array(payload.readableBytesView)
+        return try Message.decode(bytes, configuration: configuration)
     }
 }

@@ -10,6 +10,8 @@ struct EchoRole: Role {
     var limit: UInt64 = 3
     var received: [UInt64] = []
     var peersUp: Set<NodeID> = []
+    /// Every peer event in order: `+peer` for up, `-peer` for down.
+    var peerLog: [String] = []
     var ticks = 0
     /// Queries are answered only when this is true; otherwise they stay pending.
     var answersQueries = true
@@ -37,8 +39,10 @@ struct EchoRole: Role {
             }
         case .peerUp(let peer):
             peersUp.insert(peer)
+            peerLog.append("+\(peer)")
         case .peerDown(let peer):
             peersUp.remove(peer)
+            peerLog.append("-\(peer)")
         case .query(let request):
             guard answersQueries else { break }
             if request.sql == "fail" {
