@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// How long a simulated message takes from sender to receiver.
 public enum LatencyDistribution: Sendable, Hashable, CustomStringConvertible {
