@@ -91,6 +91,20 @@ public struct Schema: Sendable, Hashable, CustomStringConvertible {
         self.keyColumns = keyColumns
     }
 
+    /// A schema assembled by code that guarantees it is valid (derived from a valid schema).
+    package init(unchecked columns: [ColumnDefinition], keyColumns: [Int]) {
+        self.columns = columns
+        self.keyColumns = keyColumns
+    }
+
+    /// The schema of a keyed table's delete rows: only the key columns, in key order, all of them key.
+    ///
+    /// For a keyless table this is the schema itself (deletes are whole rows).
+    public var deleteSchema: Schema {
+        guard isKeyed else { return self }
+        return Schema(unchecked: keyColumns.map { columns[$0] }, keyColumns: Array(keyColumns.indices))
+    }
+
     /// Creates a schema from `(name, type)` pairs; a convenience for code and tests.
     public init(_ columns: [(String, ColumnType)], key: [String] = []) throws(QueryError) {
         try self.init(columns.map { ColumnDefinition($0.0, $0.1) }, key: key)

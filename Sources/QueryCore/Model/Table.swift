@@ -33,11 +33,11 @@ public struct Table: Sendable {
     /// The table's name.
     public let name: TableName
     /// The schema every slice follows.
-    public private(set) var schema: Schema
+    public internal(set) var schema: Schema
     /// Each origin's newest slice.
-    public private(set) var slices: [NodeID: Slice]
+    public internal(set) var slices: [NodeID: Slice]
     /// How many copies were rejected by the version rule.
-    public private(set) var staleRejections = 0
+    public internal(set) var staleRejections = 0
 
     /// An empty table.
     public init(name: TableName, schema: Schema) {

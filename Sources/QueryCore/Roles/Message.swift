@@ -5,6 +5,24 @@
 public enum Message: Sendable {
     /// Liveness signal between peers that have nothing else to say.
     case heartbeat(Heartbeat)
+    /// Interest in tables (receiver → sender, refreshed every generation).
+    case request(TableRequest)
+    /// One generation's tables (sender → receiver).
+    case update(TableUpdate)
+    /// An update was applied (receiver → sender).
+    case ack(TableAck)
+    /// A delta could not be applied; send full copies (receiver → sender).
+    case resync(ResyncRequest)
+    /// The tables asked about are served by another partition.
+    case redirect(Redirect)
+    /// Deferred tables' entries, relayed from a TLA to its child.
+    case deferral(Deferral)
+    /// A TLA asks its child for the combined deferred tables of a generation.
+    case combine(CombineRequest)
+    /// A query from a client to a SQL node.
+    case query(RemoteQuery)
+    /// A SQL node's reply to a client's query.
+    case queryResponse(QueryResponse)
 }
 
 /// A liveness signal.

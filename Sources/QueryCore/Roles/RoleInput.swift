@@ -27,6 +27,9 @@ public enum RoleAction: Sendable {
     case cancelTimer(TimerID)
     /// Answer a user's query.
     case answer(QueryID, Result<QueryAnswer, QueryError>)
+    /// Tell a user that the query names tables served by another partition; the client follows
+    /// the redirect by asking one of its nodes.
+    case redirect(QueryID, Redirect)
     /// Write a log line.
     case log(LogRecord)
     /// Record a metric.

@@ -1,0 +1,436 @@
+/// A top-level aggregator (TLA): combines the cluster tables of the clusters it sees (its
+/// subnetwork; a *mega* TLA sees all) and sends them to the SQL nodes that asked.
+///
+/// Per cluster it listens to one proxy at a time (the *active* one; the others are asked as
+/// standbys so their interest stays warm) and fails over to the next when the active one is silent
+/// for `failoverAfter`. It waits each generation until every live cluster has reported, at most
+/// until its slot `t + δ2`; a cluster silent for `dropAfter` is dropped (its rows vanish from what
+/// the TLA sends) and returns when it reports again. Configured tables are deferred to
+/// ``AggregatorChild``ren, which apply and combine them and hand them back.
+public struct Aggregator: Role {
+    /// One cluster the TLA sees, with its redundant proxies in preference order.
+    public struct ClusterSource: Sendable, Hashable {
+        /// The cluster.
+        public var cluster: NodeID
+        /// Its proxies, in preference order.
+        public var proxies: [NodeID]
+
+        /// Creates a cluster source.
+        public init(cluster: NodeID, proxies: [NodeID]) {
+            self.cluster = cluster
+            self.proxies = proxies
+        }
+    }
+
+    /// TLA settings.
+    public struct Configuration: Sendable {
+        /// The clusters this TLA sees (its subnetwork).
+        public var clusters: [ClusterSource]
+        /// When generations start and when this tier sends (δ2).
+        public var schedule: GenerationSchedule
+        /// A cluster silent this long is dropped. Default 180 s.
+        public var dropAfter: Duration
+        /// An active proxy silent this long is replaced by the next. Default 1.25 intervals.
+        public var failoverAfter: Duration
+        /// How long forwarded interest lasts without refresh. Default three intervals.
+        public var interestLease: Duration
+        /// Tables always requested from the proxies.
+        public var prewarm: [TableName]
+        /// Tables deferred to children: table → child.
+        public var deferred: [TableName: NodeID]
+        /// The aggregator set this TLA belongs to; requests from non-members are refused.
+        public var aggregatorSet: AggregatorSet?
+        /// The tables this TLA serves (`nil`: all); requests for others get a redirect.
+        public var servedTables: Set<TableName>?
+        /// Where other tables are served (for redirects).
+        public var partitions: [TablePartition]
+        /// Fault isolation: use only these proxies (`nil`: all configured).
+        public var pinnedProxies: Set<NodeID>?
+
+        /// Creates a configuration.
+        public init(
+            clusters: [ClusterSource], schedule: GenerationSchedule = GenerationSchedule(),
+            dropAfter: Duration = .seconds(180), failoverAfter: Duration? = nil, interestLease: Duration? = nil,
+            prewarm: [TableName] = [], deferred: [TableName: NodeID] = [:], aggregatorSet: AggregatorSet? = nil,
+            servedTables: Set<TableName>? = nil, partitions: [TablePartition] = [], pinnedProxies: Set<NodeID>? = nil
+        ) {
+            self.clusters = clusters
+            self.schedule = schedule
+            self.dropAfter = dropAfter
+            self.failoverAfter = failoverAfter ?? schedule.interval * 5 / 4
+            self.interestLease = interestLease ?? schedule.interval * 3
+            self.prewarm = prewarm
+            self.deferred = deferred
+            self.aggregatorSet = aggregatorSet
+            self.servedTables = servedTables
+            self.partitions = partitions
+            self.pinnedProxies = pinnedProxies
+        }
+    }
+
+    /// What the TLA knows about one cluster.
+    struct ClusterState: Sendable {
+        var proxies: [NodeID]
+        var active = 0
+        var activeSince: Instant
+        var heard: [NodeID: Instant] = [:]
+        var reported: UInt64 = 0
+        var droppedSince: Instant?
+        var needsReset = true
+        var figures: [TableName: TableCompleteness] = [:]
+
+        var activeProxy: NodeID? { proxies.isEmpty ? nil : proxies[active] }
+        var lastHeard: Instant? { heard.values.max() }
+    }
+
+    /// Fires at every generation start: failover and drop checks, interest refresh.
+    public static let generationTimer = TimerID("tla.generation")
+    /// Fires at the TLA's slot (δ2): send whatever has arrived.
+    public static let deadlineTimer = TimerID("tla.deadline")
+
+    public let id: NodeID
+    /// The settings.
+    public let configuration: Configuration
+    private var store = TableStore(keepsHistory: true)
+    private var clusters: [NodeID: ClusterState] = [:]
+    private var proxyCluster: [NodeID: NodeID] = [:]
+    private var receivers: [NodeID: Downstream] = [:]
+    private var sent: UInt64 = 0
+    private var startedAt = Instant.zero
+    private var forwarded: [TableName] = []
+    private var deferredFigures: [TableName: TableCompleteness] = [:]
+    private var deferredOrigins: [NodeID: NodeID] = [:]
+    private var childReset: Set<NodeID> = []
+
+    /// Creates a TLA.
+    public init(id: NodeID, configuration: Configuration) {
+        self.id = id
+        self.configuration = configuration
+        for source in configuration.clusters {
+            let proxies = source.proxies.filter { configuration.pinnedProxies?.contains($0) ?? true }
+            clusters[source.cluster] = ClusterState(proxies: proxies, activeSince: .zero)
+            for proxy in proxies { proxyCluster[proxy] = source.cluster }
+        }
+        childReset = Set(configuration.deferred.values)
+    }
+
+    /// The proxy currently listened to for `cluster`.
+    public func activeProxy(of cluster: NodeID) -> NodeID? { clusters[cluster]?.activeProxy }
+
+    /// Clusters currently dropped and since when, sorted.
+    public var droppedClusters: [DroppedNode] {
+        clusters.compactMap { id, c in c.droppedSince.map { DroppedNode(node: id, since: $0) } }.sorted()
+    }
+
+    /// The newest generation sent to SQL nodes.
+    public var sentGeneration: UInt64 { sent }
+
+    /// The combined rows held for `table` (dropped clusters included), or `nil`.
+    public func table(_ name: TableName) -> Table? { store[name]?.table }
+
+    public mutating func handle(_ input: RoleInput, now: Instant) -> [RoleAction] {
+        var actions: [RoleAction] = []
+        switch input {
+        case .started:
+            startedAt = now
+            sent = configuration.schedule.number(at: now)
+            for name in clusters.keys { clusters[name]!.activeSince = now }
+            forwardInterest(now: now, into: &actions)
+            scheduleNext(after: now, into: &actions)
+        case .timerFired(let timer) where timer == Self.generationTimer:
+            let number = configuration.schedule.latestSlot(.edge, at: now)
+            checkSilence(now: now, into: &actions)
+            forwardInterest(now: now, into: &actions)
+            actions.append(.setTimer(Self.deadlineTimer, at: configuration.schedule.slot(.aggregator, of: number)))
+            scheduleNext(after: now, into: &actions)
+        case .timerFired(let timer) where timer == Self.deadlineTimer:
+            checkSilence(now: now, into: &actions)
+            let number = configuration.schedule.latestSlot(.aggregator, at: now)
+            if sent < number {
+                let missing = waitingFor(number).map(\.rawValue).joined(separator: ", ")
+                actions.append(.log(LogRecord(
+                    .debug, "sending incomplete generation", metadata: ["generation": "\(number)", "missing": missing])))
+                send(number, now: now, into: &actions)
+            }
+        case .received(let message, let peer):
+            onMessage(message, from: peer, now: now, into: &actions)
+        case .timerFired, .peerUp, .peerDown, .publish, .query:
+            break
+        }
+        return actions
+    }
+
+    private var children: Set<NodeID> { Set(configuration.deferred.values) }
+
+    private mutating func onMessage(_ message: Message, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+        switch message {
+        case .update(let update):
+            if children.contains(peer) {
+                onChildUpdate(update, from: peer, now: now, into: &actions)
+            } else {
+                onProxyUpdate(update, from: peer, now: now, into: &actions)
+            }
+        case .heartbeat:
+            if let cluster = proxyCluster[peer] { hear(peer, cluster: cluster, now: now, into: &actions) }
+        case .request(let request):
+            onRequest(request, from: peer, now: now, into: &actions)
+        case .ack(let ack):
+            receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
+        case .resync(let request):
+            if children.contains(peer) {
+                forwardResync(request, now: now, into: &actions)
+            } else if receivers[peer] != nil {
+                receivers[peer]!.resync(request, generation: request.generation)
+                actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla"))
+                let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
+                let update = TableUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+                actions.append(.send(.update(update), to: peer))
+                actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "tla"))
+            }
+        default:
+            break
+        }
+    }
+
+    private mutating func onRequest(_ request: TableRequest, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+        if let set = configuration.aggregatorSet, !set.members.contains(peer) {
+            actions.append(.log(LogRecord(
+                .info, "request from outside the aggregator set refused", metadata: ["peer": peer.rawValue, "set": set.name])))
+            return
+        }
+        var request = request
+        if let redirect = configuration.partitions.redirect(
+            for: Set(request.tables), served: configuration.servedTables, queryID: nil)
+        {
+            actions.append(.send(.redirect(redirect), to: peer))
+            request.tables.removeAll { redirect.tables.contains($0) }
+        }
+        receivers[peer, default: Downstream(now: now)].record(request, now: now)
+        if !Set(request.tables).isSubset(of: Set(forwarded)) { forwardInterest(now: now, into: &actions) }
+    }
+
+    /// Notes that `proxy` of `cluster` was heard; a dropped cluster returns.
+    private mutating func hear(_ proxy: NodeID, cluster: NodeID, now: Instant, into actions: inout [RoleAction]) {
+        clusters[cluster]!.heard[proxy] = now
+        if let since = clusters[cluster]!.droppedSince {
+            clusters[cluster]!.droppedSince = nil
+            actions.append(.log(LogRecord(
+                .info, "cluster returned", metadata: ["cluster": cluster.rawValue, "dropped.since": "\(since)"])))
+            actions.append(RoleMetrics.counter("query.returns", 1, role: "tla"))
+        }
+    }
+
+    private mutating func onProxyUpdate(_ update: TableUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+        guard let cluster = proxyCluster[peer] else {
+            actions.append(.log(LogRecord(.debug, "update from unknown proxy ignored", metadata: ["peer": peer.rawValue])))
+            return
+        }
+        hear(peer, cluster: cluster, now: now, into: &actions)
+        guard clusters[cluster]!.activeProxy == peer else {
+            actions.append(.log(LogRecord(.debug, "update from standby proxy ignored", metadata: ["peer": peer.rawValue])))
+            return
+        }
+        actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "tla"))
+        let number = update.generation.number
+        clusters[cluster]!.reported = max(clusters[cluster]!.reported, number)
+        var local: [TableEntry] = []
+        var relayed: [NodeID: [TableEntry]] = [:]
+        for entry in update.entries {
+            clusters[cluster]!.figures[entry.table] = entry.completeness
+            if let child = configuration.deferred[entry.table] {
+                relayed[child, default: []].append(entry)
+                for copy in entry.copies { deferredOrigins[copy.origin] = cluster }
+            } else {
+                local.append(entry)
+            }
+        }
+        for child in relayed.keys.sorted() {
+            let deferral = Deferral(generation: update.generation, cluster: cluster, proxy: peer, entries: relayed[child]!)
+            actions.append(.send(.deferral(deferral), to: child))
+        }
+        _ = store.intake(
+            local, generation: number, from: peer, scope: { _ in cluster },
+            acknowledge: relayed.values.flatMap { $0.map(\.table) }, role: "tla", now: now, into: &actions)
+        let current = configuration.schedule.number(at: now)
+        if sent < current, number >= current, waitingFor(current).isEmpty {
+            send(current, now: now, into: &actions)
+        }
+    }
+
+    private mutating func onChildUpdate(_ update: TableUpdate, from child: NodeID, now: Instant, into actions: inout [RoleAction]) {
+        childReset.remove(child)
+        for entry in update.entries { deferredFigures[entry.table] = entry.completeness }
+        _ = store.intake(
+            update.entries, generation: update.generation.number, from: child, scope: { _ in child }, role: "tla",
+            now: now, into: &actions)
+        // The child's tables for a generation already sent go out now, as a second update.
+        let number = update.generation.number
+        guard sent >= number, !update.entries.isEmpty else { return }
+        let tables = Set(update.entries.map(\.table))
+        for peer in receivers.keys.sorted() where !receivers[peer]!.standby {
+            let live = receivers[peer]!.liveTables(at: now).filter { tables.contains($0) }
+            guard !live.isEmpty else { continue }
+            let entries = live.map { entry($0, for: peer, generation: number, merge: true) }
+            let update = TableUpdate(generation: update.generation, entries: entries)
+            actions.append(.send(.update(update), to: peer))
+            actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "tla"))
+        }
+    }
+
+    /// A child could not apply relayed deltas: ask each origin's cluster's active proxy for full copies.
+    private mutating func forwardResync(_ request: ResyncRequest, now: Instant, into actions: inout [RoleAction]) {
+        var byCluster: [NodeID: [NodeID]] = [:]
+        for origin in request.origins {
+            if let cluster = deferredOrigins[origin] { byCluster[cluster, default: []].append(origin) }
+        }
+        if request.origins.isEmpty {
+            for cluster in clusters.keys { byCluster[cluster] = [] }
+        }
+        for cluster in byCluster.keys.sorted() {
+            guard let proxy = clusters[cluster]?.activeProxy else { continue }
+            let forwarded = ResyncRequest(generation: request.generation, table: request.table, origins: byCluster[cluster]!)
+            actions.append(.send(.resync(forwarded), to: proxy))
+        }
+    }
+
+    /// Live clusters that have not reported generation `number`, sorted.
+    private func waitingFor(_ number: UInt64) -> [NodeID] {
+        clusters.filter { $0.value.droppedSince == nil && $0.value.reported < number }.keys.sorted()
+    }
+
+    private mutating func checkSilence(now: Instant, into actions: inout [RoleAction]) {
+        var failedOver = false
+        for name in clusters.keys.sorted() {
+            var cluster = clusters[name]!
+            defer { clusters[name] = cluster }
+            guard let active = cluster.activeProxy else { continue }
+            let since = max(cluster.heard[active] ?? startedAt, cluster.activeSince)
+            if now - since >= configuration.failoverAfter, cluster.proxies.count > 1 {
+                let count = cluster.proxies.count
+                let order = (1..<count).map { (cluster.active + $0) % count }
+                let alive = order.first { index in
+                    cluster.heard[cluster.proxies[index]].map { now - $0 < configuration.failoverAfter } ?? false
+                }
+                let next = alive ?? order[0]
+                actions.append(.log(LogRecord(
+                    .info, "proxy failover",
+                    metadata: ["cluster": name.rawValue, "from": active.rawValue, "to": cluster.proxies[next].rawValue])))
+                actions.append(RoleMetrics.counter("query.failovers", 1, role: "tla"))
+                cluster.active = next
+                cluster.activeSince = now
+                cluster.needsReset = true
+                failedOver = true
+            }
+            let heard = cluster.lastHeard ?? startedAt
+            if cluster.droppedSince == nil, now - heard >= configuration.dropAfter {
+                cluster.droppedSince = now
+                actions.append(.log(LogRecord(
+                    .info, "cluster dropped after silence",
+                    metadata: ["cluster": name.rawValue, "silent.s": "\((now - heard).secondsDouble)"])))
+                actions.append(RoleMetrics.counter("query.drops", 1, role: "tla"))
+            }
+        }
+        if failedOver { forwardInterest(now: now, into: &actions) }
+    }
+
+    /// The tables wanted from the proxies: the prewarm list and every SQL node's live interest.
+    private func wanted(at now: Instant) -> [TableName] {
+        var tables = Set(configuration.prewarm)
+        for downstream in receivers.values { tables.formUnion(downstream.liveTables(at: now)) }
+        return tables.sorted()
+    }
+
+    private mutating func forwardInterest(now: Instant, into actions: inout [RoleAction]) {
+        let tables = wanted(at: now)
+        forwarded = tables
+        guard !tables.isEmpty else { return }
+        for name in clusters.keys.sorted() {
+            let cluster = clusters[name]!
+            for (index, proxy) in cluster.proxies.enumerated() {
+                let isActive = index == cluster.active
+                let request = TableRequest(
+                    tables: tables, lease: configuration.interestLease, reset: isActive && cluster.needsReset,
+                    standby: !isActive)
+                actions.append(.send(.request(request), to: proxy))
+            }
+            clusters[name]!.needsReset = false
+        }
+    }
+
+    private mutating func send(_ number: UInt64, now: Instant, into actions: inout [RoleAction]) {
+        sent = number
+        let generation = configuration.schedule.generation(number)
+        let dropped = droppedClusters
+        for child in children.sorted() {
+            let request = CombineRequest(generation: generation, droppedClusters: dropped, reset: childReset.contains(child))
+            actions.append(.send(.combine(request), to: child))
+        }
+        var bytes = 0
+        for peer in receivers.keys.sorted() {
+            receivers[peer]!.expire(at: now)
+            let live = receivers[peer]!.liveTables(at: now)
+            if live.isEmpty {
+                if now - receivers[peer]!.lastRequest > configuration.interestLease { receivers.removeValue(forKey: peer) }
+                continue
+            }
+            if receivers[peer]!.standby {
+                actions.append(.send(.heartbeat(Heartbeat(generation: number)), to: peer))
+                continue
+            }
+            let entries = live.filter { configuration.deferred[$0] == nil }.map {
+                entry($0, for: peer, generation: number, merge: false)
+            }
+            let update = TableUpdate(generation: generation, entries: entries)
+            bytes += update.estimatedBytes
+            actions.append(.send(.update(update), to: peer))
+        }
+        if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "tla")) }
+        actions.append(RoleMetrics.sample("query.generation_latency", (now - generation.time).secondsDouble, role: "tla"))
+    }
+
+    /// The subnetwork's entry for `table`: the live clusters' origins and the clusters' figures summed.
+    private mutating func entry(_ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool) -> TableEntry {
+        var origins: [NodeID] = []
+        var completeness = TableCompleteness()
+        if configuration.deferred[table] != nil {
+            origins = store[table]?.table.sortedOrigins ?? []
+            completeness = deferredFigures[table] ?? TableCompleteness()
+        } else {
+            if let stored = store[table] {
+                origins = stored.table.sortedOrigins.filter { origin in
+                    guard let scope = stored.origins[origin]?.scope else { return false }
+                    return clusters[scope]?.droppedSince == nil
+                }
+            }
+            completeness = Self.combine(clusters: clusters, table: table)
+        }
+        return receivers[peer]!.entry(
+            for: table, origins: origins, store: store, completeness: completeness, generation: generation, merge: merge)
+    }
+
+    /// Sums the clusters' figures for `table`: live clusters as reported, dropped clusters as known
+    /// but not contributing, never-heard clusters as known.
+    static func combine(clusters: [NodeID: ClusterState], table: TableName) -> TableCompleteness {
+        var total = TableCompleteness()
+        for name in clusters.keys.sorted() {
+            let cluster = clusters[name]!
+            guard let figures = cluster.figures[table] else {
+                if cluster.reported == 0 { total.clustersKnown += 1 }
+                continue
+            }
+            if let since = cluster.droppedSince {
+                total.add(TableCompleteness(
+                    machinesKnown: figures.machinesKnown, clustersKnown: 1,
+                    dropped: [DroppedNode(node: name, since: since)]))
+            } else {
+                total.add(figures)
+            }
+        }
+        return total
+    }
+
+    private func scheduleNext(after now: Instant, into actions: inout [RoleAction]) {
+        let next = configuration.schedule.nextSlot(.edge, after: now)
+        actions.append(.setTimer(Self.generationTimer, at: configuration.schedule.slot(.edge, of: next)))
+    }
+}

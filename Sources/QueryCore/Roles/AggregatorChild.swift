@@ -1,0 +1,107 @@
+/// A TLA's child: takes over the deferred tables of its TLA. It applies (decodes and combines) the
+/// cluster entries the TLA relays to it, and when the TLA asks for a generation it hands the
+/// combined tables back as per-origin deltas against what the TLA acknowledged.
+///
+/// Deltas it cannot apply are resynced through the TLA, which forwards the request to the proxy.
+public struct AggregatorChild: Role {
+    /// Child settings.
+    public struct Configuration: Sendable {
+        /// The TLA this child works for.
+        public var parent: NodeID
+        /// The schedule (for generation numbers).
+        public var schedule: GenerationSchedule
+
+        /// Creates a configuration.
+        public init(parent: NodeID, schedule: GenerationSchedule = GenerationSchedule()) {
+            self.parent = parent
+            self.schedule = schedule
+        }
+    }
+
+    public let id: NodeID
+    /// The settings.
+    public let configuration: Configuration
+    private var store = TableStore(keepsHistory: true)
+    private var figures: [TableName: [NodeID: TableCompleteness]] = [:]
+    private var parent: Downstream
+
+    /// Creates a child.
+    public init(id: NodeID, configuration: Configuration) {
+        self.id = id
+        self.configuration = configuration
+        self.parent = Downstream(now: .zero)
+    }
+
+    /// The combined rows held for `table` (all clusters), or `nil`.
+    public func table(_ name: TableName) -> Table? { store[name]?.table }
+
+    public mutating func handle(_ input: RoleInput, now: Instant) -> [RoleAction] {
+        var actions: [RoleAction] = []
+        guard case .received(let message, let peer) = input else { return actions }
+        guard peer == configuration.parent else {
+            actions.append(.log(LogRecord(.debug, "message from a node other than the parent ignored", metadata: ["peer": peer.rawValue])))
+            return actions
+        }
+        switch message {
+        case .deferral(let deferral):
+            for entry in deferral.entries { figures[entry.table, default: [:]][deferral.cluster] = entry.completeness }
+            let intake = store.intake(
+                deferral.entries, generation: deferral.generation.number, from: peer, scope: { _ in deferral.cluster },
+                sendAck: false, role: "tla-child", now: now, into: &actions)
+            actions.append(RoleMetrics.counter("query.bytes_in", deferral.entries.reduce(0) { total, entry in
+                total + entry.copies.reduce(0) { $0 + $1.copy.estimatedBytes } }, role: "tla-child"))
+            _ = intake
+        case .combine(let request):
+            if request.reset {
+                parent = Downstream(now: now)
+            }
+            let dropped = Dictionary(request.droppedClusters.map { ($0.node, $0.since) }, uniquingKeysWith: { a, _ in a })
+            let number = request.generation.number
+            let entries = store.names.map { entry($0, dropped: dropped, generation: number, merge: false) }
+            let update = TableUpdate(generation: request.generation, entries: entries)
+            actions.append(.send(.update(update), to: peer))
+            actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "tla-child"))
+            lastDropped = dropped
+        case .ack(let ack):
+            parent.acknowledge(generation: ack.generation, tables: ack.tables)
+        case .resync(let request):
+            parent.resync(request, generation: request.generation)
+            actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla-child"))
+            let entry = entry(request.table, dropped: lastDropped, generation: request.generation, merge: true)
+            let update = TableUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+            actions.append(.send(.update(update), to: peer))
+        default:
+            break
+        }
+        return actions
+    }
+
+    private var lastDropped: [NodeID: Instant] = [:]
+
+    /// The combined entry for `table`: origins of live clusters, the clusters' figures summed.
+    private mutating func entry(
+        _ table: TableName, dropped: [NodeID: Instant], generation: UInt64, merge: Bool
+    ) -> TableEntry {
+        var origins: [NodeID] = []
+        if let stored = store[table] {
+            origins = stored.table.sortedOrigins.filter { origin in
+                guard let scope = stored.origins[origin]?.scope else { return false }
+                return dropped[scope] == nil
+            }
+        }
+        var completeness = TableCompleteness()
+        let byCluster = figures[table] ?? [:]
+        for cluster in byCluster.keys.sorted() {
+            let reported = byCluster[cluster]!
+            if let since = dropped[cluster] {
+                completeness.add(TableCompleteness(
+                    machinesKnown: reported.machinesKnown, clustersKnown: 1,
+                    dropped: [DroppedNode(node: cluster, since: since)]))
+            } else {
+                completeness.add(reported)
+            }
+        }
+        return parent.entry(
+            for: table, origins: origins, store: store, completeness: completeness, generation: generation, merge: merge)
+    }
+}

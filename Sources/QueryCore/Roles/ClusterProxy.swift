@@ -1,0 +1,267 @@
+/// A cluster's proxy (at least two per cluster, each receiving from every edge of the cluster).
+///
+/// Keeps per machine, per table, the newest version (the version rule). In every generation it waits
+/// until every machine it knows has reported (completeness), bounded by its slot `t + δ1` so a silent
+/// machine cannot stall the generation, then sends the combined cluster table to each TLA that asked,
+/// as per-origin deltas against what that TLA acknowledged. A machine silent for `dropAfter` is
+/// dropped: its rows vanish from what the proxy sends; when it reports again they return.
+///
+/// Interest from TLAs is forwarded to the edges at once (data follows in a future generation) and
+/// refreshed every generation, together with the prewarm list.
+public struct ClusterProxy: Role {
+    /// Proxy settings.
+    public struct Configuration: Sendable {
+        /// The cluster this proxy serves.
+        public var cluster: NodeID
+        /// The cluster's machines (their edge agents); machines not listed that report are adopted.
+        public var machines: [NodeID]
+        /// When generations start and when this tier sends (δ1).
+        public var schedule: GenerationSchedule
+        /// A machine silent this long is dropped. Default 180 s (the paper's three minutes).
+        public var dropAfter: Duration
+        /// How long forwarded interest lasts without refresh. Default three intervals.
+        public var interestLease: Duration
+        /// Tables always requested from the edges.
+        public var prewarm: [TableName]
+        /// Fault isolation: serve only these TLAs (`nil`: every TLA that asks).
+        public var pinnedAggregators: Set<NodeID>?
+
+        /// Creates a configuration.
+        public init(
+            cluster: NodeID, machines: [NodeID], schedule: GenerationSchedule = GenerationSchedule(),
+            dropAfter: Duration = .seconds(180), interestLease: Duration? = nil, prewarm: [TableName] = [],
+            pinnedAggregators: Set<NodeID>? = nil
+        ) {
+            self.cluster = cluster
+            self.machines = machines
+            self.schedule = schedule
+            self.dropAfter = dropAfter
+            self.interestLease = interestLease ?? schedule.interval * 3
+            self.prewarm = prewarm
+            self.pinnedAggregators = pinnedAggregators
+        }
+    }
+
+    /// What the proxy knows about one machine.
+    struct Machine: Sendable {
+        var lastHeard: Instant?
+        var reported: UInt64 = 0
+        var droppedSince: Instant?
+        var needsReset = true
+    }
+
+    /// Fires at every generation start: refresh interest, check for silent machines.
+    public static let generationTimer = TimerID("proxy.generation")
+    /// Fires at the proxy's slot (δ1): send whatever has arrived.
+    public static let deadlineTimer = TimerID("proxy.deadline")
+
+    public let id: NodeID
+    /// The settings.
+    public let configuration: Configuration
+    private var store = TableStore(keepsHistory: true)
+    private var machines: [NodeID: Machine] = [:]
+    private var receivers: [NodeID: Downstream] = [:]
+    private var sent: UInt64 = 0
+    private var startedAt = Instant.zero
+    private var forwarded: [TableName] = []
+
+    /// Creates a proxy.
+    public init(id: NodeID, configuration: Configuration) {
+        self.id = id
+        self.configuration = configuration
+        for machine in configuration.machines { machines[machine] = Machine() }
+    }
+
+    /// Machines currently dropped and since when, sorted.
+    public var droppedMachines: [DroppedNode] {
+        machines.compactMap { id, m in m.droppedSince.map { DroppedNode(node: id, since: $0) } }.sorted()
+    }
+
+    /// The newest generation sent to TLAs.
+    public var sentGeneration: UInt64 { sent }
+
+    /// The rows held for `table`, all origins (dropped ones included), or `nil`.
+    public func table(_ name: TableName) -> Table? { store[name]?.table }
+
+    public mutating func handle(_ input: RoleInput, now: Instant) -> [RoleAction] {
+        var actions: [RoleAction] = []
+        switch input {
+        case .started:
+            startedAt = now
+            sent = configuration.schedule.number(at: now)  // the running generation is joined midway: skip it
+            forwardInterest(now: now, into: &actions)
+            scheduleNext(after: now, into: &actions)
+        case .timerFired(let timer) where timer == Self.generationTimer:
+            let number = configuration.schedule.latestSlot(.edge, at: now)
+            checkSilence(now: now, into: &actions)
+            forwardInterest(now: now, into: &actions)
+            actions.append(.setTimer(Self.deadlineTimer, at: configuration.schedule.slot(.proxy, of: number)))
+            scheduleNext(after: now, into: &actions)
+        case .timerFired(let timer) where timer == Self.deadlineTimer:
+            checkSilence(now: now, into: &actions)
+            let number = configuration.schedule.latestSlot(.proxy, at: now)
+            if sent < number {
+                let missing = waitingFor(number).map(\.rawValue).joined(separator: ", ")
+                actions.append(.log(LogRecord(
+                    .debug, "sending incomplete generation", metadata: ["generation": "\(number)", "missing": missing])))
+                send(number, now: now, into: &actions)
+            }
+        case .received(let message, let peer):
+            onMessage(message, from: peer, now: now, into: &actions)
+        case .timerFired, .peerUp, .peerDown, .publish, .query:
+            break
+        }
+        return actions
+    }
+
+    private mutating func onMessage(_ message: Message, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+        switch message {
+        case .update(let update):
+            onUpdate(update, from: peer, now: now, into: &actions)
+        case .request(let request):
+            if let pinned = configuration.pinnedAggregators, !pinned.contains(peer) {
+                actions.append(.log(LogRecord(.debug, "request from unpinned TLA ignored", metadata: ["peer": peer.rawValue])))
+                return
+            }
+            receivers[peer, default: Downstream(now: now)].record(request, now: now)
+            if !Set(request.tables).isSubset(of: Set(forwarded)) { forwardInterest(now: now, into: &actions) }
+        case .ack(let ack):
+            receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
+        case .resync(let request):
+            guard receivers[peer] != nil else { return }
+            receivers[peer]!.resync(request, generation: request.generation)
+            actions.append(RoleMetrics.counter("query.resyncs", 1, role: "proxy"))
+            let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
+            let update = TableUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+            actions.append(.send(.update(update), to: peer))
+            actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "proxy"))
+        default:
+            break
+        }
+    }
+
+    private mutating func onUpdate(_ update: TableUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+        var machine = machines[peer] ?? Machine()
+        if let since = machine.droppedSince {
+            machine.droppedSince = nil
+            actions.append(.log(LogRecord(
+                .info, "machine returned", metadata: ["peer": peer.rawValue, "dropped.since": "\(since)"])))
+            actions.append(RoleMetrics.counter("query.returns", 1, role: "proxy"))
+        }
+        machine.lastHeard = now
+        machine.reported = max(machine.reported, update.generation.number)
+        machines[peer] = machine
+        actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
+        _ = store.intake(
+            update.entries, generation: update.generation.number, from: peer, scope: { _ in peer }, role: "proxy",
+            now: now, into: &actions)
+        // An edge that stopped publishing a table it used to: its rows of that table vanish.
+        let listed = Set(update.entries.map(\.table))
+        for name in store.names where !listed.contains(name) && store[name]?.table.slices[peer] != nil {
+            if forwarded.contains(name) {
+                _ = store.apply(
+                    TableEntry(table: name, copies: [], removed: [peer], completeness: TableCompleteness()), scope: peer,
+                    now: now)
+            }
+        }
+        let number = configuration.schedule.number(at: now)
+        if sent < number, update.generation.number >= number, waitingFor(number).isEmpty {
+            send(number, now: now, into: &actions)
+        }
+    }
+
+    /// Live machines that have not reported generation `number`, sorted.
+    private func waitingFor(_ number: UInt64) -> [NodeID] {
+        machines.filter { $0.value.droppedSince == nil && $0.value.reported < number }.keys.sorted()
+    }
+
+    private mutating func checkSilence(now: Instant, into actions: inout [RoleAction]) {
+        for peer in machines.keys.sorted() where machines[peer]!.droppedSince == nil {
+            let heard = machines[peer]!.lastHeard ?? startedAt
+            if now - heard >= configuration.dropAfter {
+                machines[peer]!.droppedSince = now
+                actions.append(.log(LogRecord(
+                    .info, "machine dropped after silence",
+                    metadata: ["peer": peer.rawValue, "silent.s": "\((now - heard).secondsDouble)"])))
+                actions.append(RoleMetrics.counter("query.drops", 1, role: "proxy"))
+            }
+        }
+    }
+
+    /// The tables wanted from the edges: the prewarm list and every TLA's live interest.
+    private func wanted(at now: Instant) -> [TableName] {
+        var tables = Set(configuration.prewarm)
+        for downstream in receivers.values { tables.formUnion(downstream.liveTables(at: now)) }
+        return tables.sorted()
+    }
+
+    private mutating func forwardInterest(now: Instant, into actions: inout [RoleAction]) {
+        let tables = wanted(at: now)
+        forwarded = tables
+        guard !tables.isEmpty else { return }
+        for peer in machines.keys.sorted() {
+            let reset = machines[peer]!.needsReset
+            machines[peer]!.needsReset = false
+            let request = TableRequest(tables: tables, lease: configuration.interestLease, reset: reset)
+            actions.append(.send(.request(request), to: peer))
+        }
+    }
+
+    private mutating func send(_ number: UInt64, now: Instant, into actions: inout [RoleAction]) {
+        sent = number
+        let generation = configuration.schedule.generation(number)
+        var bytes = 0
+        for peer in receivers.keys.sorted() {
+            receivers[peer]!.expire(at: now)
+            let live = receivers[peer]!.liveTables(at: now)
+            if live.isEmpty {
+                if now - receivers[peer]!.lastRequest > configuration.interestLease { receivers.removeValue(forKey: peer) }
+                continue
+            }
+            if receivers[peer]!.standby {
+                actions.append(.send(.heartbeat(Heartbeat(generation: number)), to: peer))
+                continue
+            }
+            let entries = live.map { entry($0, for: peer, generation: number, merge: false) }
+            let update = TableUpdate(generation: generation, entries: entries)
+            bytes += update.estimatedBytes
+            actions.append(.send(.update(update), to: peer))
+        }
+        if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "proxy")) }
+        actions.append(RoleMetrics.sample("query.generation_latency", (now - generation.time).secondsDouble, role: "proxy"))
+    }
+
+    /// The cluster's entry for `table` for one TLA: live machines' rows, and figures counting live,
+    /// dropped and never-heard machines.
+    private mutating func entry(_ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool) -> TableEntry {
+        var origins: [NodeID] = []
+        var dropped: [DroppedNode] = []
+        var oldest: Instant?
+        var newest: Instant?
+        if let stored = store[table] {
+            for origin in stored.table.sortedOrigins {
+                if let since = machines[origin]?.droppedSince {
+                    dropped.append(DroppedNode(node: origin, since: since))
+                    continue
+                }
+                origins.append(origin)
+                let confirmed = stored.origins[origin]?.confirmedAt
+                oldest = Instant.minimum(oldest, confirmed)
+                newest = Instant.maximum(newest, confirmed)
+            }
+        }
+        let neverHeard = machines.values.filter { $0.lastHeard == nil && $0.droppedSince == nil }.count
+        let hasTable = !origins.isEmpty || !dropped.isEmpty
+        let completeness = TableCompleteness(
+            machinesContributing: origins.count, machinesKnown: origins.count + dropped.count + neverHeard,
+            clustersContributing: origins.isEmpty ? 0 : 1, clustersKnown: hasTable ? 1 : 0, dropped: dropped,
+            oldestPublish: oldest, newestPublish: newest)
+        return receivers[peer]!.entry(
+            for: table, origins: origins, store: store, completeness: completeness, generation: generation, merge: merge)
+    }
+
+    private func scheduleNext(after now: Instant, into actions: inout [RoleAction]) {
+        let next = configuration.schedule.nextSlot(.edge, after: now)
+        actions.append(.setTimer(Self.generationTimer, at: configuration.schedule.slot(.edge, of: next)))
+    }
+}

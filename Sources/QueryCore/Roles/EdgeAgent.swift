@@ -1,0 +1,129 @@
+/// The agent on one publishing machine: holds the current rows of each locally published table and,
+/// at the start of every generation, sends each requested table to every proxy that asked, as a
+/// delta against what that proxy acknowledged (a full copy the first time and after a resync).
+///
+/// A table's version increases only when its rows change, and never goes back, even across a
+/// restart (versions are at least the publish time in milliseconds).
+///
+/// Inputs: ``RoleInput/publish(_:_:)`` (the machine's current rows of a table), requests, acks and
+/// resync requests from proxies, and its generation timer.
+public struct EdgeAgent: Role {
+    /// Edge settings.
+    public struct Configuration: Sendable {
+        /// When generations start.
+        public var schedule: GenerationSchedule
+        /// Fault isolation: serve only these proxies (`nil`: every proxy that asks).
+        public var pinnedProxies: Set<NodeID>?
+
+        /// Creates a configuration.
+        public init(schedule: GenerationSchedule = GenerationSchedule(), pinnedProxies: Set<NodeID>? = nil) {
+            self.schedule = schedule
+            self.pinnedProxies = pinnedProxies
+        }
+    }
+
+    /// The timer that fires at every generation start.
+    public static let generationTimer = TimerID("edge.generation")
+
+    public let id: NodeID
+    /// The settings.
+    public let configuration: Configuration
+    private var store = TableStore(keepsHistory: true)
+    private var receivers: [NodeID: Downstream] = [:]
+
+    /// Creates an edge agent.
+    public init(id: NodeID, configuration: Configuration = Configuration()) {
+        self.id = id
+        self.configuration = configuration
+    }
+
+    /// The tables this machine publishes, sorted.
+    public var publishedTables: [TableName] { store.names }
+
+    /// The current version of a published table, if any.
+    public func version(of table: TableName) -> Version? { store[table]?.table.version(of: id) }
+
+    /// The proxies with live interest at `now`, sorted.
+    public func requesters(at now: Instant) -> [NodeID] {
+        receivers.filter { !$0.value.liveTables(at: now).isEmpty }.keys.sorted()
+    }
+
+    public mutating func handle(_ input: RoleInput, now: Instant) -> [RoleAction] {
+        var actions: [RoleAction] = []
+        switch input {
+        case .started:
+            scheduleNext(after: now, into: &actions)
+        case .timerFired(let timer) where timer == Self.generationTimer:
+            onGeneration(now: now, into: &actions)
+        case .publish(let table, let segment):
+            do {
+                _ = try store.publish(table, origin: id, segment: segment, now: now)
+            } catch {
+                actions.append(.log(LogRecord(.warning, "publish refused: \(error)", metadata: ["table": table.rawValue])))
+            }
+        case .received(let message, let peer):
+            onMessage(message, from: peer, now: now, into: &actions)
+        case .timerFired, .peerUp, .peerDown, .query:
+            break
+        }
+        return actions
+    }
+
+    private mutating func onMessage(_ message: Message, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+        switch message {
+        case .request(let request):
+            if let pinned = configuration.pinnedProxies, !pinned.contains(peer) {
+                actions.append(.log(LogRecord(.debug, "request from unpinned proxy ignored", metadata: ["peer": peer.rawValue])))
+                return
+            }
+            receivers[peer, default: Downstream(now: now)].record(request, now: now)
+        case .ack(let ack):
+            receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
+        case .resync(let request):
+            guard receivers[peer] != nil else { return }
+            receivers[peer]!.resync(request, generation: request.generation)
+            actions.append(RoleMetrics.counter("query.resyncs", 1, role: "edge"))
+            if let entry = entry(request.table, for: peer, generation: request.generation, merge: true) {
+                let update = TableUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+                actions.append(.send(.update(update), to: peer))
+                actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "edge"))
+            }
+        default:
+            break
+        }
+    }
+
+    private mutating func onGeneration(now: Instant, into actions: inout [RoleAction]) {
+        let number = configuration.schedule.latestSlot(.edge, at: now)
+        let generation = configuration.schedule.generation(number)
+        var bytes = 0
+        for peer in receivers.keys.sorted() {
+            receivers[peer]!.expire(at: now)
+            let live = receivers[peer]!.liveTables(at: now)
+            if live.isEmpty {
+                receivers.removeValue(forKey: peer)
+                continue
+            }
+            let entries = live.compactMap { entry($0, for: peer, generation: number, merge: false) }
+            let update = TableUpdate(generation: generation, entries: entries)
+            bytes += update.estimatedBytes
+            actions.append(.send(.update(update), to: peer))
+        }
+        if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "edge")) }
+        scheduleNext(after: now, into: &actions)
+    }
+
+    private mutating func entry(_ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool) -> TableEntry? {
+        guard let stored = store[table], stored.table.slices[id] != nil else { return nil }
+        let confirmed = stored.origins[id]?.confirmedAt
+        let completeness = TableCompleteness(
+            machinesContributing: 1, machinesKnown: 1, oldestPublish: confirmed, newestPublish: confirmed)
+        return receivers[peer]!.entry(
+            for: table, origins: [id], store: store, completeness: completeness, generation: generation, merge: merge)
+    }
+
+    private func scheduleNext(after now: Instant, into actions: inout [RoleAction]) {
+        let next = configuration.schedule.nextSlot(.edge, after: now)
+        actions.append(.setTimer(Self.generationTimer, at: configuration.schedule.slot(.edge, of: next)))
+    }
+}

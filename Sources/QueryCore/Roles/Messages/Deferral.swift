@@ -1,0 +1,20 @@
+/// A TLA hands a child the entries of deferred tables it received from one cluster's proxy, as
+/// they arrived; the child applies (decodes and combines) them instead of the TLA.
+public struct Deferral: Sendable {
+    /// The generation of the proxy's update.
+    public var generation: Generation
+    /// The cluster the entries came from.
+    public var cluster: NodeID
+    /// The proxy that sent them (resync requests go back to it through the TLA).
+    public var proxy: NodeID
+    /// The deferred tables' entries.
+    public var entries: [TableEntry]
+
+    /// Creates a deferral.
+    public init(generation: Generation, cluster: NodeID, proxy: NodeID, entries: [TableEntry]) {
+        self.generation = generation
+        self.cluster = cluster
+        self.proxy = proxy
+        self.entries = entries
+    }
+}

@@ -1,0 +1,17 @@
+/// The tables a sender sends a receiver for one generation.
+///
+/// A sender sends one update per generation to every requester with live interest, even when no
+/// table changed (an update without copies still says "I am alive and done with this generation").
+/// A reply to a ``ResyncRequest`` is an extra update for the same generation.
+public struct TableUpdate: Sendable {
+    /// The generation the update belongs to.
+    public var generation: Generation
+    /// One entry per requested table the sender has, sorted by table.
+    public var entries: [TableEntry]
+
+    /// Creates an update.
+    public init(generation: Generation, entries: [TableEntry]) {
+        self.generation = generation
+        self.entries = entries.sorted { $0.table < $1.table }
+    }
+}

@@ -1,0 +1,457 @@
+/// A SQL node: holds the newest generation's copy of the tables it needs and answers SQL over it.
+///
+/// A query naming a table the node does not hold makes it request the table from its TLA at once;
+/// the table arrives in a *future* generation and the query is answered then, or fails after
+/// `queryTimeout` with an error naming the missing tables. Interest in a table lapses after
+/// `idleExpiry` without use (each use resets it); prewarm tables are always requested. Configured
+/// views are computed at most once per generation and reused by every query that names them.
+///
+/// The node listens to one TLA at a time from an ordered list (the others are asked as standbys)
+/// and fails over to the next when the active one is silent for `failoverAfter`. Queries about
+/// tables of another partition are answered with a ``Redirect``. Every answer carries a
+/// ``Completeness``: the generation, the publish-time spread and, per table, machines and clusters
+/// contributing out of those known, with those dropped and since when.
+public struct QueryNode: Role {
+    /// SQL node settings.
+    public struct Configuration: Sendable {
+        /// TLAs in preference order.
+        public var aggregators: [NodeID]
+        /// When generations start and when this node refreshes interest (δ3).
+        public var schedule: GenerationSchedule
+        /// An active TLA silent this long is replaced by the next. Default 1.25 intervals.
+        public var failoverAfter: Duration
+        /// A query waiting for tables fails after this long. Default two intervals.
+        public var queryTimeout: Duration
+        /// Interest in a table lapses after this long without use. Default five intervals.
+        public var idleExpiry: Duration
+        /// How long requested interest lasts at the TLA without refresh. Default three intervals.
+        public var interestLease: Duration
+        /// Tables always requested.
+        public var prewarm: [TableName]
+        /// Views: name → SQL, computed at most once per generation.
+        public var views: [TableName: String]
+        /// The aggregator set this node belongs to; TLAs outside it are not used.
+        public var aggregatorSet: AggregatorSet?
+        /// The tables this node serves (`nil`: all); queries about others get a redirect.
+        public var servedTables: Set<TableName>?
+        /// Where other tables are served (for redirects).
+        public var partitions: [TablePartition]
+        /// Fault isolation: use only these TLAs (`nil`: all listed).
+        public var pinnedAggregators: Set<NodeID>?
+
+        /// Creates a configuration.
+        public init(
+            aggregators: [NodeID], schedule: GenerationSchedule = GenerationSchedule(), failoverAfter: Duration? = nil,
+            queryTimeout: Duration? = nil, idleExpiry: Duration? = nil, interestLease: Duration? = nil,
+            prewarm: [TableName] = [], views: [TableName: String] = [:], aggregatorSet: AggregatorSet? = nil,
+            servedTables: Set<TableName>? = nil, partitions: [TablePartition] = [],
+            pinnedAggregators: Set<NodeID>? = nil
+        ) {
+            self.aggregators = aggregators
+            self.schedule = schedule
+            self.failoverAfter = failoverAfter ?? schedule.interval * 5 / 4
+            self.queryTimeout = queryTimeout ?? schedule.interval * 2
+            self.idleExpiry = idleExpiry ?? schedule.interval * 5
+            self.interestLease = interestLease ?? schedule.interval * 3
+            self.prewarm = prewarm
+            self.views = views
+            self.aggregatorSet = aggregatorSet
+            self.servedTables = servedTables
+            self.partitions = partitions
+            self.pinnedAggregators = pinnedAggregators
+        }
+    }
+
+    /// Who asked a query: a local user (``RoleInput/query(_:)``) or a remote client.
+    struct Asker: Sendable, Hashable, Comparable {
+        var client: NodeID?
+        var id: QueryID
+
+        static func < (lhs: Asker, rhs: Asker) -> Bool {
+            (lhs.client?.rawValue ?? "", lhs.id) < (rhs.client?.rawValue ?? "", rhs.id)
+        }
+
+        var timer: TimerID { TimerID("query.\(client?.rawValue ?? "local").\(id.rawValue).timeout") }
+    }
+
+    /// A query waiting for tables.
+    struct Pending: Sendable {
+        var request: QueryRequest
+        var tables: Set<TableName>
+        var since: Instant
+        var requestedGeneration: UInt64
+    }
+
+    /// Fires at the node's slot (δ3) every generation.
+    public static let generationTimer = TimerID("sql.generation")
+
+    public let id: NodeID
+    /// The settings.
+    public let configuration: Configuration
+    private let evaluator: any QueryEvaluator
+    private var store = TableStore(keepsHistory: false)
+    private var figures: [TableName: TableCompleteness] = [:]
+    private var tableGeneration: [TableName: Generation] = [:]
+    private var newest: Generation?
+    private var catalog = SnapshotCatalog()
+    private var computedViews: [TableName: Table] = [:]
+    private var computedVersion: UInt64 = .max
+    private var lastUse: [TableName: Instant] = [:]
+    private var pending: [Asker: Pending] = [:]
+    private var timers: [TimerID: Asker] = [:]
+    private var aggregators: [NodeID]
+    private var active = 0
+    private var activeSince = Instant.zero
+    private var heard: [NodeID: Instant] = [:]
+    private var needsReset = true
+    private var requested: Set<TableName> = []
+    private var redirected: [TableName: Redirect] = [:]
+
+    /// Creates a SQL node.
+    ///
+    /// - Parameter evaluator: the SQL engine (QuerySQL's `SQLEngine` in production).
+    public init(id: NodeID, configuration: Configuration, evaluator: any QueryEvaluator) {
+        self.id = id
+        self.configuration = configuration
+        self.evaluator = evaluator
+        var list = configuration.aggregators.filter { configuration.pinnedAggregators?.contains($0) ?? true }
+        if let set = configuration.aggregatorSet { list = list.filter { set.members.contains($0) } }
+        self.aggregators = list
+        for view in configuration.views.keys { catalog.views[view] = configuration.views[view] }
+    }
+
+    /// The TLA currently listened to.
+    public var activeAggregator: NodeID? { aggregators.isEmpty ? nil : aggregators[active] }
+
+    /// The newest generation applied, if any.
+    public var generation: Generation? { newest }
+
+    /// The current snapshot (tables and view definitions).
+    public var snapshot: SnapshotCatalog { catalog }
+
+    /// The tables currently requested upstream, sorted.
+    public var interest: [TableName] { requested.sorted() }
+
+    /// Queries waiting for tables.
+    public var waitingQueries: [QueryID] { pending.keys.sorted().map(\.id) }
+
+    public mutating func handle(_ input: RoleInput, now: Instant) -> [RoleAction] {
+        var actions: [RoleAction] = []
+        switch input {
+        case .started:
+            activeSince = now
+            needsReset = true
+            requestTables(now: now, into: &actions)
+            scheduleNext(after: now, into: &actions)
+        case .timerFired(let timer) where timer == Self.generationTimer:
+            checkAggregator(now: now, into: &actions)
+            expireInterest(now: now, into: &actions)
+            requestTables(now: now, into: &actions)
+            scheduleNext(after: now, into: &actions)
+        case .timerFired(let timer):
+            if let asker = timers.removeValue(forKey: timer) { timeOut(asker, now: now, into: &actions) }
+        case .query(let request):
+            submit(request, from: nil, now: now, into: &actions)
+        case .received(let message, let peer):
+            onMessage(message, from: peer, now: now, into: &actions)
+        case .peerUp, .peerDown, .publish:
+            break
+        }
+        return actions
+    }
+
+    private mutating func onMessage(_ message: Message, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+        switch message {
+        case .update(let update):
+            guard aggregators.contains(peer) else { return }
+            heard[peer] = now
+            guard peer == activeAggregator else {
+                actions.append(.log(LogRecord(.debug, "update from standby TLA ignored", metadata: ["peer": peer.rawValue])))
+                return
+            }
+            onUpdate(update, from: peer, now: now, into: &actions)
+        case .heartbeat:
+            if aggregators.contains(peer) { heard[peer] = now }
+        case .redirect(let redirect):
+            onRedirect(redirect, now: now, into: &actions)
+        case .query(let remote):
+            submit(remote.request, from: peer, now: now, into: &actions)
+        default:
+            break
+        }
+    }
+
+    // MARK: Data
+
+    private mutating func onUpdate(_ update: TableUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+        actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "sql"))
+        let scope = id
+        _ = store.intake(
+            update.entries, generation: update.generation.number, from: peer, scope: { _ in scope }, role: "sql",
+            now: now, into: &actions)
+        for entry in update.entries {
+            figures[entry.table] = entry.completeness
+            tableGeneration[entry.table] = max(tableGeneration[entry.table] ?? update.generation, update.generation)
+        }
+        if newest.map({ $0 < update.generation }) ?? true { newest = update.generation }
+        catalog.version &+= 1
+        for name in update.entries.map(\.table) {
+            if let table = store[name]?.table { catalog.tables[name] = table }
+        }
+        actions.append(RoleMetrics.sample(
+            "query.generation_latency", (now - update.generation.time).secondsDouble, role: "sql"))
+        for asker in pending.keys.sorted() {
+            guard let waiting = pending[asker] else { continue }
+            if waiting.tables.allSatisfy({ catalog.tables[$0] != nil }) {
+                pending.removeValue(forKey: asker)
+                timers.removeValue(forKey: asker.timer)
+                actions.append(.cancelTimer(asker.timer))
+                run(waiting.request, for: asker, tables: waiting.tables, now: now, into: &actions)
+            }
+        }
+    }
+
+    private mutating func onRedirect(_ redirect: Redirect, now: Instant, into actions: inout [RoleAction]) {
+        for table in redirect.tables {
+            redirected[table] = redirect
+            lastUse.removeValue(forKey: table)
+            requested.remove(table)
+        }
+        let names = Set(redirect.tables)
+        for asker in pending.keys.sorted() where !(pending[asker]!.tables.isDisjoint(with: names)) {
+            pending.removeValue(forKey: asker)
+            timers.removeValue(forKey: asker.timer)
+            actions.append(.cancelTimer(asker.timer))
+            var forQuery = redirect
+            forQuery.queryID = asker.id
+            respond(asker, .redirect(forQuery), into: &actions)
+        }
+    }
+
+    // MARK: Queries
+
+    private mutating func submit(_ request: QueryRequest, from client: NodeID?, now: Instant, into actions: inout [RoleAction]) {
+        let asker = Asker(client: client, id: request.id)
+        let tables: Set<TableName>
+        do {
+            tables = try evaluator.tablesReferenced(by: request.sql, catalog: catalog)
+        } catch {
+            respond(asker, .failure(error), into: &actions)
+            return
+        }
+        if let redirect = configuration.partitions.redirect(
+            for: tables.subtracting(configuration.views.keys), served: configuration.servedTables, queryID: request.id)
+            ?? redirected.first(where: { tables.contains($0.key) }).map({ entry in
+                var redirect = entry.value
+                redirect.queryID = request.id
+                return redirect
+            })
+        {
+            respond(asker, .redirect(redirect), into: &actions)
+            return
+        }
+        for table in tables { lastUse[table] = now }
+        let missing = tables.filter { catalog.tables[$0] == nil }
+        guard !missing.isEmpty else {
+            run(request, for: asker, tables: tables, now: now, into: &actions)
+            return
+        }
+        if pending[asker] != nil {
+            respond(asker, .failure(QueryError(.alreadyExists, "query \(request.id) is already waiting")), into: &actions)
+            return
+        }
+        let number = configuration.schedule.number(at: now)
+        pending[asker] = Pending(request: request, tables: tables, since: now, requestedGeneration: number)
+        timers[asker.timer] = asker
+        actions.append(.setTimer(asker.timer, at: now + configuration.queryTimeout))
+        actions.append(.log(LogRecord(
+            .debug, "query waits for tables",
+            metadata: ["query.id": "\(request.id)", "tables": missing.map(\.rawValue).sorted().joined(separator: ",")])))
+        if !missing.isSubset(of: requested) { requestTables(now: now, into: &actions) }
+    }
+
+    private mutating func timeOut(_ asker: Asker, now: Instant, into actions: inout [RoleAction]) {
+        guard let waiting = pending.removeValue(forKey: asker) else { return }
+        let missing = waiting.tables.filter { catalog.tables[$0] == nil }.map { "'\($0)'" }.sorted()
+        let from = activeAggregator.map { " from \($0)" } ?? " (no TLA configured)"
+        let error = QueryError(
+            .timeout,
+            "query \(asker.id) timed out after \(configuration.queryTimeout.secondsDouble) s waiting for table(s) "
+                + "\(missing.joined(separator: ", ")), requested\(from) in generation \(waiting.requestedGeneration); "
+                + "no generation since carried them (is any machine publishing them?)")
+        respond(asker, .failure(error), into: &actions)
+    }
+
+    /// Answers `request` from the current snapshot.
+    private mutating func run(
+        _ request: QueryRequest, for asker: Asker, tables: Set<TableName>, now: Instant, into actions: inout [RoleAction]
+    ) {
+        computeViews(for: request.sql, into: &actions)
+        var execution = catalog
+        for (name, table) in computedViews {
+            execution.tables[name] = table
+            execution.views.removeValue(forKey: name)
+        }
+        let result: QueryResult
+        do {
+            result = try evaluator.evaluate(request.sql, in: execution)
+        } catch {
+            respond(asker, .failure(error), into: &actions)
+            return
+        }
+        let completeness = completeness(of: tables)
+        let generation = tables.compactMap { tableGeneration[$0] }.min() ?? newest ?? Generation(number: 0, time: .zero)
+        if let oldest = completeness.oldestPublish {
+            actions.append(RoleMetrics.sample("query.data_latency", (now - oldest).secondsDouble, role: "sql"))
+        }
+        respond(asker, .answer(QueryAnswer(result: result, generation: generation, completeness: completeness)), into: &actions)
+    }
+
+    /// The answer's completeness over the base tables it read.
+    func completeness(of tables: Set<TableName>) -> Completeness {
+        var oldest: Instant?
+        var newestPublish: Instant?
+        var rows: [Completeness.TableFigures] = []
+        for table in tables.sorted() {
+            let figures = figures[table] ?? TableCompleteness()
+            oldest = Instant.minimum(oldest, figures.oldestPublish)
+            newestPublish = Instant.maximum(newestPublish, figures.newestPublish)
+            let dropped = Dictionary(figures.dropped.map { ($0.node, $0.since) }, uniquingKeysWith: { a, _ in a })
+            rows.append(Completeness.TableFigures(
+                table: table, machinesContributing: figures.machinesContributing, machinesKnown: figures.machinesKnown,
+                clustersContributing: figures.clustersContributing, clustersKnown: figures.clustersKnown,
+                dropped: dropped))
+        }
+        return Completeness(oldestPublish: oldest, newestPublish: newestPublish, tables: rows)
+    }
+
+    /// Computes the configured views named in `sql` that are not yet computed for this catalog
+    /// version (at most once per generation); a view that fails stays a definition.
+    private mutating func computeViews(for sql: String, into actions: inout [RoleAction]) {
+        if computedVersion != catalog.version {
+            computedViews.removeAll()
+            computedVersion = catalog.version
+        }
+        let words = Set(Self.words(in: sql))
+        for name in configuration.views.keys.sorted() where words.contains(name.rawValue) && computedViews[name] == nil {
+            do {
+                let result = try evaluator.evaluate(configuration.views[name]!, in: catalog)
+                let schema = try Schema(result.columns.map { ColumnDefinition($0, .any) })
+                let segment = try Segment(schema: schema, rows: result.rows)
+                var table = Table(name: name, schema: schema)
+                try table.replace(origin: id, version: catalog.version, segment: segment, publishedAt: newest?.time ?? .zero)
+                computedViews[name] = table
+                actions.append(RoleMetrics.counter("query.views_computed", 1, role: "sql"))
+            } catch {
+                actions.append(.log(LogRecord(
+                    .debug, "view not precomputed: \(error)", metadata: ["view": name.rawValue])))
+            }
+        }
+    }
+
+    /// Lower-cased identifier-like words of `sql` (to spot view names cheaply).
+    static func words(in sql: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        for scalar in sql.unicodeScalars {
+            let c = Character(scalar)
+            if c.isLetter || c.isNumber || c == "_" || c == "." {
+                current.append(c)
+            } else if !current.isEmpty {
+                words.append(current.lowercased())
+                current = ""
+            }
+        }
+        if !current.isEmpty { words.append(current.lowercased()) }
+        return words
+    }
+
+    private enum Response {
+        case answer(QueryAnswer)
+        case failure(QueryError)
+        case redirect(Redirect)
+    }
+
+    private func respond(_ asker: Asker, _ response: Response, into actions: inout [RoleAction]) {
+        switch response {
+        case .answer: actions.append(RoleMetrics.counter("query.answers", 1, role: "sql"))
+        case .failure: actions.append(RoleMetrics.counter("query.failures", 1, role: "sql"))
+        case .redirect: actions.append(RoleMetrics.counter("query.redirects", 1, role: "sql"))
+        }
+        if let client = asker.client {
+            let outcome: QueryResponse.Outcome
+            switch response {
+            case .answer(let answer): outcome = .answer(answer)
+            case .failure(let error): outcome = .failure(error)
+            case .redirect(let redirect): outcome = .redirect(redirect)
+            }
+            actions.append(.send(.queryResponse(QueryResponse(id: asker.id, outcome: outcome)), to: client))
+        } else {
+            switch response {
+            case .answer(let answer): actions.append(.answer(asker.id, .success(answer)))
+            case .failure(let error): actions.append(.answer(asker.id, .failure(error)))
+            case .redirect(let redirect): actions.append(.redirect(asker.id, redirect))
+            }
+        }
+    }
+
+    // MARK: Interest and failover
+
+    /// Tables to request: prewarm, tables in use, and tables pending queries wait for.
+    private func wanted() -> Set<TableName> {
+        var tables = Set(configuration.prewarm)
+        tables.formUnion(lastUse.keys)
+        for waiting in pending.values { tables.formUnion(waiting.tables) }
+        return tables.subtracting(redirected.keys)
+    }
+
+    private mutating func requestTables(now: Instant, into actions: inout [RoleAction]) {
+        let tables = wanted()
+        requested = tables
+        guard !tables.isEmpty, !aggregators.isEmpty else { return }
+        let sorted = tables.sorted()
+        for (index, aggregator) in aggregators.enumerated() {
+            let isActive = index == active
+            let request = TableRequest(
+                tables: sorted, lease: configuration.interestLease, reset: isActive && needsReset, standby: !isActive)
+            actions.append(.send(.request(request), to: aggregator))
+        }
+        needsReset = false
+    }
+
+    private mutating func expireInterest(now: Instant, into actions: inout [RoleAction]) {
+        let prewarm = Set(configuration.prewarm)
+        for table in lastUse.keys.sorted() where now - lastUse[table]! >= configuration.idleExpiry {
+            lastUse.removeValue(forKey: table)
+            if prewarm.contains(table) || pending.values.contains(where: { $0.tables.contains(table) }) { continue }
+            store.forget(table)
+            catalog.tables.removeValue(forKey: table)
+            figures.removeValue(forKey: table)
+            tableGeneration.removeValue(forKey: table)
+            catalog.version &+= 1
+            actions.append(.log(LogRecord(.debug, "interest expired", metadata: ["table": table.rawValue])))
+        }
+    }
+
+    private mutating func checkAggregator(now: Instant, into actions: inout [RoleAction]) {
+        guard aggregators.count > 1, let current = activeAggregator else { return }
+        let since = max(heard[current] ?? activeSince, activeSince)
+        guard now - since >= configuration.failoverAfter else { return }
+        let count = aggregators.count
+        let order = (1..<count).map { (active + $0) % count }
+        let alive = order.first { index in
+            heard[aggregators[index]].map { now - $0 < configuration.failoverAfter } ?? false
+        }
+        active = alive ?? order[0]
+        activeSince = now
+        needsReset = true
+        actions.append(.log(LogRecord(
+            .info, "TLA failover", metadata: ["from": current.rawValue, "to": aggregators[active].rawValue])))
+        actions.append(RoleMetrics.counter("query.failovers", 1, role: "sql"))
+    }
+
+    private func scheduleNext(after now: Instant, into actions: inout [RoleAction]) {
+        let next = configuration.schedule.nextSlot(.query, after: now)
+        actions.append(.setTimer(Self.generationTimer, at: configuration.schedule.slot(.query, of: next)))
+    }
+}

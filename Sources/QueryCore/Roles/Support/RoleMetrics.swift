@@ -1,0 +1,40 @@
+/// Builds the ``RoleAction/metric(_:)`` actions every role reports, with one set of labels:
+///
+/// - `query.rows_merged` (counter): rows carried by applied copies.
+/// - `query.bytes_in`, `query.bytes_out` (counters): estimated wire bytes of updates.
+/// - `query.generation_latency` (sample, seconds): from a generation's start to this tier's send or,
+///   at a SQL node, to its arrival.
+/// - `query.data_latency` (sample, seconds): age of the oldest row served in an answer.
+/// - `query.drops`, `query.returns`, `query.failovers`, `query.resyncs`, `query.stale_rejections`
+///   (counters).
+/// - `query.answers`, `query.failures`, `query.redirects` (counters) at SQL nodes.
+enum RoleMetrics {
+    static func counter(_ label: String, _ value: Int, role: String) -> RoleAction {
+        .metric(MetricRecord(label, .counter, Double(value), dimensions: ["role": role]))
+    }
+
+    static func sample(_ label: String, _ value: Double, role: String) -> RoleAction {
+        .metric(MetricRecord(label, .sample, value, dimensions: ["role": role]))
+    }
+
+    /// Appends counters for an apply report (only the non-zero ones).
+    static func applied(_ report: TableStore.ApplyReport, role: String, into actions: inout [RoleAction]) {
+        if report.rowsMerged > 0 { actions.append(counter("query.rows_merged", report.rowsMerged, role: role)) }
+        if report.stale > 0 { actions.append(counter("query.stale_rejections", report.stale, role: role)) }
+        if !report.resync.isEmpty { actions.append(counter("query.resyncs", report.resync.count, role: role)) }
+    }
+}
+
+extension TableUpdate {
+    /// An estimate of the update's size on the wire: values plus per-copy and per-entry framing.
+    var estimatedBytes: Int {
+        var total = 16
+        for entry in entries {
+            total += 32 + entry.table.rawValue.utf8.count + entry.removed.reduce(0) { $0 + 2 + $1.rawValue.utf8.count }
+            for copy in entry.copies {
+                total += 24 + copy.origin.rawValue.utf8.count + copy.copy.estimatedBytes
+            }
+        }
+        return total
+    }
+}

@@ -1,0 +1,199 @@
+/// The tables a role holds, per origin, with what it needs to send them on: the last few versions
+/// of each origin's rows (to diff against what a receiver acknowledged) and the copy that produced
+/// the current version (forwarded as is when a receiver acknowledged its base).
+///
+/// Shared by every role that receives or sends tables; applying enforces the version rule.
+struct TableStore: Sendable {
+    /// Bookkeeping for one origin of one table.
+    struct OriginRecord: Sendable {
+        /// Older versions, oldest first, at most ``TableStore/historyDepth``.
+        var previous: [(version: Version, segment: Segment)] = []
+        /// The copy that produced the current version, if it was a delta (forwarded unchanged to
+        /// receivers that acknowledged its base).
+        var lastDelta: TableCopy?
+        /// When the origin last confirmed its rows.
+        var confirmedAt: Instant
+        /// The sender scope the origin belongs to (its edge, its cluster, or the whole table).
+        var scope: NodeID
+    }
+
+    /// One table and its origins' bookkeeping.
+    struct Stored: Sendable {
+        var table: Table
+        var origins: [NodeID: OriginRecord] = [:]
+    }
+
+    /// What applying one entry did.
+    struct ApplyReport: Sendable {
+        var rowsMerged = 0
+        var applied = 0
+        var stale = 0
+        var removed = 0
+        /// Origins whose delta did not fit the held version.
+        var resync: [NodeID] = []
+        /// Copies refused for another reason (schema mismatch), with why.
+        var refused: [String] = []
+    }
+
+    /// How many older versions each origin keeps for diffing.
+    static let historyDepth = 2
+
+    private(set) var tables: [TableName: Stored] = [:]
+    /// Whether to keep older versions and forwarded deltas (senders do; a SQL node does not).
+    let keepsHistory: Bool
+
+    init(keepsHistory: Bool) { self.keepsHistory = keepsHistory }
+
+    subscript(name: TableName) -> Stored? { tables[name] }
+
+    /// The table names held, sorted.
+    var names: [TableName] { tables.keys.sorted() }
+
+    /// Forgets a table entirely.
+    mutating func forget(_ name: TableName) { tables.removeValue(forKey: name) }
+
+    /// Applies an entry received from a sender whose origins belong to `scope`.
+    ///
+    /// Copies are applied under the version rule; a delta whose base is not the held version is
+    /// reported for resync; removals and (for a `replacesScope` entry) unlisted origins of `scope`
+    /// are removed.
+    mutating func apply(_ entry: TableEntry, scope: NodeID, now: Instant) -> ApplyReport {
+        var report = ApplyReport()
+        let confirmed = entry.completeness.newestPublish ?? now
+        for item in entry.copies {
+            if tables[entry.table] == nil {
+                tables[entry.table] = Stored(table: Table(name: entry.table, schema: item.copy.schema))
+            }
+            var stored = tables.removeValue(forKey: entry.table)!
+            let held = stored.table.slices[item.origin]
+            let outcome: ApplyOutcome
+            do {
+                outcome = try stored.table.apply(item.copy, origin: item.origin, publishedAt: item.publishedAt)
+            } catch {
+                report.refused.append("\(item.origin): \(error.message)")
+                tables[entry.table] = stored
+                continue
+            }
+            switch outcome {
+            case .applied:
+                report.applied += 1
+                report.rowsMerged += item.copy.rowsCarried
+                var record = stored.origins[item.origin] ?? OriginRecord(confirmedAt: confirmed, scope: scope)
+                record.scope = scope
+                record.confirmedAt = max(record.confirmedAt, item.publishedAt)
+                if keepsHistory {
+                    if let held {
+                        record.previous.append((held.version, held.segment))
+                        if record.previous.count > TableStore.historyDepth { record.previous.removeFirst() }
+                    } else {
+                        record.previous.removeAll()
+                    }
+                    record.lastDelta = item.copy.isDelta ? item.copy : nil
+                }
+                stored.origins[item.origin] = record
+            case .rejectedStale:
+                report.stale += 1
+            case .needsResync:
+                report.resync.append(item.origin)
+            }
+            tables[entry.table] = stored
+        }
+        guard var stored = tables.removeValue(forKey: entry.table) else { return report }
+        var toRemove = entry.removed
+        if entry.replacesScope {
+            let listed = Set(entry.copies.map(\.origin))
+            for (origin, record) in stored.origins where record.scope == scope && !listed.contains(origin) {
+                toRemove.append(origin)
+            }
+        }
+        for origin in toRemove where stored.origins[origin]?.scope == scope || stored.origins[origin] == nil {
+            if stored.table.removeOrigin(origin) != nil { report.removed += 1 }
+            stored.origins.removeValue(forKey: origin)
+        }
+        // Every listed or unchanged origin of the scope is confirmed as of the entry.
+        for (origin, record) in stored.origins where record.scope == scope && record.confirmedAt < confirmed {
+            stored.origins[origin]!.confirmedAt = confirmed
+        }
+        tables[entry.table] = stored
+        return report
+    }
+
+    /// Sets `origin`'s rows of `name` to `segment` (an edge publishing), creating a new version only
+    /// if the rows changed. Returns whether they changed.
+    ///
+    /// - Throws: ``QueryError`` if the segment cannot be held (schema clash).
+    mutating func publish(
+        _ name: TableName, origin: NodeID, segment: Segment, now: Instant
+    ) throws(QueryError) -> Bool {
+        let nextVersion = { (held: Version) -> Version in
+            max(held &+ 1, Version(max(0, now.milliseconds)))
+        }
+        guard var stored = tables.removeValue(forKey: name) else {
+            var table = Table(name: name, schema: segment.schema)
+            try table.replace(origin: origin, version: nextVersion(0), segment: segment, publishedAt: now)
+            var stored = Stored(table: table)
+            stored.origins[origin] = OriginRecord(confirmedAt: now, scope: origin)
+            tables[name] = stored
+            return true
+        }
+        defer { tables[name] = stored }
+        var record = stored.origins[origin] ?? OriginRecord(confirmedAt: now, scope: origin)
+        record.confirmedAt = now
+        guard let held = stored.table.slices[origin] else {
+            try stored.table.replace(origin: origin, version: nextVersion(0), segment: segment, publishedAt: now)
+            stored.origins[origin] = record
+            return true
+        }
+        if held.segment.schema == segment.schema && held.segment.hasSameRows(as: segment) {
+            stored.origins[origin] = record
+            return false
+        }
+        let version = nextVersion(held.version)
+        let delta = TableCopy.between(base: (held.version, held.segment), target: (version, segment))
+        if segment.schema != stored.table.schema && stored.table.slices.count == 1 {
+            // The only origin changes its schema: start over with the new one.
+            stored.table = Table(name: name, schema: segment.schema)
+        }
+        try stored.table.replace(origin: origin, version: version, segment: segment, publishedAt: now)
+        record.previous.append((held.version, held.segment))
+        if record.previous.count > TableStore.historyDepth { record.previous.removeFirst() }
+        record.lastDelta = delta.flatMap { $0.isDelta ? $0 : nil }
+        stored.origins[origin] = record
+        return true
+    }
+
+    /// Marks `origin`'s rows of `name` confirmed at `time` without a change.
+    mutating func confirm(_ name: TableName, origin: NodeID, at time: Instant) {
+        guard tables[name]?.origins[origin] != nil else { return }
+        tables[name]!.origins[origin]!.confirmedAt = max(tables[name]!.origins[origin]!.confirmedAt, time)
+    }
+
+    /// The copy that brings a receiver holding `acked` of `origin`'s rows to the current version,
+    /// or `nil` if it already holds it (or the origin is not held).
+    ///
+    /// Reuses the received delta when its base is what the receiver holds, diffs against an older
+    /// kept version when possible, and sends a full copy otherwise.
+    func copy(of name: TableName, origin: NodeID, acked: Version?) -> TableCopy? {
+        guard let stored = tables[name], let slice = stored.table.slices[origin] else { return nil }
+        if acked == slice.version { return nil }
+        if let acked, let record = stored.origins[origin] {
+            if let delta = record.lastDelta, delta.baseVersion == acked, delta.version == slice.version {
+                return delta
+            }
+            if let old = record.previous.last(where: { $0.version == acked }),
+                let delta = TableCopy.between(base: old, target: (slice.version, slice.segment))
+            {
+                return delta
+            }
+        }
+        return .full(version: slice.version, segment: slice.segment)
+    }
+
+    /// Removes `origin` from every table (a crashed edge restarting keeps nothing).
+    mutating func removeOrigin(_ origin: NodeID) {
+        for name in names {
+            tables[name]!.table.removeOrigin(origin)
+            tables[name]!.origins.removeValue(forKey: origin)
+        }
+    }
+}
