@@ -129,6 +129,8 @@ public struct QueryRecord: Sendable {
     public var outcome: Result<QueryAnswer, QueryError>?
     /// How many answers arrived (more than one is a bug the invariant checkers report).
     public var answerCount = 0
+    /// How many redirects the simulated client followed (``node`` is the last node asked).
+    public var redirects = 0
 
     /// Whether an answer (success or failure) has arrived.
     public var isAnswered: Bool { outcome != nil }

@@ -201,6 +201,13 @@ public final class Simulation {
         push(max(time ?? now, now), .input(node: i, input))
     }
 
+    /// Hands `input` to node `id` at once, inside the current event (for example a workload
+    /// publishing to every machine from one scheduled callback). Ignored if the node is down.
+    public func deliver(_ input: RoleInput, to id: NodeID) {
+        guard let i = nodeIndex[id], nodes[i].role != nil else { return }
+        handle(input, at: i)
+    }
+
     /// Submits a SQL query to a node at `time` (now by default) and returns its identity. If the
     /// node is down when the query arrives, the query fails with `.unavailable`.
     @discardableResult
@@ -397,6 +404,8 @@ public final class Simulation {
             nodes[i].timers[id] = nil
         case .answer(let id, let result):
             recordAnswer(id, from: i, result)
+        case .redirect(let id, let redirect):
+            followRedirect(id, redirect, from: i)
         case .log(let record):
             nodes[i].logs.append(CapturedLog(time: now, node: nodes[i].id, record: record))
         case .metric(let record):
@@ -445,6 +454,27 @@ public final class Simulation {
             }
             push(at, .deliver(from: i, to: j, message))
         }
+    }
+
+    /// The client side of a redirect: ask the first node of the named partition (at most 3 hops).
+    private func followRedirect(_ id: QueryID, _ redirect: Redirect, from i: Int) {
+        if let p = nodes[i].pendingQueries.firstIndex(of: id) { nodes[i].pendingQueries.remove(at: p) }
+        guard let r = queryIndex[id] else {
+            shellViolations.append("\(nodes[i].id) redirected unknown query \(id) at \(now)")
+            return
+        }
+        queryRecords[r].redirects += 1
+        guard queryRecords[r].redirects <= 3 else {
+            recordAnswer(id, from: i, .failure(QueryError(.redirect, "more than 3 redirects (last: \(redirect))")))
+            return
+        }
+        guard let target = redirect.nodes.compactMap({ nodeIndex[$0] }).first else {
+            recordAnswer(id, from: i, .failure(QueryError(.redirect, "redirect names no known node: \(redirect)")))
+            return
+        }
+        hashEvent(node: i, "redirect \(id) to \(nodes[target].id)")
+        queryRecords[r].node = nodes[target].id
+        push(now, .query(node: target, QueryRequest(id: id, sql: queryRecords[r].sql)))
     }
 
     private func recordAnswer(_ id: QueryID, from i: Int, _ result: Result<QueryAnswer, QueryError>) {
