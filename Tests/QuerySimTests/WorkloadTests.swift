@@ -69,3 +69,28 @@ struct WorkloadTests {
         #expect(fraction > 0.03 && fraction < 0.09, "changed \(changed) of \(total)")
     }
 }
+
+@Suite("Workload deltas")
+struct WorkloadDeltaTests {
+    @Test("diffing two generations of a machine and applying the delta gives the newer rows")
+    func deltasRoundTrip() throws {
+        var workload = ProcessesWorkload(configuration: .init(seed: 1, clusters: 1, machinesPerCluster: 1, churn: 0.3))
+        var segments: [Segment] = []
+        for g in 1...12 {
+            let tables = workload.tables(cluster: 0, machine: 0, generation: UInt64(g), now: .seconds(Double(g) * 10))
+            segments.append(try #require(tables.first { $0.0 == "processes" }).1)
+        }
+        // Known bug in QueryCore's keyed Segment.diff (core branch at 7ffad3c): unchanged keys land
+        // in `deletes` next to changed ones, and applying the delta then fails with
+        // "delta both upserts and deletes key". Remove the wrapper once it is fixed.
+        withKnownIssue("keyed Segment.diff puts kept keys into deletes", isIntermittent: true) {
+            for i in 0..<segments.count - 1 {
+                for j in (i + 1)..<segments.count {
+                    let (upserts, deletes) = try segments[i].diff(to: segments[j])
+                    let applied = try segments[i].applying(.delta(base: 1, version: 2, upserts: upserts, deletes: deletes), heldVersion: 1)
+                    #expect(applied.hasSameRows(as: segments[j]), "generation \(i + 1) → \(j + 1)")
+                }
+            }
+        }
+    }
+}

@@ -92,6 +92,13 @@ public final class Simulation {
         return nodes[i].role
     }
 
+    /// Since when the node has been continuously down or cut off from the main network, or `nil`
+    /// if it is up and connected.
+    public func silentSince(_ id: NodeID) -> Instant? {
+        guard let i = nodeIndex[id] else { return nil }
+        return nodes[i].silentSince
+    }
+
     /// How many times the node was started (1 after the first start).
     public func incarnation(of id: NodeID) -> Int {
         guard let i = nodeIndex[id] else { return 0 }
@@ -131,6 +138,7 @@ public final class Simulation {
         guard let i = nodeIndex[id], nodes[i].role != nil else { return }
         nodes[i].role = nil
         nodes[i].timers.removeAll()
+        if nodes[i].silentSince == nil { nodes[i].silentSince = now }
         hashEvent(node: i, "crash")
         let pending = nodes[i].pendingQueries
         nodes[i].pendingQueries.removeAll()
@@ -144,6 +152,7 @@ public final class Simulation {
     private func boot(_ i: Int) {
         nodes[i].incarnation += 1
         nodes[i].role = nodes[i].factory(nodes[i].id)
+        if nodes[i].isolationGroup == 0 { nodes[i].silentSince = nil }
         hashEvent(node: i, "boot \(nodes[i].incarnation)")
         handle(.started, at: i)
     }
@@ -156,7 +165,10 @@ public final class Simulation {
         let group = nextIsolationGroup
         nextIsolationGroup += 1
         for id in ids {
-            if let i = nodeIndex[id] { nodes[i].isolationGroup = group }
+            if let i = nodeIndex[id] {
+                nodes[i].isolationGroup = group
+                if nodes[i].silentSince == nil { nodes[i].silentSince = now }
+            }
         }
         traceHash.combine("partition \(ids.map(\.rawValue).joined(separator: ","))")
     }
@@ -164,15 +176,20 @@ public final class Simulation {
     /// Reconnects `ids` to the main network.
     public func heal(_ ids: [NodeID]) {
         for id in ids {
-            if let i = nodeIndex[id] { nodes[i].isolationGroup = 0 }
+            if let i = nodeIndex[id] { reconnect(i) }
         }
         traceHash.combine("heal \(ids.map(\.rawValue).joined(separator: ","))")
     }
 
     /// Removes every partition.
     public func healAll() {
-        for i in nodes.indices { nodes[i].isolationGroup = 0 }
+        for i in nodes.indices { reconnect(i) }
         traceHash.combine("heal all")
+    }
+
+    private func reconnect(_ i: Int) {
+        nodes[i].isolationGroup = 0
+        if nodes[i].role != nil { nodes[i].silentSince = nil }
     }
 
     /// Whether a message from `a` to `b` would cross a partition.
@@ -592,6 +609,8 @@ struct SimulatedNode {
     var pendingQueries: [QueryID] = []
     /// 0 for the main network; nodes with equal groups reach each other.
     var isolationGroup = 0
+    /// Since when the node is down or isolated.
+    var silentSince: Instant? = .zero
 
     init(id: NodeID, factory: @escaping (NodeID) -> any Role, skew: Duration, logs: LogCapture) {
         self.id = id
