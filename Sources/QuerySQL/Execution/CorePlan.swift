@@ -1,0 +1,372 @@
+public import QueryCore
+
+/// The executable form of one select core: sources, join conditions, grouping, projection.
+final class CorePlan {
+    /// Where a source's rows come from.
+    enum Producer {
+        case rows([[Value]])
+        case plan(SelectPlan)
+
+        func rows(_ outer: Frame?, _ context: ExecutionContext) throws(QueryError) -> [[Value]] {
+            switch self {
+            case .rows(let rows): rows
+            case .plan(let plan): try plan.execute(outer: outer, context: context, maxRows: nil)
+            }
+        }
+    }
+
+    struct Source {
+        var produce: Producer
+        var width: Int
+        var offset: Int
+        /// Filters over this source's own (narrow) rows, pushed below the joins.
+        var filters: [Eval] = []
+        var leftJoined = false
+        /// `ON` conditions of a LEFT JOIN (evaluated on combined rows).
+        var onConjuncts: [Conjunct] = []
+    }
+
+    /// One `AND` term of WHERE or of an inner join's ON.
+    struct Conjunct {
+        var sources: Set<Int>
+        var wide: Eval
+        var equi: Equi?
+    }
+
+    /// `lhs = rhs` where the sides read disjoint sources: usable as a hash-join key.
+    struct Equi {
+        var leftSources: Set<Int>
+        var leftWide: Eval
+        var leftNarrow: Eval?
+        var rightSources: Set<Int>
+        var rightWide: Eval
+        var rightNarrow: Eval?
+        var leftAffinity: Affinity
+        var rightAffinity: Affinity
+    }
+
+    var sources: [Source] = []
+    var conjuncts: [Conjunct] = []
+    var constantFilters: [Eval] = []
+    var width = 0
+    var fixedOrder = false
+
+    var isAggregate = false
+    var groupKeys: [Eval] = []
+    var aggregates: [AggregateSpec] = []
+    var having: Eval?
+    /// Index of the single min()/max() aggregate whose row supplies bare columns, if any.
+    var bareFromAggregate: Int?
+
+    var items: [Eval] = []
+    var extras: [Eval] = []
+    var distinct = false
+
+    // MARK: - Execution
+
+    /// Output rows (items followed by extra sort keys).
+    func execute(outer: Frame?, context: ExecutionContext, limitHint: Int?) throws(QueryError) -> [[Value]] {
+        let frame = Frame(row: [], outer: outer, context: context)
+        var rows = try joinedRows(frame)
+        if isAggregate {
+            rows = try aggregate(rows, frame)
+            if let having {
+                var kept: [[Value]] = []
+                for r in rows {
+                    frame.row = r
+                    if SQLValue.truth(try having(frame)) == true { kept.append(r) }
+                }
+                rows = kept
+            }
+        }
+        var output: [[Value]] = []
+        output.reserveCapacity(min(rows.count, limitHint ?? Int.max))
+        let all = items + extras
+        for r in rows {
+            if let limitHint, output.count >= limitHint { break }
+            frame.row = r
+            var out: [Value] = []
+            out.reserveCapacity(all.count)
+            for e in all { out.append(try e(frame)) }
+            output.append(out)
+        }
+        try context.charge(output.count)
+        if distinct {
+            var seen = Set<ArraySlice<Value>>()
+            let n = items.count
+            output = output.filter { seen.insert($0[0..<n]).inserted }
+        }
+        return output
+    }
+
+    private func filter(_ rows: [[Value]], _ filters: [Eval], _ frame: Frame) throws(QueryError) -> [[Value]] {
+        if filters.isEmpty { return rows }
+        var kept: [[Value]] = []
+        for r in rows {
+            frame.row = r
+            var ok = true
+            for f in filters where SQLValue.truth(try f(frame)) != true {
+                ok = false
+                break
+            }
+            if ok { kept.append(r) }
+        }
+        return kept
+    }
+
+    private func joinedRows(_ frame: Frame) throws(QueryError) -> [[Value]] {
+        let context = frame.context
+        for c in constantFilters where SQLValue.truth(try c(frame)) != true { return [] }
+        if sources.isEmpty { return [[]] }
+        var relations: [[[Value]]] = []
+        for source in sources {
+            let rows = try source.produce.rows(frame.outer, context)
+            try context.charge(rows.count)
+            relations.append(try filter(rows, source.filters, frame))
+        }
+        let n = sources.count
+        var joined = Set<Int>()
+        var applied = [Bool](repeating: false, count: conjuncts.count)
+        var first = 0
+        if !fixedOrder {
+            for i in 1..<n where relations[i].count < relations[first].count { first = i }
+        }
+        var current: [[Value]] = relations[first].map { narrow in
+            var r = [Value](repeating: .null, count: width)
+            r.replaceSubrange(sources[first].offset..<(sources[first].offset + narrow.count), with: narrow)
+            return r
+        }
+        joined.insert(first)
+        current = try applyReady(current, joined, &applied, frame)
+        while joined.count < n {
+            if current.isEmpty { return [] }
+            var next = -1
+            var nextKeys: [Int] = []
+            if fixedOrder {
+                next = joined.count
+                nextKeys = equiKeys(for: next, joined, applied, conjuncts: sources[next].leftJoined ? sources[next].onConjuncts : conjuncts)
+            } else {
+                var bestConnected = -1, bestAny = -1
+                var bestKeys: [Int] = []
+                for j in 0..<n where !joined.contains(j) {
+                    let keys = equiKeys(for: j, joined, applied, conjuncts: conjuncts)
+                    if !keys.isEmpty {
+                        if bestConnected < 0 || relations[j].count < relations[bestConnected].count {
+                            bestConnected = j
+                            bestKeys = keys
+                        }
+                    }
+                    if bestAny < 0 || relations[j].count < relations[bestAny].count { bestAny = j }
+                }
+                if bestConnected >= 0 {
+                    next = bestConnected
+                    nextKeys = bestKeys
+                } else {
+                    next = bestAny
+                }
+            }
+            let source = sources[next]
+            if source.leftJoined {
+                current = try leftJoin(current, relations[next], next, nextKeys, frame)
+            } else {
+                current = try innerJoin(current, relations[next], next, nextKeys, frame)
+                for k in nextKeys { applied[k] = true }
+            }
+            joined.insert(next)
+            current = try applyReady(current, joined, &applied, frame)
+        }
+        return current
+    }
+
+    /// Indices of equi conjuncts that join `j` to the `joined` sources.
+    private func equiKeys(for j: Int, _ joined: Set<Int>, _ applied: [Bool], conjuncts: [Conjunct]) -> [Int] {
+        var keys: [Int] = []
+        for (k, c) in conjuncts.enumerated() where (k >= applied.count || !applied[k]) {
+            guard let e = c.equi else { continue }
+            if e.rightSources == [j], e.rightNarrow != nil, e.leftSources.isSubset(of: joined) { keys.append(k) }
+            else if e.leftSources == [j], e.leftNarrow != nil, e.rightSources.isSubset(of: joined) { keys.append(k) }
+        }
+        return keys
+    }
+
+    private func applyReady(_ rows: [[Value]], _ joined: Set<Int>, _ applied: inout [Bool], _ frame: Frame) throws(QueryError) -> [[Value]] {
+        var ready: [Eval] = []
+        for (k, c) in conjuncts.enumerated() where !applied[k] && c.sources.isSubset(of: joined) {
+            applied[k] = true
+            ready.append(c.wide)
+        }
+        return try filter(rows, ready, frame)
+    }
+
+    /// The probe-side (wide) and build-side (narrow) key functions of an equi conjunct joining `j`.
+    private func keyFunctions(_ c: Conjunct, _ j: Int) -> (probe: Eval, probeAffinity: Affinity, build: Eval, buildAffinity: Affinity) {
+        let e = c.equi!
+        if e.rightSources == [j] && e.rightNarrow != nil {
+            return (e.leftWide, e.leftAffinity, e.rightNarrow!, e.rightAffinity)
+        }
+        return (e.rightWide, e.rightAffinity, e.leftNarrow!, e.leftAffinity)
+    }
+
+    private func buildTable(
+        _ rows: [[Value]], _ functions: [(probe: Eval, probeAffinity: Affinity, build: Eval, buildAffinity: Affinity)], _ frame: Frame
+    ) throws(QueryError) -> [HashKey: [Int]] {
+        var table: [HashKey: [Int]] = [:]
+        table.reserveCapacity(rows.count)
+        outer: for (i, r) in rows.enumerated() {
+            frame.row = r
+            var key: [Value] = []
+            key.reserveCapacity(functions.count)
+            for f in functions {
+                let v = f.buildAffinity.apply(try f.build(frame))
+                if v.isNull { continue outer }
+                key.append(v)
+            }
+            table[HashKey(key), default: []].append(i)
+        }
+        return table
+    }
+
+    private func probeKey(
+        _ functions: [(probe: Eval, probeAffinity: Affinity, build: Eval, buildAffinity: Affinity)], _ frame: Frame
+    ) throws(QueryError) -> HashKey? {
+        var key: [Value] = []
+        key.reserveCapacity(functions.count)
+        for f in functions {
+            let v = f.probeAffinity.apply(try f.probe(frame))
+            if v.isNull { return nil }
+            key.append(v)
+        }
+        return HashKey(key)
+    }
+
+    private func innerJoin(
+        _ current: [[Value]], _ right: [[Value]], _ j: Int, _ keys: [Int], _ frame: Frame
+    ) throws(QueryError) -> [[Value]] {
+        let context = frame.context
+        let offset = sources[j].offset
+        var out: [[Value]] = []
+        if keys.isEmpty {
+            try context.charge(current.count * right.count)
+            out.reserveCapacity(current.count * right.count)
+            for l in current {
+                for r in right {
+                    var row = l
+                    row.replaceSubrange(offset..<(offset + r.count), with: r)
+                    out.append(row)
+                }
+            }
+            return out
+        }
+        let functions = keys.map { keyFunctions(conjuncts[$0], j) }
+        let table = try buildTable(right, functions, frame)
+        try context.charge(current.count + right.count)
+        for l in current {
+            frame.row = l
+            guard let key = try probeKey(functions, frame), let matches = table[key] else { continue }
+            try context.charge(matches.count)
+            for m in matches {
+                var row = l
+                let r = right[m]
+                row.replaceSubrange(offset..<(offset + r.count), with: r)
+                out.append(row)
+            }
+        }
+        return out
+    }
+
+    private func leftJoin(
+        _ current: [[Value]], _ right: [[Value]], _ j: Int, _ keys: [Int], _ frame: Frame
+    ) throws(QueryError) -> [[Value]] {
+        let context = frame.context
+        let source = sources[j]
+        let offset = source.offset
+        let functions = keys.map { keyFunctions(source.onConjuncts[$0], j) }
+        let residual = source.onConjuncts.enumerated().filter { !keys.contains($0.offset) }.map(\.element.wide)
+        let table = keys.isEmpty ? nil : try buildTable(right, functions, frame)
+        var out: [[Value]] = []
+        for l in current {
+            frame.row = l
+            let candidates: [Int]
+            if let table {
+                if let key = try probeKey(functions, frame) { candidates = table[key] ?? [] } else { candidates = [] }
+            } else {
+                candidates = Array(right.indices)
+            }
+            try context.charge(candidates.count + 1)
+            var matched = false
+            for m in candidates {
+                var row = l
+                let r = right[m]
+                row.replaceSubrange(offset..<(offset + r.count), with: r)
+                frame.row = row
+                var ok = true
+                for f in residual where SQLValue.truth(try f(frame)) != true {
+                    ok = false
+                    break
+                }
+                if ok {
+                    matched = true
+                    out.append(row)
+                }
+            }
+            if !matched { out.append(l) }
+        }
+        return out
+    }
+
+    // MARK: - Aggregation
+
+    private func aggregate(_ rows: [[Value]], _ frame: Frame) throws(QueryError) -> [[Value]] {
+        let nAgg = aggregates.count
+        var groupIndex: [HashKey: Int] = [:]
+        var representatives: [[Value]] = []
+        var states: [AggregateState] = []
+        let emptyRow = [Value](repeating: .null, count: width)
+        if groupKeys.isEmpty {
+            representatives.append(emptyRow)
+            states.append(contentsOf: aggregates.map { AggregateState(distinct: $0.distinct) })
+        }
+        for r in rows {
+            frame.row = r
+            var g = 0
+            if !groupKeys.isEmpty {
+                var key: [Value] = []
+                key.reserveCapacity(groupKeys.count)
+                for k in groupKeys { key.append(try k(frame)) }
+                let hk = HashKey(key)
+                if let existing = groupIndex[hk] {
+                    g = existing
+                } else {
+                    g = representatives.count
+                    groupIndex[hk] = g
+                    representatives.append(r)
+                    states.append(contentsOf: aggregates.map { AggregateState(distinct: $0.distinct) })
+                }
+            }
+            var bareUpdated = false
+            for a in 0..<nAgg {
+                let changed = try states[g * nAgg + a].step(aggregates[a], frame)
+                if a == bareFromAggregate && changed { bareUpdated = true }
+            }
+            if bareFromAggregate == nil || bareUpdated { representatives[g] = r }
+        }
+        var out: [[Value]] = []
+        out.reserveCapacity(representatives.count)
+        for g in representatives.indices {
+            var row = representatives[g]
+            for a in 0..<nAgg { row.append(try states[g * nAgg + a].finish(aggregates[a])) }
+            out.append(row)
+        }
+        return out
+    }
+}
+
+/// A hashable grouping/join key (values compare as SQLite does: 1 and 1.0 are equal).
+struct HashKey: Hashable {
+    let values: [Value]
+
+    init(_ values: [Value]) {
+        self.values = values
+    }
+}
+

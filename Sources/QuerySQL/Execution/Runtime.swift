@@ -1,0 +1,127 @@
+public import QueryCore
+
+/// A compiled expression: evaluated against the current row of a ``Frame``.
+typealias Eval = (Frame) throws(QueryError) -> Value
+
+/// The row an expression reads, and the frames of the enclosing queries (correlated subqueries).
+final class Frame {
+    var row: [Value]
+    let outer: Frame?
+    let context: ExecutionContext
+
+    init(row: [Value], outer: Frame?, context: ExecutionContext) {
+        self.row = row
+        self.outer = outer
+        self.context = context
+    }
+}
+
+/// Per-statement execution state: the work budget.
+final class ExecutionContext {
+    /// Rows processed so far.
+    private(set) var work = 0
+    /// The most rows one statement may process.
+    let budget: Int
+
+    init(budget: Int) {
+        self.budget = budget
+    }
+
+    @inline(__always)
+    func charge(_ rows: Int) throws(QueryError) {
+        work &+= rows
+        if work > budget {
+            throw QueryError(
+                .limitExceeded,
+                "query stopped after processing more than \(budget) rows (work budget); add join conditions or filters")
+        }
+    }
+}
+
+/// A materialized relation: named, typed columns and rows of values.
+public final class Relation: Sendable {
+    /// The relation's name (table or view), for messages.
+    public let name: String
+    /// Column names.
+    public let columns: [String]
+    /// Column affinities (comparison and insert conversions).
+    let affinities: [Affinity]
+    /// Rows; each has `columns.count` values.
+    public let rows: [[Value]]
+
+    init(name: String, columns: [String], affinities: [Affinity], rows: [[Value]]) {
+        self.name = name
+        self.columns = columns
+        self.affinities = affinities
+        self.rows = rows
+    }
+
+    /// A relation over a QueryCore table (all origins in a stable order).
+    convenience init(table: Table) {
+        let segment = table.consolidated()
+        var rows: [[Value]] = []
+        rows.reserveCapacity(segment.rowCount)
+        let columns = segment.columns
+        for r in 0..<segment.rowCount {
+            var row: [Value] = []
+            row.reserveCapacity(columns.count)
+            for c in columns { row.append(c[r]) }
+            rows.append(row)
+        }
+        self.init(
+            name: table.name.rawValue, columns: table.schema.columnNames,
+            affinities: table.schema.columns.map { Affinity($0.type) }, rows: rows)
+    }
+}
+
+/// Where the compiler finds tables and views by name.
+protocol RelationProvider: AnyObject {
+    /// The relation called `name` (case-insensitive), a table or a computed view, or nil.
+    func relation(named name: String, at location: SourceLocation) throws(QueryError) -> Relation?
+    /// Every name the provider knows (for "did you mean" suggestions).
+    var relationNames: [String] { get }
+    /// The work budget for one statement.
+    var workBudget: Int { get }
+}
+
+/// Closest-name suggestions for error messages.
+enum NameSuggestion {
+    /// The candidate closest to `name` by edit distance, if it is close enough to be a likely typo.
+    static func closest(to name: String, in candidates: [String]) -> String? {
+        let target = Array(name.lowercased().utf8)
+        var best: (String, Int)?
+        for candidate in candidates {
+            let d = distance(target, Array(candidate.lowercased().utf8))
+            if d == 0 { continue }
+            if best == nil || d < best!.1 { best = (candidate, d) }
+        }
+        guard let (candidate, d) = best else { return nil }
+        return d <= max(1, min(3, target.count / 2)) ? candidate : nil
+    }
+
+    /// `" ; did you mean 'x'?"` or an empty string.
+    static func hint(for name: String, in candidates: [String]) -> String {
+        if let c = closest(to: name, in: candidates) { return "; did you mean '\(c)'?" }
+        return ""
+    }
+
+    static func distance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}
+
+/// An error message of the form `what 'name' at L:C; did you mean 'x'?`.
+func nameError(_ code: QueryError.Code, _ what: String, _ location: SourceLocation, _ hint: String) -> QueryError {
+    QueryError(code, "\(what) at \(location)\(hint)", at: location)
+}

@@ -1,0 +1,112 @@
+public import QueryCore
+
+/// The executable form of a (compound) select: cores, set operators, ORDER BY and LIMIT.
+final class SelectPlan {
+    struct SortKey {
+        var index: Int
+        var descending: Bool
+        var nullsFirst: Bool
+    }
+
+    let columns: [String]
+    let affinities: [Affinity]
+    var cores: [CorePlan] = []
+    var operators: [CompoundOperator] = []
+    var sortKeys: [SortKey] = []
+    var limit: Eval?
+    var offset: Eval?
+    /// Whether the plan reads rows of an enclosing query (then it runs once per outer row).
+    var correlated = false
+
+    init(columns: [String], affinities: [Affinity]) {
+        self.columns = columns
+        self.affinities = affinities
+    }
+
+    func execute(outer: Frame?, context: ExecutionContext, maxRows: Int?) throws(QueryError) -> [[Value]] {
+        let frame = Frame(row: [], outer: outer, context: context)
+        var limitCount: Int?
+        var skip = 0
+        if let limit {
+            let v = try limit(frame)
+            guard let n = SQLValue.integer(v), !v.isNull else {
+                throw QueryError(.runtimeError, "LIMIT must be an integer, got \(v)")
+            }
+            if n >= 0 { limitCount = Int(n) }
+        }
+        if let offset {
+            let v = try offset(frame)
+            guard let n = SQLValue.integer(v), !v.isNull else {
+                throw QueryError(.runtimeError, "OFFSET must be an integer, got \(v)")
+            }
+            skip = Int(max(0, n))
+        }
+        if let maxRows { limitCount = min(limitCount ?? Int.max, maxRows) }
+        let n = columns.count
+        var rows: [[Value]]
+        if cores.count == 1 {
+            let core = cores[0]
+            let streaming = sortKeys.isEmpty && !core.distinct && !core.isAggregate
+            let hint = streaming ? limitCount.map { $0 &+ skip } : nil
+            rows = try core.execute(outer: outer, context: context, limitHint: hint)
+        } else {
+            rows = try cores[0].execute(outer: outer, context: context, limitHint: nil)
+            for (i, op) in operators.enumerated() {
+                let right = try cores[i + 1].execute(outer: outer, context: context, limitHint: nil)
+                rows = SelectPlan.combine(rows, right, op)
+            }
+        }
+        if !sortKeys.isEmpty { sort(&rows) }
+        if skip > 0 { rows = skip >= rows.count ? [] : Array(rows[skip...]) }
+        if let limitCount, rows.count > limitCount { rows = Array(rows[0..<limitCount]) }
+        if let first = rows.first, first.count > n { rows = rows.map { Array($0[0..<n]) } }
+        return rows
+    }
+
+    static func combine(_ left: [[Value]], _ right: [[Value]], _ op: CompoundOperator) -> [[Value]] {
+        var result: [[Value]]
+        switch op {
+        case .unionAll:
+            return left + right
+        case .union:
+            var seen = Set<[Value]>()
+            result = (left + right).filter { seen.insert($0).inserted }
+        case .intersect:
+            let r = Set(right)
+            var seen = Set<[Value]>()
+            result = left.filter { r.contains($0) && seen.insert($0).inserted }
+        case .except:
+            let r = Set(right)
+            var seen = Set<[Value]>()
+            result = left.filter { !r.contains($0) && seen.insert($0).inserted }
+        }
+        // SQLite emits distinct compound results in key order.
+        result.sort { a, b in
+            for i in a.indices {
+                let c = Value.compare(a[i], b[i])
+                if c != 0 { return c < 0 }
+            }
+            return false
+        }
+        return result
+    }
+
+    private func sort(_ rows: inout [[Value]]) {
+        let keys = sortKeys
+        let indexed = rows.enumerated().sorted { x, y in
+            for k in keys {
+                let a = x.element[k.index], b = y.element[k.index]
+                let c: Int
+                if a.isNull || b.isNull {
+                    if a.isNull && b.isNull { continue }
+                    c = a.isNull ? (k.nullsFirst ? -1 : 1) : (k.nullsFirst ? 1 : -1)
+                    return c < 0
+                }
+                let d = Value.compare(a, b)
+                if d != 0 { return k.descending ? d > 0 : d < 0 }
+            }
+            return x.offset < y.offset
+        }
+        rows = indexed.map(\.element)
+    }
+}
