@@ -7,6 +7,15 @@ extension Message {
     public var messageType: MessageType {
         switch self {
         case .heartbeat: .heartbeat
+        case .request: .request
+        case .update: .update
+        case .ack: .ack
+        case .resync: .resync
+        case .redirect: .redirect
+        case .deferral: .deferral
+        case .combine: .combine
+        case .query: .query
+        case .queryResponse: .queryResponse
         }
     }
 
@@ -14,6 +23,15 @@ extension Message {
     public func encodeBody(into writer: inout WireWriter) {
         switch self {
         case .heartbeat(let heartbeat): heartbeat.encode(into: &writer)
+        case .request(let request): request.encode(into: &writer)
+        case .update(let update): update.encode(into: &writer)
+        case .ack(let ack): ack.encode(into: &writer)
+        case .resync(let resync): resync.encode(into: &writer)
+        case .redirect(let redirect): redirect.encode(into: &writer)
+        case .deferral(let deferral): deferral.encode(into: &writer)
+        case .combine(let combine): combine.encode(into: &writer)
+        case .query(let query): query.encode(into: &writer)
+        case .queryResponse(let response): response.encode(into: &writer)
         }
     }
 
@@ -21,6 +39,15 @@ extension Message {
     public static func decodeBody(type: MessageType, from reader: inout WireReader) throws(QueryError) -> Message {
         switch type {
         case .heartbeat: .heartbeat(try Heartbeat(from: &reader))
+        case .request: .request(try TableRequest(from: &reader))
+        case .update: .update(try GenerationUpdate(from: &reader))
+        case .ack: .ack(try TableAck(from: &reader))
+        case .resync: .resync(try ResyncRequest(from: &reader))
+        case .redirect: .redirect(try Redirect(from: &reader))
+        case .deferral: .deferral(try Deferral(from: &reader))
+        case .combine: .combine(try CombineRequest(from: &reader))
+        case .query: .query(try RemoteQuery(from: &reader))
+        case .queryResponse: .queryResponse(try QueryResponse(from: &reader))
         }
     }
 

@@ -39,6 +39,12 @@ public struct QueryError: Error, Sendable, Hashable, CustomStringConvertible {
 
         public var description: String { wrapped.rawValue }
 
+        /// The code whose ``description`` is `name` (for decoding errors sent over the wire).
+        package init?(named name: String) {
+            guard let wrapped = Wrapped(rawValue: name) else { return nil }
+            self.wrapped = wrapped
+        }
+
         /// An argument from outside (a row, a name, a configuration value) is malformed.
         public static let invalidArgument = Code(.invalidArgument)
         /// A schema is malformed (duplicate or empty column names, unknown key columns).

@@ -183,7 +183,7 @@ public struct Aggregator: Role {
                 receivers[peer]!.resync(request, generation: request.generation)
                 actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla"))
                 let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
-                let update = TableUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+                let update = GenerationUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
                 actions.append(.send(.update(update), to: peer))
                 actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "tla"))
             }
@@ -220,7 +220,7 @@ public struct Aggregator: Role {
         }
     }
 
-    private mutating func onProxyUpdate(_ update: TableUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onProxyUpdate(_ update: GenerationUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
         guard let cluster = proxyCluster[peer] else {
             actions.append(.log(LogRecord(.debug, "update from unknown proxy ignored", metadata: ["peer": peer.rawValue])))
             return
@@ -257,7 +257,7 @@ public struct Aggregator: Role {
         }
     }
 
-    private mutating func onChildUpdate(_ update: TableUpdate, from child: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onChildUpdate(_ update: GenerationUpdate, from child: NodeID, now: Instant, into actions: inout [RoleAction]) {
         childReset.remove(child)
         for entry in update.entries { deferredFigures[entry.table] = entry.completeness }
         _ = store.intake(
@@ -271,7 +271,7 @@ public struct Aggregator: Role {
             let live = receivers[peer]!.liveTables(at: now).filter { tables.contains($0) }
             guard !live.isEmpty else { continue }
             let entries = live.map { entry($0, for: peer, generation: number, merge: true) }
-            let update = TableUpdate(generation: update.generation, entries: entries)
+            let update = GenerationUpdate(generation: update.generation, entries: entries)
             actions.append(.send(.update(update), to: peer))
             actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "tla"))
         }
@@ -380,7 +380,7 @@ public struct Aggregator: Role {
             let entries = live.filter { configuration.deferred[$0] == nil }.map {
                 entry($0, for: peer, generation: number, merge: false)
             }
-            let update = TableUpdate(generation: generation, entries: entries)
+            let update = GenerationUpdate(generation: generation, entries: entries)
             bytes += update.estimatedBytes
             actions.append(.send(.update(update), to: peer))
         }

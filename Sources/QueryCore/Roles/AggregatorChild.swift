@@ -58,7 +58,7 @@ public struct AggregatorChild: Role {
             let dropped = Dictionary(request.droppedClusters.map { ($0.node, $0.since) }, uniquingKeysWith: { a, _ in a })
             let number = request.generation.number
             let entries = store.names.map { entry($0, dropped: dropped, generation: number, merge: false) }
-            let update = TableUpdate(generation: request.generation, entries: entries)
+            let update = GenerationUpdate(generation: request.generation, entries: entries)
             actions.append(.send(.update(update), to: peer))
             actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "tla-child"))
             lastDropped = dropped
@@ -68,7 +68,7 @@ public struct AggregatorChild: Role {
             parent.resync(request, generation: request.generation)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla-child"))
             let entry = entry(request.table, dropped: lastDropped, generation: request.generation, merge: true)
-            let update = TableUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+            let update = GenerationUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
             actions.append(.send(.update(update), to: peer))
         default:
             break

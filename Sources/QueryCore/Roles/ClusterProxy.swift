@@ -132,7 +132,7 @@ public struct ClusterProxy: Role {
             receivers[peer]!.resync(request, generation: request.generation)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "proxy"))
             let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
-            let update = TableUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+            let update = GenerationUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
             actions.append(.send(.update(update), to: peer))
             actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "proxy"))
         default:
@@ -140,7 +140,7 @@ public struct ClusterProxy: Role {
         }
     }
 
-    private mutating func onUpdate(_ update: TableUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onUpdate(_ update: GenerationUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
         var machine = machines[peer] ?? Machine()
         if let since = machine.droppedSince {
             machine.droppedSince = nil
@@ -223,7 +223,7 @@ public struct ClusterProxy: Role {
                 continue
             }
             let entries = live.map { entry($0, for: peer, generation: number, merge: false) }
-            let update = TableUpdate(generation: generation, entries: entries)
+            let update = GenerationUpdate(generation: generation, entries: entries)
             bytes += update.estimatedBytes
             actions.append(.send(.update(update), to: peer))
         }

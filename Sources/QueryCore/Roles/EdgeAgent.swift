@@ -84,7 +84,7 @@ public struct EdgeAgent: Role {
             receivers[peer]!.resync(request, generation: request.generation)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "edge"))
             if let entry = entry(request.table, for: peer, generation: request.generation, merge: true) {
-                let update = TableUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+                let update = GenerationUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
                 actions.append(.send(.update(update), to: peer))
                 actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "edge"))
             }
@@ -105,7 +105,7 @@ public struct EdgeAgent: Role {
                 continue
             }
             let entries = live.compactMap { entry($0, for: peer, generation: number, merge: false) }
-            let update = TableUpdate(generation: generation, entries: entries)
+            let update = GenerationUpdate(generation: generation, entries: entries)
             bytes += update.estimatedBytes
             actions.append(.send(.update(update), to: peer))
         }

@@ -8,7 +8,7 @@ public enum Message: Sendable {
     /// Interest in tables (receiver → sender, refreshed every generation).
     case request(TableRequest)
     /// One generation's tables (sender → receiver).
-    case update(TableUpdate)
+    case update(GenerationUpdate)
     /// An update was applied (receiver → sender).
     case ack(TableAck)
     /// A delta could not be applied; send full copies (receiver → sender).

@@ -183,7 +183,7 @@ public struct QueryNode: Role {
 
     // MARK: Data
 
-    private mutating func onUpdate(_ update: TableUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onUpdate(_ update: GenerationUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "sql"))
         let scope = id
         _ = store.intake(

@@ -31,7 +31,7 @@ import Testing
         pump.run(seconds: 10)
         pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
         #expect(try count(pump, 2) == 13)
-        let updates = pump.sent[before...].compactMap { sent -> TableUpdate? in
+        let updates = pump.sent[before...].compactMap { sent -> GenerationUpdate? in
             if case .update(let update) = sent.message { return update }
             return nil
         }

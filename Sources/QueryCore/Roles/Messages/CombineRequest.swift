@@ -1,5 +1,5 @@
 /// A TLA asks a child for its deferred tables of one generation, combined over the live clusters;
-/// the child answers with a ``TableUpdate`` (deltas against what the TLA acknowledged).
+/// the child answers with a ``GenerationUpdate`` (deltas against what the TLA acknowledged).
 public struct CombineRequest: Sendable, Hashable {
     /// The generation to combine.
     public var generation: Generation

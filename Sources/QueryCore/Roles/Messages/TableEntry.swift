@@ -1,4 +1,4 @@
-/// One table inside a ``TableUpdate``: the origins whose rows changed since what the receiver
+/// One table inside a ``GenerationUpdate``: the origins whose rows changed since what the receiver
 /// acknowledged, the origins whose rows vanished, and how complete the sender's table is.
 ///
 /// Origins that did not change are not listed; the receiver keeps what it holds for them.

@@ -25,7 +25,7 @@ enum RoleMetrics {
     }
 }
 
-extension TableUpdate {
+extension GenerationUpdate {
     /// An estimate of the update's size on the wire: values plus per-copy and per-entry framing.
     var estimatedBytes: Int {
         var total = 16

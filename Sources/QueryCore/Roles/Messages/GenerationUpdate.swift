@@ -3,7 +3,7 @@
 /// A sender sends one update per generation to every requester with live interest, even when no
 /// table changed (an update without copies still says "I am alive and done with this generation").
 /// A reply to a ``ResyncRequest`` is an extra update for the same generation.
-public struct TableUpdate: Sendable {
+public struct GenerationUpdate: Sendable {
     /// The generation the update belongs to.
     public var generation: Generation
     /// One entry per requested table the sender has, sorted by table.
