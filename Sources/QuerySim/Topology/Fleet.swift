@@ -40,10 +40,7 @@ public final class Fleet {
             configuration: SimulationConfiguration(
                 seed: configuration.seed, network: configuration.network, logCapacity: configuration.logCapacity,
                 trace: configuration.trace,
-                messageSize: { message in
-                    if case .update(let update) = message { return update.wireEstimate }
-                    return 64
-                },
+                messageSize: { $0.encode().count },
                 messageFingerprint: MessageFingerprint.describe))
         self.workload = ProcessesWorkload(
             configuration: .init(
@@ -160,24 +157,5 @@ public final class Fleet {
     public func setPublishing(_ on: Bool, cluster: Int, machine: Int) {
         let key = cluster * configuration.shape.machinesPerCluster + machine
         if on { silenced.remove(key) } else { silenced.insert(key) }
-    }
-}
-
-extension TableUpdate {
-    /// A wire-size estimate for the simulated network's byte counts (the codec's exact size where
-    /// the codec is linked in; here header plus the carried segments' in-memory size).
-    var wireEstimate: Int {
-        var bytes = 24
-        for entry in entries {
-            bytes += 32 + entry.table.rawValue.utf8.count + entry.removed.count * 16
-            for copy in entry.copies {
-                bytes += 24 + copy.origin.rawValue.utf8.count
-                switch copy.copy {
-                case .full(_, let segment): bytes += segment.byteSize
-                case .delta(_, _, let upserts, let deletes): bytes += upserts.byteSize + deletes.byteSize
-                }
-            }
-        }
-        return bytes
     }
 }
