@@ -30,6 +30,20 @@ public final class Simulation {
     /// unknown nodes. Invariant checkers report these as failures.
     public private(set) var shellViolations: [String] = []
 
+    /// A CPU clock (seconds) read around every role invocation when set, for benchmarks: the time
+    /// spent inside roles accumulates in ``roleSeconds``. It never influences the run.
+    public var roleClock: (() -> Double)?
+    /// Seconds spent inside roles per tier (the node name up to `:`), measured with ``roleClock``.
+    public private(set) var roleSeconds: [String: Double] = [:]
+    /// Role invocations per tier.
+    public private(set) var roleSteps: [String: Int] = [:]
+
+    /// Forgets ``roleSeconds`` and ``roleSteps`` (for example after a warm-up).
+    public func resetRoleTimes() {
+        roleSeconds.removeAll()
+        roleSteps.removeAll()
+    }
+
     private var queue = Heap<ScheduledEvent>()
     private var sequence: UInt64 = 0
     private var nodes: [SimulatedNode] = []
@@ -398,7 +412,15 @@ public final class Simulation {
         nodes[i].role = nil  // keep the role uniquely referenced while it mutates
         let skewed = now + nodes[i].skew
         hashInput(input, node: i)
-        let actions = role.handle(input, now: skewed)
+        let actions: [RoleAction]
+        if let clock = roleClock {
+            let start = clock()
+            actions = role.handle(input, now: skewed)
+            roleSeconds[nodes[i].tier, default: 0] += clock() - start
+            roleSteps[nodes[i].tier, default: 0] += 1
+        } else {
+            actions = role.handle(input, now: skewed)
+        }
         nodes[i].role = role
         stepsProcessed += 1
         for action in actions { perform(action, from: i) }
@@ -612,8 +634,12 @@ struct SimulatedNode {
     /// Since when the node is down or isolated.
     var silentSince: Instant? = .zero
 
+    /// The node name up to `:` (`edge`, `proxy`, …), for per-tier figures.
+    let tier: String
+
     init(id: NodeID, factory: @escaping (NodeID) -> any Role, skew: Duration, logs: LogCapture) {
         self.id = id
+        self.tier = id.rawValue.firstIndex(of: ":").map { String(id.rawValue[..<$0]) } ?? id.rawValue
         self.factory = factory
         self.skew = skew
         self.logs = logs
