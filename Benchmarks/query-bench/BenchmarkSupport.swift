@@ -1,14 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Small helpers shared by the benchmark suites: timing with medians and `name value unit` output.
+///
+/// Times are the **CPU time of the calling thread** (`CLOCK_THREAD_CPUTIME_ID`), not wall time, so
+/// figures mean "on one core" and stay meaningful on a shared, loaded machine.
 enum Bench {
-    /// Runs `body` `runs` times and returns the median wall time in seconds.
+    /// CPU seconds used by the calling thread so far.
+    static func threadCPUSeconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+
+    /// Runs `body` `runs` times and returns the median CPU time in seconds.
     static func median(runs: Int, _ body: () throws -> Void) rethrows -> Double {
         var times: [Double] = []
-        let clock = ContinuousClock()
         for _ in 0..<max(1, runs) {
-            let start = clock.now
+            let start = threadCPUSeconds()
             try body()
-            let elapsed = clock.now - start
-            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            times.append(threadCPUSeconds() - start)
         }
         times.sort()
         return times[times.count / 2]
@@ -17,13 +31,11 @@ enum Bench {
     /// Runs `setup` (untimed) then `body` (timed) `runs` times; returns the median of `body`.
     static func median<State>(runs: Int, setup: () throws -> State, _ body: (inout State) throws -> Void) rethrows -> Double {
         var times: [Double] = []
-        let clock = ContinuousClock()
         for _ in 0..<max(1, runs) {
             var state = try setup()
-            let start = clock.now
+            let start = threadCPUSeconds()
             try body(&state)
-            let elapsed = clock.now - start
-            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            times.append(threadCPUSeconds() - start)
             withExtendedLifetime(state) {}
         }
         times.sort()

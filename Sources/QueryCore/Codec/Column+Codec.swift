@@ -139,29 +139,39 @@ extension Column {
         let total = try reader.readCount(
             minimumElementSize: 1, limit: TextColumn.maximumBytes, what: "text size of column '\(name)'")
         let offsetsOffset = reader.position
-        let ends = try reader.readUInt32Block(count: rowCount, "text offsets of column '\(name)'")
+        // The end offsets go straight into the offsets array, after its leading 0.
+        let offsets = try reader.withRaw(count: rowCount * 4, "text offsets of column '\(name)'") { raw in
+            [UInt32](unsafeUninitializedCapacity: rowCount + 1) { buffer, initialized in
+                buffer[0] = 0
+                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[4..<(4 * (rowCount + 1))])
+                    .copyMemory(from: raw)
+                #if _endian(big)
+                for i in 1...rowCount { buffer[i] = UInt32(littleEndian: buffer[i]) }
+                #endif
+                initialized = rowCount + 1
+            }
+        }
         let bytesOffset = reader.position
         let bytes = try reader.readRaw(count: total, "text of column '\(name)'")
-        var offsets = [UInt32]()
-        offsets.reserveCapacity(rowCount + 1)
-        offsets.append(0)
-        var previous: UInt32 = 0
         let problem: (row: Int, message: String)? = bytes.withUnsafeBufferPointer { utf8 in
-            for (row, end) in ends.enumerated() {
-                guard end >= previous, Int(end) <= total else {
-                    return (row, "text offset \(end) out of order or past \(total)")
+            offsets.withUnsafeBufferPointer { offsets in
+                var previous: UInt32 = 0
+                for row in 0..<rowCount {
+                    let end = offsets[row + 1]
+                    guard end >= previous, Int(end) <= total else {
+                        return (row, "text offset \(end) out of order or past \(total)")
+                    }
+                    if Int(end) < total, !UTF8Validation.isBoundary(utf8[Int(end)]) {
+                        return (row, "text offset \(end) splits a UTF-8 sequence")
+                    }
+                    if end != previous, let nulls, nulls.isNull(row) {
+                        return (row, "non-empty text under NULL")
+                    }
+                    previous = end
                 }
-                if Int(end) < total, !UTF8Validation.isBoundary(utf8[Int(end)]) {
-                    return (row, "text offset \(end) splits a UTF-8 sequence")
-                }
-                if end != previous, let nulls, nulls.isNull(row) {
-                    return (row, "non-empty text under NULL")
-                }
-                offsets.append(end)
-                previous = end
+                if Int(previous) != total { return (rowCount - 1, "text offsets end at \(previous), not \(total)") }
+                return nil
             }
-            if Int(previous) != total { return (rowCount - 1, "text offsets end at \(previous), not \(total)") }
-            return nil
         }
         if let problem {
             throw reader.error(

@@ -39,77 +39,77 @@ public struct WireReader: Sendable {
     }
 
     /// Throws unless every byte was read.
-    public func expectEnd(_ what: String = "message") throws(QueryError) {
-        guard isAtEnd else { throw error("\(remaining) unexpected trailing byte(s) after the \(what)") }
+    public func expectEnd(_ what: @autoclosure () -> String = "message") throws(QueryError) {
+        guard isAtEnd else { throw error("\(remaining) unexpected trailing byte(s) after the \(what())") }
     }
 
     @inline(__always)
-    private func need(_ count: Int, _ what: String) throws(QueryError) {
+    private func need(_ count: Int, _ what: @autoclosure () -> String) throws(QueryError) {
         guard count <= remaining else {
-            throw error("truncated \(what): \(count) byte(s) needed, \(remaining) left")
+            throw error("truncated \(what()): \(count) byte(s) needed, \(remaining) left")
         }
     }
 
     /// Reads one byte.
-    public mutating func readUInt8(_ what: String = "byte") throws(QueryError) -> UInt8 {
-        try need(1, what)
+    public mutating func readUInt8(_ what: @autoclosure () -> String = "byte") throws(QueryError) -> UInt8 {
+        try need(1, what())
         let value = bytes[position]
         position += 1
         return value
     }
 
     /// Reads a boolean byte, which must be 0 or 1.
-    public mutating func readBool(_ what: String = "boolean") throws(QueryError) -> Bool {
+    public mutating func readBool(_ what: @autoclosure () -> String = "boolean") throws(QueryError) -> Bool {
         let start = position
-        let byte = try readUInt8(what)
-        guard byte <= 1 else { throw error("invalid \(what) \(byte) (expected 0 or 1)", at: start) }
+        let byte = try readUInt8(what())
+        guard byte <= 1 else { throw error("invalid \(what()) \(byte) (expected 0 or 1)", at: start) }
         return byte == 1
     }
 
     @inline(__always)
-    private mutating func readFixed<T: FixedWidthInteger>(_: T.Type, _ what: String) throws(QueryError) -> T {
+    private mutating func readFixed<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String) throws(QueryError) -> T {
         let size = MemoryLayout<T>.size
-        try need(size, what)
+        try need(size, what())
         let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: position, as: T.self) }
         position += size
         return T(littleEndian: value)
     }
 
     /// Reads a little-endian 16-bit unsigned integer.
-    public mutating func readUInt16(_ what: String = "UInt16") throws(QueryError) -> UInt16 {
-        try readFixed(UInt16.self, what)
+    public mutating func readUInt16(_ what: @autoclosure () -> String = "UInt16") throws(QueryError) -> UInt16 {
+        try readFixed(UInt16.self, what())
     }
 
     /// Reads a little-endian 32-bit unsigned integer.
-    public mutating func readUInt32(_ what: String = "UInt32") throws(QueryError) -> UInt32 {
-        try readFixed(UInt32.self, what)
+    public mutating func readUInt32(_ what: @autoclosure () -> String = "UInt32") throws(QueryError) -> UInt32 {
+        try readFixed(UInt32.self, what())
     }
 
     /// Reads a little-endian 64-bit unsigned integer.
-    public mutating func readUInt64(_ what: String = "UInt64") throws(QueryError) -> UInt64 {
-        try readFixed(UInt64.self, what)
+    public mutating func readUInt64(_ what: @autoclosure () -> String = "UInt64") throws(QueryError) -> UInt64 {
+        try readFixed(UInt64.self, what())
     }
 
     /// Reads a little-endian 64-bit signed integer.
-    public mutating func readInt64(_ what: String = "Int64") throws(QueryError) -> Int64 {
-        Int64(bitPattern: try readFixed(UInt64.self, what))
+    public mutating func readInt64(_ what: @autoclosure () -> String = "Int64") throws(QueryError) -> Int64 {
+        Int64(bitPattern: try readFixed(UInt64.self, what()))
     }
 
     /// Reads a double from its little-endian bit pattern.
-    public mutating func readDouble(_ what: String = "double") throws(QueryError) -> Double {
-        Double(bitPattern: try readFixed(UInt64.self, what))
+    public mutating func readDouble(_ what: @autoclosure () -> String = "double") throws(QueryError) -> Double {
+        Double(bitPattern: try readFixed(UInt64.self, what()))
     }
 
     /// Reads a LEB128 varint of at most 10 bytes that fits in 64 bits.
-    public mutating func readVarint(_ what: String = "varint") throws(QueryError) -> UInt64 {
+    public mutating func readVarint(_ what: @autoclosure () -> String = "varint") throws(QueryError) -> UInt64 {
         let start = position
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
-            guard position < end else { throw error("truncated \(what)", at: start) }
+            guard position < end else { throw error("truncated \(what())", at: start) }
             let byte = bytes[position]
             position += 1
-            if shift == 63 && byte > 1 { throw error("\(what) overflows 64 bits", at: start) }
+            if shift == 63 && byte > 1 { throw error("\(what()) overflows 64 bits", at: start) }
             result |= UInt64(byte & 0x7F) << shift
             if byte & 0x80 == 0 { return result }
             shift += 7
@@ -117,8 +117,8 @@ public struct WireReader: Sendable {
     }
 
     /// Reads a zig-zag varint.
-    public mutating func readSignedVarint(_ what: String = "signed varint") throws(QueryError) -> Int64 {
-        let raw = try readVarint(what)
+    public mutating func readSignedVarint(_ what: @autoclosure () -> String = "signed varint") throws(QueryError) -> Int64 {
+        let raw = try readVarint(what())
         return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
     }
 
@@ -132,25 +132,25 @@ public struct WireReader: Sendable {
     ///   - limit: An upper bound for the count regardless of size.
     ///   - what: What is counted, for the error message.
     public mutating func readCount(
-        minimumElementSize: Int, limit: Int = Int(Int32.max), what: String = "count"
+        minimumElementSize: Int, limit: Int = Int(Int32.max), what: @autoclosure () -> String = "count"
     ) throws(QueryError) -> Int {
         let start = position
-        let raw = try readVarint(what)
-        guard raw <= UInt64(limit) else { throw error("\(what) \(raw) is above the limit of \(limit)", at: start) }
+        let raw = try readVarint(what())
+        guard raw <= UInt64(limit) else { throw error("\(what()) \(raw) is above the limit of \(limit)", at: start) }
         let count = Int(raw)
         if minimumElementSize > 0 {
             let (needed, overflow) = count.multipliedReportingOverflow(by: minimumElementSize)
             guard !overflow, needed <= remaining else {
-                throw error("\(what) \(count) needs at least \(needed) byte(s), only \(remaining) left", at: start)
+                throw error("\(what()) \(count) needs at least \(needed) byte(s), only \(remaining) left", at: start)
             }
         }
         return count
     }
 
     /// Reads `count` raw bytes.
-    public mutating func readRaw(count: Int, _ what: String = "bytes") throws(QueryError) -> [UInt8] {
-        guard count >= 0 else { throw error("negative length for \(what)") }
-        try need(count, what)
+    public mutating func readRaw(count: Int, _ what: @autoclosure () -> String = "bytes") throws(QueryError) -> [UInt8] {
+        guard count >= 0 else { throw error("negative length for \(what())") }
+        try need(count, what())
         let slice = Array(bytes[position..<(position + count)])
         position += count
         return slice
@@ -158,10 +158,10 @@ public struct WireReader: Sendable {
 
     /// Calls `body` with the next `count` bytes, without copying them, and moves past them.
     public mutating func withRaw<R>(
-        count: Int, _ what: String, _ body: (UnsafeRawBufferPointer) throws(QueryError) -> R
+        count: Int, _ what: @autoclosure () -> String, _ body: (UnsafeRawBufferPointer) throws(QueryError) -> R
     ) throws(QueryError) -> R {
-        guard count >= 0 else { throw error("negative length for \(what)") }
-        try need(count, what)
+        guard count >= 0 else { throw error("negative length for \(what())") }
+        try need(count, what())
         let start = position
         let result: Result<R, QueryError> = bytes.withUnsafeBytes { raw in
             do throws(QueryError) {
@@ -175,51 +175,51 @@ public struct WireReader: Sendable {
     }
 
     /// Reads a varint length, then that many bytes.
-    public mutating func readBytes(limit: Int = Int(Int32.max), _ what: String = "bytes") throws(QueryError) -> [UInt8] {
-        let count = try readCount(minimumElementSize: 1, limit: limit, what: "length of \(what)")
-        return try readRaw(count: count, what)
+    public mutating func readBytes(limit: Int = Int(Int32.max), _ what: @autoclosure () -> String = "bytes") throws(QueryError) -> [UInt8] {
+        let count = try readCount(minimumElementSize: 1, limit: limit, what: "length of \(what())")
+        return try readRaw(count: count, what())
     }
 
     /// Reads a varint byte length, then that many bytes of UTF-8, which must be valid.
-    public mutating func readString(limit: Int = Int(Int32.max), _ what: String = "string") throws(QueryError) -> String {
-        let count = try readCount(minimumElementSize: 1, limit: limit, what: "length of \(what)")
+    public mutating func readString(limit: Int = Int(Int32.max), _ what: @autoclosure () -> String = "string") throws(QueryError) -> String {
+        let count = try readCount(minimumElementSize: 1, limit: limit, what: "length of \(what())")
         let start = position
-        return try withRaw(count: count, what) { raw throws(QueryError) in
+        return try withRaw(count: count, what()) { raw throws(QueryError) in
             let utf8 = raw.bindMemory(to: UInt8.self)
             if let bad = UTF8Validation.firstInvalidOffset(utf8) {
-                throw QueryError(.decodingFailed, "invalid UTF-8 in \(what) at byte \(start + bad)")
+                throw QueryError(.decodingFailed, "invalid UTF-8 in \(what()) at byte \(start + bad)")
             }
             return String(decoding: utf8, as: UTF8.self)
         }
     }
 
     /// Reads `count` little-endian 64-bit integers written as one block.
-    public mutating func readInt64Block(count: Int, _ what: String = "integers") throws(QueryError) -> [Int64] {
-        try readBlock(Int64.self, count: count, what)
+    public mutating func readInt64Block(count: Int, _ what: @autoclosure () -> String = "integers") throws(QueryError) -> [Int64] {
+        try readBlock(Int64.self, count: count, what())
     }
 
     /// Reads `count` doubles written as one block of little-endian bit patterns.
-    public mutating func readDoubleBlock(count: Int, _ what: String = "reals") throws(QueryError) -> [Double] {
-        try readBlock(Double.self, count: count, what)
+    public mutating func readDoubleBlock(count: Int, _ what: @autoclosure () -> String = "reals") throws(QueryError) -> [Double] {
+        try readBlock(Double.self, count: count, what())
     }
 
     /// Reads `count` little-endian 32-bit unsigned integers written as one block.
-    public mutating func readUInt32Block(count: Int, _ what: String = "UInt32s") throws(QueryError) -> [UInt32] {
-        try readBlock(UInt32.self, count: count, what)
+    public mutating func readUInt32Block(count: Int, _ what: @autoclosure () -> String = "UInt32s") throws(QueryError) -> [UInt32] {
+        try readBlock(UInt32.self, count: count, what())
     }
 
     /// Reads `count` little-endian 64-bit unsigned integers written as one block.
-    public mutating func readUInt64Block(count: Int, _ what: String = "UInt64s") throws(QueryError) -> [UInt64] {
-        try readBlock(UInt64.self, count: count, what)
+    public mutating func readUInt64Block(count: Int, _ what: @autoclosure () -> String = "UInt64s") throws(QueryError) -> [UInt64] {
+        try readBlock(UInt64.self, count: count, what())
     }
 
     private mutating func readBlock<T: BitwiseCopyable>(
-        _: T.Type, count: Int, _ what: String
+        _: T.Type, count: Int, _ what: @autoclosure () -> String
     ) throws(QueryError) -> [T] {
         let size = MemoryLayout<T>.size
         let (byteCount, overflow) = count.multipliedReportingOverflow(by: size)
-        guard count >= 0, !overflow else { throw error("invalid element count \(count) for \(what)") }
-        try need(byteCount, what)
+        guard count >= 0, !overflow else { throw error("invalid element count \(count) for \(what())") }
+        try need(byteCount, what())
         let start = position
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             bytes.withUnsafeBytes { raw in

@@ -94,9 +94,34 @@ extension Column {
 extension Segment {
     /// A segment whose rows are picked from `self` (non-negative picks) and `other` (negative
     /// picks, see ``Column/pickSecond(_:)``), column by column; both must share `schema`'s types.
+    ///
+    /// When the picks keep every row of `self` in place (replacing some with rows of `other`), a
+    /// column whose replacement values are identical to the values they replace is shared, not
+    /// copied: an update of a few columns copies only those columns.
     func gathering(_ picks: [Int32], other: Segment?) -> Segment {
+        var inPlace = picks.count == rowCount
+        if inPlace {
+            for (k, p) in picks.enumerated() where p >= 0 && Int(p) != k {
+                inPlace = false
+                break
+            }
+        }
         let columns = self.columns.indices.map { c in
-            Column.gathering(picks, from: self.columns[c], other?.columns[c])
+            let column = self.columns[c]
+            if inPlace {
+                var unchanged = true
+                if let other {
+                    let replacement = other.columns[c]
+                    for (k, p) in picks.enumerated() where p < 0 {
+                        if !RowIdentity.valuesIdentical(column, k, replacement, Int(~p)) {
+                            unchanged = false
+                            break
+                        }
+                    }
+                }
+                if unchanged { return column }
+            }
+            return Column.gathering(picks, from: column, other?.columns[c])
         }
         return Segment(unchecked: schema, columns: columns, rowCount: picks.count)
     }

@@ -50,10 +50,17 @@ extension Segment {
         return try keylessApply(upserts: upserts, deletes: deletes)
     }
 
+    /// Deltas carrying at most this many rows are applied by linear search instead of hashing (the
+    /// common case of a few changed rows per origin, where hash tables cost more than they save).
+    static let smallDeltaRows = 8
+
     private func keyedApply(upserts: Segment, deletes: Segment) throws(QueryError) -> Segment {
         let keyIndices = schema.keyColumns
         let upsertKeys = keyIndices.map { upserts.columns[$0] }
         let deleteKeys = deletes.columns
+        if upserts.rowCount + deletes.rowCount <= Segment.smallDeltaRows {
+            return try smallKeyedApply(upserts: upserts, upsertKeys: upsertKeys, deleteKeys: deleteKeys)
+        }
         let upsertHashes = RowIdentity.hashes(of: upsertKeys, rowCount: upserts.rowCount)
         let deleteHashes = RowIdentity.hashes(of: deleteKeys, rowCount: deletes.rowCount)
         // Upsert rows are stored as `u`, delete rows as `~d`.
@@ -119,6 +126,63 @@ extension Segment {
                 .baseVersionMismatch, "delta deletes \(deletes.rowCount - deleted) key(s) that are not held")
         }
         for u in 0..<upserts.rowCount where !upsertUsed[u] { picks.append(Column.pickSecond(u)) }
+        return gathering(picks, other: upserts)
+    }
+
+    /// ``keyedApply(upserts:deletes:)`` for a few carried rows: linear search, no hashing.
+    private func smallKeyedApply(
+        upserts: Segment, upsertKeys: [Column], deleteKeys: [Column]
+    ) throws(QueryError) -> Segment {
+        let upsertCount = upserts.rowCount
+        let deleteCount = deleteKeys.first?.count ?? 0
+        // The delta itself must name each key once.
+        for u in 0..<upsertCount {
+            for v in 0..<u where RowIdentity.rowsIdentical(upsertKeys, v, upsertKeys, u) {
+                throw QueryError(
+                    .invalidArgument,
+                    "delta upserts key \(Segment.describeKey(upsertKeys, row: u)) twice (rows \(v + 1) and \(u + 1))")
+            }
+        }
+        for d in 0..<deleteCount {
+            for e in 0..<d where RowIdentity.rowsIdentical(deleteKeys, e, deleteKeys, d) {
+                throw QueryError(.invalidArgument, "delta deletes twice key \(Segment.describeKey(deleteKeys, row: d))")
+            }
+            for u in 0..<upsertCount where RowIdentity.rowsIdentical(upsertKeys, u, deleteKeys, d) {
+                throw QueryError(
+                    .invalidArgument, "delta both upserts and deletes key \(Segment.describeKey(deleteKeys, row: d))")
+            }
+        }
+        let heldKeys = schema.keyColumns.map { columns[$0] }
+        var upsertUsed = 0  // bit sets over at most `smallDeltaRows` rows
+        var deleteUsed = 0
+        var picks: [Int32] = []
+        picks.reserveCapacity(rowCount + upsertCount)
+        rows: for i in 0..<rowCount {
+            for u in 0..<upsertCount where RowIdentity.rowsIdentical(heldKeys, i, upsertKeys, u) {
+                guard upsertUsed & (1 << u) == 0 else {
+                    throw QueryError(
+                        .baseVersionMismatch, "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice")
+                }
+                upsertUsed |= 1 << u
+                picks.append(Column.pickSecond(u))
+                continue rows
+            }
+            for d in 0..<deleteCount where RowIdentity.rowsIdentical(heldKeys, i, deleteKeys, d) {
+                guard deleteUsed & (1 << d) == 0 else {
+                    throw QueryError(
+                        .baseVersionMismatch, "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice")
+                }
+                deleteUsed |= 1 << d
+                continue rows
+            }
+            picks.append(Column.pickFirst(i))
+        }
+        guard deleteUsed.nonzeroBitCount == deleteCount else {
+            throw QueryError(
+                .baseVersionMismatch,
+                "delta deletes \(deleteCount - deleteUsed.nonzeroBitCount) key(s) that are not held")
+        }
+        for u in 0..<upsertCount where upsertUsed & (1 << u) == 0 { picks.append(Column.pickSecond(u)) }
         return gathering(picks, other: upserts)
     }
 
