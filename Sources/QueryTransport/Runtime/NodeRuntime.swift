@@ -14,7 +14,8 @@ import Synchronization
 /// - `.setTimer`/`.cancelTimer` → a child task sleeping on the injected `Clock` in a discarding task
 ///   group (a replaced or cancelled timer's task is woken and ends without firing),
 /// - `.answer` → the waiting caller of ``query(_:at:)`` or the client behind a
-///   ``QueryCore/ClientQuery``,
+///   ``QueryCore/ClientQuery``; `.redirect` → the same caller, as a `.redirect` error naming the
+///   endpoints of the partition's nodes from ``Configuration/directory``,
 /// - `.log` → swift-log with the record's dotted metadata plus `node.id`,
 /// - `.metric` → swift-metrics through the injected factory.
 ///
@@ -39,10 +40,17 @@ public final class NodeRuntime<T: Transport, C: Clock>: Service where C.Duration
         /// roles time queries out themselves). Default 60 s; `nil` waits forever.
         public var queryDeadline: Duration?
 
+        /// Where other nodes accept client connections, so a role's redirect can name endpoints a
+        /// client can follow (``QueryCore/QueryError/redirectTargets``). Default empty.
+        public var directory: [NodeID: Endpoint]
+
         /// Creates a configuration.
-        public init(queryNode: NodeID? = nil, queryDeadline: Duration? = .seconds(60)) {
+        public init(
+            queryNode: NodeID? = nil, queryDeadline: Duration? = .seconds(60), directory: [NodeID: Endpoint] = [:]
+        ) {
             self.queryNode = queryNode
             self.queryDeadline = queryDeadline
+            self.directory = directory
         }
     }
 
@@ -200,6 +208,9 @@ public final class NodeRuntime<T: Transport, C: Clock>: Service where C.Duration
                 cancelTimer(.role(node, timer))
             case .answer(let queryID, let result):
                 complete(QueryKey(queryID: queryID), with: result)
+            case .redirect(let queryID, let redirect):
+                let targets = redirect.nodes.compactMap { configuration.directory[$0] }
+                complete(QueryKey(queryID: queryID), with: .failure(.redirect(redirect.description, to: targets)))
             case .log(let record):
                 var metadata: Logger.Metadata = ["node.id": "\(node)"]
                 for (key, value) in record.metadata { metadata[key] = "\(value)" }
