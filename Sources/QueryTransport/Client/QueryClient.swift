@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import QueryCore
 
 /// Asks SQL nodes queries over the TCP transport's client protocol, failing over between several
@@ -20,16 +21,19 @@ public struct QueryClient: Sendable {
         public var maximumRedirects: Int
         /// The largest answer frame accepted. Default 256 MiB.
         public var maximumFrameLength: Int
+        /// TLS (with this client's certificate) when the nodes require it. Default `nil`.
+        public var tls: TLSSettings?
 
         /// Creates a configuration.
         public init(
             connectTimeout: Duration = .seconds(3), queryTimeout: Duration = .seconds(60), maximumRedirects: Int = 4,
-            maximumFrameLength: Int = 256 << 20
+            maximumFrameLength: Int = 256 << 20, tls: TLSSettings? = nil
         ) {
             self.connectTimeout = connectTimeout
             self.queryTimeout = queryTimeout
             self.maximumRedirects = maximumRedirects
             self.maximumFrameLength = maximumFrameLength
+            self.tls = tls
         }
     }
 
@@ -92,6 +96,7 @@ public struct QueryClient: Sendable {
     private func ask(_ endpoint: Endpoint, sql: String, node: NodeID?) async throws(QueryError) -> ClientAnswer {
         let configuration = self.configuration
         let group = self.group
+        let tlsContext = try configuration.tls?.makeContexts().client
         do {
             return try await withThrowingTaskGroup(of: ClientAnswer.self) { tasks in
                 tasks.addTask {
@@ -100,6 +105,11 @@ public struct QueryClient: Sendable {
                         .channelOption(.socketOption(.tcp_nodelay), value: 1)
                         .connect(host: endpoint.host, port: endpoint.port) { channel in
                             channel.eventLoop.makeCompletedFuture {
+                                if let tlsContext {
+                                    let hostname = endpoint.host.first?.isLetter == true ? endpoint.host : nil
+                                    try channel.pipeline.syncOperations.addHandler(
+                                        try NIOSSLClientHandler(context: tlsContext, serverHostname: hostname))
+                                }
                                 try TransportPipeline.configure(
                                     channel.pipeline.syncOperations,
                                     maximumFrameLength: configuration.maximumFrameLength,

@@ -2,6 +2,7 @@ import CoreMetrics
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import QueryCore
 import Synchronization
 
@@ -24,6 +25,8 @@ import Synchronization
 ///   to a full queue is dropped and counted (`query.transport.dropped{reason="queue_full"}`).
 /// - Clients (the `query` CLI, ``QueryClient``) connect to the same port and send queries, which
 ///   surface as ``QueryCore/TransportEvent/query(_:)``.
+/// - Optional TLS (``TLSSettings``), mutual by default: both sides present certificates from the
+///   fleet's CA.
 public final class TCPTransport: Transport {
     /// Settings of a TCP transport; every value has a documented default.
     public struct Configuration: Sendable {
@@ -47,6 +50,8 @@ public final class TCPTransport: Transport {
         public var connectTimeout: Duration
         /// Delays between reconnect attempts.
         public var backoff: Backoff
+        /// TLS for every connection (listening and dialled), if set. Default `nil` (plain TCP).
+        public var tls: TLSSettings?
 
         /// Creates a configuration.
         public init(
@@ -58,7 +63,8 @@ public final class TCPTransport: Transport {
             keepaliveInterval: Duration = .seconds(2),
             idleTimeout: Duration = .seconds(10),
             connectTimeout: Duration = .seconds(5),
-            backoff: Backoff = Backoff()
+            backoff: Backoff = Backoff(),
+            tls: TLSSettings? = nil
         ) {
             self.listen = listen
             self.peers = peers
@@ -69,6 +75,7 @@ public final class TCPTransport: Transport {
             self.idleTimeout = idleTimeout
             self.connectTimeout = connectTimeout
             self.backoff = backoff
+            self.tls = tls
         }
     }
 
@@ -81,6 +88,7 @@ public final class TCPTransport: Transport {
     let group: any EventLoopGroup
     let logger: Logger
     let metrics: TransportMetrics
+    private let tls: Result<TLSSettings.Contexts, QueryError>?
     private let eventSink: AsyncStream<TransportEvent>.Continuation
     private let state = Mutex(State())
 
@@ -121,6 +129,9 @@ public final class TCPTransport: Transport {
         self.group = eventLoopGroup
         self.logger = logger
         self.metrics = TransportMetrics(factory: metricsFactory)
+        self.tls = configuration.tls.map { settings in
+            Result { () throws(QueryError) in try settings.makeContexts() }
+        }
         (self.events, self.eventSink) = AsyncStream.makeStream(of: TransportEvent.self)
     }
 
@@ -201,6 +212,7 @@ public final class TCPTransport: Transport {
             return
         }
         defer { finish() }
+        if case .failure(let error) = tls { throw error }
         try await withThrowingDiscardingTaskGroup { tasks in
             if let listen = configuration.listen {
                 let server = try await bind(listen)
@@ -293,7 +305,7 @@ public final class TCPTransport: Transport {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .bind(host: listen.host, port: listen.port) { channel in
-                    self.configurePipeline(channel)
+                    self.configurePipeline(channel, dialled: nil)
                 }
         } catch {
             throw QueryError(.unavailable, "cannot listen on \(listen): \(error)")
@@ -322,7 +334,7 @@ public final class TCPTransport: Transport {
                     .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
                     .connect(host: endpoint.host, port: endpoint.port) { channel in
-                        self.configurePipeline(channel)
+                        self.configurePipeline(channel, dialled: endpoint)
                     }
                 if await serve(connection, dialed: endpoint) { attempt = 0 }
             } catch {
@@ -343,10 +355,22 @@ public final class TCPTransport: Transport {
     }
 
     /// Adds the framing handlers and wraps the channel for Swift Concurrency.
-    func configurePipeline(_ channel: any Channel) -> EventLoopFuture<NIOAsyncChannel<TransportFrame, TransportFrame>> {
+    func configurePipeline(
+        _ channel: any Channel, dialled: Endpoint?
+    ) -> EventLoopFuture<NIOAsyncChannel<TransportFrame, TransportFrame>> {
         let configuration = self.configuration
         let metrics = self.metrics
+        let contexts = try? tls?.get()
         return channel.eventLoop.makeCompletedFuture {
+            if let contexts {
+                if let dialled {
+                    let hostname = dialled.host.first?.isLetter == true ? dialled.host : nil
+                    try channel.pipeline.syncOperations.addHandler(
+                        try NIOSSLClientHandler(context: contexts.client, serverHostname: hostname))
+                } else {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: contexts.server))
+                }
+            }
             try TransportPipeline.configure(
                 channel.pipeline.syncOperations,
                 maximumFrameLength: configuration.maximumFrameLength,
