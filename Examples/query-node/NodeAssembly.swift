@@ -23,12 +23,12 @@ enum NodeAssembly {
                 throw QueryError(.invalidArgument, "machines is \(count); it must be in 1…100000")
             }
             let first = config.firstMachine ?? 0
-            let pinned = config.pinnedProxies.map { names throws(QueryError) in Set(try NodeConfig.nodes(names)) }
+            let pinned = try NodeConfig.nodeSet(config.pinnedProxies)
             var roles: [any Role] = []
             var machines: [(Int, Int, NodeID)] = []
             for machine in first..<(first + count) {
                 let id = FleetShape.edge(cluster, machine)
-                roles.append(EdgeAgent(id: id, configuration: .init(schedule: schedule, pinnedProxies: try pinned)))
+                roles.append(EdgeAgent(id: id, configuration: .init(schedule: schedule, pinnedProxies: pinned)))
                 machines.append((cluster, machine, id))
             }
             return (roles, machines)
@@ -41,9 +41,7 @@ enum NodeAssembly {
                 machines: (0..<machineCount).map { FleetShape.edge(cluster, $0) }, schedule: schedule,
                 dropAfter: NodeConfig.seconds(config.dropAfter) ?? .seconds(180),
                 interestLease: NodeConfig.seconds(config.interestLease), prewarm: try NodeConfig.tables(config.prewarm),
-                pinnedAggregators: config.pinnedAggregators.map { names throws(QueryError) in
-                    Set(try NodeConfig.nodes(names))
-                })
+                pinnedAggregators: try NodeConfig.nodeSet(config.pinnedAggregators))
             return ([ClusterProxy(id: try config.nodeID("id"), configuration: configuration)], [])
         case .tla:
             return ([Aggregator(id: try config.nodeID("id"), configuration: try aggregatorConfiguration(config))], [])
@@ -90,9 +88,9 @@ enum NodeAssembly {
             failoverAfter: NodeConfig.seconds(config.failoverAfter),
             interestLease: NodeConfig.seconds(config.interestLease), prewarm: try NodeConfig.tables(config.prewarm),
             deferred: deferred, aggregatorSet: try config.aggregatorSetValue(),
-            servedTables: config.servedTables.map { names throws(QueryError) in Set(try NodeConfig.tables(names)) },
+            servedTables: try NodeConfig.tableSet(config.servedTables),
             partitions: try config.partitionList(),
-            pinnedProxies: config.pinnedProxies.map { names throws(QueryError) in Set(try NodeConfig.nodes(names)) })
+            pinnedProxies: try NodeConfig.nodeSet(config.pinnedProxies))
     }
 
     static func queryConfiguration(_ config: NodeConfig) throws(QueryError) -> QueryNode.Configuration {
@@ -103,10 +101,8 @@ enum NodeAssembly {
             failoverAfter: NodeConfig.seconds(config.failoverAfter), queryTimeout: NodeConfig.seconds(config.queryTimeout),
             idleExpiry: NodeConfig.seconds(config.idleExpiry), interestLease: NodeConfig.seconds(config.interestLease),
             prewarm: try NodeConfig.tables(config.prewarm), views: views, aggregatorSet: try config.aggregatorSetValue(),
-            servedTables: config.servedTables.map { names throws(QueryError) in Set(try NodeConfig.tables(names)) },
+            servedTables: try NodeConfig.tableSet(config.servedTables),
             partitions: try config.partitionList(),
-            pinnedAggregators: config.pinnedAggregators.map { names throws(QueryError) in
-                Set(try NodeConfig.nodes(names))
-            })
+            pinnedAggregators: try NodeConfig.nodeSet(config.pinnedAggregators))
     }
 }

@@ -122,6 +122,16 @@ extension NodeConfig {
         return result
     }
 
+    static func nodeSet(_ names: [String]?) throws(QueryError) -> Set<NodeID>? {
+        guard let names else { return nil }
+        return Set(try nodes(names))
+    }
+
+    static func tableSet(_ names: [String]?) throws(QueryError) -> Set<TableName>? {
+        guard let names else { return nil }
+        return Set(try tables(names))
+    }
+
     func partitionList() throws(QueryError) -> [TablePartition] {
         var result: [TablePartition] = []
         for partition in partitions ?? [] {

@@ -8,6 +8,7 @@ import QuerySQL
 import QuerySim
 import QueryTransport
 import ServiceLifecycle
+import UnixSignals
 
 /// `query-node`: runs one tier of the collection tree as a process talking TCP.
 @main

@@ -5,12 +5,15 @@ import Testing
 
 @testable import QueryTransport
 
+/// Where the `openssl` command is, if anywhere.
+let opensslPath: String? = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/opt/homebrew/bin/openssl"]
+    .first { FileManager.default.isExecutableFile(atPath: $0) }
+
 /// Mutual TLS between peers and for clients, with certificates made by the `openssl` command in a
 /// temporary directory (the suite is skipped, with a message, where `openssl` is missing).
-@Suite("TLS", .serialized, .enabled(if: TLSTests.openssl != nil, "openssl not found; TLS tests skipped"))
+@Suite("TLS", .serialized, .enabled(if: opensslPath != nil, "openssl not found; TLS tests skipped"))
 struct TLSTests {
-    static let openssl: String? = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/opt/homebrew/bin/openssl"]
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
+    static var openssl: String? { opensslPath }
 
     /// A CA, two certificates it signed, and a self-signed rogue certificate.
     struct Certificates {
