@@ -23,8 +23,10 @@ struct EdgePublisher<T: Transport>: Service {
             var generation = first
             while !Task.isCancelled {
                 let now = runtime.now()
+                // The workload counts generations from 1 at start-up (it replays its churn from there).
+                let step = generation - first + 1
                 for (cluster, machine, id) in machines {
-                    for (table, segment) in workload.tables(cluster: cluster, machine: machine, generation: generation, now: now) {
+                    for (table, segment) in workload.tables(cluster: cluster, machine: machine, generation: step, now: now) {
                         runtime.publish(table, segment, at: id)
                     }
                 }
