@@ -18,7 +18,7 @@ struct EdgePublisher<T: Transport>: Service {
         let clock = ContinuousClock()
         // Publish the current generation at once, so the first generation has data.
         let first = max(1, schedule.number(at: runtime.now()))
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             var workload = ProcessesWorkload(configuration: workloadConfiguration)
             var generation = first
             while !Task.isCancelled {

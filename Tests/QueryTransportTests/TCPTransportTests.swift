@@ -149,13 +149,21 @@ struct TCPTransportTests {
                 peers: [Endpoint(host: "127.0.0.1", port: port)], outboundQueueFrames: 64,
                 outboundQueueBytes: 1 << 20, keepaliveInterval: .seconds(30), idleTimeout: .seconds(60)),
             metricsFactory: metrics)
-        let accepted = MutexBox<[NIOAsyncChannel<ByteBuffer, TransportFrame>]>([])
+        let accepted = MutexBox<[any Channel]>([])
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await listener.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        try await connection.outbound.write(.hello(.init(party: .peer, nodes: ["sql:slow"])))
-                        accepted.withLock { $0.append(connection) }
+                    try await withThrowingDiscardingTaskGroup { connections in
+                        for try await connection in inbound {
+                            accepted.withLock { $0.append(connection.channel) }
+                            connections.addTask {
+                                try? await connection.executeThenClose { _, outbound in
+                                    try await outbound.write(.hello(.init(party: .peer, nodes: ["sql:slow"])))
+                                    // Never read (autoRead is off) until the test closes the channel.
+                                    try? await connection.channel.closeFuture.get()
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -173,7 +181,7 @@ struct TCPTransportTests {
             #expect(metrics.counterTotal(label: "query.transport.dropped", dimensions: [("reason", "queue_full")]) == Int64(dropped))
             sender.beginGracefulShutdown()
             listener.channel.close(promise: nil)
-            for connection in accepted.withLock({ $0 }) { connection.channel.close(promise: nil) }
+            for channel in accepted.withLock({ $0 }) { channel.close(promise: nil) }
             try await group.waitForAll()
         }
     }

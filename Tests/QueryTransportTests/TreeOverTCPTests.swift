@@ -1,6 +1,7 @@
 import Logging
 import MetricsTestKit
 import QueryCore
+import QuerySQL
 import Synchronization
 import Testing
 
@@ -104,7 +105,7 @@ struct TreeOverTCPTests {
                         configuration: .init(
                             aggregators: ["tla:0", "tla:1"], schedule: Self.schedule, failoverAfter: .milliseconds(800),
                             queryTimeout: .seconds(3)),
-                        evaluator: CountingEvaluator())
+                        evaluator: SQLEngine())
                 ], listen: true, peers: tlaPorts)
             group.addTask { try await sql.run() }
             let sqlPort = try #require(await sql.transport.listeningPort())
@@ -121,7 +122,7 @@ struct TreeOverTCPTests {
 
             let client = QueryClient(
                 endpoints: [Endpoint(host: "127.0.0.1", port: sqlPort)], configuration: .init(queryTimeout: .seconds(5)))
-            let sqlText = "SELECT count(distinct(machine_id)) FROM load"
+            let sqlText = "SELECT count(DISTINCT machine_id) FROM load"
 
             // 1. End to end: every machine's row arrives at the SQL node.
             let all = try #require(await Self.ask(client, sqlText) { value, _ in value == 6 })

