@@ -28,11 +28,23 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for one node's answer.")
     var timeout: Double = 60
 
+    @Option(help: "TLS: this client's certificate (PEM), when the nodes require mutual TLS.")
+    var tlsCert: String?
+
+    @Option(help: "TLS: this client's private key (PEM).")
+    var tlsKey: String?
+
+    @Option(help: "TLS: the fleet CA certificate (PEM) the nodes' certificates chain to.")
+    var tlsCA: String?
+
     @Argument(help: "The SQL statement (omit for an interactive shell).")
     var sql: String?
 
     func validate() throws {
         guard !nodes.isEmpty else { throw ValidationError("give at least one --node host:port") }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
         guard ResultFormatter.Format(rawValue: format) != nil else {
             throw ValidationError("unknown format '\(format)'; use table, csv or json")
         }
@@ -53,7 +65,9 @@ struct QueryCommand: AsyncParsableCommand {
         }
         let client = QueryClient(
             endpoints: endpoints,
-            configuration: .init(queryTimeout: .nanoseconds(Int64(timeout * 1e9))))
+            configuration: .init(
+                queryTimeout: .nanoseconds(Int64(timeout * 1e9)),
+                tls: tlsCert.map { TLSSettings(certificateChainFile: $0, privateKeyFile: tlsKey ?? "", trustRootsFile: tlsCA) }))
         var format = ResultFormatter.Format(rawValue: format) ?? .table
         if let sql {
             do {

@@ -71,10 +71,20 @@ struct NodeConfig: Decodable, Sendable {
     /// SQL: where other SQL nodes accept clients (`id` → `host:port`), for redirects.
     var directory: [String: String]?
 
+    /// Mutual TLS for every connection: this node's certificate and key, and the fleet CA (PEM files).
+    var tls: TLSConfig?
+
     /// Edge workload (QuerySim's `ProcessesWorkload`): seed, processes per machine, churn.
     var seed: UInt64?
     var processesPerMachine: Int?
     var churn: Double?
+
+    struct TLSConfig: Decodable, Sendable {
+        var certificate: String
+        var key: String
+        var ca: String?
+        var requireClientCertificate: Bool?
+    }
 
     struct ClusterConfig: Decodable, Sendable {
         var cluster: Int
@@ -157,6 +167,14 @@ extension NodeConfig {
         var result: [Endpoint] = []
         for peer in peers ?? [] { result.append(try Endpoint(parsing: peer)) }
         return result
+    }
+
+    var tlsSettings: TLSSettings? {
+        tls.map {
+            TLSSettings(
+                certificateChainFile: $0.certificate, privateKeyFile: $0.key, trustRootsFile: $0.ca,
+                requireClientCertificate: $0.requireClientCertificate ?? true)
+        }
     }
 
     func directoryValue() throws(QueryError) -> [NodeID: Endpoint] {

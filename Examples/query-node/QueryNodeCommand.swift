@@ -71,7 +71,7 @@ struct QueryNodeCommand: AsyncParsableCommand {
             configuration: .init(
                 listen: try nodeConfig.endpoint(nodeConfig.listen), peers: try nodeConfig.peerEndpoints(),
                 keepaliveInterval: NodeConfig.seconds(nodeConfig.keepalive) ?? .seconds(2),
-                idleTimeout: NodeConfig.seconds(nodeConfig.idleTimeout) ?? .seconds(10)),
+                idleTimeout: NodeConfig.seconds(nodeConfig.idleTimeout) ?? .seconds(10), tls: nodeConfig.tlsSettings),
             logger: logger)
         let runtime = NodeRuntime(
             roles: roles, transport: transport, clock: ContinuousClock(),
