@@ -16,12 +16,19 @@ let package = Package(
         .executable(name: "query-sqllogictest", targets: ["query-sqllogictest"]),
         .executable(name: "query-bench", targets: ["query-bench"]),
         .executable(name: "query-replay", targets: ["query-replay"]),
+        .executable(name: "query-node", targets: ["query-node"]),
+        .executable(name: "query", targets: ["query"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // System zlib from Debian's zlib1g-dev.
@@ -50,6 +57,15 @@ let package = Package(
             dependencies: [
                 "QueryCore", "QuerySQL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -107,11 +123,45 @@ let package = Package(
             ],
             path: "Benchmarks/query-bench"
         ),
+        .executableTarget(
+            name: "query-node",
+            dependencies: [
+                "QueryCore", "QuerySQL", "QueryTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                "QuerySim",
+            ],
+            path: "Examples/query-node"
+        ),
+        .executableTarget(
+            name: "query",
+            dependencies: [
+                "QueryCore", "QueryTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/query-cli"
+        ),
 
         // MARK: Tests
         .testTarget(name: "QueryCoreTests", dependencies: ["QueryCore"]),
         .testTarget(name: "QuerySQLTests", dependencies: ["QueryCore", "QuerySQL", "SQLLogicTest"]),
-        .testTarget(name: "QueryTransportTests", dependencies: ["QueryCore", "QuerySQL", "QueryTransport"]),
+        .testTarget(
+            name: "QueryTransportTests",
+            dependencies: [
+                "QueryCore", "QuerySQL", "QueryTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(name: "QuerySimTests", dependencies: ["QueryCore", "QuerySQL", "QuerySim"]),
     ]
 )

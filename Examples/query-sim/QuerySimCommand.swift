@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import QueryCore
+import QuerySQL
+import QuerySim
+
+/// `query-sim`: deterministic fleet simulations from the command line.
+///
+/// ```
+/// query-sim --seeds 1-200 --faults mix      # seed sweep with invariant checks
+/// query-sim --scenario Examples/scenarios/kill-and-return.json
+/// ```
+@main
+struct QuerySimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query-sim",
+        abstract: "Simulate a swift-query collection tree deterministically: seed sweeps with faults, or scripted scenarios.",
+        discussion: """
+            With --seeds, every seed builds a small random fleet, injects the chosen faults, asks queries and checks \
+            the invariants (version monotonicity, drop after timeout, eventual arrival, every query answered or cleanly \
+            failed, snapshot spread). A failing seed prints the command that replays it. The last line is \
+            'N passed, N failed'.
+
+            With --scenario, the JSON file's fleet and events are run and one JSON line is printed per query.
+            Fault names: none, mix, or a comma-separated list of crash, partition, network, skew.
+            """)
+
+    @Option(name: .long, help: "Seeds to run: N, A-B or a comma-separated list of those (e.g. 1-200).")
+    var seeds: String?
+
+    @Option(name: .long, help: "Faults to inject with --seeds: none, mix, or a list of crash,partition,network,skew.")
+    var faults: String = "mix"
+
+    @Option(name: .long, help: "Run a scenario file and print one JSON line per query.")
+    var scenario: String?
+
+    @Flag(name: .long, help: "With --seeds, also print a line per passing seed (with its trace hash).")
+    var verbose = false
+
+    @Flag(name: .long, help: "With --seeds, print the captured node logs of failing seeds.")
+    var logs = false
+
+    func validate() throws {
+        if (seeds == nil) == (scenario == nil) {
+            throw ValidationError("give exactly one of --seeds and --scenario")
+        }
+        if FaultMix(parsing: faults) == nil {
+            throw ValidationError("unknown fault mix '\(faults)'; use none, mix, or a list of crash, partition, network, skew")
+        }
+        if let seeds { _ = try Self.parseSeeds(seeds) }
+    }
+
+    func run() throws {
+        if let scenario {
+            try runScenario(path: scenario)
+        } else if let seeds {
+            try runSeeds(seeds)
+        }
+    }
+
+    // MARK: Seeds
+
+    static func parseSeeds(_ text: String) throws -> [UInt64] {
+        var result: [UInt64] = []
+        for part in text.split(separator: ",") {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(bounds.count), let low = UInt64(bounds[0]), let high = UInt64(bounds.last!),
+                low <= high, high - low < 1_000_000
+            else { throw ValidationError("bad seed range '\(part)'; expected N or A-B with A ≤ B") }
+            result.append(contentsOf: low...high)
+        }
+        guard !result.isEmpty else { throw ValidationError("no seeds given") }
+        return result
+    }
+
+    func runSeeds(_ text: String) throws {
+        let list = try Self.parseSeeds(text)
+        let mix = FaultMix(parsing: faults)!
+        let runner = SeedRun(queries: SeedRun.standardQueries)
+        var passed = 0, failed = 0
+        for seed in list {
+            let result: SeedRun.Result
+            do {
+                result = try runner.run(seed: seed, faults: mix, evaluator: SQLEngine())
+            } catch {
+                print("seed \(seed): could not build the fleet: \(error)")
+                failed += 1
+                continue
+            }
+            let shape = result.shape
+            let fleet = "\(shape.clusters)×\(shape.machinesPerCluster) machines, \(shape.aggregators) TLAs"
+                + (shape.childrenPerAggregator > 0 ? " with children" : "") + ", \(shape.sqlNodes) SQL"
+            if result.passed {
+                passed += 1
+                if verbose {
+                    print(
+                        "seed \(seed) passed (\(fleet); \(result.answered) answered, \(result.failed) failed cleanly; "
+                            + "max spread \(result.maxSpread.secondsDouble)s; trace \(result.traceHash))")
+                }
+            } else {
+                failed += 1
+                print("seed \(seed) FAILED (\(fleet); faults \(mix)):")
+                for line in result.script { print("  fault: \(line)") }
+                for violation in result.violations.prefix(10) { print("  \(violation)") }
+                if result.violations.count > 10 { print("  … \(result.violations.count - 10) more") }
+                if logs { print(result.logs.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")) }
+                print("  replay: swift run query-sim --seeds \(seed) --faults \(mix)\(logs ? "" : " --logs")")
+            }
+        }
+        print("\(passed) passed, \(failed) failed")
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    // MARK: Scenario
+
+    func runScenario(path: String) throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            FileHandle.standardError.write(Data("query-sim: cannot read \(path): \(error.localizedDescription)\n".utf8))
+            throw ExitCode(2)
+        }
+        let engine = SQLEngine()
+        let scenario: Scenario
+        do {
+            scenario = try Scenario.parse(text) { (sql: String) throws(QueryError) in
+                _ = try engine.tablesReferenced(by: sql, catalog: SnapshotCatalog())
+            }
+        } catch {
+            FileHandle.standardError.write(Data("query-sim: \(path): \(error.message)\n".utf8))
+            throw ExitCode(2)
+        }
+        let report = try ScenarioRunner(scenario: scenario, evaluator: engine).run()
+        for line in report.lines { print(line.serialized) }
+        FileHandle.standardError.write(Data("trace \(report.traceHash)\n".utf8))
+        for violation in report.violations {
+            FileHandle.standardError.write(Data("invariant violated: \(violation)\n".utf8))
+        }
+    }
+}

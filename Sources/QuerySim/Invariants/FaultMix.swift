@@ -1,0 +1,51 @@
+/// Which faults a seeded run injects.
+public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
+    /// Crash and later restart machines, proxies, TLAs, children and SQL nodes.
+    public var crashes: Bool
+    /// Partition single nodes away and heal them.
+    public var partitions: Bool
+    /// Bursts of loss, duplication and reordering.
+    public var network: Bool
+    /// Clock skew on every node.
+    public var skew: Bool
+
+    /// Creates a mix.
+    public init(crashes: Bool = false, partitions: Bool = false, network: Bool = false, skew: Bool = false) {
+        self.crashes = crashes
+        self.partitions = partitions
+        self.network = network
+        self.skew = skew
+    }
+
+    /// No faults.
+    public static let none = FaultMix()
+    /// Every kind of fault.
+    public static let mix = FaultMix(crashes: true, partitions: true, network: true, skew: true)
+
+    /// The names accepted by ``init(parsing:)``.
+    public static let names = ["none", "mix", "crash", "partition", "network", "skew"]
+
+    /// Parses `mix`, `none`, or a comma-separated list of `crash`, `partition`, `network`, `skew`.
+    public init?(parsing text: String) {
+        var mix = FaultMix()
+        for part in text.split(separator: ",").map({ String($0.filter { $0 != " " }) }) {
+            switch part {
+            case "none": break
+            case "mix", "all": mix = .mix
+            case "crash", "crashes": mix.crashes = true
+            case "partition", "partitions": mix.partitions = true
+            case "network", "loss": mix.network = true
+            case "skew": mix.skew = true
+            default: return nil
+            }
+        }
+        self = mix
+    }
+
+    public var description: String {
+        if self == .mix { return "mix" }
+        let parts = [crashes ? "crash" : nil, partitions ? "partition" : nil, network ? "network" : nil, skew ? "skew" : nil]
+            .compactMap { $0 }
+        return parts.isEmpty ? "none" : parts.joined(separator: ",")
+    }
+}

@@ -1,0 +1,178 @@
+public import QueryCore
+
+/// Checks a running ``Fleet`` after every step against the collection tree's promises:
+///
+/// - **version monotonicity**: per receiver, table and origin, the version held never decreases
+///   (across drops and returns; a crashed receiver starts afresh);
+/// - **drop after timeout**: a SQL node's snapshot whose generation started more than `dropAfter`
+///   (plus slack) after a machine went silent holds none of that machine's rows;
+/// - **snapshot spread**: the publish times behind an answer lie within a bound;
+/// - **every query answered or cleanly failed** (at ``finish(quietSince:)``), never twice;
+/// - **eventual arrival after heal** (at ``finish(quietSince:)``): after a quiet period every live
+///   machine's rows are back at every live SQL node.
+public final class InvariantChecker {
+    /// One broken promise.
+    public struct Violation: Sendable, CustomStringConvertible {
+        /// Virtual time it was noticed.
+        public var time: Instant
+        /// The node concerned.
+        public var node: NodeID
+        /// The invariant's short name (`version-monotonic`, `drop-after-timeout`, …).
+        public var invariant: String
+        /// What exactly was wrong.
+        public var detail: String
+
+        public var description: String { "[\(format3(time.seconds))s] \(invariant) at \(node): \(detail)" }
+    }
+
+    /// The fleet checked.
+    public unowned let fleet: Fleet
+    /// Violations found so far, in order.
+    public private(set) var violations: [Violation] = []
+    /// The largest publish-time spread seen in an answer.
+    public private(set) var maxSpread: Duration = .zero
+    /// Answers whose spread was measured.
+    public private(set) var answersChecked = 0
+    /// Extra time allowed beyond `dropAfter` before a silent machine's rows must be gone.
+    public var dropSlack: Duration
+    /// The largest allowed publish-time spread of an answer.
+    public var spreadLimit: Duration
+    /// Stop recording after this many violations (the first ones matter).
+    public var violationLimit = 50
+
+    private var held: [NodeID: HeldVersions] = [:]
+
+    private struct HeldVersions {
+        var incarnation: Int
+        var versions: [TableName: [NodeID: Version]] = [:]
+    }
+
+    /// Attaches a checker to `fleet` (call before running it).
+    public init(fleet: Fleet) {
+        self.fleet = fleet
+        let c = fleet.configuration
+        self.dropSlack = c.interval * 3 + c.maxSkew * 2 + .seconds(1)
+        self.spreadLimit = c.dropAfter + c.interval * 3 + c.maxSkew * 2
+        fleet.simulation.addObserver { [unowned self] step in self.observe(step) }
+    }
+
+    private func record(_ node: NodeID, _ invariant: String, _ detail: String) {
+        guard violations.count < violationLimit else { return }
+        violations.append(Violation(time: fleet.simulation.now, node: node, invariant: invariant, detail: detail))
+    }
+
+    private func observe(_ step: SimulationStep) {
+        for action in step.actions {
+            if case .answer(_, .success(let answer)) = action { checkSpread(answer, node: step.node) }
+        }
+        guard case .received(let message, _) = step.input else { return }
+        switch message {
+        case .update, .deferral, .resync: break
+        default: return
+        }
+        guard let role = fleet.simulation.role(of: step.node) else { return }
+        let tables = Self.tables(of: role)
+        guard !tables.isEmpty else { return }
+        checkVersions(tables, node: step.node)
+        if let queryNode = role as? QueryNode { checkDrops(queryNode, tables: tables) }
+    }
+
+    /// The tables a role holds, by name, sorted.
+    static func tables(of role: any Role) -> [(TableName, Table)] {
+        let names = ProcessesWorkload.tableNames
+        if let node = role as? QueryNode {
+            return node.snapshot.tables.keys.sorted().map { ($0, node.snapshot.tables[$0]!) }
+        }
+        if let proxy = role as? ClusterProxy { return names.compactMap { n in proxy.table(n).map { (n, $0) } } }
+        if let tla = role as? Aggregator { return names.compactMap { n in tla.table(n).map { (n, $0) } } }
+        if let child = role as? AggregatorChild { return names.compactMap { n in child.table(n).map { (n, $0) } } }
+        return []
+    }
+
+    private func checkVersions(_ tables: [(TableName, Table)], node: NodeID) {
+        let incarnation = fleet.simulation.incarnation(of: node)
+        var state = held[node] ?? HeldVersions(incarnation: incarnation)
+        if state.incarnation != incarnation { state = HeldVersions(incarnation: incarnation) }
+        for (name, table) in tables {
+            for origin in table.sortedOrigins {
+                let version = table.slices[origin]!.version
+                if let previous = state.versions[name]?[origin], version < previous {
+                    record(node, "version-monotonic", "\(name) from \(origin) went from version \(previous) back to \(version)")
+                }
+                state.versions[name, default: [:]][origin] = max(version, state.versions[name]?[origin] ?? 0)
+            }
+        }
+        held[node] = state
+    }
+
+    private func checkDrops(_ node: QueryNode, tables: [(TableName, Table)]) {
+        guard let generation = node.generation else { return }
+        let limit = fleet.configuration.dropAfter + dropSlack
+        for (name, table) in tables {
+            for origin in table.sortedOrigins {
+                guard let since = fleet.simulation.silentSince(origin), generation.time > since + limit else { continue }
+                record(
+                    node.id, "drop-after-timeout",
+                    "\(name) still holds rows of \(origin), silent since \(format3(since.seconds))s, in generation \(generation.number) (\(format3(generation.time.seconds))s)")
+            }
+        }
+    }
+
+    private func checkSpread(_ answer: QueryAnswer, node: NodeID) {
+        guard let oldest = answer.completeness.oldestPublish, let newest = answer.completeness.newestPublish else { return }
+        answersChecked += 1
+        let spread = newest - oldest
+        maxSpread = max(maxSpread, spread)
+        if spread > spreadLimit {
+            record(node, "snapshot-spread", "answer in generation \(answer.generation.number) spans \(spread.secondsDouble)s of publish times (limit \(spreadLimit.secondsDouble)s)")
+        }
+    }
+
+    /// Runs the end-of-run checks. Call after a quiet period (no faults since `quietSince`, every
+    /// node restarted and every partition healed) of several intervals.
+    ///
+    /// - Parameter quietSince: When the last fault was repaired; eventual arrival is checked only
+    ///   if at least `dropSlack + 2 intervals` have passed since.
+    public func finish(quietSince: Instant) {
+        let sim = fleet.simulation
+        let now = sim.now
+        for message in sim.shellViolations { record("shell", "query-answered", message) }
+        let timeout = (fleet.configuration.queryTimeout ?? fleet.configuration.interval * 2) + fleet.configuration.interval * 2
+        for query in sim.queries {
+            switch query.outcome {
+            case nil:
+                if query.submittedAt + timeout < now {
+                    record(query.node, "query-answered", "query \(query.id) submitted at \(format3(query.submittedAt.seconds))s never answered: \(query.sql)")
+                }
+            case .failure(let error)?:
+                if error.code == .internalError || error.message.isEmpty {
+                    record(query.node, "query-answered", "query \(query.id) failed uncleanly: \(error)")
+                }
+            case .success?:
+                break
+            }
+        }
+        guard now - quietSince >= dropSlack + fleet.configuration.interval * 2 else { return }
+        let shape = fleet.configuration.shape
+        let prewarm = Set(fleet.configuration.prewarm)
+        for s in 0..<shape.sqlNodes {
+            let id = FleetShape.sql(s)
+            guard let node = sim.role(of: id) as? QueryNode else { continue }
+            for name in prewarm.sorted() where ProcessesWorkload.tableNames.contains(name) {
+                let table = node.snapshot.table(name)
+                var missing: [NodeID] = []
+                for c in 0..<shape.clusters {
+                    for m in 0..<shape.machinesPerCluster {
+                        let edge = FleetShape.edge(c, m)
+                        guard sim.silentSince(edge) == nil, name != "clusters" || m == 0 else { continue }
+                        if table?.slices[edge] == nil { missing.append(edge) }
+                    }
+                }
+                if !missing.isEmpty {
+                    let list = missing.prefix(5).map(\.rawValue).joined(separator: ", ")
+                    record(id, "eventual-arrival", "\(name) lacks rows of \(missing.count) live machine(s) (\(list)\(missing.count > 5 ? ", …" : "")) \(format3((now - quietSince).secondsDouble))s after the last fault was repaired")
+                }
+            }
+        }
+    }
+}

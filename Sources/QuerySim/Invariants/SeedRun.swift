@@ -1,0 +1,165 @@
+public import QueryCore
+
+/// One seeded, randomised run of a small fleet with faults, checked by an ``InvariantChecker``:
+/// what `query-sim --seeds` runs per seed and what the test suite's seed sweep runs.
+///
+/// Everything (fleet shape, fault times and targets, queries) is drawn from the seed, so
+/// `query-sim --seeds N --faults MIX` replays a failure exactly.
+public struct SeedRun {
+    /// The outcome of one run.
+    public struct Result: Sendable {
+        /// The seed.
+        public var seed: UInt64
+        /// The fault mix.
+        public var faults: FaultMix
+        /// The fleet that was simulated.
+        public var shape: FleetShape
+        /// The trace hash (equal for equal seeds).
+        public var traceHash: TraceHash
+        /// Broken invariants.
+        public var violations: [InvariantChecker.Violation]
+        /// Queries answered with rows.
+        public var answered: Int
+        /// Queries that failed cleanly.
+        public var failed: Int
+        /// The faults injected, as text (for reports).
+        public var script: [String]
+        /// The largest publish-time spread of an answer.
+        public var maxSpread: Duration
+        /// Steps processed.
+        public var steps: Int
+        /// Network statistics.
+        public var network: NetworkStatistics
+        /// Captured logs (filled only when the run failed).
+        public var logs: String
+
+        /// Whether every invariant held.
+        public var passed: Bool { violations.isEmpty }
+    }
+
+    /// Queries the run asks; each must be answered or fail cleanly.
+    public var queries: [String]
+    /// Virtual seconds of the fault phase.
+    public var faultPhase: Double = 240
+    /// Generation interval in seconds.
+    public var interval: Double = 10
+    /// Drop-after in seconds (shorter than the paper's, so drops happen within a run).
+    public var dropAfter: Double = 40
+
+    /// Creates a runner that asks `queries`.
+    public init(queries: [String]) { self.queries = queries }
+
+    /// The queries the built-in `processes` workload supports with the SQL engine.
+    public static let standardQueries = [
+        "SELECT count(*) FROM processes",
+        "SELECT count(DISTINCT machine_id) FROM processes",
+        "SELECT p.process_name, sv.version, avg(p.rss) avg_memory FROM processes p, software_versions sv WHERE p.machine_id = sv.machine_id AND p.uid=5000 GROUP BY 1,2 HAVING avg_memory > 100*1000000;",
+        "SELECT cluster, count(*) FROM machines GROUP BY cluster ORDER BY cluster",
+        "SELECT software, version, count(*) FROM software_versions GROUP BY 1, 2 ORDER BY 1, 2",
+    ]
+
+    /// Runs one seed.
+    public func run(seed: UInt64, faults: FaultMix, evaluator: any QueryEvaluator) throws(QueryError) -> Result {
+        var random = SimulationRandom(seed: seed, stream: "seed-run")
+        func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(random.next() % UInt64(range.count)) }
+        let shape = FleetShape(
+            clusters: pick(2...4), machinesPerCluster: pick(2...5), proxiesPerCluster: 2, aggregators: 2,
+            childrenPerAggregator: pick(0...1), sqlNodes: pick(1...2))
+        let intervalD = Duration.nanoseconds(Int64(interval * 1e9))
+        let configuration = FleetConfiguration(
+            shape: shape, seed: seed, interval: intervalD, dropAfter: .nanoseconds(Int64(dropAfter * 1e9)),
+            prewarm: ["machines", "processes", "software_versions"],
+            deferredTables: shape.childrenPerAggregator > 0 ? ["software_versions"] : [],
+            network: NetworkConditions(latency: .exponential(minimum: .milliseconds(1), mean: .milliseconds(15))),
+            maxSkew: faults.skew ? .seconds(2) : .zero)
+        let fleet = try Fleet(configuration, evaluator: evaluator)
+        let checker = InvariantChecker(fleet: fleet)
+        let sim = fleet.simulation
+        var script: [String] = []
+        fleet.start()
+
+        // Candidate targets.
+        var edges: [NodeID] = [], proxies: [NodeID] = [], upper: [NodeID] = []
+        for c in 0..<shape.clusters {
+            for m in 0..<shape.machinesPerCluster { edges.append(FleetShape.edge(c, m)) }
+            for p in 0..<shape.proxiesPerCluster { proxies.append(FleetShape.proxy(c, p)) }
+        }
+        for a in 0..<shape.aggregators {
+            upper.append(FleetShape.aggregator(a))
+            for j in 0..<shape.childrenPerAggregator { upper.append(FleetShape.child(a, j)) }
+        }
+        let sqlNodes = (0..<shape.sqlNodes).map { FleetShape.sql($0) }
+        let all = edges + proxies + upper + sqlNodes
+
+        func at(_ seconds: Double) -> Instant { .seconds(seconds) }
+        func draw(_ list: [NodeID]) -> NodeID { list[Int(random.next() % UInt64(list.count))] }
+        func time(_ low: Double, _ high: Double) -> Double { ((low + random.nextUnit() * (high - low)) * 10).rounded() / 10 }
+        let start = 3 * interval, end = start + faultPhase
+
+        if faults.crashes {
+            for _ in 0..<pick(2...5) {
+                let pool = [edges, edges, proxies, upper, sqlNodes][pick(0...4)]
+                let node = draw(pool)
+                let down = time(start, end - 20)
+                let up = min(down + time(5, dropAfter * 2.5), end)
+                script.append("\(format3(down))s kill \(node), \(format3(up))s restart")
+                sim.schedule(at: at(down)) { $0.crash(node) }
+                sim.schedule(at: at(up)) { $0.restart(node) }
+            }
+        }
+        if faults.partitions {
+            for _ in 0..<pick(1...3) {
+                let node = draw(all)
+                let cut = time(start, end - 20)
+                let heal = min(cut + time(5, dropAfter * 2), end)
+                script.append("\(format3(cut))s partition [\(node)], \(format3(heal))s heal")
+                sim.schedule(at: at(cut)) { $0.partition([node]) }
+                sim.schedule(at: at(heal)) { $0.heal([node]) }
+            }
+        }
+        if faults.network {
+            for _ in 0..<pick(1...3) {
+                let from = time(start, end - 20)
+                let to = min(from + time(5, 60), end)
+                let loss = Double(pick(1...20)) / 100, duplication = Double(pick(0...10)) / 100
+                let reordering = Double(pick(0...30)) / 100
+                script.append("\(format3(from))s…\(format3(to))s loss \(loss) duplication \(duplication) reordering \(reordering)")
+                sim.schedule(at: at(from)) {
+                    $0.network.loss = loss
+                    $0.network.duplication = duplication
+                    $0.network.reordering = reordering
+                }
+                sim.schedule(at: at(to)) {
+                    $0.network.loss = 0
+                    $0.network.duplication = 0
+                    $0.network.reordering = 0
+                }
+            }
+        }
+        // Queries throughout, at random SQL nodes.
+        var t = start
+        while t < end + 6 * interval {
+            t += time(5, 20)
+            fleet.submit(queries[pick(0...(queries.count - 1))], to: draw(sqlNodes), at: at(t))
+        }
+        // Quiet phase: everything repaired at `end`.
+        sim.schedule(at: at(end)) { sim in
+            sim.healAll()
+            sim.network.loss = 0
+            sim.network.duplication = 0
+            sim.network.reordering = 0
+            for node in all where !sim.isUp(node) { sim.restart(node) }
+        }
+        let finish = end + checker.dropSlack.secondsDouble + 4 * interval
+        fleet.run(until: at(finish))
+        checker.finish(quietSince: at(end))
+
+        let answered = sim.queries.filter { if case .success? = $0.outcome { true } else { false } }.count
+        let failed = sim.queries.filter { if case .failure? = $0.outcome { true } else { false } }.count
+        return Result(
+            seed: seed, faults: faults, shape: shape, traceHash: sim.traceHash, violations: checker.violations,
+            answered: answered, failed: failed, script: script, maxSpread: checker.maxSpread,
+            steps: sim.stepsProcessed, network: sim.statistics,
+            logs: checker.violations.isEmpty ? "" : sim.formattedLogs(limit: 60))
+    }
+}

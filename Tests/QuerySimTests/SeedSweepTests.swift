@@ -1,0 +1,54 @@
+import QueryCore
+import QuerySim
+import Testing
+
+@Suite("Seed sweep")
+struct SeedSweepTests {
+    static let queries = ["SELECT count(*) FROM processes", "SELECT count(DISTINCT(machine_id)) FROM processes"]
+
+    func check(seed: UInt64, faults: FaultMix) throws {
+        let result = try SeedRun(queries: Self.queries).run(seed: seed, faults: faults, evaluator: CountingEvaluator())
+        let replay = "replay: swift run query-sim --seeds \(seed) --faults \(faults)"
+        let script = "script: \(result.script.joined(separator: "; "))"
+        let known = result.violations.filter { $0.invariant == "eventual-arrival" }
+        let hard = result.violations.filter { $0.invariant != "eventual-arrival" }
+        if !hard.isEmpty {
+            Issue.record("seed \(seed) failed; \(replay)\n\(script)\n\(hard.prefix(5).map(\.description).joined(separator: "\n"))")
+        }
+        // Known bug in the roles (tree branch at 1ab7692): after lost or duplicated messages, the
+        // rows of tables that no longer change (`machines`, `software_versions`) of some machines
+        // never come back to the SQL node. Kept visible as a known issue until fixed.
+        withKnownIssue("unchanged tables do not return after message loss", isIntermittent: true) {
+            if !known.isEmpty {
+                Issue.record("seed \(seed): \(replay)\n\(script)\n\(known.prefix(3).map(\.description).joined(separator: "\n"))")
+            }
+        }
+        #expect(result.answered > 0)
+    }
+
+    @Test("no faults", arguments: 1...2 as ClosedRange<UInt64>)
+    func clean(seed: UInt64) throws { try check(seed: seed, faults: .none) }
+
+    @Test("crashes", arguments: 1...3 as ClosedRange<UInt64>)
+    func crashes(seed: UInt64) throws { try check(seed: seed, faults: FaultMix(crashes: true)) }
+
+    @Test("partitions", arguments: 1...3 as ClosedRange<UInt64>)
+    func partitions(seed: UInt64) throws { try check(seed: seed, faults: FaultMix(partitions: true)) }
+
+    @Test("lossy network", arguments: 1...3 as ClosedRange<UInt64>)
+    func network(seed: UInt64) throws { try check(seed: seed, faults: FaultMix(network: true)) }
+
+    @Test("everything at once", arguments: 1...4 as ClosedRange<UInt64>)
+    func mix(seed: UInt64) throws { try check(seed: seed, faults: .mix) }
+
+    @Test("a seed replays bit for bit")
+    func replay() throws {
+        let runner = SeedRun(queries: Self.queries)
+        let a = try runner.run(seed: 5, faults: .mix, evaluator: CountingEvaluator())
+        let b = try runner.run(seed: 5, faults: .mix, evaluator: CountingEvaluator())
+        #expect(a.traceHash == b.traceHash)
+        #expect(a.steps == b.steps && a.network == b.network)
+        let c = try runner.run(seed: 6, faults: .mix, evaluator: CountingEvaluator())
+        #expect(a.traceHash != c.traceHash)
+    }
+}
