@@ -16,7 +16,7 @@ struct QueryDemo {
         """
 
     static let rolloutQuery = """
-        SELECT software, version, count(*) AS machines FROM software_versions WHERE software IN ('ghost', 'openssl', 'linux') GROUP BY software, version ORDER BY software, version
+        SELECT sv.version, count(*) AS machines, min(m.up_since) AS oldest_boot FROM software_versions sv, machines m WHERE sv.machine_id = m.machine_id GROUP BY sv.version ORDER BY sv.version
         """
 
     static func main() throws {

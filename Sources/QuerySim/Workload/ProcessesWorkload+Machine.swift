@@ -149,8 +149,8 @@ extension ProcessesWorkload {
                 ])
             }
             result.append(("processes", processes.finish()))
-            var software = SegmentBuilder(schema: ProcessesWorkload.softwareVersionsSchema, capacity: packageVersions.count)
-            for (p, package) in ProcessesWorkload.packages.enumerated() {
+            var software = SegmentBuilder(schema: ProcessesWorkload.softwareVersionsSchema, capacity: 1)
+            for (p, package) in ProcessesWorkload.packages.enumerated() where package.software == ProcessesWorkload.releasePackage {
                 try! software.append([
                     .integer(machineID), .text(package.software), .text(package.versions[packageVersions[p]]),
                     .integer(installed[p]),

@@ -78,7 +78,11 @@ extension ProcessesWorkload {
             ("cpu", .real), ("threads", .integer), ("start_time", .integer),
         ], key: ["pid"])
 
-    /// `software_versions`: one row per installed package, keyed by `software`.
+    /// The package whose release `software_versions` reports: the edge server software, as in the
+    /// paper's example (one row per machine, so its join with `processes` groups by release).
+    public static let releasePackage = "ghost"
+
+    /// `software_versions`: the machine's software release (one row, keyed by `software`).
     public static let softwareVersionsSchema = try! Schema(
         [("machine_id", .integer), ("software", .text), ("version", .text), ("installed", .integer)],
         key: ["software"])
