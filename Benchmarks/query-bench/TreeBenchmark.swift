@@ -67,23 +67,24 @@ struct TreeBenchmark: ParsableCommand {
         let mergedBefore = sim.metricTotal("query.rows_merged")
         let bytesBefore = sim.statistics.bytesSent
         let messagesBefore = sim.statistics.delivered
-        var latencies: [Double] = []
-        for g in 1...generations {
-            let number = UInt64(warmup + g)
-            fleet.run(until: end(of: number))
-            // Data latency: age of the oldest row a SQL node would serve, in generations.
-            for s in 0..<sqlNodes {
-                guard let node = sim.role(of: FleetShape.sql(s)) as? QueryNode,
-                    let range = node.snapshot.table("processes")?.publishTimeRange
-                else { continue }
-                latencies.append((sim.now - range.lowerBound).secondsDouble / interval.secondsDouble)
-            }
-        }
+        for g in 1...generations { fleet.run(until: end(of: UInt64(warmup + g))) }
         sim.roleClock = nil
         let n = Double(generations)
         let cpu = sim.roleSeconds.values.reduce(0, +)
         let merged = sim.metricTotal("query.rows_merged") - mergedBefore
         let wire = Double(sim.statistics.bytesSent - bytesBefore)
+        let messages = Double(sim.statistics.delivered - messagesBefore)
+
+        // Data latency (not timed): each SQL node answers a query late in two more generations; the
+        // answer's completeness says how old the oldest row it used is.
+        var probes: [QueryID] = []
+        for g in 1...2 {
+            let number = UInt64(warmup + generations + g)
+            for s in 0..<sqlNodes {
+                probes.append(fleet.submit("SELECT count(*) FROM processes", to: FleetShape.sql(s), at: end(of: number) - .seconds(2)))
+            }
+            fleet.run(until: end(of: number))
+        }
 
         // What a generation would cost if every hop carried full copies: every machine's tables,
         // encoded as on the wire, once per proxy, once per TLA and once per SQL node.
@@ -118,7 +119,15 @@ struct TreeBenchmark: ParsableCommand {
         Bench.emit("tree.rows_merged_s", cpu > 0 ? merged / cpu : 0, "rows/s")
         Bench.emit("tree.full_bytes_per_generation", Double(fullBytes * hops), "bytes")
         Bench.emit("tree.wire_bytes_per_generation", wire / n, "bytes")
-        Bench.emit("tree.messages_per_generation", Double(sim.statistics.delivered - messagesBefore) / n, "messages")
+        Bench.emit("tree.messages_per_generation", messages / n, "messages")
+        var latencies: [Double] = []
+        for id in probes {
+            guard let record = sim.query(id), case .success(let answer)? = record.outcome,
+                let oldest = answer.completeness.oldestPublish, let answered = record.answeredAt
+            else { continue }
+            latencies.append((answered - oldest).secondsDouble / interval.secondsDouble)
+        }
+        Bench.emit("tree.probe_queries_answered", Double(latencies.count), "queries")
         let latency = latencies.isEmpty ? 0 : latencies.reduce(0, +) / Double(latencies.count)
         Bench.emit("tree.data_latency_generations", latency, "generations")
     }
