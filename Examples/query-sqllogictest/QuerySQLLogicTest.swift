@@ -22,6 +22,9 @@ struct QuerySQLLogicTest: ParsableCommand {
     @Option(name: .long, help: "Work budget per statement, in rows processed.")
     var workBudget = 50_000_000
 
+    @Option(name: .long, help: "With --verbose, list records slower than this many seconds.")
+    var slow: Double = 1.0
+
     @Argument(help: "Files or directories (searched recursively for *.test).")
     var paths: [String]
 
@@ -29,7 +32,8 @@ struct QuerySQLLogicTest: ParsableCommand {
         var files: [String] = []
         for path in paths { files.append(contentsOf: Self.testFiles(path)) }
         guard !files.isEmpty else { throw ValidationError("no .test files found") }
-        let runner = SQLLogicTestRunner(engineName: engineName, workBudget: workBudget)
+        var runner = SQLLogicTestRunner(engineName: engineName, workBudget: workBudget)
+        if verbose { runner.slowRecordSeconds = slow }
         var passed = 0, failed = 0
         for file in files {
             let start = Self.now()
@@ -42,6 +46,7 @@ struct QuerySQLLogicTest: ParsableCommand {
             print("\(file): \(result.passed) passed, \(result.failed) failed, \(result.skipped) skipped (\(Self.percent(rate))%, \(Self.percent(seconds)) s)")
             if verbose {
                 for failure in result.failures { print("  \(file):\(failure.line): \(failure.reason)") }
+                for record in result.slowRecords { print("  \(file):\(record.line): slow: \(record.reason)") }
                 for error in result.runtimeErrors { print("  \(file):\(error.line): run-time error (compared as empty): \(error.reason)") }
             }
         }

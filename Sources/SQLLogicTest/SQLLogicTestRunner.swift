@@ -17,6 +17,8 @@ public struct SQLLogicTestRunner: Sendable {
     public var engineName: String
     /// The work budget per statement (rows processed).
     public var workBudget: Int
+    /// Records taking longer than this are listed in ``FileResult/slowRecords``.
+    public var slowRecordSeconds: Double = .infinity
 
     /// Creates a runner.
     public init(engineName: String = "sqlite", workBudget: Int = 50_000_000) {
@@ -47,6 +49,8 @@ public struct SQLLogicTestRunner: Sendable {
         public var failures: [Failure] = []
         /// Run-time errors seen (compared as empty results, as the reference does).
         public var runtimeErrors: [Failure] = []
+        /// Records slower than the runner's ``SQLLogicTestRunner/slowRecordSeconds``, with their time.
+        public var slowRecords: [Failure] = []
     }
 
     /// Reads and runs the file at `path`.
@@ -133,6 +137,13 @@ public struct SQLLogicTestRunner: Sendable {
             guard headerIndex < record.count else { continue }
             let header = record[headerIndex]
             let tokens = SQLLogicTestRunner.tokens(header.text)
+            let started = SQLLogicTestRunner.now()
+            defer {
+                let elapsed = SQLLogicTestRunner.now() - started
+                if elapsed > slowRecordSeconds {
+                    result.slowRecords.append(Failure(line: header.number, reason: "took \(Int(elapsed * 1000)) ms"))
+                }
+            }
             let body = Array(record[(headerIndex + 1)...])
             switch tokens[0] {
             case "halt":
@@ -273,6 +284,12 @@ public struct SQLLogicTestRunner: Sendable {
             }
         }
         return result
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     private func fail(_ result: inout FileResult, _ line: Int, _ reason: String) {

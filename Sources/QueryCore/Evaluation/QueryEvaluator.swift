@@ -21,6 +21,13 @@ public protocol TableCatalog: Sendable {
     func table(_ name: TableName) -> Table?
     /// The SQL text of the view called `name`, if one is defined.
     func viewDefinition(_ name: TableName) -> String?
+    /// Names of the tables and views held, for "did you mean" suggestions (may be empty).
+    var knownNames: [TableName] { get }
+}
+
+extension TableCatalog {
+    /// No names known: error messages carry no suggestion.
+    public var knownNames: [TableName] { [] }
 }
 
 /// Evaluates SQL over a ``TableCatalog``; implemented by QuerySQL's engine.

@@ -43,6 +43,11 @@ final class CorePlan {
         var rightNarrow: Eval?
         var leftAffinity: Affinity
         var rightAffinity: Affinity
+
+        /// The source the left side reads, if it reads exactly one (and has a narrow form).
+        var leftSingle: Int? { leftNarrow == nil ? nil : leftSources.first }
+        /// The source the right side reads, if it reads exactly one (and has a narrow form).
+        var rightSingle: Int? { rightNarrow == nil ? nil : rightSources.first }
     }
 
     var sources: [Source] = []
@@ -67,6 +72,9 @@ final class CorePlan {
     /// Output rows (items followed by extra sort keys).
     func execute(outer: Frame?, context: ExecutionContext, limitHint: Int?) throws(QueryError) -> [[Value]] {
         let frame = Frame(row: [], outer: outer, context: context)
+        if let limitHint, !isAggregate, !distinct, sources.count == 1 {
+            return try streamSingleSource(frame, limit: limitHint)
+        }
         var rows = try joinedRows(frame)
         if isAggregate {
             rows = try aggregate(rows, frame)
@@ -96,6 +104,34 @@ final class CorePlan {
             let n = items.count
             output = output.filter { seen.insert($0[0..<n]).inserted }
         }
+        return output
+    }
+
+    /// Scans one source, filtering and projecting until `limit` rows are produced (early LIMIT).
+    private func streamSingleSource(_ frame: Frame, limit: Int) throws(QueryError) -> [[Value]] {
+        let context = frame.context
+        for c in constantFilters where SQLValue.truth(try c(frame)) != true { return [] }
+        let rows = try sources[0].produce.rows(frame.outer, context)
+        let filters = sources[0].filters + conjuncts.map(\.wide)
+        let all = items + extras
+        var output: [[Value]] = []
+        var scanned = 0
+        for r in rows {
+            if output.count >= limit { break }
+            scanned += 1
+            frame.row = r
+            var ok = true
+            for f in filters where SQLValue.truth(try f(frame)) != true {
+                ok = false
+                break
+            }
+            if !ok { continue }
+            var out: [Value] = []
+            out.reserveCapacity(all.count)
+            for e in all { out.append(try e(frame)) }
+            output.append(out)
+        }
+        try context.charge(scanned + output.count)
         return output
     }
 
@@ -131,6 +167,7 @@ final class CorePlan {
         if !fixedOrder {
             for i in 1..<n where relations[i].count < relations[first].count { first = i }
         }
+        if n == 1 { return try filter(relations[0], conjuncts.map(\.wide), frame) }
         var current: [[Value]] = relations[first].map { narrow in
             var r = [Value](repeating: .null, count: width)
             r.replaceSubrange(sources[first].offset..<(sources[first].offset + narrow.count), with: narrow)
@@ -146,23 +183,27 @@ final class CorePlan {
                 next = joined.count
                 nextKeys = equiKeys(for: next, joined, applied, conjuncts: sources[next].leftJoined ? sources[next].onConjuncts : conjuncts)
             } else {
-                var bestConnected = -1, bestAny = -1
-                var bestKeys: [Int] = []
-                for j in 0..<n where !joined.contains(j) {
-                    let keys = equiKeys(for: j, joined, applied, conjuncts: conjuncts)
-                    if !keys.isEmpty {
-                        if bestConnected < 0 || relations[j].count < relations[bestConnected].count {
-                            bestConnected = j
-                            bestKeys = keys
+                // Candidates connected to the joined set by an equality, with their key conjuncts.
+                var connected: [Int: [Int]] = [:]
+                for (k, c) in conjuncts.enumerated() where !applied[k] {
+                    guard let e = c.equi else { continue }
+                    if let j = e.rightSingle, !joined.contains(j), e.leftSources.isSubset(of: joined) {
+                        connected[j, default: []].append(k)
+                    } else if let j = e.leftSingle, !joined.contains(j), e.rightSources.isSubset(of: joined) {
+                        connected[j, default: []].append(k)
+                    }
+                }
+                if connected.isEmpty {
+                    for j in 0..<n where !joined.contains(j) {
+                        if next < 0 || relations[j].count < relations[next].count { next = j }
+                    }
+                } else {
+                    for (j, keys) in connected.sorted(by: { $0.key < $1.key }) {
+                        if next < 0 || relations[j].count < relations[next].count {
+                            next = j
+                            nextKeys = keys
                         }
                     }
-                    if bestAny < 0 || relations[j].count < relations[bestAny].count { bestAny = j }
-                }
-                if bestConnected >= 0 {
-                    next = bestConnected
-                    nextKeys = bestKeys
-                } else {
-                    next = bestAny
                 }
             }
             let source = sources[next]
@@ -183,8 +224,11 @@ final class CorePlan {
         var keys: [Int] = []
         for (k, c) in conjuncts.enumerated() where (k >= applied.count || !applied[k]) {
             guard let e = c.equi else { continue }
-            if e.rightSources == [j], e.rightNarrow != nil, e.leftSources.isSubset(of: joined) { keys.append(k) }
-            else if e.leftSources == [j], e.leftNarrow != nil, e.rightSources.isSubset(of: joined) { keys.append(k) }
+            if e.rightSingle == j, e.leftSources.isSubset(of: joined) {
+                keys.append(k)
+            } else if e.leftSingle == j, e.rightSources.isSubset(of: joined) {
+                keys.append(k)
+            }
         }
         return keys
     }
@@ -201,7 +245,7 @@ final class CorePlan {
     /// The probe-side (wide) and build-side (narrow) key functions of an equi conjunct joining `j`.
     private func keyFunctions(_ c: Conjunct, _ j: Int) -> (probe: Eval, probeAffinity: Affinity, build: Eval, buildAffinity: Affinity) {
         let e = c.equi!
-        if e.rightSources == [j] && e.rightNarrow != nil {
+        if e.rightSingle == j {
             return (e.leftWide, e.leftAffinity, e.rightNarrow!, e.rightAffinity)
         }
         return (e.rightWide, e.rightAffinity, e.leftNarrow!, e.leftAffinity)

@@ -56,7 +56,13 @@ final class SelectPlan {
                 rows = SelectPlan.combine(rows, right, op)
             }
         }
-        if !sortKeys.isEmpty { sort(&rows) }
+        if !sortKeys.isEmpty {
+            if let limitCount, limitCount &+ skip < rows.count / 4 {
+                rows = topK(rows, limitCount &+ skip)
+            } else {
+                sort(&rows)
+            }
+        }
         if skip > 0 { rows = skip >= rows.count ? [] : Array(rows[skip...]) }
         if let limitCount, rows.count > limitCount { rows = Array(rows[0..<limitCount]) }
         if let first = rows.first, first.count > n { rows = rows.map { Array($0[0..<n]) } }
@@ -91,22 +97,42 @@ final class SelectPlan {
         return result
     }
 
-    private func sort(_ rows: inout [[Value]]) {
-        let keys = sortKeys
-        let indexed = rows.enumerated().sorted { x, y in
-            for k in keys {
-                let a = x.element[k.index], b = y.element[k.index]
-                let c: Int
-                if a.isNull || b.isNull {
-                    if a.isNull && b.isNull { continue }
-                    c = a.isNull ? (k.nullsFirst ? -1 : 1) : (k.nullsFirst ? 1 : -1)
-                    return c < 0
-                }
-                let d = Value.compare(a, b)
-                if d != 0 { return k.descending ? d > 0 : d < 0 }
+    /// Whether row `x` (at position `i`) sorts before row `y` (at position `j`); ties keep input order.
+    @inline(__always)
+    private func precedes(_ x: [Value], _ i: Int, _ y: [Value], _ j: Int) -> Bool {
+        for k in sortKeys {
+            let a = x[k.index], b = y[k.index]
+            if a.isNull || b.isNull {
+                if a.isNull && b.isNull { continue }
+                return a.isNull == k.nullsFirst
             }
-            return x.offset < y.offset
+            let d = Value.compare(a, b)
+            if d != 0 { return k.descending ? d > 0 : d < 0 }
         }
+        return i < j
+    }
+
+    private func sort(_ rows: inout [[Value]]) {
+        let indexed = rows.enumerated().sorted { x, y in precedes(x.element, x.offset, y.element, y.offset) }
         rows = indexed.map(\.element)
+    }
+
+    /// The first `k` rows in sort order, without sorting everything (bounded insertion).
+    private func topK(_ rows: [[Value]], _ k: Int) -> [[Value]] {
+        guard k > 0 else { return [] }
+        var best: [(Int, [Value])] = []
+        best.reserveCapacity(k + 1)
+        for (i, row) in rows.enumerated() {
+            if best.count == k, let last = best.last, !precedes(row, i, last.1, last.0) { continue }
+            // Binary search for the insertion point.
+            var lo = 0, hi = best.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if precedes(best[mid].1, best[mid].0, row, i) { lo = mid + 1 } else { hi = mid }
+            }
+            best.insert((i, row), at: lo)
+            if best.count > k { best.removeLast() }
+        }
+        return best.map(\.1)
     }
 }
