@@ -252,7 +252,7 @@ public struct Aggregator: Role {
             local, generation: number, from: peer, scope: { _ in cluster },
             acknowledge: relayed.values.flatMap { $0.map(\.table) }, role: "tla", now: now, into: &actions)
         let current = configuration.schedule.number(at: now)
-        if sent < current, number >= current, waitingFor(current).isEmpty {
+        if sent < current, number >= current, isComplete(current) {
             send(current, now: now, into: &actions)
         }
     }
@@ -291,6 +291,11 @@ public struct Aggregator: Role {
             let forwarded = ResyncRequest(generation: request.generation, table: request.table, origins: byCluster[cluster]!)
             actions.append(.send(.resync(forwarded), to: proxy))
         }
+    }
+
+    /// Whether every live cluster has reported generation `number` (no allocation).
+    private func isComplete(_ number: UInt64) -> Bool {
+        !clusters.values.contains { $0.droppedSince == nil && $0.reported < number }
     }
 
     /// Live clusters that have not reported generation `number`, sorted.
@@ -393,11 +398,11 @@ public struct Aggregator: Role {
         var origins: [NodeID] = []
         var completeness = TableCompleteness()
         if configuration.deferred[table] != nil {
-            origins = store[table]?.table.sortedOrigins ?? []
+            origins = store.sortedOrigins(of: table)
             completeness = deferredFigures[table] ?? TableCompleteness()
         } else {
             if let stored = store[table] {
-                origins = stored.table.sortedOrigins.filter { origin in
+                origins = store.sortedOrigins(of: table).filter { origin in
                     guard let scope = stored.origins[origin]?.scope else { return false }
                     return clusters[scope]?.droppedSince == nil
                 }

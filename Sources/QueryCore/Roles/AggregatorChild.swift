@@ -84,7 +84,7 @@ public struct AggregatorChild: Role {
     ) -> TableEntry {
         var origins: [NodeID] = []
         if let stored = store[table] {
-            origins = stored.table.sortedOrigins.filter { origin in
+            origins = store.sortedOrigins(of: table).filter { origin in
                 guard let scope = stored.origins[origin]?.scope else { return false }
                 return dropped[scope] == nil
             }

@@ -165,9 +165,14 @@ public struct ClusterProxy: Role {
             }
         }
         let number = configuration.schedule.number(at: now)
-        if sent < number, update.generation.number >= number, waitingFor(number).isEmpty {
+        if sent < number, update.generation.number >= number, isComplete(number) {
             send(number, now: now, into: &actions)
         }
+    }
+
+    /// Whether every live machine has reported generation `number` (no allocation).
+    private func isComplete(_ number: UInt64) -> Bool {
+        !machines.values.contains { $0.droppedSince == nil && $0.reported < number }
     }
 
     /// Live machines that have not reported generation `number`, sorted.
@@ -239,7 +244,7 @@ public struct ClusterProxy: Role {
         var oldest: Instant?
         var newest: Instant?
         if let stored = store[table] {
-            for origin in stored.table.sortedOrigins {
+            for origin in store.sortedOrigins(of: table) {
                 if let since = machines[origin]?.droppedSince {
                     dropped.append(DroppedNode(node: origin, since: since))
                     continue

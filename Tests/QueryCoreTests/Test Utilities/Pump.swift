@@ -16,8 +16,10 @@ struct Pump {
     private var timers: [(at: Instant, seq: Int, node: NodeID, timer: TimerID)] = []
     private var seq = 0
     private var inbox: [(from: NodeID, to: NodeID, input: RoleInput)] = []
-    /// Nodes that are down: they receive nothing, send nothing, and their timers are discarded.
-    var down: Set<NodeID> = []
+    /// Nodes cut off from the network: they receive and send nothing, but their timers still run.
+    var partitioned: Set<NodeID> = []
+    /// Crashed nodes: they receive nothing and their timers are discarded until ``restart(_:)``.
+    private(set) var crashed: Set<NodeID> = []
     /// Every message delivered, in order.
     private(set) var sent: [Sent] = []
     /// Every answer, in order.
@@ -37,10 +39,16 @@ struct Pump {
 
     /// Replaces a role with a fresh instance (a restart with state lost) and starts it.
     mutating func restart(_ role: any Role) {
-        down.remove(role.id)
+        crashed.remove(role.id)
         timers.removeAll { $0.node == role.id }
         roles[role.id] = role
         deliver(role.id, .started)
+    }
+
+    /// Crashes a node: it loses its state (a fresh instance comes back with ``restart(_:)``).
+    mutating func crash(_ id: NodeID) {
+        crashed.insert(id)
+        timers.removeAll { $0.node == id }
     }
 
     /// The role with `id`, cast to its type.
@@ -69,7 +77,7 @@ struct Pump {
         {
             let timer = timers.remove(at: next)
             now = max(now, timer.at)
-            if down.contains(timer.node) { continue }
+            if crashed.contains(timer.node) { continue }
             inbox.append((timer.node, timer.node, .timerFired(timer.timer)))
             drain()
         }
@@ -82,8 +90,8 @@ struct Pump {
     private mutating func drain() {
         while !inbox.isEmpty {
             let (from, to, input) = inbox.removeFirst()
-            guard !down.contains(to), var role = roles[to] else { continue }
-            if case .received = input, down.contains(from) { continue }
+            guard !crashed.contains(to), var role = roles[to] else { continue }
+            if case .received = input, from != to, partitioned.contains(from) || partitioned.contains(to) { continue }
             let actions = role.handle(input, now: now)
             roles[to] = role
             for action in actions {

@@ -74,20 +74,24 @@ struct Downstream: Sendable {
         let held = acked[table] ?? [:]
         var copies: [OriginCopy] = []
         var changes: [Change] = []
-        var included = Set<NodeID>()
-        included.reserveCapacity(origins.count)
-        for origin in origins {
-            included.insert(origin)
-            guard let slice = store[table]?.table.slices[origin] else { continue }
-            let ackedVersion = held[origin]
-            guard let copy = store.copy(of: table, origin: origin, acked: ackedVersion) else { continue }
-            copies.append(OriginCopy(origin: origin, copy: copy, publishedAt: slice.publishedAt))
-            changes.append(Change(origin: origin, version: slice.version))
+        var heldAndIncluded = 0
+        if let stored = store[table] {
+            for origin in origins {
+                guard let slice = stored.table.slices[origin] else { continue }
+                let ackedVersion = held[origin]
+                if ackedVersion != nil { heldAndIncluded += 1 }
+                if ackedVersion == slice.version { continue }
+                guard let copy = store.copy(of: table, origin: origin, acked: ackedVersion) else { continue }
+                copies.append(OriginCopy(origin: origin, copy: copy, publishedAt: slice.publishedAt))
+                changes.append(Change(origin: origin, version: slice.version))
+            }
         }
         var removed: [NodeID] = []
-        for origin in held.keys.sorted() where !included.contains(origin) {
-            removed.append(origin)
-            changes.append(Change(origin: origin, version: nil))
+        if heldAndIncluded < held.count {
+            // Some acknowledged origins are no longer sent: remove them (sorting only those).
+            let included = Set(origins)
+            removed = held.keys.filter { !included.contains($0) || store[table]?.table.slices[$0] == nil }.sorted()
+            for origin in removed { changes.append(Change(origin: origin, version: nil)) }
         }
         if merge, let earlier = pending[generation]?[table] {
             pending[generation, default: [:]][table] = earlier + changes

@@ -21,6 +21,8 @@ struct TableStore: Sendable {
     struct Stored: Sendable {
         var table: Table
         var origins: [NodeID: OriginRecord] = [:]
+        /// The table's origins sorted, cached until the set of origins changes (`nil`: stale).
+        var sortedOrigins: [NodeID]? = []
     }
 
     /// What applying one entry did.
@@ -48,6 +50,17 @@ struct TableStore: Sendable {
 
     /// The table names held, sorted.
     var names: [TableName] { tables.keys.sorted() }
+
+    /// The origins of `name` in sorted order (cached; re-sorted only after origins come or go).
+    ///
+    /// - Complexity: O(1) when unchanged, O(n log n) after a change.
+    mutating func sortedOrigins(of name: TableName) -> [NodeID] {
+        guard let stored = tables[name] else { return [] }
+        if let cached = stored.sortedOrigins, cached.count == stored.table.slices.count { return cached }
+        let sorted = stored.table.slices.keys.sorted()
+        tables[name]!.sortedOrigins = sorted
+        return sorted
+    }
 
     /// Forgets a table entirely.
     mutating func forget(_ name: TableName) { tables.removeValue(forKey: name) }
@@ -110,10 +123,11 @@ struct TableStore: Sendable {
             if stored.table.removeOrigin(origin) != nil { report.removed += 1 }
             stored.origins.removeValue(forKey: origin)
         }
-        // Every listed or unchanged origin of the scope is confirmed as of the entry.
-        for (origin, record) in stored.origins where record.scope == scope && record.confirmedAt < confirmed {
-            stored.origins[origin]!.confirmedAt = confirmed
+        // An edge's entry (scope = the origin itself) confirms its rows as of the entry, changed or not.
+        if let record = stored.origins[scope], record.scope == scope, record.confirmedAt < confirmed {
+            stored.origins[scope]!.confirmedAt = confirmed
         }
+        if report.removed > 0 || stored.table.slices.count != stored.sortedOrigins?.count { stored.sortedOrigins = nil }
         tables[entry.table] = stored
         return report
     }
@@ -194,6 +208,7 @@ struct TableStore: Sendable {
         for name in names {
             tables[name]!.table.removeOrigin(origin)
             tables[name]!.origins.removeValue(forKey: origin)
+            tables[name]!.sortedOrigins = nil
         }
     }
 }

@@ -1,0 +1,137 @@
+import Testing
+@testable import QueryCore
+
+/// Completeness waits, drop-after-silence and return, the version rule and resync, at the roles.
+@Suite struct CompletenessAndFaultTests {
+    let schedule = GenerationSchedule(interval: .seconds(10))
+    let table = Fixtures.processes
+
+    func update(_ number: UInt64, _ origin: NodeID, _ copy: TableCopy, at time: Instant = .zero) -> Message {
+        let entry = TableEntry(
+            table: table, copies: [OriginCopy(origin: origin, copy: copy, publishedAt: time)],
+            completeness: TableCompleteness(machinesContributing: 1, machinesKnown: 1, oldestPublish: time, newestPublish: time))
+        return .update(GenerationUpdate(generation: schedule.generation(number), entries: [entry]))
+    }
+
+    func updatesSent(_ actions: [RoleAction], to peer: NodeID) -> [GenerationUpdate] {
+        actions.compactMap { action in
+            if case .send(.update(let update), let to) = action, to == peer { return update }
+            return nil
+        }
+    }
+
+    func proxy(machines: [NodeID]) -> ClusterProxy {
+        var proxy = ClusterProxy(id: "proxy:0.0", configuration: .init(cluster: "cluster:0", machines: machines, schedule: schedule))
+        _ = proxy.handle(.started, now: .zero)
+        _ = proxy.handle(.received(.request(TableRequest(tables: [table], lease: .seconds(30))), from: "tla:0"), now: .zero)
+        return proxy
+    }
+
+    @Test func proxyWaitsForEveryMachineThenAtMostUntilItsSlot() {
+        var proxy = proxy(machines: ["edge:0.0", "edge:0.1"])
+        let a = Fixtures.rows("edge:0.0", count: 2), b = Fixtures.rows("edge:0.1", count: 3)
+        // Generation 2: the proxy sends only once both machines have reported.
+        var actions = proxy.handle(.received(update(2, "edge:0.0", .full(version: 1, segment: a)), from: "edge:0.0"), now: .seconds(10))
+        #expect(updatesSent(actions, to: "tla:0").isEmpty)
+        actions = proxy.handle(.received(update(2, "edge:0.1", .full(version: 1, segment: b)), from: "edge:0.1"), now: .seconds(10.1))
+        let sent = updatesSent(actions, to: "tla:0")
+        #expect(sent.count == 1 && sent[0].generation.number == 2)
+        #expect(sent[0].entries[0].copies.count == 2)
+        #expect(sent[0].entries[0].completeness.machinesContributing == 2)
+        // Generation 3: one machine is silent; the proxy sends at its slot t + δ1 without it.
+        _ = proxy.handle(.timerFired(ClusterProxy.generationTimer), now: .seconds(20))
+        actions = proxy.handle(.received(update(3, "edge:0.0", .full(version: 2, segment: a)), from: "edge:0.0"), now: .seconds(20))
+        #expect(updatesSent(actions, to: "tla:0").isEmpty)
+        actions = proxy.handle(.timerFired(ClusterProxy.deadlineTimer), now: schedule.slot(.proxy, of: 3))
+        let late = updatesSent(actions, to: "tla:0")
+        #expect(late.count == 1 && late[0].generation.number == 3)
+        // The silent machine is not dropped yet (silent 12.5 s < 180 s): its rows are still served.
+        #expect(late[0].entries[0].completeness.machinesContributing == 2)
+        #expect(proxy.droppedMachines.isEmpty)
+    }
+
+    @Test func olderCopiesAreNeverApplied() {
+        var proxy = proxy(machines: ["edge:0.0"])
+        let rows = Fixtures.rows("edge:0.0", count: 2)
+        _ = proxy.handle(.received(update(2, "edge:0.0", .full(version: 5, segment: rows)), from: "edge:0.0"), now: .seconds(10))
+        let actions = proxy.handle(
+            .received(update(2, "edge:0.0", .full(version: 3, segment: Fixtures.rows("edge:0.0", count: 7))), from: "edge:0.0"),
+            now: .seconds(11))
+        #expect(proxy.table(table)?.version(of: "edge:0.0") == 5)
+        #expect(proxy.table(table)?.rowCount == 2)
+        #expect(actions.contains { if case .metric(let m) = $0 { m.label == "query.stale_rejections" } else { false } })
+    }
+
+    @Test func aDeltaOnAnotherBaseIsResyncedWithAFullCopy() throws {
+        let fleet = Fixtures.Fleet(clusters: 1, machines: 2)
+        var pump = fleet.build(rowsPerMachine: 3)
+        pump.run(seconds: 15)
+        let edge = fleet.edge(0, 1), proxy = fleet.proxy(0, 0)
+        let held = try #require(pump.role(proxy, as: ClusterProxy.self).table(table)?.version(of: edge))
+        // A delta whose base the proxy does not hold arrives (say, after a lost update).
+        let bogus = TableCopy.delta(
+            base: held - 1, version: held + 1, upserts: Fixtures.rows(edge, count: 1, bump: 99), deletes: .empty(Fixtures.schema.deleteSchema))
+        let before = pump.sent.count
+        pump.deliver(proxy, .received(update(2, edge, bogus), from: edge))
+        let after = pump.sent[before...]
+        #expect(after.contains { $0.from == proxy && $0.to == edge && { if case .resync = $0.message { true } else { false } }($0) })
+        // The edge answers at once with a full copy of what it holds; the proxy keeps the real rows.
+        let reply = after.first { $0.from == edge && $0.to == proxy }
+        if case .update(let update)? = reply?.message {
+            #expect(update.entries.first?.copies.first?.copy.isFull == true)
+        } else {
+            Issue.record("no resync reply")
+        }
+        let table = try #require(pump.role(proxy, as: ClusterProxy.self).table(table))
+        #expect(table.version(of: edge) == held)
+        #expect(table.slices[edge]?.segment.rowCount == 3)
+        #expect(pump.counter("query.resyncs") >= 2)
+    }
+
+    @Test func aSilentMachineIsDroppedAfterThreeMinutesAndReturns() throws {
+        let fleet = Fixtures.Fleet()
+        var pump = fleet.build(rowsPerMachine: 3)
+        pump.run(seconds: 25)
+        let silent = fleet.edge(0, 0)
+        pump.partitioned.insert(silent)
+        // Still served (stale) before dropAfter…
+        pump.advance(to: .seconds(195))
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
+        // …gone once it has been silent for 180 s (last heard at t=20, dropped at t=200).
+        pump.advance(to: .seconds(205))
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
+        let dropped = try #require(pump.answer(fleet.sql, 2)).get()
+        #expect(dropped.result.rows == [[.integer(9)]])
+        let figures = try #require(dropped.completeness.tables.first)
+        #expect(figures.machinesContributing == 3 && figures.machinesKnown == 4)
+        #expect(figures.dropped == [silent: .seconds(200)])
+        #expect(pump.counter("query.drops") == 2)  // both proxies of its cluster
+        // It comes back: its rows return within a generation or two.
+        pump.partitioned.remove(silent)
+        pump.advance(to: .seconds(225))
+        pump.query(fleet.sql, 3, "SELECT count(*) FROM processes")
+        let back = try #require(pump.answer(fleet.sql, 3)).get()
+        #expect(back.result.rows == [[.integer(12)]])
+        #expect(back.completeness.tables.first?.dropped.isEmpty == true)
+        #expect(pump.counter("query.returns") >= 1)
+    }
+
+    @Test func aSilentClusterIsDroppedAtTheTLA() throws {
+        let fleet = Fixtures.Fleet()
+        var pump = fleet.build(rowsPerMachine: 3)
+        pump.run(seconds: 25)
+        pump.partitioned.formUnion([fleet.proxy(1, 0), fleet.proxy(1, 1)])
+        pump.advance(to: .seconds(215))
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        let answer = try #require(pump.answer(fleet.sql, 1)).get()
+        #expect(answer.result.rows == [[.integer(6)]])
+        let figures = try #require(answer.completeness.tables.first)
+        #expect(figures.clustersContributing == 1 && figures.clustersKnown == 2)
+        #expect(figures.dropped.keys.contains(fleet.cluster(1)))
+        pump.partitioned.removeAll()
+        pump.advance(to: .seconds(245))
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
+        #expect(try pump.answer(fleet.sql, 2)?.get().result.rows == [[.integer(12)]])
+    }
+}

@@ -1,0 +1,145 @@
+import Testing
+@testable import QueryCore
+
+/// Failover (proxies at the TLA, TLAs at the SQL node), partitions with redirects, deferral to
+/// children and the combined TLA/SQL node.
+@Suite struct RedundancyTests {
+    func count(_ pump: Pump, _ node: NodeID, _ id: UInt64) throws -> [[Value]]? {
+        try pump.answer(node, id)?.get().result.rows
+    }
+
+    @Test func theTLAFailsOverToTheClustersSecondProxy() throws {
+        let fleet = Fixtures.Fleet()
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        #expect(pump.role(fleet.tla(0), as: Aggregator.self).activeProxy(of: fleet.cluster(0)) == fleet.proxy(0, 0))
+        pump.crash(fleet.proxy(0, 0))
+        pump.advance(to: .seconds(45))
+        #expect(pump.role(fleet.tla(0), as: Aggregator.self).activeProxy(of: fleet.cluster(0)) == fleet.proxy(0, 1))
+        #expect(pump.counter("query.failovers", node: fleet.tla(0)) == 1)
+        // Data keeps flowing through the new proxy, changes included.
+        pump.publish(fleet.edge(0, 1), Fixtures.processes, Fixtures.rows(fleet.edge(0, 1), count: 5))
+        pump.run(seconds: 10)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(14)]])
+        let answer = try #require(pump.answer(fleet.sql, 1)).get()
+        #expect(answer.completeness.tables.first?.clustersContributing == 2)
+        #expect(answer.completeness.tables.first?.dropped.isEmpty == true)
+    }
+
+    @Test func pinningKeepsTheTLAOnItsProxies() {
+        let fleet = Fixtures.Fleet()
+        var configuration = fleet.tlaConfiguration()
+        configuration.pinnedProxies = [fleet.proxy(0, 1), fleet.proxy(1, 1)]
+        let tla = Aggregator(id: "tla:0", configuration: configuration)
+        #expect(tla.activeProxy(of: fleet.cluster(0)) == fleet.proxy(0, 1))
+        #expect(tla.activeProxy(of: fleet.cluster(1)) == fleet.proxy(1, 1))
+    }
+
+    @Test func theSQLNodeFailsOverToItsNextTLA() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.tlas = 2
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        #expect(pump.role(fleet.sql, as: QueryNode.self).activeAggregator == fleet.tla(0))
+        pump.crash(fleet.tla(0))
+        pump.advance(to: .seconds(45))
+        #expect(pump.role(fleet.sql, as: QueryNode.self).activeAggregator == fleet.tla(1))
+        #expect(pump.counter("query.failovers", node: fleet.sql) == 1)
+        pump.publish(fleet.edge(1, 0), Fixtures.processes, Fixtures.rows(fleet.edge(1, 0), count: 1))
+        pump.run(seconds: 10)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(10)]])
+    }
+
+    @Test func aQueryAboutAnotherPartitionsTableIsRedirected() throws {
+        var configuration = QueryNode.Configuration(aggregators: ["tla:0"], schedule: GenerationSchedule(interval: .seconds(10)))
+        configuration.servedTables = [Fixtures.processes]
+        configuration.partitions = [TablePartition(name: "inventory", tables: ["machines"], nodes: ["sql:7", "sql:8"])]
+        var node = QueryNode(id: "sql:0", configuration: configuration, evaluator: TinyEvaluator())
+        _ = node.handle(.started, now: .zero)
+        let actions = node.handle(.query(QueryRequest(id: QueryID(3), sql: "SELECT * FROM machines")), now: .seconds(1))
+        let redirect = actions.compactMap { if case .redirect(let id, let r) = $0 { (id, r) } else { nil } }.first
+        #expect(redirect?.0 == QueryID(3))
+        #expect(redirect?.1.partition == "inventory")
+        #expect(redirect?.1.nodes == ["sql:7", "sql:8"])
+        #expect(redirect?.1.tables == ["machines"])
+        // A remote client gets the same redirect as a response message.
+        let remote = node.handle(.received(.query(RemoteQuery(QueryRequest(id: QueryID(4), sql: "SELECT * FROM machines"))), from: "client:1"), now: .seconds(2))
+        let response = remote.compactMap { if case .send(.queryResponse(let r), "client:1") = $0 { r } else { nil } }.first
+        guard case .redirect(let r)? = response?.outcome else {
+            Issue.record("expected a redirect response")
+            return
+        }
+        #expect(r.queryID == QueryID(4) && r.partition == "inventory")
+    }
+
+    @Test func aTLAThatDoesNotServeATableRedirectsTheSQLNode() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.prewarm = []
+        var pump = fleet.build()
+        var configuration = fleet.tlaConfiguration()
+        configuration.servedTables = ["machines"]
+        configuration.partitions = [TablePartition(name: "procs", tables: [Fixtures.processes], nodes: ["sql:5"])]
+        pump.restart(Aggregator(id: fleet.tla(0), configuration: configuration))
+        pump.run(seconds: 25)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        let redirect = try #require(pump.redirects.last)
+        #expect(redirect.id == QueryID(1) && redirect.redirect.partition == "procs" && redirect.redirect.nodes == ["sql:5"])
+        #expect(pump.role(fleet.sql, as: QueryNode.self).waitingQueries.isEmpty)
+    }
+
+    @Test func deferredTablesAreCombinedByAChildAndHandedBack() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.deferred = [Fixtures.processes: "tla-child:0.0"]
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(12)]])
+        let answer = try #require(pump.answer(fleet.sql, 1)).get()
+        #expect(answer.completeness.tables.first?.machinesContributing == 4)
+        #expect(answer.completeness.tables.first?.clustersContributing == 2)
+        #expect(pump.sent.contains { if case .deferral = $0.message { $0.to == "tla-child:0.0" } else { false } })
+        #expect(pump.sent.contains { if case .combine = $0.message { $0.to == "tla-child:0.0" } else { false } })
+        #expect(pump.role("tla-child:0.0", as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 12)
+        // Changes flow through the child as deltas.
+        pump.publish(fleet.edge(0, 0), Fixtures.processes, Fixtures.rows(fleet.edge(0, 0), count: 4))
+        let before = pump.sent.count
+        pump.run(seconds: 10)
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 2) == [[.integer(13)]])
+        let fromChild = pump.sent[before...].compactMap { sent -> GenerationUpdate? in
+            if sent.from == "tla-child:0.0", case .update(let update) = sent.message { return update }
+            return nil
+        }
+        #expect(fromChild.flatMap { $0.entries.flatMap(\.copies) }.allSatisfy { !$0.copy.isFull })
+        // A cluster dropped at the TLA is left out by the child too.
+        pump.partitioned.formUnion([fleet.proxy(1, 0), fleet.proxy(1, 1)])
+        pump.advance(to: .seconds(230))
+        pump.query(fleet.sql, 3, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 3) == [[.integer(7)]])
+    }
+
+    @Test func theCombinedNodeCollectsAndAnswers() throws {
+        let fleet = Fixtures.Fleet()
+        var pump = Pump()
+        for c in 0..<2 {
+            for m in 0..<2 {
+                pump.add(fleet.edgeRole(c, m))
+                pump.publish(fleet.edge(c, m), Fixtures.processes, Fixtures.rows(fleet.edge(c, m), count: 2))
+            }
+            pump.add(fleet.proxyRole(c, 0))
+            pump.add(fleet.proxyRole(c, 1))
+        }
+        var query = fleet.queryConfiguration()
+        query.prewarm = []
+        pump.add(AggregatorQueryNode(id: "tla-sql:0", aggregator: fleet.tlaConfiguration(), query: query, evaluator: TinyEvaluator()))
+        pump.run(seconds: 25)
+        pump.query("tla-sql:0", 1, "SELECT count(*) FROM processes")
+        #expect(pump.answer("tla-sql:0", 1) == nil)  // on demand: arrives next generation
+        pump.run(seconds: 10)
+        #expect(try count(pump, "tla-sql:0", 1) == [[.integer(8)]])
+        // Nothing between the halves goes over the network.
+        #expect(!pump.sent.contains { $0.from == "tla-sql:0" && $0.to == "tla-sql:0" })
+    }
+}
