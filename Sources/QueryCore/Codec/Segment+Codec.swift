@@ -31,17 +31,35 @@ extension Segment: WireCodable {
     /// - Throws: ``QueryError`` `.decodingFailed` naming the column and byte of the first problem;
     ///   the row count is checked against the remaining bytes before anything is allocated.
     public init(decodingRowsFrom reader: inout WireReader, schema: Schema) throws(QueryError) {
+        try self.init(decodingRowsFrom: &reader, context: DecodingContext(schema: schema))
+    }
+
+    /// What decoding many segments of one schema can share.
+    struct DecodingContext {
+        let schema: Schema
+        let minimumRowBytes: Int
+        let empty: Segment
+
+        init(schema: Schema) {
+            self.schema = schema
+            minimumRowBytes = Segment.minimumWireBytesPerRow(schema)
+            empty = .empty(schema)
+        }
+    }
+
+    /// Reads rows written by ``encodeRows(into:)`` with a shared context.
+    init(decodingRowsFrom reader: inout WireReader, context: DecodingContext) throws(QueryError) {
         let rowCount = try reader.readCount(
-            minimumElementSize: Segment.minimumWireBytesPerRow(schema), limit: Int(Int32.max) - 1, what: "row count")
+            minimumElementSize: context.minimumRowBytes, limit: Int(Int32.max) - 1, what: "row count")
         guard rowCount > 0 else {
-            self = .empty(schema)
+            self = context.empty
             return
         }
         var columns: [Column] = []
-        columns.reserveCapacity(schema.count)
-        for definition in schema.columns {
+        columns.reserveCapacity(context.schema.count)
+        for definition in context.schema.columns {
             columns.append(try Column(decodingBodyFrom: &reader, definition: definition, rowCount: rowCount))
         }
-        self.init(unchecked: schema, columns: columns, rowCount: rowCount)
+        self.init(unchecked: context.schema, columns: columns, rowCount: rowCount)
     }
 }

@@ -37,12 +37,21 @@ extension TableCopy: WireCodable {
     /// - Throws: ``QueryError`` `.decodingFailed` for an unknown kind, a delta whose version is not
     ///   above its base, or malformed rows.
     public init(decodingBodyFrom reader: inout WireReader, schema: Schema) throws(QueryError) {
+        try self.init(
+            decodingBodyFrom: &reader, rows: Segment.DecodingContext(schema: schema),
+            deletes: Segment.DecodingContext(schema: schema.deleteSchema))
+    }
+
+    /// Reads a copy body with shared decoding contexts for the rows and the delete rows.
+    init(
+        decodingBodyFrom reader: inout WireReader, rows: Segment.DecodingContext, deletes: Segment.DecodingContext
+    ) throws(QueryError) {
         let kindOffset = reader.position
         let kind = try reader.readUInt8("table copy kind")
         switch WireKind(rawValue: kind) {
         case .full:
             let version = try reader.readVarint("version")
-            self = .full(version: version, segment: try Segment(decodingRowsFrom: &reader, schema: schema))
+            self = .full(version: version, segment: try Segment(decodingRowsFrom: &reader, context: rows))
         case .delta:
             let versionOffset = reader.position
             let version = try reader.readVarint("version")
@@ -50,9 +59,9 @@ extension TableCopy: WireCodable {
             guard version > base else {
                 throw reader.error("delta to version \(version) from base \(base) does not move forward", at: versionOffset)
             }
-            let upserts = try Segment(decodingRowsFrom: &reader, schema: schema)
-            let deletes = try Segment(decodingRowsFrom: &reader, schema: schema.deleteSchema)
-            self = .delta(base: base, version: version, upserts: upserts, deletes: deletes)
+            let upserts = try Segment(decodingRowsFrom: &reader, context: rows)
+            let deleted = try Segment(decodingRowsFrom: &reader, context: deletes)
+            self = .delta(base: base, version: version, upserts: upserts, deletes: deleted)
         case nil:
             throw reader.error("unknown table copy kind \(kind)", at: kindOffset)
         }

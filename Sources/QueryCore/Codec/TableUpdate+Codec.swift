@@ -19,10 +19,12 @@ extension TableUpdate: WireCodable {
         let count = try reader.readCount(minimumElementSize: 13, what: "entry count")
         var entries: [Entry] = []
         entries.reserveCapacity(count)
+        let rows = Segment.DecodingContext(schema: schema)
+        let deletes = Segment.DecodingContext(schema: schema.deleteSchema)
         for _ in 0..<count {
             let origin = try NodeID(from: &reader)
             let publishedAt = try Instant(from: &reader)
-            let copy = try TableCopy(decodingBodyFrom: &reader, schema: schema)
+            let copy = try TableCopy(decodingBodyFrom: &reader, rows: rows, deletes: deletes)
             entries.append(Entry(origin: origin, publishedAt: publishedAt, copy: copy))
         }
         self.init(unchecked: table, schema: schema, entries: entries)

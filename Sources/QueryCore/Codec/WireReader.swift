@@ -136,7 +136,7 @@ public struct WireReader: Sendable {
     ) throws(QueryError) -> Int {
         let start = position
         let raw = try readVarint(what())
-        guard raw <= UInt64(limit) else { throw error("\(what()) \(raw) is above the limit of \(limit)", at: start) }
+        guard limit >= 0, raw <= UInt64(limit) else { throw error("\(what()) \(raw) is above the limit of \(limit)", at: start) }
         let count = Int(raw)
         if minimumElementSize > 0 {
             let (needed, overflow) = count.multipliedReportingOverflow(by: minimumElementSize)

@@ -53,12 +53,15 @@ extension Segment {
     /// Deltas carrying at most this many rows are applied by linear search instead of hashing (the
     /// common case of a few changed rows per origin, where hash tables cost more than they save).
     static let smallDeltaRows = 8
+    /// ... as long as the linear search compares at most this many keys (held rows × carried rows).
+    static let smallDeltaComparisons = 2048
 
     private func keyedApply(upserts: Segment, deletes: Segment) throws(QueryError) -> Segment {
         let keyIndices = schema.keyColumns
         let upsertKeys = keyIndices.map { upserts.columns[$0] }
         let deleteKeys = deletes.columns
-        if upserts.rowCount + deletes.rowCount <= Segment.smallDeltaRows {
+        let carried = upserts.rowCount + deletes.rowCount
+        if carried <= Segment.smallDeltaRows, carried * rowCount <= Segment.smallDeltaComparisons {
             return try smallKeyedApply(upserts: upserts, upsertKeys: upsertKeys, deleteKeys: deleteKeys)
         }
         let upsertHashes = RowIdentity.hashes(of: upsertKeys, rowCount: upserts.rowCount)

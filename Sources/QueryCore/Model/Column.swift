@@ -57,11 +57,22 @@ public struct Column: Sendable {
         }
     }
 
-    /// An empty column of `type`.
+    /// An empty column of `type` (shared, so it costs no allocation).
     public static func empty(_ type: ColumnType) -> Column {
-        var builder = ColumnBuilder(type: type, nullable: true)
-        return builder.finish()
+        switch type {
+        case .integer: emptyInteger
+        case .real: emptyReal
+        case .text: emptyText
+        case .boolean: emptyBoolean
+        case .any: emptyAny
+        }
     }
+
+    private static let emptyInteger = Column(storage: .integer([]), nulls: nil, count: 0)
+    private static let emptyReal = Column(storage: .real([]), nulls: nil, count: 0)
+    private static let emptyText = Column(storage: .text(TextColumn()), nulls: nil, count: 0)
+    private static let emptyBoolean = Column(storage: .boolean([]), nulls: nil, count: 0)
+    private static let emptyAny = Column(storage: .any([]), nulls: nil, count: 0)
 }
 
 /// Accumulates values into a ``Column``, checking each against the column's type.

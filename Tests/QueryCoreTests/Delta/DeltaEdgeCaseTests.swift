@@ -151,3 +151,60 @@ import Testing
         #expect(single.schema == other)
     }
 }
+
+@Suite struct DeltaApplyPathTests {
+    let schema = try! Schema([ColumnDefinition("id", .integer, nullable: false), ColumnDefinition("v", .text)], key: ["id"])
+
+    func rows(_ ids: some Sequence<Int>, _ text: String) -> Segment {
+        try! Segment(schema: schema, rows: ids.map { [.integer(Int64($0)), .text("\(text)\($0)")] })
+    }
+
+    /// Small deltas are applied by linear search, larger ones by hashing: both must agree.
+    @Test(arguments: [2, Segment.smallDeltaRows, Segment.smallDeltaRows + 1, 40])
+    func bothApplyPathsAgree(changed: Int) throws {
+        let held = rows(0..<50, "a")
+        // Change `changed / 2` rows, delete a quarter as many, insert the rest.
+        let updates = changed / 2
+        let deletes = changed / 4
+        let inserts = changed - updates - deletes
+        var target = held.rows
+        for i in 0..<updates { target[i][1] = .text("b\(i)") }
+        target.removeLast(deletes)
+        target += rows(100..<(100 + inserts), "c").rows
+        let targetSegment = try Segment(schema: schema, rows: target)
+        let (u, d) = try held.diff(to: targetSegment)
+        #expect(u.rowCount + d.rowCount == changed)
+        let applied = try held.applying(.delta(base: 1, version: 2, upserts: u, deletes: d), heldVersion: 1)
+        #expect(applied.exactRows.count == target.count)
+        #expect(applied.hasSameRows(as: targetSegment))
+        // Updated rows stay in place.
+        #expect(applied.exactRows.prefix(updates) == targetSegment.exactRows.prefix(updates))
+    }
+
+    @Test(arguments: [2, 20])
+    func malformedDeltasAreRejectedOnBothPaths(size: Int) throws {
+        let held = rows(0..<30, "a")
+        let duplicated = try Segment(schema: schema, rows: rows(0..<size, "x").rows + [[0, "again"]])
+        let noDeletes = Segment.empty(schema.deleteSchema)
+        expectError(.invalidArgument) {
+            try held.applying(.delta(base: 1, version: 2, upserts: duplicated, deletes: noDeletes), heldVersion: 1)
+        }
+        let deleteIDs = try Segment(schema: schema.deleteSchema, rows: (0..<size).map { [.integer(Int64($0))] } + [[0]])
+        expectError(.invalidArgument) {
+            try held.applying(.delta(base: 1, version: 2, upserts: .empty(schema), deletes: deleteIDs), heldVersion: 1)
+        }
+        let overlap = try Segment(schema: schema.deleteSchema, rows: [[1]])
+        expectError(.invalidArgument) {
+            try held.applying(.delta(base: 1, version: 2, upserts: rows(0..<size, "y"), deletes: overlap), heldVersion: 1)
+        }
+        let notHeld = try Segment(schema: schema.deleteSchema, rows: (1000..<(1000 + size)).map { [.integer(Int64($0))] })
+        expectError(.baseVersionMismatch) {
+            try held.applying(.delta(base: 1, version: 2, upserts: .empty(schema), deletes: notHeld), heldVersion: 1)
+        }
+        // Held rows that repeat a key (never produced by a valid history) are reported, not merged.
+        let badHeld = try Segment(schema: schema, rows: [[1, "a"], [1, "b"]] + rows(2..<5, "z").rows)
+        expectError(.baseVersionMismatch) {
+            try badHeld.applying(.delta(base: 1, version: 2, upserts: rows(1..<(1 + size), "n"), deletes: noDeletes), heldVersion: 1)
+        }
+    }
+}
