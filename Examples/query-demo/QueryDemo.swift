@@ -16,7 +16,7 @@ struct QueryDemo {
         """
 
     static let rolloutQuery = """
-        SELECT sv.version, count(*) AS machines, min(m.up_since) AS oldest_boot FROM software_versions sv, machines m WHERE sv.machine_id = m.machine_id GROUP BY sv.version ORDER BY sv.version
+        SELECT sv.version, count(DISTINCT sv.machine_id) AS machines, round(avg(p.cpu), 1) AS ghost_cpu, max(p.threads) AS max_threads FROM software_versions sv, processes p WHERE sv.machine_id = p.machine_id AND p.process_name = 'ghost' GROUP BY sv.version ORDER BY sv.version
         """
 
     static func main() throws {

@@ -42,6 +42,10 @@ public struct ProcessesWorkload: Sendable {
         self.machines = Array(repeating: nil, count: configuration.clusters * configuration.machinesPerCluster)
     }
 
+    /// Unix time of virtual time zero for the timestamps in the tables (`start_time`, `up_since`,
+    /// `installed`): 2026-01-01T00:00:00Z, so they read like real epoch seconds.
+    public static let epochBase: Int64 = 1_767_225_600
+
     /// The tables this workload publishes.
     public static let tableNames: [TableName] = ["clusters", "machines", "processes", "software_versions"]
 
