@@ -29,7 +29,11 @@ enum Bench {
     }
 
     /// Runs `setup` (untimed) then `body` (timed) `runs` times; returns the median of `body`.
-    static func median<State>(runs: Int, setup: () throws -> State, _ body: (inout State) throws -> Void) rethrows -> Double {
+    static func median<State>(
+        runs: Int,
+        setup: () throws -> State,
+        _ body: (inout State) throws -> Void
+    ) rethrows -> Double {
         var times: [Double] = []
         for _ in 0..<max(1, runs) {
             var state = try setup()

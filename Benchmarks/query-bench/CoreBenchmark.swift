@@ -41,8 +41,12 @@ struct CoreBenchmark: ParsableCommand {
 
         // Full copies: one update carrying every origin.
         let fullUpdate = try TableUpdate(
-            table: "processes", schema: schema,
-            entries: generation0.map { .init(origin: $0.origin, publishedAt: .seconds(120), copy: .full(version: 1, segment: $0.segment)) })
+            table: "processes",
+            schema: schema,
+            entries: generation0.map {
+                .init(origin: $0.origin, publishedAt: .seconds(120), copy: .full(version: 1, segment: $0.segment))
+            }
+        )
         var fullBytes: [UInt8] = []
         let encodeSeconds = Bench.median(runs: runs) { fullBytes = fullUpdate.wireBytes() }
         Bench.emit("core.full_bytes", Double(fullBytes.count), "bytes")
@@ -99,7 +103,11 @@ struct CoreBenchmark: ParsableCommand {
         Bench.emit("core.full_zlib_bytes", Double(fullCompressed.count), "bytes")
         Bench.emit("core.delta_pct_of_full", 100 * Double(deltaBytes.count) / Double(fullBytes.count), "%")
         Bench.emit("core.delta_zlib_pct_of_full", 100 * Double(deltaCompressed.count) / Double(fullBytes.count), "%")
-        Bench.emit("core.delta_zlib_pct_of_full_zlib", 100 * Double(deltaCompressed.count) / Double(fullCompressed.count), "%")
+        Bench.emit(
+            "core.delta_zlib_pct_of_full_zlib",
+            100 * Double(deltaCompressed.count) / Double(fullCompressed.count),
+            "%"
+        )
         Bench.emit("core.zlib_level", Double(zlib.level), "level")
         Bench.emit("core.zlib_compress_mb_s", Double(fullBytes.count) / compressSeconds / 1e6, "MB/s")
         Bench.emit("core.zlib_decompress_mb_s", Double(fullBytes.count) / inflateSeconds / 1e6, "MB/s")
@@ -108,7 +116,11 @@ struct CoreBenchmark: ParsableCommand {
         func tableAtGeneration0() throws -> Table {
             var table = Table(name: "processes", schema: schema)
             for entry in generation0 {
-                try table.apply(.full(version: 1, segment: entry.segment), origin: entry.origin, publishedAt: .seconds(120))
+                try table.apply(
+                    .full(version: 1, segment: entry.segment),
+                    origin: entry.origin,
+                    publishedAt: .seconds(120)
+                )
             }
             return table
         }
@@ -132,6 +144,14 @@ struct CoreBenchmark: ParsableCommand {
         Bench.emit("core.receive_delta_ms", receiveSeconds * 1000, "ms")
         Bench.emit("core.receive_delta_table_mb_s", Double(tableBytes) / receiveSeconds / 1e6, "MB/s")
 
+        // One segment to scan: every origin's rows concatenated (what a SQL node scans).
+        let table0 = try tableAtGeneration0()
+        let consolidateSeconds = Bench.median(runs: runs, setup: { () -> Segment? in nil }) { result in
+            result = table0.consolidated()
+            precondition(result?.rowCount == rows)
+        }
+        Bench.emit("core.consolidate_rows_s", Double(rows) / consolidateSeconds, "rows/s")
+
         // Check: the applied table equals generation 1.
         var check = try tableAtGeneration0()
         _ = check.apply(try TableUpdate(wireBytes: Frame.decode(deltaFrame).body))
@@ -154,7 +174,8 @@ struct ProcessesData {
             ColumnDefinition("rss", .integer),
             ColumnDefinition("cpu", .real),
         ],
-        key: ["pid"])
+        key: ["pid"]
+    )
 
     /// A few hundred process names.
     static let processNames: [String] = {
@@ -191,8 +212,10 @@ struct ProcessesData {
         let name = rng.pick(ProcessesData.processNames)
         let uids: [Int64] = [0, 0, 0, 33, 100, 101, 999, 1000, 1001, 1002]
         return [
-            .text(machineID), .integer(pid), .integer(rng.pick(uids)), .text(name), .text(rng.pick(ProcessesData.versions)),
-            .integer(Int64(rng.below(4_000_000)) + 1_000), rng.below(10) < 6 ? .real(0) : .real(Double(rng.below(10_000)) / 100),
+            .text(machineID), .integer(pid), .integer(rng.pick(uids)), .text(name),
+            .text(rng.pick(ProcessesData.versions)),
+            .integer(Int64(rng.below(4_000_000)) + 1_000),
+            rng.below(10) < 6 ? .real(0) : .real(Double(rng.below(10_000)) / 100),
         ]
     }
 
@@ -209,7 +232,13 @@ struct ProcessesData {
                 pid += Int64(rng.below(300)) + 1
                 try! builder.append(row(machineID: machineID, pid: pid))
             }
-            result.append(OriginRows(origin: NodeID("edge:c\(cluster).m\(o % 200)"), machineID: machineID, segment: builder.finish()))
+            result.append(
+                OriginRows(
+                    origin: NodeID("edge:c\(cluster).m\(o % 200)"),
+                    machineID: machineID,
+                    segment: builder.finish()
+                )
+            )
         }
         return result
     }
@@ -242,8 +271,10 @@ struct ProcessesData {
             }
             rows = kept + started
             return OriginRows(
-                origin: entry.origin, machineID: entry.machineID,
-                segment: try! Segment(schema: ProcessesData.schema, rows: rows))
+                origin: entry.origin,
+                machineID: entry.machineID,
+                segment: try! Segment(schema: ProcessesData.schema, rows: rows)
+            )
         }
     }
 }

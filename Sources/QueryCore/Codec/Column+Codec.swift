@@ -60,7 +60,9 @@ extension Column {
     ///   booleans, offsets or UTF-8, values under nulls that are not placeholders, or nulls in a
     ///   `NOT NULL` column.
     package init(
-        decodingBodyFrom reader: inout WireReader, definition: ColumnDefinition, rowCount: Int
+        decodingBodyFrom reader: inout WireReader,
+        definition: ColumnDefinition,
+        rowCount: Int
     ) throws(QueryError) {
         let name = definition.name
         let flagsOffset = reader.position
@@ -104,7 +106,8 @@ extension Column {
                     guard byte <= 1, byte == 0 || !(nulls?.isNull(row) ?? false) else {
                         throw QueryError(
                             .decodingFailed,
-                            "invalid boolean \(byte) in column '\(name)', row \(row + 1) at byte \(valuesOffset + row)")
+                            "invalid boolean \(byte) in column '\(name)', row \(row + 1) at byte \(valuesOffset + row)"
+                        )
                     }
                     values.append(byte == 1)
                 }
@@ -121,7 +124,9 @@ extension Column {
                 let offset = reader.position
                 let value = try Value(from: &reader)
                 if value.isNull {
-                    guard definition.nullable else { throw reader.error("NULL in NOT NULL column '\(name)'", at: offset) }
+                    guard definition.nullable else {
+                        throw reader.error("NULL in NOT NULL column '\(name)'", at: offset)
+                    }
                     words[row >> 6] |= 1 << UInt64(row & 63)
                     hasNull = true
                 }
@@ -134,10 +139,16 @@ extension Column {
     }
 
     private static func decodeText(
-        from reader: inout WireReader, name: String, rowCount: Int, nulls: NullBitmap?
+        from reader: inout WireReader,
+        name: String,
+        rowCount: Int,
+        nulls: NullBitmap?
     ) throws(QueryError) -> TextColumn {
         let total = try reader.readCount(
-            minimumElementSize: 1, limit: TextColumn.maximumBytes, what: "text size of column '\(name)'")
+            minimumElementSize: 1,
+            limit: TextColumn.maximumBytes,
+            what: "text size of column '\(name)'"
+        )
         let offsetsOffset = reader.position
         // The end offsets go straight into the offsets array, after its leading 0.
         let offsets = try reader.withRaw(count: rowCount * 4, "text offsets of column '\(name)'") { raw in
@@ -175,7 +186,9 @@ extension Column {
         }
         if let problem {
             throw reader.error(
-                "\(problem.message) in column '\(name)', row \(problem.row + 1)", at: offsetsOffset + 4 * problem.row)
+                "\(problem.message) in column '\(name)', row \(problem.row + 1)",
+                at: offsetsOffset + 4 * problem.row
+            )
         }
         if let bad = bytes.withUnsafeBufferPointer(UTF8Validation.firstInvalidOffset) {
             throw reader.error("invalid UTF-8 in column '\(name)'", at: bytesOffset + bad)

@@ -88,14 +88,18 @@ public struct Frame: Sendable, Hashable {
         public init(parsing bytes: UnsafeRawBufferPointer, configuration: Configuration = .default) throws(QueryError) {
             guard bytes.count >= Header.size else {
                 throw QueryError(
-                    .decodingFailed, "truncated frame header: \(Header.size) bytes needed, \(bytes.count) present at byte 0")
+                    .decodingFailed,
+                    "truncated frame header: \(Header.size) bytes needed, \(bytes.count) present at byte 0"
+                )
             }
             for i in 0..<4 where bytes[i] != Frame.magic[i] {
                 throw QueryError(.decodingFailed, "bad frame magic at byte \(i)")
             }
             guard bytes[4] == Frame.formatVersion else {
                 throw QueryError(
-                    .decodingFailed, "unsupported frame format version \(bytes[4]) (expected \(Frame.formatVersion)) at byte 4")
+                    .decodingFailed,
+                    "unsupported frame format version \(bytes[4]) (expected \(Frame.formatVersion)) at byte 4"
+                )
             }
             let flags = bytes[6]
             guard flags & ~Header.compressedFlag == 0 else {
@@ -111,19 +115,22 @@ public struct Frame: Sendable, Hashable {
             guard Header.size + bodyLength <= configuration.maximumFrameBytes else {
                 throw QueryError(
                     .limitExceeded,
-                    "frame of \(Header.size + bodyLength) bytes is above the limit of \(configuration.maximumFrameBytes) at byte 8")
+                    "frame of \(Header.size + bodyLength) bytes is above the limit of \(configuration.maximumFrameBytes) at byte 8"
+                )
             }
             if isCompressed {
                 guard uncompressedLength <= configuration.maximumInflatedBytes else {
                     throw QueryError(
                         .limitExceeded,
-                        "frame body inflates to \(uncompressedLength) bytes, above the limit of \(configuration.maximumInflatedBytes) at byte 12")
+                        "frame body inflates to \(uncompressedLength) bytes, above the limit of \(configuration.maximumInflatedBytes) at byte 12"
+                    )
                 }
             } else {
                 guard uncompressedLength == bodyLength else {
                     throw QueryError(
                         .decodingFailed,
-                        "uncompressed frame declares body length \(bodyLength) but uncompressed length \(uncompressedLength) at byte 12")
+                        "uncompressed frame declares body length \(bodyLength) but uncompressed length \(uncompressedLength) at byte 12"
+                    )
                 }
             }
         }
@@ -175,7 +182,9 @@ public struct Frame: Sendable, Hashable {
     ///   trailing bytes; `.limitExceeded` for over-limit lengths (checked before inflating);
     ///   `.compressionFailed` for a corrupt compressed body.
     public static func decode(
-        _ bytes: [UInt8], range: Range<Int>? = nil, configuration: Configuration = .default
+        _ bytes: [UInt8],
+        range: Range<Int>? = nil,
+        configuration: Configuration = .default
     ) throws(QueryError) -> Frame {
         let range = range ?? 0..<bytes.count
         let result: Result<Frame, QueryError> = bytes.withUnsafeBytes { all in
@@ -190,18 +199,21 @@ public struct Frame: Sendable, Hashable {
 
     /// Decodes one frame that occupies exactly `bytes`.
     public static func decode(
-        _ bytes: UnsafeRawBufferPointer, configuration: Configuration = .default
+        _ bytes: UnsafeRawBufferPointer,
+        configuration: Configuration = .default
     ) throws(QueryError) -> Frame {
         let header = try Header(parsing: bytes, configuration: configuration)
         guard bytes.count >= header.frameLength else {
             throw QueryError(
                 .decodingFailed,
-                "truncated frame: \(header.frameLength) bytes declared, \(bytes.count) present at byte \(bytes.count)")
+                "truncated frame: \(header.frameLength) bytes declared, \(bytes.count) present at byte \(bytes.count)"
+            )
         }
         guard bytes.count == header.frameLength else {
             throw QueryError(
                 .decodingFailed,
-                "\(bytes.count - header.frameLength) trailing byte(s) after the frame at byte \(header.frameLength)")
+                "\(bytes.count - header.frameLength) trailing byte(s) after the frame at byte \(header.frameLength)"
+            )
         }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[Header.size...])
         let body: [UInt8]

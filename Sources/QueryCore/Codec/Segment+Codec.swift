@@ -50,7 +50,10 @@ extension Segment: WireCodable {
     /// Reads rows written by ``encodeRows(into:)`` with a shared context.
     init(decodingRowsFrom reader: inout WireReader, context: DecodingContext) throws(QueryError) {
         let rowCount = try reader.readCount(
-            minimumElementSize: context.minimumRowBytes, limit: Int(Int32.max) - 1, what: "row count")
+            minimumElementSize: context.minimumRowBytes,
+            limit: Int(Int32.max) - 1,
+            what: "row count"
+        )
         guard rowCount > 0 else {
             self = context.empty
             return

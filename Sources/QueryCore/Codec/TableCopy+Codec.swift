@@ -38,13 +38,17 @@ extension TableCopy: WireCodable {
     ///   above its base, or malformed rows.
     public init(decodingBodyFrom reader: inout WireReader, schema: Schema) throws(QueryError) {
         try self.init(
-            decodingBodyFrom: &reader, rows: Segment.DecodingContext(schema: schema),
-            deletes: Segment.DecodingContext(schema: schema.deleteSchema))
+            decodingBodyFrom: &reader,
+            rows: Segment.DecodingContext(schema: schema),
+            deletes: Segment.DecodingContext(schema: schema.deleteSchema)
+        )
     }
 
     /// Reads a copy body with shared decoding contexts for the rows and the delete rows.
     init(
-        decodingBodyFrom reader: inout WireReader, rows: Segment.DecodingContext, deletes: Segment.DecodingContext
+        decodingBodyFrom reader: inout WireReader,
+        rows: Segment.DecodingContext,
+        deletes: Segment.DecodingContext
     ) throws(QueryError) {
         let kindOffset = reader.position
         let kind = try reader.readUInt8("table copy kind")
@@ -57,7 +61,10 @@ extension TableCopy: WireCodable {
             let version = try reader.readVarint("version")
             let base = try reader.readVarint("base version")
             guard version > base else {
-                throw reader.error("delta to version \(version) from base \(base) does not move forward", at: versionOffset)
+                throw reader.error(
+                    "delta to version \(version) from base \(base) does not move forward",
+                    at: versionOffset
+                )
             }
             let upserts = try Segment(decodingRowsFrom: &reader, context: rows)
             let deleted = try Segment(decodingRowsFrom: &reader, context: deletes)

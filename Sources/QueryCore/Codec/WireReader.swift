@@ -67,7 +67,10 @@ public struct WireReader: Sendable {
     }
 
     @inline(__always)
-    private mutating func readFixed<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String) throws(QueryError) -> T {
+    private mutating func readFixed<T: FixedWidthInteger>(
+        _: T.Type,
+        _ what: @autoclosure () -> String
+    ) throws(QueryError) -> T {
         let size = MemoryLayout<T>.size
         try need(size, what())
         let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: position, as: T.self) }
@@ -117,7 +120,9 @@ public struct WireReader: Sendable {
     }
 
     /// Reads a zig-zag varint.
-    public mutating func readSignedVarint(_ what: @autoclosure () -> String = "signed varint") throws(QueryError) -> Int64 {
+    public mutating func readSignedVarint(
+        _ what: @autoclosure () -> String = "signed varint"
+    ) throws(QueryError) -> Int64 {
         let raw = try readVarint(what())
         return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
     }
@@ -132,11 +137,15 @@ public struct WireReader: Sendable {
     ///   - limit: An upper bound for the count regardless of size.
     ///   - what: What is counted, for the error message.
     public mutating func readCount(
-        minimumElementSize: Int, limit: Int = Int(Int32.max), what: @autoclosure () -> String = "count"
+        minimumElementSize: Int,
+        limit: Int = Int(Int32.max),
+        what: @autoclosure () -> String = "count"
     ) throws(QueryError) -> Int {
         let start = position
         let raw = try readVarint(what())
-        guard limit >= 0, raw <= UInt64(limit) else { throw error("\(what()) \(raw) is above the limit of \(limit)", at: start) }
+        guard limit >= 0, raw <= UInt64(limit) else {
+            throw error("\(what()) \(raw) is above the limit of \(limit)", at: start)
+        }
         let count = Int(raw)
         if minimumElementSize > 0 {
             let (needed, overflow) = count.multipliedReportingOverflow(by: minimumElementSize)
@@ -148,7 +157,8 @@ public struct WireReader: Sendable {
     }
 
     /// Reads `count` raw bytes.
-    public mutating func readRaw(count: Int, _ what: @autoclosure () -> String = "bytes") throws(QueryError) -> [UInt8] {
+    public mutating func readRaw(count: Int, _ what: @autoclosure () -> String = "bytes") throws(QueryError) -> [UInt8]
+    {
         guard count >= 0 else { throw error("negative length for \(what())") }
         try need(count, what())
         let slice = Array(bytes[position..<(position + count)])
@@ -158,7 +168,9 @@ public struct WireReader: Sendable {
 
     /// Calls `body` with the next `count` bytes, without copying them, and moves past them.
     public mutating func withRaw<R>(
-        count: Int, _ what: @autoclosure () -> String, _ body: (UnsafeRawBufferPointer) throws(QueryError) -> R
+        count: Int,
+        _ what: @autoclosure () -> String,
+        _ body: (UnsafeRawBufferPointer) throws(QueryError) -> R
     ) throws(QueryError) -> R {
         guard count >= 0 else { throw error("negative length for \(what())") }
         try need(count, what())
@@ -175,13 +187,19 @@ public struct WireReader: Sendable {
     }
 
     /// Reads a varint length, then that many bytes.
-    public mutating func readBytes(limit: Int = Int(Int32.max), _ what: @autoclosure () -> String = "bytes") throws(QueryError) -> [UInt8] {
+    public mutating func readBytes(
+        limit: Int = Int(Int32.max),
+        _ what: @autoclosure () -> String = "bytes"
+    ) throws(QueryError) -> [UInt8] {
         let count = try readCount(minimumElementSize: 1, limit: limit, what: "length of \(what())")
         return try readRaw(count: count, what())
     }
 
     /// Reads a varint byte length, then that many bytes of UTF-8, which must be valid.
-    public mutating func readString(limit: Int = Int(Int32.max), _ what: @autoclosure () -> String = "string") throws(QueryError) -> String {
+    public mutating func readString(
+        limit: Int = Int(Int32.max),
+        _ what: @autoclosure () -> String = "string"
+    ) throws(QueryError) -> String {
         let count = try readCount(minimumElementSize: 1, limit: limit, what: "length of \(what())")
         let start = position
         return try withRaw(count: count, what()) { raw throws(QueryError) in
@@ -194,27 +212,41 @@ public struct WireReader: Sendable {
     }
 
     /// Reads `count` little-endian 64-bit integers written as one block.
-    public mutating func readInt64Block(count: Int, _ what: @autoclosure () -> String = "integers") throws(QueryError) -> [Int64] {
+    public mutating func readInt64Block(
+        count: Int,
+        _ what: @autoclosure () -> String = "integers"
+    ) throws(QueryError) -> [Int64] {
         try readBlock(Int64.self, count: count, what())
     }
 
     /// Reads `count` doubles written as one block of little-endian bit patterns.
-    public mutating func readDoubleBlock(count: Int, _ what: @autoclosure () -> String = "reals") throws(QueryError) -> [Double] {
+    public mutating func readDoubleBlock(
+        count: Int,
+        _ what: @autoclosure () -> String = "reals"
+    ) throws(QueryError) -> [Double] {
         try readBlock(Double.self, count: count, what())
     }
 
     /// Reads `count` little-endian 32-bit unsigned integers written as one block.
-    public mutating func readUInt32Block(count: Int, _ what: @autoclosure () -> String = "UInt32s") throws(QueryError) -> [UInt32] {
+    public mutating func readUInt32Block(
+        count: Int,
+        _ what: @autoclosure () -> String = "UInt32s"
+    ) throws(QueryError) -> [UInt32] {
         try readBlock(UInt32.self, count: count, what())
     }
 
     /// Reads `count` little-endian 64-bit unsigned integers written as one block.
-    public mutating func readUInt64Block(count: Int, _ what: @autoclosure () -> String = "UInt64s") throws(QueryError) -> [UInt64] {
+    public mutating func readUInt64Block(
+        count: Int,
+        _ what: @autoclosure () -> String = "UInt64s"
+    ) throws(QueryError) -> [UInt64] {
         try readBlock(UInt64.self, count: count, what())
     }
 
     private mutating func readBlock<T: BitwiseCopyable>(
-        _: T.Type, count: Int, _ what: @autoclosure () -> String
+        _: T.Type,
+        count: Int,
+        _ what: @autoclosure () -> String
     ) throws(QueryError) -> [T] {
         let size = MemoryLayout<T>.size
         let (byteCount, overflow) = count.multipliedReportingOverflow(by: size)
@@ -224,7 +256,8 @@ public struct WireReader: Sendable {
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             bytes.withUnsafeBytes { raw in
                 UnsafeMutableRawBufferPointer(buffer).copyMemory(
-                    from: UnsafeRawBufferPointer(rebasing: raw[start..<(start + byteCount)]))
+                    from: UnsafeRawBufferPointer(rebasing: raw[start..<(start + byteCount)])
+                )
             }
             initialized = count
         }

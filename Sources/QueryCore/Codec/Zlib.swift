@@ -32,8 +32,12 @@ public struct Zlib: Sendable, Hashable {
         let output = [UInt8](unsafeUninitializedCapacity: bound) { buffer, initialized in
             var outputLength = uLongf(bound)
             status = compress2(
-                buffer.baseAddress, &outputLength, input.baseAddress?.assumingMemoryBound(to: Bytef.self),
-                uLong(input.count), level)
+                buffer.baseAddress,
+                &outputLength,
+                input.baseAddress?.assumingMemoryBound(to: Bytef.self),
+                uLong(input.count),
+                level
+            )
             initialized = status == Z_OK ? Int(outputLength) : 0
         }
         guard status == Z_OK else {
@@ -61,7 +65,8 @@ public struct Zlib: Sendable, Hashable {
     /// - Throws: ``QueryError`` `.compressionFailed` if the stream is corrupt, inflates to more or
     ///   fewer bytes than declared, or is followed by trailing bytes.
     public static func decompress(
-        _ input: UnsafeRawBufferPointer, uncompressedLength: Int
+        _ input: UnsafeRawBufferPointer,
+        uncompressedLength: Int
     ) throws(QueryError) -> [UInt8] {
         guard uncompressedLength >= 0, UInt64(uncompressedLength) <= UInt64(UInt32.max),
             UInt64(input.count) <= UInt64(UInt32.max)
@@ -77,8 +82,11 @@ public struct Zlib: Sendable, Hashable {
             var outputLength = uLongf(uncompressedLength)
             var inputLength = uLong(input.count)
             status = uncompress2(
-                buffer.baseAddress, &outputLength, input.baseAddress?.assumingMemoryBound(to: Bytef.self),
-                &inputLength)
+                buffer.baseAddress,
+                &outputLength,
+                input.baseAddress?.assumingMemoryBound(to: Bytef.self),
+                &inputLength
+            )
             produced = Int(outputLength)
             consumed = Int(inputLength)
             if status == Z_OK {
@@ -92,7 +100,9 @@ public struct Zlib: Sendable, Hashable {
             break
         case Z_BUF_ERROR:
             throw QueryError(
-                .compressionFailed, "zlib stream inflates to more than the declared \(uncompressedLength) bytes")
+                .compressionFailed,
+                "zlib stream inflates to more than the declared \(uncompressedLength) bytes"
+            )
         case Z_DATA_ERROR:
             throw QueryError(.compressionFailed, "zlib stream is corrupt or truncated")
         case Z_MEM_ERROR:
@@ -102,7 +112,9 @@ public struct Zlib: Sendable, Hashable {
         }
         guard produced == uncompressedLength else {
             throw QueryError(
-                .compressionFailed, "zlib stream inflates to \(produced) bytes, \(uncompressedLength) were declared")
+                .compressionFailed,
+                "zlib stream inflates to \(produced) bytes, \(uncompressedLength) were declared"
+            )
         }
         guard consumed == input.count else {
             throw QueryError(.compressionFailed, "\(input.count - consumed) trailing byte(s) after the zlib stream")

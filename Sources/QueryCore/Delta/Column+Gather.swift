@@ -63,7 +63,9 @@ extension Column {
                                 let length = Int(sourceOffsets[row + 1]) - start
                                 if length > 0 {
                                     (buffer.baseAddress! + out).initialize(
-                                        from: source.baseAddress! + start, count: length)
+                                        from: source.baseAddress! + start,
+                                        count: length
+                                    )
                                     out += length
                                 }
                             }
@@ -99,6 +101,7 @@ extension Segment {
     /// column whose replacement values are identical to the values they replace is shared, not
     /// copied: an update of a few columns copies only those columns.
     func gathering(_ picks: [Int32], other: Segment?) -> Segment {
+        if picks.isEmpty { return .empty(schema) }
         var inPlace = picks.count == rowCount
         if inPlace {
             for (k, p) in picks.enumerated() where p >= 0 && Int(p) != k {
@@ -128,8 +131,11 @@ extension Segment {
 
     /// A segment of the picked rows of `columns` (all from one source) under `schema`.
     static func gathering(_ picks: [Int32], columns: [Column], schema: Schema) -> Segment {
-        Segment(
-            unchecked: schema, columns: columns.map { Column.gathering(picks, from: $0, nil) },
-            rowCount: picks.count)
+        if picks.isEmpty { return .empty(schema) }
+        return Segment(
+            unchecked: schema,
+            columns: columns.map { Column.gathering(picks, from: $0, nil) },
+            rowCount: picks.count
+        )
     }
 }

@@ -158,21 +158,42 @@ enum RowIdentity {
     /// Whether row `i` of column `a` and row `j` of column `b` are identical.
     @inline(__always)
     static func valuesIdentical(_ a: Column, _ i: Int, _ b: Column, _ j: Int) -> Bool {
-        if case .any = a.storage { return identical(a[i], b[j]) }
+        // Nested switches (not a tuple of both storages) so no payload is copied or retained.
+        switch a.storage {
+        case .integer(let x):
+            guard case .integer(let y) = b.storage else { return false }
+            return nullsAgree(a, i, b, j) { x[i] == y[j] }
+        case .real(let x):
+            guard case .real(let y) = b.storage else { return false }
+            return nullsAgree(a, i, b, j) { x[i].bitPattern == y[j].bitPattern }
+        case .boolean(let x):
+            guard case .boolean(let y) = b.storage else { return false }
+            return nullsAgree(a, i, b, j) { x[i] == y[j] }
+        case .text(let x):
+            guard case .text(let y) = b.storage else { return false }
+            return nullsAgree(a, i, b, j) {
+                let xStart = Int(x.offsets[i])
+                let xCount = Int(x.offsets[i + 1]) - xStart
+                let yStart = Int(y.offsets[j])
+                guard xCount == Int(y.offsets[j + 1]) - yStart else { return false }
+                guard xCount > 0 else { return true }
+                return x.bytes.withUnsafeBufferPointer { xb in
+                    y.bytes.withUnsafeBufferPointer { yb in
+                        memcmpBytes(xb.baseAddress! + xStart, yb.baseAddress! + yStart, xCount) == 0
+                    }
+                }
+            }
+        case .any:
+            return identical(a[i], b[j])
+        }
+    }
+
+    /// Whether both values are null, or neither is and `values` says they are equal.
+    @inline(__always)
+    private static func nullsAgree(_ a: Column, _ i: Int, _ b: Column, _ j: Int, _ values: () -> Bool) -> Bool {
         let aNull = a.isNull(i)
         let bNull = b.isNull(j)
         if aNull || bNull { return aNull == bNull }
-        switch (a.storage, b.storage) {
-        case (.integer(let x), .integer(let y)): return x[i] == y[j]
-        case (.real(let x), .real(let y)): return x[i].bitPattern == y[j].bitPattern
-        case (.boolean(let x), .boolean(let y)): return x[i] == y[j]
-        case (.text(let x), .text(let y)):
-            let xCount = x.byteCount(at: i)
-            guard xCount == y.byteCount(at: j) else { return false }
-            return x.withBytes(at: i) { xb in
-                y.withBytes(at: j) { yb in Value.compareBytes(xb, yb) == 0 }
-            }
-        default: return false
-        }
+        return values()
     }
 }

@@ -23,7 +23,9 @@ extension Segment {
     public func applying(_ copy: TableCopy, heldVersion: Version?) throws(QueryError) -> Segment {
         if let heldVersion, copy.version <= heldVersion {
             throw QueryError(
-                .staleVersion, "copy at version \(copy.version) is not newer than the held version \(heldVersion)")
+                .staleVersion,
+                "copy at version \(copy.version) is not newer than the held version \(heldVersion)"
+            )
         }
         switch copy {
         case .full(_, let segment):
@@ -80,7 +82,8 @@ extension Segment {
             if found {
                 throw QueryError(
                     .invalidArgument,
-                    "delta upserts key \(Segment.describeKey(upsertKeys, row: u)) twice (rows \(table.slots[slot] + 1) and \(u + 1))")
+                    "delta upserts key \(Segment.describeKey(upsertKeys, row: u)) twice (rows \(table.slots[slot] + 1) and \(u + 1))"
+                )
             }
             table.insert(Int32(u), at: slot)
         }
@@ -111,14 +114,18 @@ extension Segment {
             if r >= 0 {
                 guard !upsertUsed[Int(r)] else {
                     throw QueryError(
-                        .baseVersionMismatch, "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice")
+                        .baseVersionMismatch,
+                        "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice"
+                    )
                 }
                 upsertUsed[Int(r)] = true
                 picks.append(Column.pickSecond(Int(r)))
             } else {
                 guard !deleteUsed[Int(~r)] else {
                     throw QueryError(
-                        .baseVersionMismatch, "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice")
+                        .baseVersionMismatch,
+                        "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice"
+                    )
                 }
                 deleteUsed[Int(~r)] = true
                 deleted += 1
@@ -126,7 +133,9 @@ extension Segment {
         }
         guard deleted == deletes.rowCount else {
             throw QueryError(
-                .baseVersionMismatch, "delta deletes \(deletes.rowCount - deleted) key(s) that are not held")
+                .baseVersionMismatch,
+                "delta deletes \(deletes.rowCount - deleted) key(s) that are not held"
+            )
         }
         for u in 0..<upserts.rowCount where !upsertUsed[u] { picks.append(Column.pickSecond(u)) }
         return gathering(picks, other: upserts)
@@ -134,7 +143,9 @@ extension Segment {
 
     /// ``keyedApply(upserts:deletes:)`` for a few carried rows: linear search, no hashing.
     private func smallKeyedApply(
-        upserts: Segment, upsertKeys: [Column], deleteKeys: [Column]
+        upserts: Segment,
+        upsertKeys: [Column],
+        deleteKeys: [Column]
     ) throws(QueryError) -> Segment {
         let upsertCount = upserts.rowCount
         let deleteCount = deleteKeys.first?.count ?? 0
@@ -143,7 +154,8 @@ extension Segment {
             for v in 0..<u where RowIdentity.rowsIdentical(upsertKeys, v, upsertKeys, u) {
                 throw QueryError(
                     .invalidArgument,
-                    "delta upserts key \(Segment.describeKey(upsertKeys, row: u)) twice (rows \(v + 1) and \(u + 1))")
+                    "delta upserts key \(Segment.describeKey(upsertKeys, row: u)) twice (rows \(v + 1) and \(u + 1))"
+                )
             }
         }
         for d in 0..<deleteCount {
@@ -152,7 +164,9 @@ extension Segment {
             }
             for u in 0..<upsertCount where RowIdentity.rowsIdentical(upsertKeys, u, deleteKeys, d) {
                 throw QueryError(
-                    .invalidArgument, "delta both upserts and deletes key \(Segment.describeKey(deleteKeys, row: d))")
+                    .invalidArgument,
+                    "delta both upserts and deletes key \(Segment.describeKey(deleteKeys, row: d))"
+                )
             }
         }
         let heldKeys = schema.keyColumns.map { columns[$0] }
@@ -164,7 +178,9 @@ extension Segment {
             for u in 0..<upsertCount where RowIdentity.rowsIdentical(heldKeys, i, upsertKeys, u) {
                 guard upsertUsed & (1 << u) == 0 else {
                     throw QueryError(
-                        .baseVersionMismatch, "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice")
+                        .baseVersionMismatch,
+                        "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice"
+                    )
                 }
                 upsertUsed |= 1 << u
                 picks.append(Column.pickSecond(u))
@@ -173,7 +189,9 @@ extension Segment {
             for d in 0..<deleteCount where RowIdentity.rowsIdentical(heldKeys, i, deleteKeys, d) {
                 guard deleteUsed & (1 << d) == 0 else {
                     throw QueryError(
-                        .baseVersionMismatch, "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice")
+                        .baseVersionMismatch,
+                        "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice"
+                    )
                 }
                 deleteUsed |= 1 << d
                 continue rows
@@ -183,7 +201,8 @@ extension Segment {
         guard deleteUsed.nonzeroBitCount == deleteCount else {
             throw QueryError(
                 .baseVersionMismatch,
-                "delta deletes \(deleteCount - deleteUsed.nonzeroBitCount) key(s) that are not held")
+                "delta deletes \(deleteCount - deleteUsed.nonzeroBitCount) key(s) that are not held"
+            )
         }
         for u in 0..<upsertCount where upsertUsed & (1 << u) == 0 { picks.append(Column.pickSecond(u)) }
         return gathering(picks, other: upserts)
@@ -199,7 +218,9 @@ extension Segment {
             let (kept, unmatched) = deletes.multisetDifference(to: self)
             guard unmatched.isEmpty else {
                 throw QueryError(
-                    .baseVersionMismatch, "delta deletes \(unmatched.count) row(s) that are not held")
+                    .baseVersionMismatch,
+                    "delta deletes \(unmatched.count) row(s) that are not held"
+                )
             }
             picks.append(contentsOf: kept)
         }

@@ -70,7 +70,8 @@ extension Segment {
             if found {
                 throw QueryError(
                     .invalidArgument,
-                    "key \(Segment.describeKey(oldKeys, row: i)) appears twice (rows \(table.slots[slot] + 1) and \(i + 1))")
+                    "key \(Segment.describeKey(oldKeys, row: i)) appears twice (rows \(table.slots[slot] + 1) and \(i + 1))"
+                )
             }
             table.insert(Int32(i), at: slot)
         }
@@ -89,7 +90,8 @@ extension Segment {
                 guard r >= 0 else {
                     throw QueryError(
                         .invalidArgument,
-                        "key \(Segment.describeKey(newKeys, row: j)) appears twice (rows \(~r + 1) and \(j + 1))")
+                        "key \(Segment.describeKey(newKeys, row: j)) appears twice (rows \(~r + 1) and \(j + 1))"
+                    )
                 }
                 matched[Int(r)] = true
                 table.insert(~Int32(j), at: slot)
@@ -120,7 +122,8 @@ extension Segment {
             if found {
                 throw QueryError(
                     .invalidArgument,
-                    "key \(describeKey(keyColumns, row: i)) appears twice (rows \(table.slots[slot] + 1) and \(i + 1))")
+                    "key \(describeKey(keyColumns, row: i)) appears twice (rows \(table.slots[slot] + 1) and \(i + 1))"
+                )
             }
             table.insert(Int32(i), at: slot)
         }

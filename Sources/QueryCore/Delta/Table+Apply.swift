@@ -16,7 +16,9 @@ extension Table {
     /// - Complexity: O(1) for a full copy; O(rows held for `origin` + rows carried) for a delta.
     @discardableResult
     public mutating func apply(
-        _ copy: TableCopy, origin: NodeID, publishedAt: Instant
+        _ copy: TableCopy,
+        origin: NodeID,
+        publishedAt: Instant
     ) throws(QueryError) -> ApplyOutcome {
         let held = slices[origin]
         if let held, copy.version <= held.version {
@@ -31,12 +33,14 @@ extension Table {
             guard let held, held.version == base else { return .needsResync(held: held?.version) }
             guard copy.schema == schema else {
                 throw QueryError(
-                    .schemaMismatch, "table '\(name)' from \(origin): delta schema \(copy.schema) differs from \(schema)")
+                    .schemaMismatch,
+                    "table '\(name)' from \(origin): delta schema \(copy.schema) differs from \(schema)"
+                )
             }
             let segment: Segment
             do {
                 segment = try held.segment.applying(copy, heldVersion: held.version)
-            } catch where error.code == .baseVersionMismatch {
+            } catch  where error.code == .baseVersionMismatch {
                 return .needsResync(held: held.version)
             } catch {
                 throw QueryError(error.code, "table '\(name)' from \(origin): \(error.message)")

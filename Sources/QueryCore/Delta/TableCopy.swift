@@ -63,12 +63,15 @@ public enum TableCopy: Sendable {
     ///   `.invalidArgument` if a keyed segment holds a key twice.
     /// - Complexity: O(rows of `old` + rows of `new`).
     public static func make(
-        from old: (version: Version, segment: Segment)?, to new: (version: Version, segment: Segment)
+        from old: (version: Version, segment: Segment)?,
+        to new: (version: Version, segment: Segment)
     ) throws(QueryError) -> TableCopy {
         guard let old else { return .full(version: new.version, segment: new.segment) }
         guard new.version > old.version else {
             throw QueryError(
-                .staleVersion, "cannot make a delta to version \(new.version) from the newer or equal \(old.version)")
+                .staleVersion,
+                "cannot make a delta to version \(new.version) from the newer or equal \(old.version)"
+            )
         }
         guard old.segment.schema == new.segment.schema else {
             return .full(version: new.version, segment: new.segment)
@@ -92,7 +95,8 @@ public enum TableCopy: Sendable {
         guard deletes.schema == upserts.schema.deleteSchema else {
             throw QueryError(
                 .schemaMismatch,
-                "delta deletes have schema \(deletes.schema); expected \(upserts.schema.deleteSchema)")
+                "delta deletes have schema \(deletes.schema); expected \(upserts.schema.deleteSchema)"
+            )
         }
     }
 }

@@ -34,7 +34,8 @@ public struct TableUpdate: Sendable {
             guard entry.copy.schema == schema else {
                 throw QueryError(
                     .schemaMismatch,
-                    "table '\(table)' from \(entry.origin): schema \(entry.copy.schema) differs from \(schema)")
+                    "table '\(table)' from \(entry.origin): schema \(entry.copy.schema) differs from \(schema)"
+                )
             }
             try entry.copy.validate()
         }

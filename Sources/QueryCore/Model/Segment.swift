@@ -73,22 +73,22 @@ public struct Segment: Sendable {
 
     /// The segments' rows one after another, in order.
     ///
-    /// - Complexity: O(total rows).
-    /// - Throws: ``QueryError`` `.schemaMismatch` if the segments' schemas differ.
+    /// - Complexity: O(total rows), array by array.
+    /// - Throws: ``QueryError`` `.schemaMismatch` if the segments' schemas differ, `.limitExceeded`
+    ///   above 2³¹ − 1 rows or 4 GiB of text in one column.
     public static func concatenating(_ segments: [Segment], schema: Schema) throws(QueryError) -> Segment {
         for segment in segments where segment.schema != schema {
             throw QueryError(.schemaMismatch, "cannot concatenate \(segment.schema) with \(schema)")
         }
         if segments.count == 1 { return segments[0] }
         let total = segments.reduce(0) { $0 + $1.rowCount }
-        var builders = schema.columns.map { ColumnBuilder(type: $0.type, nullable: true, capacity: total) }
-        for segment in segments {
-            for c in 0..<builders.count {
-                let column = segment.columns[c]
-                for r in 0..<segment.rowCount { builders[c].append(from: column, row: r) }
-            }
+        try checkRowLimit(total)
+        var columns: [Column] = []
+        columns.reserveCapacity(schema.count)
+        for c in schema.columns.indices {
+            columns.append(try Column.concatenating(segments.map { $0.columns[c] }, type: schema.columns[c].type))
         }
-        return Segment(unchecked: schema, columns: builders.indices.map { builders[$0].finish() }, rowCount: total)
+        return Segment(unchecked: schema, columns: columns, rowCount: total)
     }
 
     /// Approximate in-memory size of the values (for metrics and benchmarks).

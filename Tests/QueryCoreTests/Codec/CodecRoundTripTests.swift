@@ -1,8 +1,14 @@
 import Testing
+
 @testable import QueryCore
 
 @Suite struct CodecRoundTripTests {
-    func expectIdentical(_ a: Segment, _ b: Segment, _ comment: Comment? = nil, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+    func expectIdentical(
+        _ a: Segment,
+        _ b: Segment,
+        _ comment: Comment? = nil,
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) {
         #expect(a.schema == b.schema, comment, sourceLocation: sourceLocation)
         #expect(a.exactRows == b.exactRows, comment, sourceLocation: sourceLocation)
     }
@@ -40,7 +46,10 @@ import Testing
             let full = TableCopy.full(version: 3, segment: b)
             for copy in [delta, full] {
                 let decoded = try TableCopy(wireBytes: copy.wireBytes())
-                #expect(decoded.version == copy.version && decoded.base == copy.base && decoded.isFull == copy.isFull, replay(seed))
+                #expect(
+                    decoded.version == copy.version && decoded.base == copy.base && decoded.isFull == copy.isFull,
+                    replay(seed)
+                )
                 switch (decoded, copy) {
                 case (.full(_, let x), .full(_, let y)):
                     expectIdentical(x, y, replay(seed))
@@ -51,10 +60,14 @@ import Testing
                     Issue.record("kind changed: \(replay(seed))")
                 }
             }
-            let update = try TableUpdate(table: "processes", schema: schema, entries: [
-                .init(origin: "edge:c1.m1", publishedAt: .seconds(1.5), copy: delta),
-                .init(origin: "edge:c1.m2", publishedAt: .zero, copy: full),
-            ])
+            let update = try TableUpdate(
+                table: "processes",
+                schema: schema,
+                entries: [
+                    .init(origin: "edge:c1.m1", publishedAt: .seconds(1.5), copy: delta),
+                    .init(origin: "edge:c1.m2", publishedAt: .zero, copy: full),
+                ]
+            )
             let decoded = try TableUpdate(wireBytes: update.wireBytes())
             #expect(decoded.table == update.table && decoded.schema == schema, replay(seed))
             #expect(decoded.entries.map(\.origin) == ["edge:c1.m1", "edge:c1.m2"], replay(seed))
@@ -122,10 +135,16 @@ import Testing
     @Test func identifiers() throws {
         #expect(try NodeID(wireBytes: NodeID("edge:c1.m7").wireBytes()) == "edge:c1.m7")
         #expect(try TableName(wireBytes: TableName("processes").wireBytes()) == "processes")
-        #expect(try Instant(wireBytes: Instant(nanosecondsSinceEpoch: .min).wireBytes()) == Instant(nanosecondsSinceEpoch: .min))
+        #expect(
+            try Instant(wireBytes: Instant(nanosecondsSinceEpoch: .min).wireBytes())
+                == Instant(nanosecondsSinceEpoch: .min)
+        )
         let generation = Generation(number: 12, time: .seconds(240))
         #expect(try Generation(wireBytes: generation.wireBytes()) == generation)
-        let schema = try Schema([ColumnDefinition("Ä", .boolean, nullable: false), ColumnDefinition("b", .any)], key: ["b", "Ä"])
+        let schema = try Schema(
+            [ColumnDefinition("Ä", .boolean, nullable: false), ColumnDefinition("b", .any)],
+            key: ["b", "Ä"]
+        )
         #expect(try Schema(wireBytes: schema.wireBytes()) == schema)
     }
 

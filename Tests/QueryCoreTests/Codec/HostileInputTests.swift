@@ -1,4 +1,5 @@
 import Testing
+
 @testable import QueryCore
 
 @Suite struct HostileInputTests {
@@ -13,10 +14,14 @@ import Testing
                 let schema = RandomData.schema(using: &rng)
                 let a = RandomData.segment(schema, maxRows: 10, using: &rng)
                 let b = RandomData.edit(a, using: &rng)
-                let update = try TableUpdate(table: "t", schema: schema, entries: [
-                    .init(origin: "o1", publishedAt: .zero, copy: try TableCopy.make(from: (1, a), to: (2, b))),
-                    .init(origin: "o2", publishedAt: .zero, copy: .full(version: 1, segment: b)),
-                ])
+                let update = try TableUpdate(
+                    table: "t",
+                    schema: schema,
+                    entries: [
+                        .init(origin: "o1", publishedAt: .zero, copy: try TableCopy.make(from: (1, a), to: (2, b))),
+                        .init(origin: "o2", publishedAt: .zero, copy: .full(version: 1, segment: b)),
+                    ]
+                )
                 frames.append(Frame(messageType: 77, body: update.wireBytes()).encoded(configuration: configuration))
             }
         }
@@ -110,8 +115,12 @@ import Testing
         expectError(.limitExceeded) { try Frame.Header(parsing: header(length: .max, uncompressed: .max)) }
         expectError(.limitExceeded) { try Frame.Header(parsing: header(length: 10, uncompressed: .max, flags: 1)) }
         let small = Frame.Configuration(maximumFrameBytes: 100, maximumInflatedBytes: 200)
-        expectError(.limitExceeded) { try Frame.Header(parsing: header(length: 85, uncompressed: 85), configuration: small) }
-        expectError(.limitExceeded) { try Frame.Header(parsing: header(length: 10, uncompressed: 201, flags: 1), configuration: small) }
+        expectError(.limitExceeded) {
+            try Frame.Header(parsing: header(length: 85, uncompressed: 85), configuration: small)
+        }
+        expectError(.limitExceeded) {
+            try Frame.Header(parsing: header(length: 10, uncompressed: 201, flags: 1), configuration: small)
+        }
         expectError(.decodingFailed) { try Frame.Header(parsing: header(length: 10, uncompressed: 11)) }
         expectError(.decodingFailed) { try Frame.Header(parsing: header(length: 0, uncompressed: 0, flags: 2)) }
         // A body that inflates to more (or less) than declared.
@@ -177,7 +186,10 @@ import Testing
 
     @Test func utf8ValidationAgreesWithTheStandardLibrary() {
         var rng = SeededRandom(seed: 11)
-        let interesting: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF, 0xA0, 0x9F, 0x90, 0x8F]
+        let interesting: [UInt8] = [
+            0x00, 0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF, 0xA0, 0x9F,
+            0x90, 0x8F,
+        ]
         for _ in 0..<20000 {
             let bytes = (0..<Int.random(in: 0..<12, using: &rng)).map { _ in
                 rng.chance(0.7) ? rng.pick(interesting) : UInt8.random(in: 0...255, using: &rng)
@@ -197,7 +209,9 @@ import Testing
                 #expect(try Zlib.decompress(compressed, uncompressedLength: size) == data)
                 expectError(.compressionFailed) { try Zlib.decompress(compressed + [0], uncompressedLength: size) }
                 if !compressed.isEmpty {
-                    expectError(.compressionFailed) { try Zlib.decompress(Array(compressed.dropLast()), uncompressedLength: size) }
+                    expectError(.compressionFailed) {
+                        try Zlib.decompress(Array(compressed.dropLast()), uncompressedLength: size)
+                    }
                 }
             }
         }

@@ -1,10 +1,15 @@
 import Testing
+
 @testable import QueryCore
 
 @Suite struct DeltaEdgeCaseTests {
     let keyed = try! Schema(
-        [ColumnDefinition("id", .integer, nullable: false), ColumnDefinition("name", .text), ColumnDefinition("x", .real)],
-        key: ["id"])
+        [
+            ColumnDefinition("id", .integer, nullable: false), ColumnDefinition("name", .text),
+            ColumnDefinition("x", .real),
+        ],
+        key: ["id"]
+    )
     let keyless = try! Schema([("name", .text), ("x", .real), ("flag", .boolean), ("any", .any), ("n", .integer)])
 
     @Test func emptySegments() throws {
@@ -18,7 +23,11 @@ import Testing
             let (u2, d2) = try some.diff(to: empty)
             #expect(u2.isEmpty && d2.rowCount == 1)
             #expect(try some.applying(.delta(base: 1, version: 2, upserts: u2, deletes: d2), heldVersion: 1).isEmpty)
-            #expect(try empty.applying(.delta(base: 1, version: 2, upserts: u, deletes: d), heldVersion: 1).hasSameRows(as: some))
+            #expect(
+                try empty.applying(.delta(base: 1, version: 2, upserts: u, deletes: d), heldVersion: 1).hasSameRows(
+                    as: some
+                )
+            )
             #expect(empty.hasSameRows(as: .empty(schema)))
             #expect(!empty.hasSameRows(as: some))
         }
@@ -35,7 +44,11 @@ import Testing
         let (upserts, deletes) = try a.diff(to: b)
         #expect(upserts.isEmpty)
         #expect(deletes.exactRows == [nullRow.map(ExactValue.init)])
-        #expect(try a.applying(.delta(base: 1, version: 2, upserts: upserts, deletes: deletes), heldVersion: 1).hasSameRows(as: b))
+        #expect(
+            try a.applying(.delta(base: 1, version: 2, upserts: upserts, deletes: deletes), heldVersion: 1).hasSameRows(
+                as: b
+            )
+        )
     }
 
     @Test func floatsCompareExactly() throws {
@@ -67,21 +80,34 @@ import Testing
         #expect(!integer.hasSameRows(as: real))
         #expect(!integer.hasSameRows(as: boolean))
         let (upserts, deletes) = try integer.diff(to: real)
-        #expect(try integer.applying(.delta(base: 1, version: 2, upserts: upserts, deletes: deletes), heldVersion: 1).hasSameRows(as: real))
+        #expect(
+            try integer.applying(.delta(base: 1, version: 2, upserts: upserts, deletes: deletes), heldVersion: 1)
+                .hasSameRows(as: real)
+        )
     }
 
     @Test func unicodeTextAndExtremeIntegers() throws {
-        let a = try Segment(schema: keyed, rows: [
-            [.integer(.min), "e\u{301}", 1.0], [.integer(.max), "日本語🎉", .null], [0, "", .real(-0.0)],
-        ])
+        let a = try Segment(
+            schema: keyed,
+            rows: [
+                [.integer(.min), "e\u{301}", 1.0], [.integer(.max), "日本語🎉", .null], [0, "", .real(-0.0)],
+            ]
+        )
         // "é" precomposed is a different text from "e" + combining accent (byte-wise).
-        let b = try Segment(schema: keyed, rows: [
-            [.integer(.min), "é", 1.0], [.integer(.max), "日本語🎉", .null], [1, "a\u{0}b", 2.5],
-        ])
+        let b = try Segment(
+            schema: keyed,
+            rows: [
+                [.integer(.min), "é", 1.0], [.integer(.max), "日本語🎉", .null], [1, "a\u{0}b", 2.5],
+            ]
+        )
         let (upserts, deletes) = try a.diff(to: b)
         #expect(upserts.rowCount == 2)
         #expect(deletes.exactRows == [[ExactValue(.integer(0))]])
-        #expect(try a.applying(.delta(base: 3, version: 4, upserts: upserts, deletes: deletes), heldVersion: 3).hasSameRows(as: b))
+        #expect(
+            try a.applying(.delta(base: 3, version: 4, upserts: upserts, deletes: deletes), heldVersion: 3).hasSameRows(
+                as: b
+            )
+        )
     }
 
     @Test func duplicateKeysAreRejected() throws {
@@ -124,7 +150,10 @@ import Testing
     }
 
     @Test func schemaMismatchBetweenVersions() throws {
-        let other = try Schema([ColumnDefinition("id", .integer, nullable: false), ColumnDefinition("name", .text)], key: ["id"])
+        let other = try Schema(
+            [ColumnDefinition("id", .integer, nullable: false), ColumnDefinition("name", .text)],
+            key: ["id"]
+        )
         let a = try Segment(schema: keyed, rows: [[1, "a", 1.0]])
         let b = try Segment(schema: other, rows: [[1, "a"]])
         expectError(.schemaMismatch) { try a.diff(to: b) }
@@ -142,7 +171,9 @@ import Testing
         try table.apply(.full(version: 1, segment: a), origin: "edge:2", publishedAt: .zero)
         let error = expectError(.schemaMismatch) { try table.apply(foreignDelta, origin: "edge:1", publishedAt: .zero) }
         #expect(error?.message.contains("edge:1") == true)
-        expectError(.schemaMismatch) { try table.apply(.full(version: 2, segment: b), origin: "edge:1", publishedAt: .zero) }
+        expectError(.schemaMismatch) {
+            try table.apply(.full(version: 2, segment: b), origin: "edge:1", publishedAt: .zero)
+        }
         #expect(table.version(of: "edge:1") == 1)
         // The only origin may change the schema with a full copy.
         var single = Table(name: "t", schema: keyed)
@@ -153,7 +184,10 @@ import Testing
 }
 
 @Suite struct DeltaApplyPathTests {
-    let schema = try! Schema([ColumnDefinition("id", .integer, nullable: false), ColumnDefinition("v", .text)], key: ["id"])
+    let schema = try! Schema(
+        [ColumnDefinition("id", .integer, nullable: false), ColumnDefinition("v", .text)],
+        key: ["id"]
+    )
 
     func rows(_ ids: some Sequence<Int>, _ text: String) -> Segment {
         try! Segment(schema: schema, rows: ids.map { [.integer(Int64($0)), .text("\(text)\($0)")] })
@@ -195,16 +229,25 @@ import Testing
         }
         let overlap = try Segment(schema: schema.deleteSchema, rows: [[1]])
         expectError(.invalidArgument) {
-            try held.applying(.delta(base: 1, version: 2, upserts: rows(0..<size, "y"), deletes: overlap), heldVersion: 1)
+            try held.applying(
+                .delta(base: 1, version: 2, upserts: rows(0..<size, "y"), deletes: overlap),
+                heldVersion: 1
+            )
         }
-        let notHeld = try Segment(schema: schema.deleteSchema, rows: (1000..<(1000 + size)).map { [.integer(Int64($0))] })
+        let notHeld = try Segment(
+            schema: schema.deleteSchema,
+            rows: (1000..<(1000 + size)).map { [.integer(Int64($0))] }
+        )
         expectError(.baseVersionMismatch) {
             try held.applying(.delta(base: 1, version: 2, upserts: .empty(schema), deletes: notHeld), heldVersion: 1)
         }
         // Held rows that repeat a key (never produced by a valid history) are reported, not merged.
         let badHeld = try Segment(schema: schema, rows: [[1, "a"], [1, "b"]] + rows(2..<5, "z").rows)
         expectError(.baseVersionMismatch) {
-            try badHeld.applying(.delta(base: 1, version: 2, upserts: rows(1..<(1 + size), "n"), deletes: noDeletes), heldVersion: 1)
+            try badHeld.applying(
+                .delta(base: 1, version: 2, upserts: rows(1..<(1 + size), "n"), deletes: noDeletes),
+                heldVersion: 1
+            )
         }
     }
 }

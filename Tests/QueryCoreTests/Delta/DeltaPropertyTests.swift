@@ -1,4 +1,5 @@
 import Testing
+
 @testable import QueryCore
 
 @Suite struct DeltaPropertyTests {
@@ -44,8 +45,12 @@ import Testing
             let a = RandomData.segment(schema, using: &rng)
             let b = RandomData.edit(a, using: &rng)
             let (upserts, deletes) = try a.diff(to: b)
-            let oldByKey = Dictionary(uniqueKeysWithValues: a.rows.map { (RandomData.exactKey($0, schema), $0.map(ExactValue.init)) })
-            let newByKey = Dictionary(uniqueKeysWithValues: b.rows.map { (RandomData.exactKey($0, schema), $0.map(ExactValue.init)) })
+            let oldByKey = Dictionary(
+                uniqueKeysWithValues: a.rows.map { (RandomData.exactKey($0, schema), $0.map(ExactValue.init)) }
+            )
+            let newByKey = Dictionary(
+                uniqueKeysWithValues: b.rows.map { (RandomData.exactKey($0, schema), $0.map(ExactValue.init)) }
+            )
             let expectedUpserts = Set(newByKey.filter { oldByKey[$0.key] != $0.value }.map(\.value))
             let expectedDeletes = Set(oldByKey.keys.filter { newByKey[$0] == nil })
             #expect(Set(upserts.exactRows) == expectedUpserts, replay(seed))
@@ -60,7 +65,9 @@ import Testing
             var rng = SeededRandom(seed: seed)
             let schema = RandomData.schema(using: &rng)
             let a = RandomData.segment(schema, maxRows: 8, using: &rng)
-            let b = rng.chance(0.5) ? try Segment(schema: schema, rows: a.rows.shuffled(using: &rng)) : RandomData.edit(a, using: &rng)
+            let b =
+                rng.chance(0.5)
+                ? try Segment(schema: schema, rows: a.rows.shuffled(using: &rng)) : RandomData.edit(a, using: &rng)
             #expect(a.hasSameRows(as: b) == (a.exactMultiset == b.exactMultiset), replay(seed))
         }
     }

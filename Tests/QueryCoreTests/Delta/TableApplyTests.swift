@@ -1,8 +1,12 @@
 import Testing
+
 @testable import QueryCore
 
 @Suite struct TableApplyTests {
-    let schema = try! Schema([ColumnDefinition("id", .integer, nullable: false), ColumnDefinition("v", .text)], key: ["id"])
+    let schema = try! Schema(
+        [ColumnDefinition("id", .integer, nullable: false), ColumnDefinition("v", .text)],
+        key: ["id"]
+    )
 
     func segment(_ rows: [[Value]]) -> Segment { try! Segment(schema: schema, rows: rows) }
 
@@ -14,7 +18,10 @@ import Testing
         #expect(!delta.isFull)
         #expect(try table.apply(delta, origin: "e1", publishedAt: .zero) == .needsResync(held: nil))
         #expect(try table.apply(.full(version: 1, segment: v1), origin: "e1", publishedAt: .seconds(1)) == .applied)
-        #expect(try table.apply(.full(version: 1, segment: v2), origin: "e1", publishedAt: .seconds(2)) == .rejectedStale(held: 1))
+        #expect(
+            try table.apply(.full(version: 1, segment: v2), origin: "e1", publishedAt: .seconds(2))
+                == .rejectedStale(held: 1)
+        )
         #expect(table.staleRejections == 1)
         #expect(try table.apply(delta, origin: "e1", publishedAt: .seconds(3)) == .applied)
         #expect(table.slices["e1"]!.segment.hasSameRows(as: v2))
@@ -51,7 +58,12 @@ import Testing
         #expect(table.version(of: "source") == 3 && table.version(of: "other") == nil)
         #expect(table.staleRejections == 1)
         // A delta on the wrong base: nothing is applied.
-        let wrongBase = TableCopy.delta(base: 9, version: 10, upserts: .empty(schema), deletes: .empty(schema.deleteSchema))
+        let wrongBase = TableCopy.delta(
+            base: 9,
+            version: 10,
+            upserts: .empty(schema),
+            deletes: .empty(schema.deleteSchema)
+        )
         #expect(try table.applyAll(good + [("third", wrongBase, .zero)]) == .needsResync(held: nil))
         #expect(table.version(of: "source") == 3 && table.rowCount == 1)
         // A schema mismatch: an error, and nothing is applied.
@@ -70,12 +82,20 @@ import Testing
         let a = segment([[1, "a"]])
         let other = try Schema([("id", .integer)])
         #expect(throws: QueryError.self) {
-            try TableUpdate(table: "t", schema: other, entries: [.init(origin: "e1", publishedAt: .zero, copy: .full(version: 1, segment: a))])
+            try TableUpdate(
+                table: "t",
+                schema: other,
+                entries: [.init(origin: "e1", publishedAt: .zero, copy: .full(version: 1, segment: a))]
+            )
         }
-        let update = try TableUpdate(table: "t", schema: schema, entries: [
-            .init(origin: "e1", publishedAt: .zero, copy: .full(version: 1, segment: a)),
-            .init(origin: "e2", publishedAt: .zero, copy: .full(version: 1, segment: a)),
-        ])
+        let update = try TableUpdate(
+            table: "t",
+            schema: schema,
+            entries: [
+                .init(origin: "e1", publishedAt: .zero, copy: .full(version: 1, segment: a)),
+                .init(origin: "e2", publishedAt: .zero, copy: .full(version: 1, segment: a)),
+            ]
+        )
         var table = Table(name: "t", schema: schema)
         let (outcomes, errors) = table.apply(update)
         #expect(outcomes == [.applied, .applied] && errors.isEmpty)

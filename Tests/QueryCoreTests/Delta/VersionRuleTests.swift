@@ -1,4 +1,5 @@
 import Testing
+
 @testable import QueryCore
 
 @Suite struct VersionRuleTests {

@@ -1,15 +1,21 @@
 import Testing
+
 @testable import QueryCore
 
 /// Expects `body` to throw a ``QueryError`` with `code`; returns the error for further checks.
 @discardableResult
 func expectError<R>(
-    _ code: QueryError.Code, _ comment: Comment? = nil,
-    sourceLocation: Testing.SourceLocation = #_sourceLocation, _ body: () throws -> R
+    _ code: QueryError.Code,
+    _ comment: Comment? = nil,
+    sourceLocation: Testing.SourceLocation = #_sourceLocation,
+    _ body: () throws -> R
 ) -> QueryError? {
     do {
         let result = try body()
-        Issue.record("expected a \(code) error, got \(result)\(comment.map { " (\($0))" } ?? "")", sourceLocation: sourceLocation)
+        Issue.record(
+            "expected a \(code) error, got \(result)\(comment.map { " (\($0))" } ?? "")",
+            sourceLocation: sourceLocation
+        )
         return nil
     } catch let error as QueryError {
         #expect(error.code == code, "\(error)\(comment.map { " (\($0))" } ?? "")", sourceLocation: sourceLocation)

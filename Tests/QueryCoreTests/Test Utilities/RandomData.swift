@@ -32,18 +32,22 @@ enum RandomData {
         if column.nullable && rng.chance(0.15) { return .null }
         switch column.type {
         case .integer:
-            return rng.chance(0.3) ? .integer(rng.pick(interestingIntegers)) : .integer(Int64.random(in: 0..<Int64(domain), using: &rng))
+            return rng.chance(0.3)
+                ? .integer(rng.pick(interestingIntegers)) : .integer(Int64.random(in: 0..<Int64(domain), using: &rng))
         case .real:
-            return rng.chance(0.4) ? .real(rng.pick(interestingReals)) : .real(Double(Int.random(in: 0..<domain, using: &rng)) / 4)
+            return rng.chance(0.4)
+                ? .real(rng.pick(interestingReals)) : .real(Double(Int.random(in: 0..<domain, using: &rng)) / 4)
         case .text:
-            return rng.chance(0.4) ? .text(rng.pick(interestingTexts)) : .text("t\(Int.random(in: 0..<domain, using: &rng))")
+            return rng.chance(0.4)
+                ? .text(rng.pick(interestingTexts)) : .text("t\(Int.random(in: 0..<domain, using: &rng))")
         case .boolean:
             return .boolean(rng.chance(0.5))
         case .any:
             let kind = Int.random(in: 0..<5, using: &rng)
             switch kind {
             case 0: return .integer(Int64.random(in: 0..<3, using: &rng))
-            case 1: return .real(rng.chance(0.5) ? rng.pick(interestingReals) : Double(Int.random(in: 0..<3, using: &rng)))
+            case 1:
+                return .real(rng.chance(0.5) ? rng.pick(interestingReals) : Double(Int.random(in: 0..<3, using: &rng)))
             case 2: return .text(rng.pick(interestingTexts))
             case 3: return .boolean(rng.chance(0.5))
             default: return column.nullable ? .null : .integer(7)
@@ -134,7 +138,8 @@ struct ExactValue: Hashable, Comparable, CustomStringConvertible {
     }
 
     static func < (a: ExactValue, b: ExactValue) -> Bool {
-        (a.tag, a.bits) < (b.tag, b.bits) || ((a.tag, a.bits) == (b.tag, b.bits) && Array(a.text.utf8).lexicographicallyPrecedes(Array(b.text.utf8)))
+        (a.tag, a.bits) < (b.tag, b.bits)
+            || ((a.tag, a.bits) == (b.tag, b.bits) && Array(a.text.utf8).lexicographicallyPrecedes(Array(b.text.utf8)))
     }
 
     var description: String { "\(tag):\(bits):\(text)" }
