@@ -19,7 +19,9 @@ extension WireReader {
     /// Reads a list written by ``WireWriter/writeList(_:)``; `minimumElementSize` bounds the count
     /// by the bytes left before anything is allocated.
     mutating func readList<T: WireDecodable>(
-        _: T.Type, minimumElementSize: Int, what: String
+        _: T.Type,
+        minimumElementSize: Int,
+        what: String
     ) throws(QueryError) -> [T] {
         let count = try readCount(minimumElementSize: minimumElementSize, what: what)
         var values: [T] = []
@@ -54,7 +56,12 @@ extension TableRequest: WireCodable {
     public init(from reader: inout WireReader) throws(QueryError) {
         let tables = try reader.readList(TableName.self, minimumElementSize: 2, what: "requested table count")
         let lease = try Duration(from: &reader, what: "lease")
-        self.init(tables: tables, lease: lease, reset: try reader.readBool("reset"), standby: try reader.readBool("standby"))
+        self.init(
+            tables: tables,
+            lease: lease,
+            reset: try reader.readBool("reset"),
+            standby: try reader.readBool("standby")
+        )
     }
 }
 
@@ -87,10 +94,14 @@ extension TableCompleteness: WireCodable {
         let clustersKnown = try reader.readCount(minimumElementSize: 0, what: "clusters known")
         let dropped = try reader.readList(DroppedNode.self, minimumElementSize: 10, what: "dropped count")
         self.init(
-            machinesContributing: machinesContributing, machinesKnown: machinesKnown,
-            clustersContributing: clustersContributing, clustersKnown: clustersKnown, dropped: dropped,
+            machinesContributing: machinesContributing,
+            machinesKnown: machinesKnown,
+            clustersContributing: clustersContributing,
+            clustersKnown: clustersKnown,
+            dropped: dropped,
             oldestPublish: try reader.readOptional(Instant.self, what: "oldest publish"),
-            newestPublish: try reader.readOptional(Instant.self, what: "newest publish"))
+            newestPublish: try reader.readOptional(Instant.self, what: "newest publish")
+        )
     }
 }
 
@@ -135,8 +146,12 @@ extension TableEntry: WireCodable {
         let removed = try reader.readList(NodeID.self, minimumElementSize: 2, what: "removed origin count")
         let replacesScope = try reader.readBool("replaces scope")
         self.init(
-            table: table, copies: copies, removed: removed, replacesScope: replacesScope,
-            completeness: try TableCompleteness(from: &reader))
+            table: table,
+            copies: copies,
+            removed: removed,
+            replacesScope: replacesScope,
+            completeness: try TableCompleteness(from: &reader)
+        )
     }
 }
 
@@ -148,7 +163,10 @@ extension GenerationUpdate: WireCodable {
 
     public init(from reader: inout WireReader) throws(QueryError) {
         let generation = try Generation(from: &reader)
-        self.init(generation: generation, entries: try reader.readList(TableEntry.self, minimumElementSize: 8, what: "entry count"))
+        self.init(
+            generation: generation,
+            entries: try reader.readList(TableEntry.self, minimumElementSize: 8, what: "entry count")
+        )
     }
 }
 
@@ -160,7 +178,10 @@ extension TableAck: WireCodable {
 
     public init(from reader: inout WireReader) throws(QueryError) {
         let generation = try reader.readVarint("generation")
-        self.init(generation: generation, tables: try reader.readList(TableName.self, minimumElementSize: 2, what: "table count"))
+        self.init(
+            generation: generation,
+            tables: try reader.readList(TableName.self, minimumElementSize: 2, what: "table count")
+        )
     }
 }
 
@@ -175,8 +196,10 @@ extension ResyncRequest: WireCodable {
         let generation = try reader.readVarint("generation")
         let table = try TableName(from: &reader)
         self.init(
-            generation: generation, table: table,
-            origins: try reader.readList(NodeID.self, minimumElementSize: 2, what: "origin count"))
+            generation: generation,
+            table: table,
+            origins: try reader.readList(NodeID.self, minimumElementSize: 2, what: "origin count")
+        )
     }
 }
 
@@ -194,8 +217,11 @@ extension Redirect: WireCodable {
         let tables = try reader.readList(TableName.self, minimumElementSize: 2, what: "table count")
         let partition = try reader.readString(limit: 1024, "partition")
         self.init(
-            queryID: queryID, tables: tables, partition: partition,
-            nodes: try reader.readList(NodeID.self, minimumElementSize: 2, what: "node count"))
+            queryID: queryID,
+            tables: tables,
+            partition: partition,
+            nodes: try reader.readList(NodeID.self, minimumElementSize: 2, what: "node count")
+        )
     }
 }
 
@@ -212,8 +238,11 @@ extension Deferral: WireCodable {
         let cluster = try NodeID(from: &reader)
         let proxy = try NodeID(from: &reader)
         self.init(
-            generation: generation, cluster: cluster, proxy: proxy,
-            entries: try reader.readList(TableEntry.self, minimumElementSize: 8, what: "entry count"))
+            generation: generation,
+            cluster: cluster,
+            proxy: proxy,
+            entries: try reader.readList(TableEntry.self, minimumElementSize: 8, what: "entry count")
+        )
     }
 }
 
@@ -265,7 +294,8 @@ extension QueryError: WireCodable {
             location = SourceLocation(
                 line: try reader.readCount(minimumElementSize: 0, what: "line"),
                 column: try reader.readCount(minimumElementSize: 0, what: "column"),
-                offset: try reader.readCount(minimumElementSize: 0, what: "offset"))
+                offset: try reader.readCount(minimumElementSize: 0, what: "offset")
+            )
         }
         self.init(code, message, at: location)
     }
@@ -317,9 +347,13 @@ extension Completeness.TableFigures: WireCodable {
         let clustersKnown = try reader.readCount(minimumElementSize: 0, what: "clusters known")
         let dropped = try reader.readList(DroppedNode.self, minimumElementSize: 10, what: "dropped count")
         self.init(
-            table: table, machinesContributing: machinesContributing, machinesKnown: machinesKnown,
-            clustersContributing: clustersContributing, clustersKnown: clustersKnown,
-            dropped: Dictionary(dropped.map { ($0.node, $0.since) }, uniquingKeysWith: { a, _ in a }))
+            table: table,
+            machinesContributing: machinesContributing,
+            machinesKnown: machinesKnown,
+            clustersContributing: clustersContributing,
+            clustersKnown: clustersKnown,
+            dropped: Dictionary(dropped.map { ($0.node, $0.since) }, uniquingKeysWith: { a, _ in a })
+        )
     }
 }
 
@@ -334,8 +368,10 @@ extension Completeness: WireCodable {
         let oldest = try reader.readOptional(Instant.self, what: "oldest publish")
         let newest = try reader.readOptional(Instant.self, what: "newest publish")
         self.init(
-            oldestPublish: oldest, newestPublish: newest,
-            tables: try reader.readList(TableFigures.self, minimumElementSize: 6, what: "table count"))
+            oldestPublish: oldest,
+            newestPublish: newest,
+            tables: try reader.readList(TableFigures.self, minimumElementSize: 6, what: "table count")
+        )
     }
 }
 

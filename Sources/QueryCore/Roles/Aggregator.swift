@@ -44,15 +44,26 @@ public struct Aggregator: Role {
         public var servedTables: Set<TableName>?
         /// Where other tables are served (for redirects).
         public var partitions: [TablePartition]
+        /// Tables from one designated source (machines, clusters, configuration), applied
+        /// all-or-nothing. Default none.
+        public var sourcedTables: Set<TableName>
         /// Fault isolation: use only these proxies (`nil`: all configured).
         public var pinnedProxies: Set<NodeID>?
 
         /// Creates a configuration.
         public init(
-            clusters: [ClusterSource], schedule: GenerationSchedule = GenerationSchedule(),
-            dropAfter: Duration = .seconds(180), failoverAfter: Duration? = nil, interestLease: Duration? = nil,
-            prewarm: [TableName] = [], deferred: [TableName: NodeID] = [:], aggregatorSet: AggregatorSet? = nil,
-            servedTables: Set<TableName>? = nil, partitions: [TablePartition] = [], pinnedProxies: Set<NodeID>? = nil
+            clusters: [ClusterSource],
+            schedule: GenerationSchedule = GenerationSchedule(),
+            dropAfter: Duration = .seconds(180),
+            failoverAfter: Duration? = nil,
+            interestLease: Duration? = nil,
+            prewarm: [TableName] = [],
+            deferred: [TableName: NodeID] = [:],
+            aggregatorSet: AggregatorSet? = nil,
+            servedTables: Set<TableName>? = nil,
+            partitions: [TablePartition] = [],
+            pinnedProxies: Set<NodeID>? = nil,
+            sourcedTables: Set<TableName> = []
         ) {
             self.clusters = clusters
             self.schedule = schedule
@@ -65,6 +76,7 @@ public struct Aggregator: Role {
             self.servedTables = servedTables
             self.partitions = partitions
             self.pinnedProxies = pinnedProxies
+            self.sourcedTables = sourcedTables
         }
     }
 
@@ -77,6 +89,8 @@ public struct Aggregator: Role {
         var reported: UInt64 = 0
         var droppedSince: Instant?
         var needsReset = true
+        /// The active proxy has sent its full state since this TLA started or failed over.
+        var synced = false
         var figures: [TableName: TableCompleteness] = [:]
 
         var activeProxy: NodeID? { proxies.isEmpty ? nil : proxies[active] }
@@ -91,7 +105,7 @@ public struct Aggregator: Role {
     public let id: NodeID
     /// The settings.
     public let configuration: Configuration
-    private var store = TableStore(keepsHistory: true)
+    private var store: TableStore
     private var clusters: [NodeID: ClusterState] = [:]
     private var proxyCluster: [NodeID: NodeID] = [:]
     private var receivers: [NodeID: Downstream] = [:]
@@ -106,6 +120,7 @@ public struct Aggregator: Role {
     public init(id: NodeID, configuration: Configuration) {
         self.id = id
         self.configuration = configuration
+        self.store = TableStore(keepsHistory: true, sourced: configuration.sourcedTables)
         for source in configuration.clusters {
             let proxies = source.proxies.filter { configuration.pinnedProxies?.contains($0) ?? true }
             clusters[source.cluster] = ClusterState(proxies: proxies, activeSince: .zero)
@@ -141,6 +156,8 @@ public struct Aggregator: Role {
             let number = configuration.schedule.latestSlot(.edge, at: now)
             checkSilence(now: now, into: &actions)
             forwardInterest(now: now, into: &actions)
+            // Sources with skewed clocks may have reported this generation already.
+            if sent < number, isComplete(number) { send(number, now: now, into: &actions) }
             actions.append(.setTimer(Self.deadlineTimer, at: configuration.schedule.slot(.aggregator, of: number)))
             scheduleNext(after: now, into: &actions)
         case .timerFired(let timer) where timer == Self.deadlineTimer:
@@ -148,8 +165,15 @@ public struct Aggregator: Role {
             let number = configuration.schedule.latestSlot(.aggregator, at: now)
             if sent < number {
                 let missing = waitingFor(number).map(\.rawValue).joined(separator: ", ")
-                actions.append(.log(LogRecord(
-                    .debug, "sending incomplete generation", metadata: ["generation": "\(number)", "missing": missing])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .debug,
+                            "sending incomplete generation",
+                            metadata: ["generation": "\(number)", "missing": missing]
+                        )
+                    )
+                )
                 send(number, now: now, into: &actions)
             }
         case .received(let message, let peer):
@@ -162,7 +186,12 @@ public struct Aggregator: Role {
 
     private var children: Set<NodeID> { Set(configuration.deferred.values) }
 
-    private mutating func onMessage(_ message: Message, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onMessage(
+        _ message: Message,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         switch message {
         case .update(let update):
             if children.contains(peer) {
@@ -183,7 +212,10 @@ public struct Aggregator: Role {
                 receivers[peer]!.resync(request, generation: request.generation)
                 actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla"))
                 let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
-                let update = GenerationUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+                let update = GenerationUpdate(
+                    generation: configuration.schedule.generation(request.generation),
+                    entries: [entry]
+                )
                 actions.append(.send(.update(update), to: peer))
                 actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "tla"))
             }
@@ -192,16 +224,30 @@ public struct Aggregator: Role {
         }
     }
 
-    private mutating func onRequest(_ request: TableRequest, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onRequest(
+        _ request: TableRequest,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         if let set = configuration.aggregatorSet, !set.members.contains(peer) {
-            actions.append(.log(LogRecord(
-                .info, "request from outside the aggregator set refused", metadata: ["peer": peer.rawValue, "set": set.name])))
+            actions.append(
+                .log(
+                    LogRecord(
+                        .info,
+                        "request from outside the aggregator set refused",
+                        metadata: ["peer": peer.rawValue, "set": set.name]
+                    )
+                )
+            )
             return
         }
         var request = request
         if let redirect = configuration.partitions.redirect(
-            for: Set(request.tables), served: configuration.servedTables, queryID: nil)
-        {
+            for: Set(request.tables),
+            served: configuration.servedTables,
+            queryID: nil
+        ) {
             actions.append(.send(.redirect(redirect), to: peer))
             request.tables.removeAll { redirect.tables.contains($0) }
         }
@@ -214,25 +260,42 @@ public struct Aggregator: Role {
         clusters[cluster]!.heard[proxy] = now
         if let since = clusters[cluster]!.droppedSince {
             clusters[cluster]!.droppedSince = nil
-            actions.append(.log(LogRecord(
-                .info, "cluster returned", metadata: ["cluster": cluster.rawValue, "dropped.since": "\(since)"])))
+            actions.append(
+                .log(
+                    LogRecord(
+                        .info,
+                        "cluster returned",
+                        metadata: ["cluster": cluster.rawValue, "dropped.since": "\(since)"]
+                    )
+                )
+            )
             actions.append(RoleMetrics.counter("query.returns", 1, role: "tla"))
         }
     }
 
-    private mutating func onProxyUpdate(_ update: GenerationUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onProxyUpdate(
+        _ update: GenerationUpdate,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         guard let cluster = proxyCluster[peer] else {
-            actions.append(.log(LogRecord(.debug, "update from unknown proxy ignored", metadata: ["peer": peer.rawValue])))
+            actions.append(
+                .log(LogRecord(.debug, "update from unknown proxy ignored", metadata: ["peer": peer.rawValue]))
+            )
             return
         }
         hear(peer, cluster: cluster, now: now, into: &actions)
         guard clusters[cluster]!.activeProxy == peer else {
-            actions.append(.log(LogRecord(.debug, "update from standby proxy ignored", metadata: ["peer": peer.rawValue])))
+            actions.append(
+                .log(LogRecord(.debug, "update from standby proxy ignored", metadata: ["peer": peer.rawValue]))
+            )
             return
         }
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "tla"))
         let number = update.generation.number
         clusters[cluster]!.reported = max(clusters[cluster]!.reported, number)
+        if update.entries.allSatisfy(\.replacesScope) { clusters[cluster]!.synced = true }
         var local: [TableEntry] = []
         var relayed: [NodeID: [TableEntry]] = [:]
         for entry in update.entries {
@@ -245,24 +308,49 @@ public struct Aggregator: Role {
             }
         }
         for child in relayed.keys.sorted() {
-            let deferral = Deferral(generation: update.generation, cluster: cluster, proxy: peer, entries: relayed[child]!)
+            let deferral = Deferral(
+                generation: update.generation,
+                cluster: cluster,
+                proxy: peer,
+                entries: relayed[child]!
+            )
             actions.append(.send(.deferral(deferral), to: child))
         }
         _ = store.intake(
-            local, generation: number, from: peer, scope: { _ in cluster },
-            acknowledge: relayed.values.flatMap { $0.map(\.table) }, role: "tla", now: now, into: &actions)
+            local,
+            generation: number,
+            from: peer,
+            scope: { _ in cluster },
+            acknowledge: relayed.values.flatMap { entries in
+                entries.filter { !$0.copies.isEmpty || !$0.removed.isEmpty || $0.replacesScope }.map(\.table)
+            },
+            role: "tla",
+            now: now,
+            into: &actions
+        )
         let current = configuration.schedule.number(at: now)
         if sent < current, number >= current, isComplete(current) {
             send(current, now: now, into: &actions)
         }
     }
 
-    private mutating func onChildUpdate(_ update: GenerationUpdate, from child: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onChildUpdate(
+        _ update: GenerationUpdate,
+        from child: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         childReset.remove(child)
         for entry in update.entries { deferredFigures[entry.table] = entry.completeness }
         _ = store.intake(
-            update.entries, generation: update.generation.number, from: child, scope: { _ in child }, role: "tla",
-            now: now, into: &actions)
+            update.entries,
+            generation: update.generation.number,
+            from: child,
+            scope: { _ in child },
+            role: "tla",
+            now: now,
+            into: &actions
+        )
         // The child's tables for a generation already sent go out now, as a second update.
         let number = update.generation.number
         guard sent >= number, !update.entries.isEmpty else { return }
@@ -288,7 +376,11 @@ public struct Aggregator: Role {
         }
         for cluster in byCluster.keys.sorted() {
             guard let proxy = clusters[cluster]?.activeProxy else { continue }
-            let forwarded = ResyncRequest(generation: request.generation, table: request.table, origins: byCluster[cluster]!)
+            let forwarded = ResyncRequest(
+                generation: request.generation,
+                table: request.table,
+                origins: byCluster[cluster]!
+            )
             actions.append(.send(.resync(forwarded), to: proxy))
         }
     }
@@ -317,21 +409,36 @@ public struct Aggregator: Role {
                     cluster.heard[cluster.proxies[index]].map { now - $0 < configuration.failoverAfter } ?? false
                 }
                 let next = alive ?? order[0]
-                actions.append(.log(LogRecord(
-                    .info, "proxy failover",
-                    metadata: ["cluster": name.rawValue, "from": active.rawValue, "to": cluster.proxies[next].rawValue])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .info,
+                            "proxy failover",
+                            metadata: [
+                                "cluster": name.rawValue, "from": active.rawValue, "to": cluster.proxies[next].rawValue,
+                            ]
+                        )
+                    )
+                )
                 actions.append(RoleMetrics.counter("query.failovers", 1, role: "tla"))
                 cluster.active = next
                 cluster.activeSince = now
                 cluster.needsReset = true
+                cluster.synced = false
                 failedOver = true
             }
             let heard = cluster.lastHeard ?? startedAt
             if cluster.droppedSince == nil, now - heard >= configuration.dropAfter {
                 cluster.droppedSince = now
-                actions.append(.log(LogRecord(
-                    .info, "cluster dropped after silence",
-                    metadata: ["cluster": name.rawValue, "silent.s": "\((now - heard).secondsDouble)"])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .info,
+                            "cluster dropped after silence",
+                            metadata: ["cluster": name.rawValue, "silent.s": "\((now - heard).secondsDouble)"]
+                        )
+                    )
+                )
                 actions.append(RoleMetrics.counter("query.drops", 1, role: "tla"))
             }
         }
@@ -354,20 +461,40 @@ public struct Aggregator: Role {
             for (index, proxy) in cluster.proxies.enumerated() {
                 let isActive = index == cluster.active
                 let request = TableRequest(
-                    tables: tables, lease: configuration.interestLease, reset: isActive && cluster.needsReset,
-                    standby: !isActive)
+                    tables: tables,
+                    lease: configuration.interestLease,
+                    reset: isActive && cluster.needsReset,
+                    standby: !isActive
+                )
                 actions.append(.send(.request(request), to: proxy))
             }
             clusters[name]!.needsReset = false
         }
     }
 
+    /// Whether this TLA is still learning its clusters' full state after a start (see
+    /// ``ClusterProxy``): bounded by two intervals.
+    private func warmingUp(at now: Instant) -> Bool {
+        now - startedAt < configuration.schedule.interval * 2
+            && clusters.values.contains { !$0.synced && $0.droppedSince == nil && $0.reported > 0 }
+    }
+
     private mutating func send(_ number: UInt64, now: Instant, into actions: inout [RoleAction]) {
         sent = number
         let generation = configuration.schedule.generation(number)
+        if warmingUp(at: now) {
+            actions.append(
+                .log(LogRecord(.debug, "warming up: holding back the tables", metadata: ["generation": "\(number)"]))
+            )
+            return
+        }
         let dropped = droppedClusters
         for child in children.sorted() {
-            let request = CombineRequest(generation: generation, droppedClusters: dropped, reset: childReset.contains(child))
+            let request = CombineRequest(
+                generation: generation,
+                droppedClusters: dropped,
+                reset: childReset.contains(child)
+            )
             actions.append(.send(.combine(request), to: child))
         }
         var bytes = 0
@@ -375,7 +502,9 @@ public struct Aggregator: Role {
             receivers[peer]!.expire(at: now)
             let live = receivers[peer]!.liveTables(at: now)
             if live.isEmpty {
-                if now - receivers[peer]!.lastRequest > configuration.interestLease { receivers.removeValue(forKey: peer) }
+                if now - receivers[peer]!.lastRequest > configuration.interestLease {
+                    receivers.removeValue(forKey: peer)
+                }
                 continue
             }
             if receivers[peer]!.standby {
@@ -390,7 +519,9 @@ public struct Aggregator: Role {
             actions.append(.send(.update(update), to: peer))
         }
         if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "tla")) }
-        actions.append(RoleMetrics.sample("query.generation_latency", (now - generation.time).secondsDouble, role: "tla"))
+        actions.append(
+            RoleMetrics.sample("query.generation_latency", (now - generation.time).secondsDouble, role: "tla")
+        )
     }
 
     /// The subnetwork's entry for `table`: the live clusters' origins and the clusters' figures summed.
@@ -410,7 +541,13 @@ public struct Aggregator: Role {
             completeness = Self.combine(clusters: clusters, table: table)
         }
         return receivers[peer]!.entry(
-            for: table, origins: origins, store: store, completeness: completeness, generation: generation, merge: merge)
+            for: table,
+            origins: origins,
+            store: store,
+            completeness: completeness,
+            generation: generation,
+            merge: merge
+        )
     }
 
     /// Sums the clusters' figures for `table`: live clusters as reported, dropped clusters as known
@@ -424,9 +561,13 @@ public struct Aggregator: Role {
                 continue
             }
             if let since = cluster.droppedSince {
-                total.add(TableCompleteness(
-                    machinesKnown: figures.machinesKnown, clustersKnown: 1,
-                    dropped: [DroppedNode(node: name, since: since)]))
+                total.add(
+                    TableCompleteness(
+                        machinesKnown: figures.machinesKnown,
+                        clustersKnown: 1,
+                        dropped: [DroppedNode(node: name, since: since)]
+                    )
+                )
             } else {
                 total.add(figures)
             }

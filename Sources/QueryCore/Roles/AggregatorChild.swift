@@ -8,20 +8,28 @@ public struct AggregatorChild: Role {
     public struct Configuration: Sendable {
         /// The TLA this child works for.
         public var parent: NodeID
+        /// Tables from one designated source (machines, clusters, configuration), applied
+        /// all-or-nothing. Default none.
+        public var sourcedTables: Set<TableName>
         /// The schedule (for generation numbers).
         public var schedule: GenerationSchedule
 
         /// Creates a configuration.
-        public init(parent: NodeID, schedule: GenerationSchedule = GenerationSchedule()) {
+        public init(
+            parent: NodeID,
+            schedule: GenerationSchedule = GenerationSchedule(),
+            sourcedTables: Set<TableName> = []
+        ) {
             self.parent = parent
             self.schedule = schedule
+            self.sourcedTables = sourcedTables
         }
     }
 
     public let id: NodeID
     /// The settings.
     public let configuration: Configuration
-    private var store = TableStore(keepsHistory: true)
+    private var store: TableStore
     private var figures: [TableName: [NodeID: TableCompleteness]] = [:]
     private var parent: Downstream
 
@@ -29,6 +37,7 @@ public struct AggregatorChild: Role {
     public init(id: NodeID, configuration: Configuration) {
         self.id = id
         self.configuration = configuration
+        self.store = TableStore(keepsHistory: true, sourced: configuration.sourcedTables)
         self.parent = Downstream(now: .zero)
     }
 
@@ -39,23 +48,48 @@ public struct AggregatorChild: Role {
         var actions: [RoleAction] = []
         guard case .received(let message, let peer) = input else { return actions }
         guard peer == configuration.parent else {
-            actions.append(.log(LogRecord(.debug, "message from a node other than the parent ignored", metadata: ["peer": peer.rawValue])))
+            actions.append(
+                .log(
+                    LogRecord(
+                        .debug,
+                        "message from a node other than the parent ignored",
+                        metadata: ["peer": peer.rawValue]
+                    )
+                )
+            )
             return actions
         }
         switch message {
         case .deferral(let deferral):
             for entry in deferral.entries { figures[entry.table, default: [:]][deferral.cluster] = entry.completeness }
             let intake = store.intake(
-                deferral.entries, generation: deferral.generation.number, from: peer, scope: { _ in deferral.cluster },
-                sendAck: false, role: "tla-child", now: now, into: &actions)
-            actions.append(RoleMetrics.counter("query.bytes_in", deferral.entries.reduce(0) { total, entry in
-                total + entry.copies.reduce(0) { $0 + $1.copy.estimatedBytes } }, role: "tla-child"))
+                deferral.entries,
+                generation: deferral.generation.number,
+                from: peer,
+                scope: { _ in deferral.cluster },
+                sendAck: false,
+                role: "tla-child",
+                now: now,
+                into: &actions
+            )
+            actions.append(
+                RoleMetrics.counter(
+                    "query.bytes_in",
+                    deferral.entries.reduce(0) { total, entry in
+                        total + entry.copies.reduce(0) { $0 + $1.copy.estimatedBytes }
+                    },
+                    role: "tla-child"
+                )
+            )
             _ = intake
         case .combine(let request):
             if request.reset {
                 parent = Downstream(now: now)
             }
-            let dropped = Dictionary(request.droppedClusters.map { ($0.node, $0.since) }, uniquingKeysWith: { a, _ in a })
+            let dropped = Dictionary(
+                request.droppedClusters.map { ($0.node, $0.since) },
+                uniquingKeysWith: { a, _ in a }
+            )
             let number = request.generation.number
             let entries = store.names.map { entry($0, dropped: dropped, generation: number, merge: false) }
             let update = GenerationUpdate(generation: request.generation, entries: entries)
@@ -68,7 +102,10 @@ public struct AggregatorChild: Role {
             parent.resync(request, generation: request.generation)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla-child"))
             let entry = entry(request.table, dropped: lastDropped, generation: request.generation, merge: true)
-            let update = GenerationUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+            let update = GenerationUpdate(
+                generation: configuration.schedule.generation(request.generation),
+                entries: [entry]
+            )
             actions.append(.send(.update(update), to: peer))
         default:
             break
@@ -80,7 +117,10 @@ public struct AggregatorChild: Role {
 
     /// The combined entry for `table`: origins of live clusters, the clusters' figures summed.
     private mutating func entry(
-        _ table: TableName, dropped: [NodeID: Instant], generation: UInt64, merge: Bool
+        _ table: TableName,
+        dropped: [NodeID: Instant],
+        generation: UInt64,
+        merge: Bool
     ) -> TableEntry {
         var origins: [NodeID] = []
         if let stored = store[table] {
@@ -94,14 +134,24 @@ public struct AggregatorChild: Role {
         for cluster in byCluster.keys.sorted() {
             let reported = byCluster[cluster]!
             if let since = dropped[cluster] {
-                completeness.add(TableCompleteness(
-                    machinesKnown: reported.machinesKnown, clustersKnown: 1,
-                    dropped: [DroppedNode(node: cluster, since: since)]))
+                completeness.add(
+                    TableCompleteness(
+                        machinesKnown: reported.machinesKnown,
+                        clustersKnown: 1,
+                        dropped: [DroppedNode(node: cluster, since: since)]
+                    )
+                )
             } else {
                 completeness.add(reported)
             }
         }
         return parent.entry(
-            for: table, origins: origins, store: store, completeness: completeness, generation: generation, merge: merge)
+            for: table,
+            origins: origins,
+            store: store,
+            completeness: completeness,
+            generation: generation,
+            merge: merge
+        )
     }
 }

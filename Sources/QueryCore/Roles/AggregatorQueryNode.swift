@@ -19,7 +19,10 @@ public struct AggregatorQueryNode: Role {
     ///   - query: the SQL settings; its TLA list is replaced by this node.
     ///   - evaluator: the SQL engine.
     public init(
-        id: NodeID, aggregator: Aggregator.Configuration, query: QueryNode.Configuration, evaluator: any QueryEvaluator
+        id: NodeID,
+        aggregator: Aggregator.Configuration,
+        query: QueryNode.Configuration,
+        evaluator: any QueryEvaluator
     ) {
         self.id = id
         var query = query

@@ -23,14 +23,22 @@ public struct ClusterProxy: Role {
         public var interestLease: Duration
         /// Tables always requested from the edges.
         public var prewarm: [TableName]
+        /// Tables from one designated source (machines, clusters, configuration), applied
+        /// all-or-nothing. Default none.
+        public var sourcedTables: Set<TableName>
         /// Fault isolation: serve only these TLAs (`nil`: every TLA that asks).
         public var pinnedAggregators: Set<NodeID>?
 
         /// Creates a configuration.
         public init(
-            cluster: NodeID, machines: [NodeID], schedule: GenerationSchedule = GenerationSchedule(),
-            dropAfter: Duration = .seconds(180), interestLease: Duration? = nil, prewarm: [TableName] = [],
-            pinnedAggregators: Set<NodeID>? = nil
+            cluster: NodeID,
+            machines: [NodeID],
+            schedule: GenerationSchedule = GenerationSchedule(),
+            dropAfter: Duration = .seconds(180),
+            interestLease: Duration? = nil,
+            prewarm: [TableName] = [],
+            pinnedAggregators: Set<NodeID>? = nil,
+            sourcedTables: Set<TableName> = []
         ) {
             self.cluster = cluster
             self.machines = machines
@@ -39,6 +47,7 @@ public struct ClusterProxy: Role {
             self.interestLease = interestLease ?? schedule.interval * 3
             self.prewarm = prewarm
             self.pinnedAggregators = pinnedAggregators
+            self.sourcedTables = sourcedTables
         }
     }
 
@@ -48,6 +57,8 @@ public struct ClusterProxy: Role {
         var reported: UInt64 = 0
         var droppedSince: Instant?
         var needsReset = true
+        /// The machine has sent its full state since this proxy started (entries replacing its scope).
+        var synced = false
     }
 
     /// Fires at every generation start: refresh interest, check for silent machines.
@@ -58,17 +69,19 @@ public struct ClusterProxy: Role {
     public let id: NodeID
     /// The settings.
     public let configuration: Configuration
-    private var store = TableStore(keepsHistory: true)
+    private var store: TableStore
     private var machines: [NodeID: Machine] = [:]
     private var receivers: [NodeID: Downstream] = [:]
     private var sent: UInt64 = 0
     private var startedAt = Instant.zero
     private var forwarded: [TableName] = []
+    private var lastForward: Instant?
 
     /// Creates a proxy.
     public init(id: NodeID, configuration: Configuration) {
         self.id = id
         self.configuration = configuration
+        self.store = TableStore(keepsHistory: true, sourced: configuration.sourcedTables)
         for machine in configuration.machines { machines[machine] = Machine() }
     }
 
@@ -94,7 +107,9 @@ public struct ClusterProxy: Role {
         case .timerFired(let timer) where timer == Self.generationTimer:
             let number = configuration.schedule.latestSlot(.edge, at: now)
             checkSilence(now: now, into: &actions)
-            forwardInterest(now: now, into: &actions)
+            forwardInterest(now: now, periodic: true, into: &actions)
+            // Sources with skewed clocks may have reported this generation already.
+            if sent < number, isComplete(number) { send(number, now: now, into: &actions) }
             actions.append(.setTimer(Self.deadlineTimer, at: configuration.schedule.slot(.proxy, of: number)))
             scheduleNext(after: now, into: &actions)
         case .timerFired(let timer) where timer == Self.deadlineTimer:
@@ -102,8 +117,15 @@ public struct ClusterProxy: Role {
             let number = configuration.schedule.latestSlot(.proxy, at: now)
             if sent < number {
                 let missing = waitingFor(number).map(\.rawValue).joined(separator: ", ")
-                actions.append(.log(LogRecord(
-                    .debug, "sending incomplete generation", metadata: ["generation": "\(number)", "missing": missing])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .debug,
+                            "sending incomplete generation",
+                            metadata: ["generation": "\(number)", "missing": missing]
+                        )
+                    )
+                )
                 send(number, now: now, into: &actions)
             }
         case .received(let message, let peer):
@@ -114,13 +136,20 @@ public struct ClusterProxy: Role {
         return actions
     }
 
-    private mutating func onMessage(_ message: Message, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onMessage(
+        _ message: Message,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         switch message {
         case .update(let update):
             onUpdate(update, from: peer, now: now, into: &actions)
         case .request(let request):
             if let pinned = configuration.pinnedAggregators, !pinned.contains(peer) {
-                actions.append(.log(LogRecord(.debug, "request from unpinned TLA ignored", metadata: ["peer": peer.rawValue])))
+                actions.append(
+                    .log(LogRecord(.debug, "request from unpinned TLA ignored", metadata: ["peer": peer.rawValue]))
+                )
                 return
             }
             receivers[peer, default: Downstream(now: now)].record(request, now: now)
@@ -132,7 +161,10 @@ public struct ClusterProxy: Role {
             receivers[peer]!.resync(request, generation: request.generation)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "proxy"))
             let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
-            let update = GenerationUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+            let update = GenerationUpdate(
+                generation: configuration.schedule.generation(request.generation),
+                entries: [entry]
+            )
             actions.append(.send(.update(update), to: peer))
             actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "proxy"))
         default:
@@ -140,28 +172,49 @@ public struct ClusterProxy: Role {
         }
     }
 
-    private mutating func onUpdate(_ update: GenerationUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onUpdate(
+        _ update: GenerationUpdate,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         var machine = machines[peer] ?? Machine()
         if let since = machine.droppedSince {
             machine.droppedSince = nil
-            actions.append(.log(LogRecord(
-                .info, "machine returned", metadata: ["peer": peer.rawValue, "dropped.since": "\(since)"])))
+            actions.append(
+                .log(
+                    LogRecord(
+                        .info,
+                        "machine returned",
+                        metadata: ["peer": peer.rawValue, "dropped.since": "\(since)"]
+                    )
+                )
+            )
             actions.append(RoleMetrics.counter("query.returns", 1, role: "proxy"))
         }
         machine.lastHeard = now
         machine.reported = max(machine.reported, update.generation.number)
+        if update.entries.allSatisfy(\.replacesScope) { machine.synced = true }
         machines[peer] = machine
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
         _ = store.intake(
-            update.entries, generation: update.generation.number, from: peer, scope: { _ in peer }, role: "proxy",
-            now: now, into: &actions)
+            update.entries,
+            generation: update.generation.number,
+            from: peer,
+            scope: { _ in peer },
+            role: "proxy",
+            now: now,
+            into: &actions
+        )
         // An edge that stopped publishing a table it used to: its rows of that table vanish.
         let listed = Set(update.entries.map(\.table))
         for name in store.names where !listed.contains(name) && store[name]?.table.slices[peer] != nil {
             if forwarded.contains(name) {
                 _ = store.apply(
-                    TableEntry(table: name, copies: [], removed: [peer], completeness: TableCompleteness()), scope: peer,
-                    now: now)
+                    TableEntry(table: name, copies: [], removed: [peer], completeness: TableCompleteness()),
+                    scope: peer,
+                    now: now
+                )
             }
         }
         let number = configuration.schedule.number(at: now)
@@ -185,9 +238,15 @@ public struct ClusterProxy: Role {
             let heard = machines[peer]!.lastHeard ?? startedAt
             if now - heard >= configuration.dropAfter {
                 machines[peer]!.droppedSince = now
-                actions.append(.log(LogRecord(
-                    .info, "machine dropped after silence",
-                    metadata: ["peer": peer.rawValue, "silent.s": "\((now - heard).secondsDouble)"])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .info,
+                            "machine dropped after silence",
+                            metadata: ["peer": peer.rawValue, "silent.s": "\((now - heard).secondsDouble)"]
+                        )
+                    )
+                )
                 actions.append(RoleMetrics.counter("query.drops", 1, role: "proxy"))
             }
         }
@@ -200,27 +259,60 @@ public struct ClusterProxy: Role {
         return tables.sorted()
     }
 
-    private mutating func forwardInterest(now: Instant, into actions: inout [RoleAction]) {
+    /// Sends the wanted tables to the edges. On a periodic refresh (`periodic`), machines that report
+    /// normally are skipped while the interest last sent is unchanged and has more than half its lease
+    /// left, halving the request traffic to the edges (the largest fan-out of the tree); silent or
+    /// dropped machines are asked every time, so one that comes back resumes at once. New interest
+    /// and resets go out at once to every machine.
+    private mutating func forwardInterest(now: Instant, periodic: Bool = false, into actions: inout [RoleAction]) {
         let tables = wanted(at: now)
+        let quiet =
+            periodic && tables == forwarded && (lastForward.map { now - $0 < configuration.interestLease / 2 } ?? false)
         forwarded = tables
         guard !tables.isEmpty else { return }
+        if !quiet { lastForward = now }
         for peer in machines.keys.sorted() {
-            let reset = machines[peer]!.needsReset
+            let machine = machines[peer]!
+            let silent = machine.lastHeard.map { now - $0 > configuration.schedule.interval } ?? true
+            if quiet, !machine.needsReset, !silent, machine.droppedSince == nil { continue }
             machines[peer]!.needsReset = false
-            let request = TableRequest(tables: tables, lease: configuration.interestLease, reset: reset)
+            let request = TableRequest(tables: tables, lease: configuration.interestLease, reset: machine.needsReset)
             actions.append(.send(.request(request), to: peer))
         }
+    }
+
+    /// Whether this proxy is still learning its machines' full state after a start: a restarted
+    /// proxy must not send TLAs a cluster table missing machines it simply has not heard yet (it
+    /// would replace what the TLA holds). Bounded by two intervals, after which silent machines
+    /// are treated as absent.
+    private func warmingUp(at now: Instant) -> Bool {
+        now - startedAt < configuration.schedule.interval * 2
+            && machines.values.contains { !$0.synced && $0.droppedSince == nil }
     }
 
     private mutating func send(_ number: UInt64, now: Instant, into actions: inout [RoleAction]) {
         sent = number
         let generation = configuration.schedule.generation(number)
+        if warmingUp(at: now) {
+            actions.append(
+                .log(
+                    LogRecord(
+                        .debug,
+                        "warming up: holding back the cluster table",
+                        metadata: ["generation": "\(number)"]
+                    )
+                )
+            )
+            return
+        }
         var bytes = 0
         for peer in receivers.keys.sorted() {
             receivers[peer]!.expire(at: now)
             let live = receivers[peer]!.liveTables(at: now)
             if live.isEmpty {
-                if now - receivers[peer]!.lastRequest > configuration.interestLease { receivers.removeValue(forKey: peer) }
+                if now - receivers[peer]!.lastRequest > configuration.interestLease {
+                    receivers.removeValue(forKey: peer)
+                }
                 continue
             }
             if receivers[peer]!.standby {
@@ -233,7 +325,9 @@ public struct ClusterProxy: Role {
             actions.append(.send(.update(update), to: peer))
         }
         if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "proxy")) }
-        actions.append(RoleMetrics.sample("query.generation_latency", (now - generation.time).secondsDouble, role: "proxy"))
+        actions.append(
+            RoleMetrics.sample("query.generation_latency", (now - generation.time).secondsDouble, role: "proxy")
+        )
     }
 
     /// The cluster's entry for `table` for one TLA: live machines' rows, and figures counting live,
@@ -258,11 +352,22 @@ public struct ClusterProxy: Role {
         let neverHeard = machines.values.filter { $0.lastHeard == nil && $0.droppedSince == nil }.count
         let hasTable = !origins.isEmpty || !dropped.isEmpty
         let completeness = TableCompleteness(
-            machinesContributing: origins.count, machinesKnown: origins.count + dropped.count + neverHeard,
-            clustersContributing: origins.isEmpty ? 0 : 1, clustersKnown: hasTable ? 1 : 0, dropped: dropped,
-            oldestPublish: oldest, newestPublish: newest)
+            machinesContributing: origins.count,
+            machinesKnown: origins.count + dropped.count + neverHeard,
+            clustersContributing: origins.isEmpty ? 0 : 1,
+            clustersKnown: hasTable ? 1 : 0,
+            dropped: dropped,
+            oldestPublish: oldest,
+            newestPublish: newest
+        )
         return receivers[peer]!.entry(
-            for: table, origins: origins, store: store, completeness: completeness, generation: generation, merge: merge)
+            for: table,
+            origins: origins,
+            store: store,
+            completeness: completeness,
+            generation: generation,
+            merge: merge
+        )
     }
 
     private func scheduleNext(after now: Instant, into actions: inout [RoleAction]) {

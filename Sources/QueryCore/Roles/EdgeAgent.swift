@@ -59,7 +59,9 @@ public struct EdgeAgent: Role {
             do {
                 _ = try store.publish(table, origin: id, segment: segment, now: now)
             } catch {
-                actions.append(.log(LogRecord(.warning, "publish refused: \(error)", metadata: ["table": table.rawValue])))
+                actions.append(
+                    .log(LogRecord(.warning, "publish refused: \(error)", metadata: ["table": table.rawValue]))
+                )
             }
         case .received(let message, let peer):
             onMessage(message, from: peer, now: now, into: &actions)
@@ -69,11 +71,18 @@ public struct EdgeAgent: Role {
         return actions
     }
 
-    private mutating func onMessage(_ message: Message, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onMessage(
+        _ message: Message,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         switch message {
         case .request(let request):
             if let pinned = configuration.pinnedProxies, !pinned.contains(peer) {
-                actions.append(.log(LogRecord(.debug, "request from unpinned proxy ignored", metadata: ["peer": peer.rawValue])))
+                actions.append(
+                    .log(LogRecord(.debug, "request from unpinned proxy ignored", metadata: ["peer": peer.rawValue]))
+                )
                 return
             }
             receivers[peer, default: Downstream(now: now)].record(request, now: now)
@@ -84,7 +93,10 @@ public struct EdgeAgent: Role {
             receivers[peer]!.resync(request, generation: request.generation)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "edge"))
             if let entry = entry(request.table, for: peer, generation: request.generation, merge: true) {
-                let update = GenerationUpdate(generation: configuration.schedule.generation(request.generation), entries: [entry])
+                let update = GenerationUpdate(
+                    generation: configuration.schedule.generation(request.generation),
+                    entries: [entry]
+                )
                 actions.append(.send(.update(update), to: peer))
                 actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "edge"))
             }
@@ -117,9 +129,19 @@ public struct EdgeAgent: Role {
         guard let stored = store[table], stored.table.slices[id] != nil else { return nil }
         let confirmed = stored.origins[id]?.confirmedAt
         let completeness = TableCompleteness(
-            machinesContributing: 1, machinesKnown: 1, oldestPublish: confirmed, newestPublish: confirmed)
+            machinesContributing: 1,
+            machinesKnown: 1,
+            oldestPublish: confirmed,
+            newestPublish: confirmed
+        )
         return receivers[peer]!.entry(
-            for: table, origins: [id], store: store, completeness: completeness, generation: generation, merge: merge)
+            for: table,
+            origins: [id],
+            store: store,
+            completeness: completeness,
+            generation: generation,
+            merge: merge
+        )
     }
 
     private func scheduleNext(after now: Instant, into actions: inout [RoleAction]) {

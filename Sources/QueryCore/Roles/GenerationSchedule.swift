@@ -35,8 +35,11 @@ public struct GenerationSchedule: Sendable, Hashable {
     /// - Important: `interval` must be positive and offsets must lie in `0..<interval`; otherwise they
     ///   are clamped into that range.
     public init(
-        interval: Duration = .seconds(120), proxyOffset: Duration? = nil, aggregatorOffset: Duration? = nil,
-        queryOffset: Duration? = nil, epoch: Instant = .zero
+        interval: Duration = .seconds(120),
+        proxyOffset: Duration? = nil,
+        aggregatorOffset: Duration? = nil,
+        queryOffset: Duration? = nil,
+        epoch: Instant = .zero
     ) {
         let interval = interval > .zero ? interval : .seconds(1)
         func clamp(_ d: Duration) -> Duration { max(.zero, min(d, interval - .nanoseconds(1))) }
@@ -67,7 +70,10 @@ public struct GenerationSchedule: Sendable, Hashable {
     /// Generation `number` with its start time.
     public func generation(_ number: UInt64) -> Generation {
         let start = Int64(clamping: number == 0 ? 0 : number - 1).multipliedReportingOverflow(by: interval.nanoseconds)
-        return Generation(number: number, time: epoch.advanced(by: .nanoseconds(start.overflow ? .max : start.partialValue)))
+        return Generation(
+            number: number,
+            time: epoch.advanced(by: .nanoseconds(start.overflow ? .max : start.partialValue))
+        )
     }
 
     /// The generation running at `now`.

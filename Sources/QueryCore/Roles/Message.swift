@@ -71,8 +71,12 @@ public struct Completeness: Sendable, Hashable {
 
         /// Creates figures.
         public init(
-            table: TableName, machinesContributing: Int, machinesKnown: Int, clustersContributing: Int,
-            clustersKnown: Int, dropped: [NodeID: Instant] = [:]
+            table: TableName,
+            machinesContributing: Int,
+            machinesKnown: Int,
+            clustersContributing: Int,
+            clustersKnown: Int,
+            dropped: [NodeID: Instant] = [:]
         ) {
             self.table = table
             self.machinesContributing = machinesContributing

@@ -36,16 +36,27 @@ public struct QueryNode: Role {
         public var servedTables: Set<TableName>?
         /// Where other tables are served (for redirects).
         public var partitions: [TablePartition]
+        /// Tables from one designated source (machines, clusters, configuration), applied
+        /// all-or-nothing. Default none.
+        public var sourcedTables: Set<TableName>
         /// Fault isolation: use only these TLAs (`nil`: all listed).
         public var pinnedAggregators: Set<NodeID>?
 
         /// Creates a configuration.
         public init(
-            aggregators: [NodeID], schedule: GenerationSchedule = GenerationSchedule(), failoverAfter: Duration? = nil,
-            queryTimeout: Duration? = nil, idleExpiry: Duration? = nil, interestLease: Duration? = nil,
-            prewarm: [TableName] = [], views: [TableName: String] = [:], aggregatorSet: AggregatorSet? = nil,
-            servedTables: Set<TableName>? = nil, partitions: [TablePartition] = [],
-            pinnedAggregators: Set<NodeID>? = nil
+            aggregators: [NodeID],
+            schedule: GenerationSchedule = GenerationSchedule(),
+            failoverAfter: Duration? = nil,
+            queryTimeout: Duration? = nil,
+            idleExpiry: Duration? = nil,
+            interestLease: Duration? = nil,
+            prewarm: [TableName] = [],
+            views: [TableName: String] = [:],
+            aggregatorSet: AggregatorSet? = nil,
+            servedTables: Set<TableName>? = nil,
+            partitions: [TablePartition] = [],
+            pinnedAggregators: Set<NodeID>? = nil,
+            sourcedTables: Set<TableName> = []
         ) {
             self.aggregators = aggregators
             self.schedule = schedule
@@ -59,6 +70,7 @@ public struct QueryNode: Role {
             self.servedTables = servedTables
             self.partitions = partitions
             self.pinnedAggregators = pinnedAggregators
+            self.sourcedTables = sourcedTables
         }
     }
 
@@ -89,7 +101,7 @@ public struct QueryNode: Role {
     /// The settings.
     public let configuration: Configuration
     private let evaluator: any QueryEvaluator
-    private var store = TableStore(keepsHistory: false)
+    private var store: TableStore
     private var figures: [TableName: TableCompleteness] = [:]
     private var tableGeneration: [TableName: Generation] = [:]
     private var newest: Generation?
@@ -113,6 +125,7 @@ public struct QueryNode: Role {
     public init(id: NodeID, configuration: Configuration, evaluator: any QueryEvaluator) {
         self.id = id
         self.configuration = configuration
+        self.store = TableStore(keepsHistory: false, sourced: configuration.sourcedTables)
         self.evaluator = evaluator
         var list = configuration.aggregators.filter { configuration.pinnedAggregators?.contains($0) ?? true }
         if let set = configuration.aggregatorSet { list = list.filter { set.members.contains($0) } }
@@ -160,13 +173,20 @@ public struct QueryNode: Role {
         return actions
     }
 
-    private mutating func onMessage(_ message: Message, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onMessage(
+        _ message: Message,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         switch message {
         case .update(let update):
             guard aggregators.contains(peer) else { return }
             heard[peer] = now
             guard peer == activeAggregator else {
-                actions.append(.log(LogRecord(.debug, "update from standby TLA ignored", metadata: ["peer": peer.rawValue])))
+                actions.append(
+                    .log(LogRecord(.debug, "update from standby TLA ignored", metadata: ["peer": peer.rawValue]))
+                )
                 return
             }
             onUpdate(update, from: peer, now: now, into: &actions)
@@ -183,23 +203,48 @@ public struct QueryNode: Role {
 
     // MARK: Data
 
-    private mutating func onUpdate(_ update: GenerationUpdate, from peer: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func onUpdate(
+        _ update: GenerationUpdate,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "sql"))
         let scope = id
         _ = store.intake(
-            update.entries, generation: update.generation.number, from: peer, scope: { _ in scope }, role: "sql",
-            now: now, into: &actions)
+            update.entries,
+            generation: update.generation.number,
+            from: peer,
+            scope: { _ in scope },
+            role: "sql",
+            now: now,
+            into: &actions
+        )
         for entry in update.entries {
             figures[entry.table] = entry.completeness
             tableGeneration[entry.table] = max(tableGeneration[entry.table] ?? update.generation, update.generation)
         }
         if newest.map({ $0 < update.generation }) ?? true { newest = update.generation }
         catalog.version &+= 1
+        let wanted = wanted()
         for name in update.entries.map(\.table) {
-            if let table = store[name]?.table { catalog.tables[name] = table }
+            if !wanted.contains(name) {
+                // A table whose interest lapsed here while the TLA's lease had not: let it go.
+                store.forget(name)
+                figures.removeValue(forKey: name)
+                tableGeneration.removeValue(forKey: name)
+                catalog.tables.removeValue(forKey: name)
+            } else if let table = store[name]?.table {
+                catalog.tables[name] = table
+            }
         }
-        actions.append(RoleMetrics.sample(
-            "query.generation_latency", (now - update.generation.time).secondsDouble, role: "sql"))
+        actions.append(
+            RoleMetrics.sample(
+                "query.generation_latency",
+                (now - update.generation.time).secondsDouble,
+                role: "sql"
+            )
+        )
         for asker in pending.keys.sorted() {
             guard let waiting = pending[asker] else { continue }
             if waiting.tables.allSatisfy({ catalog.tables[$0] != nil }) {
@@ -230,7 +275,12 @@ public struct QueryNode: Role {
 
     // MARK: Queries
 
-    private mutating func submit(_ request: QueryRequest, from client: NodeID?, now: Instant, into actions: inout [RoleAction]) {
+    private mutating func submit(
+        _ request: QueryRequest,
+        from client: NodeID?,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
         let asker = Asker(client: client, id: request.id)
         let tables: Set<TableName>
         do {
@@ -240,9 +290,12 @@ public struct QueryNode: Role {
             return
         }
         if let redirect = configuration.partitions.redirect(
-            for: tables.subtracting(configuration.views.keys), served: configuration.servedTables, queryID: request.id)
-            ?? redirected.first(where: { tables.contains($0.key) }).map({ entry in
-                var redirect = entry.value
+            for: tables.subtracting(configuration.views.keys),
+            served: configuration.servedTables,
+            queryID: request.id
+        )
+            ?? tables.sorted().compactMap({ redirected[$0] }).first.map({ found in
+                var redirect = found
                 redirect.queryID = request.id
                 return redirect
             })
@@ -257,16 +310,28 @@ public struct QueryNode: Role {
             return
         }
         if pending[asker] != nil {
-            respond(asker, .failure(QueryError(.alreadyExists, "query \(request.id) is already waiting")), into: &actions)
+            respond(
+                asker,
+                .failure(QueryError(.alreadyExists, "query \(request.id) is already waiting")),
+                into: &actions
+            )
             return
         }
         let number = configuration.schedule.number(at: now)
         pending[asker] = Pending(request: request, tables: tables, since: now, requestedGeneration: number)
         timers[asker.timer] = asker
         actions.append(.setTimer(asker.timer, at: now + configuration.queryTimeout))
-        actions.append(.log(LogRecord(
-            .debug, "query waits for tables",
-            metadata: ["query.id": "\(request.id)", "tables": missing.map(\.rawValue).sorted().joined(separator: ",")])))
+        actions.append(
+            .log(
+                LogRecord(
+                    .debug,
+                    "query waits for tables",
+                    metadata: [
+                        "query.id": "\(request.id)", "tables": missing.map(\.rawValue).sorted().joined(separator: ","),
+                    ]
+                )
+            )
+        )
         if !missing.isSubset(of: requested) { requestTables(now: now, into: &actions) }
     }
 
@@ -278,13 +343,18 @@ public struct QueryNode: Role {
             .timeout,
             "query \(asker.id) timed out after \(configuration.queryTimeout.secondsDouble) s waiting for table(s) "
                 + "\(missing.joined(separator: ", ")), requested\(from) in generation \(waiting.requestedGeneration); "
-                + "no generation since carried them (is any machine publishing them?)")
+                + "no generation since carried them (is any machine publishing them?)"
+        )
         respond(asker, .failure(error), into: &actions)
     }
 
     /// Answers `request` from the current snapshot.
     private mutating func run(
-        _ request: QueryRequest, for asker: Asker, tables: Set<TableName>, now: Instant, into actions: inout [RoleAction]
+        _ request: QueryRequest,
+        for asker: Asker,
+        tables: Set<TableName>,
+        now: Instant,
+        into actions: inout [RoleAction]
     ) {
         computeViews(for: request.sql, into: &actions)
         var execution = catalog
@@ -304,7 +374,11 @@ public struct QueryNode: Role {
         if let oldest = completeness.oldestPublish {
             actions.append(RoleMetrics.sample("query.data_latency", (now - oldest).secondsDouble, role: "sql"))
         }
-        respond(asker, .answer(QueryAnswer(result: result, generation: generation, completeness: completeness)), into: &actions)
+        respond(
+            asker,
+            .answer(QueryAnswer(result: result, generation: generation, completeness: completeness)),
+            into: &actions
+        )
     }
 
     /// The answer's completeness over the base tables it read.
@@ -317,10 +391,16 @@ public struct QueryNode: Role {
             oldest = Instant.minimum(oldest, figures.oldestPublish)
             newestPublish = Instant.maximum(newestPublish, figures.newestPublish)
             let dropped = Dictionary(figures.dropped.map { ($0.node, $0.since) }, uniquingKeysWith: { a, _ in a })
-            rows.append(Completeness.TableFigures(
-                table: table, machinesContributing: figures.machinesContributing, machinesKnown: figures.machinesKnown,
-                clustersContributing: figures.clustersContributing, clustersKnown: figures.clustersKnown,
-                dropped: dropped))
+            rows.append(
+                Completeness.TableFigures(
+                    table: table,
+                    machinesContributing: figures.machinesContributing,
+                    machinesKnown: figures.machinesKnown,
+                    clustersContributing: figures.clustersContributing,
+                    clustersKnown: figures.clustersKnown,
+                    dropped: dropped
+                )
+            )
         }
         return Completeness(oldestPublish: oldest, newestPublish: newestPublish, tables: rows)
     }
@@ -333,18 +413,31 @@ public struct QueryNode: Role {
             computedVersion = catalog.version
         }
         let words = Set(Self.words(in: sql))
-        for name in configuration.views.keys.sorted() where words.contains(name.rawValue) && computedViews[name] == nil {
+        for name in configuration.views.keys.sorted() where words.contains(name.rawValue) && computedViews[name] == nil
+        {
             do {
                 let result = try evaluator.evaluate(configuration.views[name]!, in: catalog)
                 let schema = try Schema(result.columns.map { ColumnDefinition($0, .any) })
                 let segment = try Segment(schema: schema, rows: result.rows)
                 var table = Table(name: name, schema: schema)
-                try table.replace(origin: id, version: catalog.version, segment: segment, publishedAt: newest?.time ?? .zero)
+                try table.replace(
+                    origin: id,
+                    version: catalog.version,
+                    segment: segment,
+                    publishedAt: newest?.time ?? .zero
+                )
                 computedViews[name] = table
                 actions.append(RoleMetrics.counter("query.views_computed", 1, role: "sql"))
             } catch {
-                actions.append(.log(LogRecord(
-                    .debug, "view not precomputed: \(error)", metadata: ["view": name.rawValue])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .debug,
+                            "view not precomputed: \(error)",
+                            metadata: ["view": name.rawValue]
+                        )
+                    )
+                )
             }
         }
     }
@@ -413,7 +506,11 @@ public struct QueryNode: Role {
         for (index, aggregator) in aggregators.enumerated() {
             let isActive = index == active
             let request = TableRequest(
-                tables: sorted, lease: configuration.interestLease, reset: isActive && needsReset, standby: !isActive)
+                tables: sorted,
+                lease: configuration.interestLease,
+                reset: isActive && needsReset,
+                standby: !isActive
+            )
             actions.append(.send(.request(request), to: aggregator))
         }
         needsReset = false
@@ -445,8 +542,15 @@ public struct QueryNode: Role {
         active = alive ?? order[0]
         activeSince = now
         needsReset = true
-        actions.append(.log(LogRecord(
-            .info, "TLA failover", metadata: ["from": current.rawValue, "to": aggregators[active].rawValue])))
+        actions.append(
+            .log(
+                LogRecord(
+                    .info,
+                    "TLA failover",
+                    metadata: ["from": current.rawValue, "to": aggregators[active].rawValue]
+                )
+            )
+        )
         actions.append(RoleMetrics.counter("query.failovers", 1, role: "sql"))
     }
 

@@ -27,8 +27,11 @@ extension Array where Element == TablePartition {
         guard !foreign.isEmpty else { return nil }
         for partition in self where !partition.tables.isDisjoint(with: foreign) {
             return Redirect(
-                queryID: queryID, tables: [TableName](foreign.intersection(partition.tables)), partition: partition.name,
-                nodes: partition.nodes)
+                queryID: queryID,
+                tables: [TableName](foreign.intersection(partition.tables)),
+                partition: partition.name,
+                nodes: partition.nodes
+            )
         }
         return Redirect(queryID: queryID, tables: [TableName](foreign), partition: "", nodes: [])
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import QueryCore
 
 /// Every role message survives encode → decode, and truncated or corrupted frames fail with a typed
@@ -8,19 +9,29 @@ import Testing
 
     static var entry: TableEntry {
         let delta = TableCopy.delta(
-            base: 4, version: 9, upserts: Fixtures.rows("edge:0.1", count: 1, bump: 5),
-            deletes: try! Segment(schema: Fixtures.schema.deleteSchema, rows: [[.text("p2")]]))
+            base: 4,
+            version: 9,
+            upserts: Fixtures.rows("edge:0.1", count: 1, bump: 5),
+            deletes: try! Segment(schema: Fixtures.schema.deleteSchema, rows: [[.text("p2")]])
+        )
         return TableEntry(
             table: Fixtures.processes,
             copies: [
                 OriginCopy(origin: "edge:0.0", copy: .full(version: 3, segment: rows), publishedAt: .seconds(1)),
                 OriginCopy(origin: "edge:0.1", copy: delta, publishedAt: .seconds(2)),
             ],
-            removed: ["edge:0.9"], replacesScope: true,
+            removed: ["edge:0.9"],
+            replacesScope: true,
             completeness: TableCompleteness(
-                machinesContributing: 2, machinesKnown: 3, clustersContributing: 1, clustersKnown: 1,
-                dropped: [DroppedNode(node: "edge:0.9", since: .seconds(200))], oldestPublish: .seconds(1),
-                newestPublish: .seconds(2)))
+                machinesContributing: 2,
+                machinesKnown: 3,
+                clustersContributing: 1,
+                clustersKnown: 1,
+                dropped: [DroppedNode(node: "edge:0.9", since: .seconds(200))],
+                oldestPublish: .seconds(1),
+                newestPublish: .seconds(2)
+            )
+        )
     }
 
     static var messages: [Message] {
@@ -29,27 +40,62 @@ import Testing
             result: QueryResult(columns: ["n", "name"], rows: [[.integer(3), .text("a")], [.null, .real(1.5)]]),
             generation: generation,
             completeness: Completeness(
-                oldestPublish: .seconds(100), newestPublish: nil,
-                tables: [.init(
-                    table: "processes", machinesContributing: 3, machinesKnown: 4, clustersContributing: 1,
-                    clustersKnown: 2, dropped: ["edge:1.1": .seconds(90)])]))
+                oldestPublish: .seconds(100),
+                newestPublish: nil,
+                tables: [
+                    .init(
+                        table: "processes",
+                        machinesContributing: 3,
+                        machinesKnown: 4,
+                        clustersContributing: 1,
+                        clustersKnown: 2,
+                        dropped: ["edge:1.1": .seconds(90)]
+                    )
+                ]
+            )
+        )
         return [
             .heartbeat(Heartbeat(generation: 7)),
-            .request(TableRequest(tables: ["processes", "machines"], lease: .seconds(30), reset: true, standby: false)),
+            .request(
+                TableRequest(tables: ["processes", "machines"], lease: .seconds(30), reset: true, standby: false)
+            ),
             .update(GenerationUpdate(generation: generation, entries: [entry])),
-            .update(GenerationUpdate(generation: generation, entries: [
-                TableEntry(table: "machines", copies: [], completeness: TableCompleteness()),
-            ])),
+            .update(
+                GenerationUpdate(
+                    generation: generation,
+                    entries: [
+                        TableEntry(table: "machines", copies: [], completeness: TableCompleteness())
+                    ]
+                )
+            ),
             .ack(TableAck(generation: 12, tables: ["processes"])),
             .resync(ResyncRequest(generation: 12, table: "processes", origins: ["edge:0.1"])),
             .redirect(Redirect(queryID: QueryID(5), tables: ["machines"], partition: "inventory", nodes: ["sql:3"])),
             .deferral(Deferral(generation: generation, cluster: "cluster:0", proxy: "proxy:0.0", entries: [entry])),
-            .combine(CombineRequest(generation: generation, droppedClusters: [DroppedNode(node: "cluster:2", since: .seconds(50))], reset: true)),
+            .combine(
+                CombineRequest(
+                    generation: generation,
+                    droppedClusters: [DroppedNode(node: "cluster:2", since: .seconds(50))],
+                    reset: true
+                )
+            ),
             .query(RemoteQuery(QueryRequest(id: QueryID(9), sql: "SELECT 1"))),
             .queryResponse(QueryResponse(id: QueryID(9), outcome: .answer(answer))),
-            .queryResponse(QueryResponse(id: QueryID(10), outcome: .failure(QueryError(
-                .syntaxError, "near 'FORM'", at: SourceLocation(line: 1, column: 10, offset: 9))))),
-            .queryResponse(QueryResponse(id: QueryID(11), outcome: .redirect(Redirect(tables: ["x"], partition: "p", nodes: [])))),
+            .queryResponse(
+                QueryResponse(
+                    id: QueryID(10),
+                    outcome: .failure(
+                        QueryError(
+                            .syntaxError,
+                            "near 'FORM'",
+                            at: SourceLocation(line: 1, column: 10, offset: 9)
+                        )
+                    )
+                )
+            ),
+            .queryResponse(
+                QueryResponse(id: QueryID(11), outcome: .redirect(Redirect(tables: ["x"], partition: "p", nodes: [])))
+            ),
         ]
     }
 
@@ -64,8 +110,15 @@ import Testing
     }
 
     @Test func fieldsSurvive() throws {
-        guard case .update(let update) = try Message.decode(Message.update(GenerationUpdate(
-            generation: Generation(number: 3, time: .seconds(20)), entries: [Self.entry])).encode())
+        guard
+            case .update(let update) = try Message.decode(
+                Message.update(
+                    GenerationUpdate(
+                        generation: Generation(number: 3, time: .seconds(20)),
+                        entries: [Self.entry]
+                    )
+                ).encode()
+            )
         else {
             Issue.record("not an update")
             return

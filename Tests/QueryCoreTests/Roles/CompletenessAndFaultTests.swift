@@ -1,4 +1,5 @@
 import Testing
+
 @testable import QueryCore
 
 /// Completeness waits, drop-after-silence and return, the version rule and resync, at the roles.
@@ -8,8 +9,16 @@ import Testing
 
     func update(_ number: UInt64, _ origin: NodeID, _ copy: TableCopy, at time: Instant = .zero) -> Message {
         let entry = TableEntry(
-            table: table, copies: [OriginCopy(origin: origin, copy: copy, publishedAt: time)],
-            completeness: TableCompleteness(machinesContributing: 1, machinesKnown: 1, oldestPublish: time, newestPublish: time))
+            table: table,
+            copies: [OriginCopy(origin: origin, copy: copy, publishedAt: time)],
+            replacesScope: true,
+            completeness: TableCompleteness(
+                machinesContributing: 1,
+                machinesKnown: 1,
+                oldestPublish: time,
+                newestPublish: time
+            )
+        )
         return .update(GenerationUpdate(generation: schedule.generation(number), entries: [entry]))
     }
 
@@ -21,9 +30,15 @@ import Testing
     }
 
     func proxy(machines: [NodeID]) -> ClusterProxy {
-        var proxy = ClusterProxy(id: "proxy:0.0", configuration: .init(cluster: "cluster:0", machines: machines, schedule: schedule))
+        var proxy = ClusterProxy(
+            id: "proxy:0.0",
+            configuration: .init(cluster: "cluster:0", machines: machines, schedule: schedule)
+        )
         _ = proxy.handle(.started, now: .zero)
-        _ = proxy.handle(.received(.request(TableRequest(tables: [table], lease: .seconds(30))), from: "tla:0"), now: .zero)
+        _ = proxy.handle(
+            .received(.request(TableRequest(tables: [table], lease: .seconds(30))), from: "tla:0"),
+            now: .zero
+        )
         return proxy
     }
 
@@ -31,16 +46,25 @@ import Testing
         var proxy = proxy(machines: ["edge:0.0", "edge:0.1"])
         let a = Fixtures.rows("edge:0.0", count: 2), b = Fixtures.rows("edge:0.1", count: 3)
         // Generation 2: the proxy sends only once both machines have reported.
-        var actions = proxy.handle(.received(update(2, "edge:0.0", .full(version: 1, segment: a)), from: "edge:0.0"), now: .seconds(10))
+        var actions = proxy.handle(
+            .received(update(2, "edge:0.0", .full(version: 1, segment: a)), from: "edge:0.0"),
+            now: .seconds(10)
+        )
         #expect(updatesSent(actions, to: "tla:0").isEmpty)
-        actions = proxy.handle(.received(update(2, "edge:0.1", .full(version: 1, segment: b)), from: "edge:0.1"), now: .seconds(10.1))
+        actions = proxy.handle(
+            .received(update(2, "edge:0.1", .full(version: 1, segment: b)), from: "edge:0.1"),
+            now: .seconds(10.1)
+        )
         let sent = updatesSent(actions, to: "tla:0")
         #expect(sent.count == 1 && sent[0].generation.number == 2)
         #expect(sent[0].entries[0].copies.count == 2)
         #expect(sent[0].entries[0].completeness.machinesContributing == 2)
         // Generation 3: one machine is silent; the proxy sends at its slot t + δ1 without it.
         _ = proxy.handle(.timerFired(ClusterProxy.generationTimer), now: .seconds(20))
-        actions = proxy.handle(.received(update(3, "edge:0.0", .full(version: 2, segment: a)), from: "edge:0.0"), now: .seconds(20))
+        actions = proxy.handle(
+            .received(update(3, "edge:0.0", .full(version: 2, segment: a)), from: "edge:0.0"),
+            now: .seconds(20)
+        )
         #expect(updatesSent(actions, to: "tla:0").isEmpty)
         actions = proxy.handle(.timerFired(ClusterProxy.deadlineTimer), now: schedule.slot(.proxy, of: 3))
         let late = updatesSent(actions, to: "tla:0")
@@ -53,10 +77,17 @@ import Testing
     @Test func olderCopiesAreNeverApplied() {
         var proxy = proxy(machines: ["edge:0.0"])
         let rows = Fixtures.rows("edge:0.0", count: 2)
-        _ = proxy.handle(.received(update(2, "edge:0.0", .full(version: 5, segment: rows)), from: "edge:0.0"), now: .seconds(10))
+        _ = proxy.handle(
+            .received(update(2, "edge:0.0", .full(version: 5, segment: rows)), from: "edge:0.0"),
+            now: .seconds(10)
+        )
         let actions = proxy.handle(
-            .received(update(2, "edge:0.0", .full(version: 3, segment: Fixtures.rows("edge:0.0", count: 7))), from: "edge:0.0"),
-            now: .seconds(11))
+            .received(
+                update(2, "edge:0.0", .full(version: 3, segment: Fixtures.rows("edge:0.0", count: 7))),
+                from: "edge:0.0"
+            ),
+            now: .seconds(11)
+        )
         #expect(proxy.table(table)?.version(of: "edge:0.0") == 5)
         #expect(proxy.table(table)?.rowCount == 2)
         #expect(actions.contains { if case .metric(let m) = $0 { m.label == "query.stale_rejections" } else { false } })
@@ -70,11 +101,19 @@ import Testing
         let held = try #require(pump.role(proxy, as: ClusterProxy.self).table(table)?.version(of: edge))
         // A delta whose base the proxy does not hold arrives (say, after a lost update).
         let bogus = TableCopy.delta(
-            base: held - 1, version: held + 1, upserts: Fixtures.rows(edge, count: 1, bump: 99), deletes: .empty(Fixtures.schema.deleteSchema))
+            base: held - 1,
+            version: held + 1,
+            upserts: Fixtures.rows(edge, count: 1, bump: 99),
+            deletes: .empty(Fixtures.schema.deleteSchema)
+        )
         let before = pump.sent.count
         pump.deliver(proxy, .received(update(2, edge, bogus), from: edge))
         let after = pump.sent[before...]
-        #expect(after.contains { $0.from == proxy && $0.to == edge && { if case .resync = $0.message { true } else { false } }($0) })
+        #expect(
+            after.contains {
+                $0.from == proxy && $0.to == edge && { if case .resync = $0.message { true } else { false } }($0)
+            }
+        )
         // The edge answers at once with a full copy of what it holds; the proxy keeps the real rows.
         let reply = after.first { $0.from == edge && $0.to == proxy }
         if case .update(let update)? = reply?.message {
@@ -133,5 +172,64 @@ import Testing
         pump.advance(to: .seconds(245))
         pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
         #expect(try pump.answer(fleet.sql, 2)?.get().result.rows == [[.integer(12)]])
+    }
+
+    @Test func sourcedTablesApplyAllOrNothing() throws {
+        let machines: TableName = "machines"
+        let schema = try Schema([("machine_id", .text), ("cluster", .text)], key: ["machine_id"])
+        var proxy = ClusterProxy(
+            id: "proxy:0.0",
+            configuration: .init(
+                cluster: "cluster:0",
+                machines: ["source:0"],
+                schedule: schedule,
+                sourcedTables: [machines]
+            )
+        )
+        _ = proxy.handle(.started, now: .zero)
+        let a = try Segment(schema: schema, rows: [[.text("m1"), .text("c0")]])
+        let b = try Segment(schema: schema, rows: [[.text("m2"), .text("c0")]])
+        func entry(_ copies: [OriginCopy]) -> Message {
+            .update(
+                GenerationUpdate(
+                    generation: schedule.generation(2),
+                    entries: [
+                        TableEntry(
+                            table: machines,
+                            copies: copies,
+                            replacesScope: true,
+                            completeness: TableCompleteness()
+                        )
+                    ]
+                )
+            )
+        }
+        _ = proxy.handle(
+            .received(
+                entry([
+                    OriginCopy(origin: "m1", copy: .full(version: 1, segment: a), publishedAt: .zero),
+                    OriginCopy(origin: "m2", copy: .full(version: 1, segment: b), publishedAt: .zero),
+                ]),
+                from: "source:0"
+            ),
+            now: .seconds(10)
+        )
+        #expect(proxy.table(machines)?.rowCount == 2)
+        // One good copy and one delta on a base the proxy does not hold: neither is applied.
+        let bad = TableCopy.delta(base: 7, version: 9, upserts: b, deletes: .empty(schema.deleteSchema))
+        let actions = proxy.handle(
+            .received(
+                entry([
+                    OriginCopy(origin: "m1", copy: .full(version: 2, segment: b), publishedAt: .zero),
+                    OriginCopy(origin: "m2", copy: bad, publishedAt: .zero),
+                ]),
+                from: "source:0"
+            ),
+            now: .seconds(20)
+        )
+        #expect(proxy.table(machines)?.version(of: "m1") == 1)
+        #expect(proxy.table(machines)?.version(of: "m2") == 1)
+        let resync = actions.compactMap { if case .send(.resync(let r), _) = $0 { r } else { nil } }
+        #expect(resync.map(\.origins) == [["m1", "m2"]])
     }
 }

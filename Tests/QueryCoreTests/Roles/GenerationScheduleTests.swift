@@ -1,10 +1,14 @@
 import Testing
+
 @testable import QueryCore
 
 @Suite struct GenerationScheduleTests {
     @Test func numbersAndSlotsDeriveFromTime() {
         let schedule = GenerationSchedule(interval: .seconds(120))
-        #expect(schedule.proxyOffset == .seconds(30) && schedule.aggregatorOffset == .seconds(60) && schedule.queryOffset == .seconds(90))
+        #expect(
+            schedule.proxyOffset == .seconds(30) && schedule.aggregatorOffset == .seconds(60)
+                && schedule.queryOffset == .seconds(90)
+        )
         #expect(schedule.number(at: .zero) == 1)
         #expect(schedule.number(at: .seconds(119.999)) == 1)
         #expect(schedule.number(at: .seconds(120)) == 2)
@@ -22,7 +26,11 @@ import Testing
     }
 
     @Test func badOffsetsAreClamped() {
-        let schedule = GenerationSchedule(interval: .seconds(10), proxyOffset: .seconds(-3), aggregatorOffset: .seconds(50))
+        let schedule = GenerationSchedule(
+            interval: .seconds(10),
+            proxyOffset: .seconds(-3),
+            aggregatorOffset: .seconds(50)
+        )
         #expect(schedule.proxyOffset == .zero)
         #expect(schedule.aggregatorOffset < .seconds(10))
         #expect(GenerationSchedule(interval: .zero).interval > .zero)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import QueryCore
 
 /// On-demand tables, query timeouts, interest expiry, prewarm and views at the SQL node.
@@ -79,7 +80,9 @@ import Testing
         let before = pump.sent.count
         pump.run(seconds: 20)
         let late = pump.sent[before...].filter { sent in
-            if case .update(let update) = sent.message { return update.entries.contains { $0.table == Fixtures.processes } }
+            if case .update(let update) = sent.message {
+                return update.entries.contains { $0.table == Fixtures.processes }
+            }
             return false
         }
         #expect(late.isEmpty)

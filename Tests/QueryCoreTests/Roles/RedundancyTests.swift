@@ -1,4 +1,5 @@
 import Testing
+
 @testable import QueryCore
 
 /// Failover (proxies at the TLA, TLAs at the SQL node), partitions with redirects, deferral to
@@ -53,7 +54,10 @@ import Testing
     }
 
     @Test func aQueryAboutAnotherPartitionsTableIsRedirected() throws {
-        var configuration = QueryNode.Configuration(aggregators: ["tla:0"], schedule: GenerationSchedule(interval: .seconds(10)))
+        var configuration = QueryNode.Configuration(
+            aggregators: ["tla:0"],
+            schedule: GenerationSchedule(interval: .seconds(10))
+        )
         configuration.servedTables = [Fixtures.processes]
         configuration.partitions = [TablePartition(name: "inventory", tables: ["machines"], nodes: ["sql:7", "sql:8"])]
         var node = QueryNode(id: "sql:0", configuration: configuration, evaluator: TinyEvaluator())
@@ -65,8 +69,15 @@ import Testing
         #expect(redirect?.1.nodes == ["sql:7", "sql:8"])
         #expect(redirect?.1.tables == ["machines"])
         // A remote client gets the same redirect as a response message.
-        let remote = node.handle(.received(.query(RemoteQuery(QueryRequest(id: QueryID(4), sql: "SELECT * FROM machines"))), from: "client:1"), now: .seconds(2))
-        let response = remote.compactMap { if case .send(.queryResponse(let r), "client:1") = $0 { r } else { nil } }.first
+        let remote = node.handle(
+            .received(
+                .query(RemoteQuery(QueryRequest(id: QueryID(4), sql: "SELECT * FROM machines"))),
+                from: "client:1"
+            ),
+            now: .seconds(2)
+        )
+        let response = remote.compactMap { if case .send(.queryResponse(let r), "client:1") = $0 { r } else { nil } }
+            .first
         guard case .redirect(let r)? = response?.outcome else {
             Issue.record("expected a redirect response")
             return
@@ -85,7 +96,9 @@ import Testing
         pump.run(seconds: 25)
         pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
         let redirect = try #require(pump.redirects.last)
-        #expect(redirect.id == QueryID(1) && redirect.redirect.partition == "procs" && redirect.redirect.nodes == ["sql:5"])
+        #expect(
+            redirect.id == QueryID(1) && redirect.redirect.partition == "procs" && redirect.redirect.nodes == ["sql:5"]
+        )
         #expect(pump.role(fleet.sql, as: QueryNode.self).waitingQueries.isEmpty)
     }
 
@@ -133,7 +146,14 @@ import Testing
         }
         var query = fleet.queryConfiguration()
         query.prewarm = []
-        pump.add(AggregatorQueryNode(id: "tla-sql:0", aggregator: fleet.tlaConfiguration(), query: query, evaluator: TinyEvaluator()))
+        pump.add(
+            AggregatorQueryNode(
+                id: "tla-sql:0",
+                aggregator: fleet.tlaConfiguration(),
+                query: query,
+                evaluator: TinyEvaluator()
+            )
+        )
         pump.run(seconds: 25)
         pump.query("tla-sql:0", 1, "SELECT count(*) FROM processes")
         #expect(pump.answer("tla-sql:0", 1) == nil)  // on demand: arrives next generation
@@ -141,5 +161,38 @@ import Testing
         #expect(try count(pump, "tla-sql:0", 1) == [[.integer(8)]])
         // Nothing between the halves goes over the network.
         #expect(!pump.sent.contains { $0.from == "tla-sql:0" && $0.to == "tla-sql:0" })
+    }
+
+    @Test func aRestartedProxyWarmsUpThenReplacesWhatTheTLAHeld() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.tlaFailoverAfter = .seconds(30)
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        pump.crash(fleet.proxy(0, 0))
+        pump.advance(to: .seconds(28))
+        let before = pump.sent.count
+        pump.restart(fleet.proxyRole(0, 0))
+        pump.advance(to: .seconds(55))
+        // The edges were told to start over (reset) once the TLA's interest reached the new proxy.
+        let resets = pump.sent[before...].filter { sent in
+            if case .request(let request) = sent.message { return sent.from == fleet.proxy(0, 0) && request.reset }
+            return false
+        }
+        #expect(resets.map(\.to) == [fleet.edge(0, 0), fleet.edge(0, 1)])
+        // Nothing was sent to the TLA before the proxy knew every machine's full state.
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
+        let toTLA = pump.sent[before...].compactMap { sent -> GenerationUpdate? in
+            if sent.from == fleet.proxy(0, 0), sent.to == fleet.tla(0), case .update(let update) = sent.message {
+                return update
+            }
+            return nil
+        }
+        let first = try #require(toTLA.first?.entries.first)
+        #expect(toTLA.first?.generation.number == 5)
+        #expect(first.replacesScope)
+        #expect(first.copies.count == 2 && first.copies.allSatisfy(\.copy.isFull))
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(12)]])
+        #expect(pump.counter("query.failovers") == 0)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import QueryCore
 
 /// Edge → proxy → TLA → SQL node over a few generations, wired by the in-test ``Pump``.
@@ -55,8 +56,45 @@ import Testing
         let v2 = edge.version(of: Fixtures.processes)
         #expect(v2 != nil && v1 != nil && v2! > v1!)
         // A restarted edge (state lost) still publishes a newer version: versions derive from time.
-        var restarted = EdgeAgent(id: "edge:0.0", configuration: .init(schedule: GenerationSchedule(interval: .seconds(10))))
+        var restarted = EdgeAgent(
+            id: "edge:0.0",
+            configuration: .init(schedule: GenerationSchedule(interval: .seconds(10)))
+        )
         _ = restarted.handle(.publish(Fixtures.processes, Fixtures.rows("edge:0.0", count: 1)), now: .seconds(4))
         #expect(restarted.version(of: Fixtures.processes)! > v2!)
+    }
+}
+
+/// The same inputs give the same messages, in the same order (no dictionary order leaks out).
+@Suite struct DeterminismTests {
+    func trace() -> [String] {
+        var fleet = Fixtures.Fleet()
+        fleet.tlas = 2
+        fleet.deferred = [:]
+        var pump = fleet.build(rowsPerMachine: 4)
+        pump.run(seconds: 25)
+        pump.partitioned.insert(fleet.edge(1, 1))
+        pump.crash(fleet.proxy(0, 0))
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM nothing")
+        pump.run(seconds: 220)
+        return pump.sent.map { sent in
+            let kind: String
+            switch sent.message {
+            case .update(let update):
+                kind = "update g\(update.generation.number) "
+                    + update.entries.map { "\($0.table):\($0.copies.map(\.origin.rawValue))-\($0.removed)" }.joined()
+            case .request(let request): kind = "request \(request.tables) \(request.reset) \(request.standby)"
+            case .ack(let ack): kind = "ack \(ack.generation) \(ack.tables)"
+            default: kind = "\(sent.message)".prefix(40).description
+            }
+            return "\(sent.at) \(sent.from)→\(sent.to) \(kind)"
+        }
+    }
+
+    @Test func twoRunsSendTheSameMessages() {
+        let first = trace(), second = trace()
+        #expect(first.count == second.count)
+        #expect(first == second)
     }
 }

@@ -3,13 +3,19 @@
 /// Rows and fleets for role tests.
 enum Fixtures {
     static let processes: TableName = "processes"
-    static let schema = try! Schema([("machine_id", .text), ("process_name", .text), ("rss", .integer)], key: ["process_name"])
+    static let schema = try! Schema(
+        [("machine_id", .text), ("process_name", .text), ("rss", .integer)],
+        key: ["process_name"]
+    )
 
     /// `count` process rows for `machine`, with rss offset by `bump` (to make changes).
     static func rows(_ machine: NodeID, count: Int, bump: Int64 = 0) -> Segment {
-        try! Segment(schema: schema, rows: (0..<count).map { i in
-            [.text(machine.rawValue), .text("p\(i)"), .integer(Int64(i) * 100 + bump)]
-        })
+        try! Segment(
+            schema: schema,
+            rows: (0..<count).map { i in
+                [.text(machine.rawValue), .text("p\(i)"), .integer(Int64(i) * 100 + bump)]
+            }
+        )
     }
 
     /// A small fleet: `clusters` clusters of `machines` machines, 2 proxies each, `tlas` TLAs, one SQL node.
@@ -22,6 +28,7 @@ enum Fixtures {
         var deferred: [TableName: NodeID] = [:]
         var queryTimeout: Duration? = nil
         var idleExpiry: Duration? = nil
+        var tlaFailoverAfter: Duration? = nil
 
         func edge(_ c: Int, _ m: Int) -> NodeID { NodeID("edge:\(c).\(m)") }
         func proxy(_ c: Int, _ i: Int) -> NodeID { NodeID("proxy:\(c).\(i)") }
@@ -36,20 +43,33 @@ enum Fixtures {
         }
 
         func proxyRole(_ c: Int, _ i: Int) -> ClusterProxy {
-            ClusterProxy(id: proxy(c, i), configuration: .init(
-                cluster: cluster(c), machines: (0..<machines).map { edge(c, $0) }, schedule: schedule))
+            ClusterProxy(
+                id: proxy(c, i),
+                configuration: .init(
+                    cluster: cluster(c),
+                    machines: (0..<machines).map { edge(c, $0) },
+                    schedule: schedule
+                )
+            )
         }
 
         func tlaConfiguration() -> Aggregator.Configuration {
             Aggregator.Configuration(
                 clusters: (0..<clusters).map { c in .init(cluster: cluster(c), proxies: [proxy(c, 0), proxy(c, 1)]) },
-                schedule: schedule, deferred: deferred)
+                schedule: schedule,
+                failoverAfter: tlaFailoverAfter,
+                deferred: deferred
+            )
         }
 
         func queryConfiguration() -> QueryNode.Configuration {
             QueryNode.Configuration(
-                aggregators: (0..<tlas).map(tla), schedule: schedule, queryTimeout: queryTimeout, idleExpiry: idleExpiry,
-                prewarm: prewarm)
+                aggregators: (0..<tlas).map(tla),
+                schedule: schedule,
+                queryTimeout: queryTimeout,
+                idleExpiry: idleExpiry,
+                prewarm: prewarm
+            )
         }
 
         /// Builds the pump with every role started and every edge publishing `rowsPerMachine` rows.

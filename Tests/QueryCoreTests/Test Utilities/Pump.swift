@@ -13,13 +13,30 @@ struct Pump {
 
     private(set) var roles: [NodeID: any Role] = [:]
     private(set) var now = Instant.zero
-    private var timers: [(at: Instant, seq: Int, node: NodeID, timer: TimerID)] = []
+    private struct Scheduled {
+        var at: Instant
+        var seq: Int
+        var node: NodeID
+        var timer: TimerID
+    }
+
+    private struct TimerKey: Hashable {
+        var node: NodeID
+        var timer: TimerID
+    }
+
+    /// A binary min-heap on (time, seq); replaced or cancelled timers are skipped when they surface.
+    private var heap: [Scheduled] = []
+    private var live: [TimerKey: Int] = [:]
     private var seq = 0
+    private var inboxHead = 0
     private var inbox: [(from: NodeID, to: NodeID, input: RoleInput)] = []
     /// Nodes cut off from the network: they receive and send nothing, but their timers still run.
     var partitioned: Set<NodeID> = []
     /// Crashed nodes: they receive nothing and their timers are discarded until ``restart(_:)``.
     private(set) var crashed: Set<NodeID> = []
+    /// Whether to keep every message in ``sent`` (large probes turn it off).
+    var recordsMessages = true
     /// Every message delivered, in order.
     private(set) var sent: [Sent] = []
     /// Every answer, in order.
@@ -40,7 +57,7 @@ struct Pump {
     /// Replaces a role with a fresh instance (a restart with state lost) and starts it.
     mutating func restart(_ role: any Role) {
         crashed.remove(role.id)
-        timers.removeAll { $0.node == role.id }
+        for key in live.keys where key.node == role.id { live.removeValue(forKey: key) }
         roles[role.id] = role
         deliver(role.id, .started)
     }
@@ -48,7 +65,7 @@ struct Pump {
     /// Crashes a node: it loses its state (a fresh instance comes back with ``restart(_:)``).
     mutating func crash(_ id: NodeID) {
         crashed.insert(id)
-        timers.removeAll { $0.node == id }
+        for key in live.keys where key.node == id { live.removeValue(forKey: key) }
     }
 
     /// The role with `id`, cast to its type.
@@ -72,10 +89,10 @@ struct Pump {
 
     /// Runs timers up to and including `time`.
     mutating func advance(to time: Instant) {
-        while let next = timers.indices.min(by: { (timers[$0].at, timers[$0].seq) < (timers[$1].at, timers[$1].seq) }),
-            timers[next].at <= time
-        {
-            let timer = timers.remove(at: next)
+        while let top = heap.first, top.at <= time {
+            let timer = popTimer()
+            guard live[TimerKey(node: timer.node, timer: timer.timer)] == timer.seq else { continue }
+            live.removeValue(forKey: TimerKey(node: timer.node, timer: timer.timer))
             now = max(now, timer.at)
             if crashed.contains(timer.node) { continue }
             inbox.append((timer.node, timer.node, .timerFired(timer.timer)))
@@ -84,27 +101,65 @@ struct Pump {
         now = max(now, time)
     }
 
+    private static func before(_ a: Scheduled, _ b: Scheduled) -> Bool { (a.at, a.seq) < (b.at, b.seq) }
+
+    private mutating func pushTimer(_ item: Scheduled) {
+        heap.append(item)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.before(heap[child], heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func popTimer() -> Scheduled {
+        let top = heap[0]
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var smallest = parent
+                if left < heap.count, Self.before(heap[left], heap[smallest]) { smallest = left }
+                if right < heap.count, Self.before(heap[right], heap[smallest]) { smallest = right }
+                if smallest == parent { break }
+                heap.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return top
+    }
+
     /// Runs timers for `seconds` more.
     mutating func run(seconds: Double) { advance(to: now + .nanoseconds(Int64(seconds * 1e9))) }
 
     private mutating func drain() {
-        while !inbox.isEmpty {
-            let (from, to, input) = inbox.removeFirst()
-            guard !crashed.contains(to), var role = roles[to] else { continue }
+        while inboxHead < inbox.count {
+            let (from, to, input) = inbox[inboxHead]
+            inboxHead += 1
+            if inboxHead > 4096, inboxHead * 2 > inbox.count {
+                inbox.removeFirst(inboxHead)
+                inboxHead = 0
+            }
+            guard !crashed.contains(to), roles[to] != nil else { continue }
             if case .received = input, from != to, partitioned.contains(from) || partitioned.contains(to) { continue }
+            var role = roles.removeValue(forKey: to)!  // keep the role uniquely referenced while it mutates
             let actions = role.handle(input, now: now)
             roles[to] = role
             for action in actions {
                 switch action {
                 case .send(let message, let peer):
-                    sent.append(Sent(at: now, from: to, to: peer, message: message))
+                    if recordsMessages { sent.append(Sent(at: now, from: to, to: peer, message: message)) }
                     inbox.append((to, peer, .received(message, from: to)))
                 case .setTimer(let timer, let at):
-                    timers.removeAll { $0.node == to && $0.timer == timer }
                     seq += 1
-                    timers.append((at, seq, to, timer))
+                    live[TimerKey(node: to, timer: timer)] = seq
+                    pushTimer(Scheduled(at: at, seq: seq, node: to, timer: timer))
                 case .cancelTimer(let timer):
-                    timers.removeAll { $0.node == to && $0.timer == timer }
+                    live.removeValue(forKey: TimerKey(node: to, timer: timer))
                 case .answer(let id, let result):
                     answers.append((now, to, id, result))
                 case .redirect(let id, let redirect):
@@ -112,7 +167,7 @@ struct Pump {
                 case .log(let record):
                     logs.append((to, record))
                 case .metric(let record):
-                    metrics.append((to, record))
+                    if recordsMessages { metrics.append((to, record)) }
                 }
             }
         }
@@ -120,7 +175,9 @@ struct Pump {
 
     /// The sum of counter `label` over all nodes (or one node).
     func counter(_ label: String, node: NodeID? = nil) -> Double {
-        metrics.filter { $0.record.label == label && (node == nil || $0.node == node) }.reduce(0) { $0 + $1.record.value }
+        metrics.filter { $0.record.label == label && (node == nil || $0.node == node) }.reduce(0) {
+            $0 + $1.record.value
+        }
     }
 
     /// The last answer for query `id` at `node`.

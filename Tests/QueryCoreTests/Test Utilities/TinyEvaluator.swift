@@ -18,7 +18,8 @@ struct TinyEvaluator: QueryEvaluator {
         guard tokens.count >= 4, tokens[0].lowercased() == "select" else {
             throw QueryError(.syntaxError, "expected SELECT", at: SourceLocation(line: 1, column: 1, offset: 0))
         }
-        guard let from = tokens.firstIndex(where: { $0.lowercased() == "from" }), from > 1, from + 1 < tokens.count else {
+        guard let from = tokens.firstIndex(where: { $0.lowercased() == "from" }), from > 1, from + 1 < tokens.count
+        else {
             throw QueryError(.syntaxError, "expected FROM")
         }
         let columns = tokens[1..<from].filter { $0 != "," }
@@ -80,6 +81,9 @@ struct TinyEvaluator: QueryEvaluator {
             }
             indices.append(index)
         }
-        return QueryResult(columns: indices.map { source.columns[$0] }, rows: rows.map { row in indices.map { row[$0] } })
+        return QueryResult(
+            columns: indices.map { source.columns[$0] },
+            rows: rows.map { row in indices.map { row[$0] } }
+        )
     }
 }

@@ -12,6 +12,6 @@ public struct GenerationUpdate: Sendable {
     /// Creates an update.
     public init(generation: Generation, entries: [TableEntry]) {
         self.generation = generation
-        self.entries = entries.sorted { $0.table < $1.table }
+        self.entries = entries.count < 2 ? entries : entries.sorted { $0.table < $1.table }
     }
 }

@@ -21,8 +21,13 @@ public struct TableCompleteness: Sendable, Hashable {
 
     /// Creates completeness figures.
     public init(
-        machinesContributing: Int = 0, machinesKnown: Int = 0, clustersContributing: Int = 0, clustersKnown: Int = 0,
-        dropped: [DroppedNode] = [], oldestPublish: Instant? = nil, newestPublish: Instant? = nil
+        machinesContributing: Int = 0,
+        machinesKnown: Int = 0,
+        clustersContributing: Int = 0,
+        clustersKnown: Int = 0,
+        dropped: [DroppedNode] = [],
+        oldestPublish: Instant? = nil,
+        newestPublish: Instant? = nil
     ) {
         self.machinesContributing = machinesContributing
         self.machinesKnown = machinesKnown

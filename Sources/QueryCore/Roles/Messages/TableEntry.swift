@@ -18,7 +18,10 @@ public struct TableEntry: Sendable {
 
     /// Creates an entry.
     public init(
-        table: TableName, copies: [OriginCopy], removed: [NodeID] = [], replacesScope: Bool = false,
+        table: TableName,
+        copies: [OriginCopy],
+        removed: [NodeID] = [],
+        replacesScope: Bool = false,
         completeness: TableCompleteness
     ) {
         self.table = table

@@ -22,6 +22,9 @@ struct Downstream: Sendable {
     var pending: [UInt64: [TableName: [Change]]] = [:]
     /// Tables whose next entry lists every origin (after a reset or a full resync).
     var replaceScope: Set<TableName> = []
+    /// Tables sent at least once; the first entry of a table always replaces the receiver's scope
+    /// (a restarted sender must not leave behind origins it no longer knows).
+    var everSent: Set<TableName> = []
     /// When the receiver last asked for anything.
     var lastRequest: Instant
 
@@ -66,10 +69,15 @@ struct Downstream: Sendable {
     /// - Parameter merge: add to what is already pending for this generation (a resync reply)
     ///   instead of replacing it.
     mutating func entry(
-        for table: TableName, origins: [NodeID], store: TableStore, completeness: TableCompleteness,
-        generation: UInt64, merge: Bool = false
+        for table: TableName,
+        origins: [NodeID],
+        store: TableStore,
+        completeness: TableCompleteness,
+        generation: UInt64,
+        merge: Bool = false
     ) -> TableEntry {
-        let replaces = replaceScope.contains(table)
+        let replaces = replaceScope.contains(table) || !everSent.contains(table)
+        everSent.insert(table)
         if replaces { acked[table] = [:] }
         let held = acked[table] ?? [:]
         var copies: [OriginCopy] = []
@@ -105,7 +113,12 @@ struct Downstream: Sendable {
         }
         replaceScope.remove(table)
         return TableEntry(
-            table: table, copies: copies, removed: removed, replacesScope: replaces, completeness: completeness)
+            table: table,
+            copies: copies,
+            removed: removed,
+            replacesScope: replaces,
+            completeness: completeness
+        )
     }
 
     /// Promotes what the acknowledged update carried for `tables` (except `excluding` origins) into

@@ -19,7 +19,8 @@ extension TableCopy {
     /// The copy that brings a receiver holding `base` to `target`, or `nil` if none can be made
     /// (target not newer, or a keyed segment holding a key twice): the caller then sends a full copy.
     static func between(
-        base: (version: Version, segment: Segment), target: (version: Version, segment: Segment)
+        base: (version: Version, segment: Segment),
+        target: (version: Version, segment: Segment)
     ) -> TableCopy? {
         try? TableCopy.make(from: base, to: target)
     }

@@ -14,9 +14,16 @@ extension TableStore {
     ///   - sendAck: whether to acknowledge at all (a child's relayed entries were acknowledged by its TLA).
     ///   - resyncTo: where resync requests go (default `peer`).
     mutating func intake(
-        _ entries: [TableEntry], generation: UInt64, from peer: NodeID, scope: (TableEntry) -> NodeID,
-        acknowledge relayed: [TableName] = [], sendAck: Bool = true, resyncTo: NodeID? = nil, role: String,
-        now: Instant, into actions: inout [RoleAction]
+        _ entries: [TableEntry],
+        generation: UInt64,
+        from peer: NodeID,
+        scope: (TableEntry) -> NodeID,
+        acknowledge relayed: [TableName] = [],
+        sendAck: Bool = true,
+        resyncTo: NodeID? = nil,
+        role: String,
+        now: Instant,
+        into actions: inout [RoleAction]
     ) -> Intake {
         var intake = Intake()
         var acked: [TableName] = relayed
@@ -26,8 +33,15 @@ extension TableStore {
             intake.reports[entry.table] = report
             RoleMetrics.applied(report, role: role, into: &actions)
             for refusal in report.refused {
-                actions.append(.log(LogRecord(
-                    .warning, "copy refused: \(refusal)", metadata: ["table": entry.table.rawValue, "peer": peer.rawValue])))
+                actions.append(
+                    .log(
+                        LogRecord(
+                            .warning,
+                            "copy refused: \(refusal)",
+                            metadata: ["table": entry.table.rawValue, "peer": peer.rawValue]
+                        )
+                    )
+                )
             }
             if report.resync.isEmpty {
                 acked.append(entry.table)
@@ -35,7 +49,12 @@ extension TableStore {
                 resyncs.append(ResyncRequest(generation: generation, table: entry.table, origins: report.resync))
             }
         }
-        if sendAck { actions.append(.send(.ack(TableAck(generation: generation, tables: acked)), to: peer)) }
+        // An update that changed nothing leaves nothing pending at the sender: no acknowledgement needed.
+        let changedSomething =
+            !relayed.isEmpty || entries.contains { !$0.copies.isEmpty || !$0.removed.isEmpty || $0.replacesScope }
+        if sendAck, changedSomething {
+            actions.append(.send(.ack(TableAck(generation: generation, tables: acked)), to: peer))
+        }
         for request in resyncs { actions.append(.send(.resync(request), to: resyncTo ?? peer)) }
         return intake
     }

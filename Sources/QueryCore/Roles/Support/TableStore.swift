@@ -43,8 +43,13 @@ struct TableStore: Sendable {
     private(set) var tables: [TableName: Stored] = [:]
     /// Whether to keep older versions and forwarded deltas (senders do; a SQL node does not).
     let keepsHistory: Bool
+    /// Tables applied all-or-nothing (machines, clusters, configuration: one designated source).
+    let sourced: Set<TableName>
 
-    init(keepsHistory: Bool) { self.keepsHistory = keepsHistory }
+    init(keepsHistory: Bool, sourced: Set<TableName> = []) {
+        self.keepsHistory = keepsHistory
+        self.sourced = sourced
+    }
 
     subscript(name: TableName) -> Stored? { tables[name] }
 
@@ -73,41 +78,30 @@ struct TableStore: Sendable {
     mutating func apply(_ entry: TableEntry, scope: NodeID, now: Instant) -> ApplyReport {
         var report = ApplyReport()
         let confirmed = entry.completeness.newestPublish ?? now
-        for item in entry.copies {
-            if tables[entry.table] == nil {
-                tables[entry.table] = Stored(table: Table(name: entry.table, schema: item.copy.schema))
-            }
+        if let first = entry.copies.first, tables[entry.table] == nil {
+            tables[entry.table] = Stored(table: Table(name: entry.table, schema: first.copy.schema))
+        }
+        if sourced.contains(entry.table), !entry.copies.isEmpty {
+            applySourced(entry, scope: scope, confirmed: confirmed, into: &report)
+        } else if !entry.copies.isEmpty {
             var stored = tables.removeValue(forKey: entry.table)!
-            let held = stored.table.slices[item.origin]
-            let outcome: ApplyOutcome
-            do {
-                outcome = try stored.table.apply(item.copy, origin: item.origin, publishedAt: item.publishedAt)
-            } catch {
-                report.refused.append("\(item.origin): \(error.message)")
-                tables[entry.table] = stored
-                continue
-            }
-            switch outcome {
-            case .applied:
-                report.applied += 1
-                report.rowsMerged += item.copy.rowsCarried
-                var record = stored.origins[item.origin] ?? OriginRecord(confirmedAt: confirmed, scope: scope)
-                record.scope = scope
-                record.confirmedAt = max(record.confirmedAt, item.publishedAt)
-                if keepsHistory {
-                    if let held {
-                        record.previous.append((held.version, held.segment))
-                        if record.previous.count > TableStore.historyDepth { record.previous.removeFirst() }
-                    } else {
-                        record.previous.removeAll()
-                    }
-                    record.lastDelta = item.copy.isDelta ? item.copy : nil
+            for item in entry.copies {
+                let held = stored.table.slices[item.origin]
+                let outcome: ApplyOutcome
+                do {
+                    outcome = try stored.table.apply(item.copy, origin: item.origin, publishedAt: item.publishedAt)
+                } catch {
+                    report.refused.append("\(item.origin): \(error.message)")
+                    continue
                 }
-                stored.origins[item.origin] = record
-            case .rejectedStale:
-                report.stale += 1
-            case .needsResync:
-                report.resync.append(item.origin)
+                switch outcome {
+                case .applied:
+                    record(item, held: held, scope: scope, confirmed: confirmed, in: &stored, into: &report)
+                case .rejectedStale:
+                    report.stale += 1
+                case .needsResync:
+                    report.resync.append(item.origin)
+                }
             }
             tables[entry.table] = stored
         }
@@ -132,12 +126,70 @@ struct TableStore: Sendable {
         return report
     }
 
+    /// A sourced table's entry is applied all-or-nothing: every copy or none.
+    private mutating func applySourced(
+        _ entry: TableEntry,
+        scope: NodeID,
+        confirmed: Instant,
+        into report: inout ApplyReport
+    ) {
+        var stored = tables.removeValue(forKey: entry.table)!
+        defer { tables[entry.table] = stored }
+        let held = entry.copies.map { stored.table.slices[$0.origin] }
+        let outcome: ApplyOutcome
+        do {
+            outcome = try stored.table.applyAll(entry.copies.map { ($0.origin, $0.copy, $0.publishedAt) })
+        } catch {
+            report.refused.append("sourced table refused as a whole: \(error.message)")
+            return
+        }
+        switch outcome {
+        case .applied:
+            for (item, held) in zip(entry.copies, held) {
+                record(item, held: held, scope: scope, confirmed: confirmed, in: &stored, into: &report)
+            }
+        case .rejectedStale:
+            report.stale += entry.copies.count
+        case .needsResync:
+            report.resync = entry.copies.map(\.origin)
+        }
+    }
+
+    /// Bookkeeping for an applied copy: history for diffing, the delta to forward, the scope.
+    private func record(
+        _ item: OriginCopy,
+        held: Table.Slice?,
+        scope: NodeID,
+        confirmed: Instant,
+        in stored: inout Stored,
+        into report: inout ApplyReport
+    ) {
+        report.applied += 1
+        report.rowsMerged += item.copy.rowsCarried
+        var record = stored.origins[item.origin] ?? OriginRecord(confirmedAt: confirmed, scope: scope)
+        record.scope = scope
+        record.confirmedAt = max(record.confirmedAt, item.publishedAt)
+        if keepsHistory {
+            if let held {
+                record.previous.append((held.version, held.segment))
+                if record.previous.count > TableStore.historyDepth { record.previous.removeFirst() }
+            } else {
+                record.previous.removeAll()
+            }
+            record.lastDelta = item.copy.isDelta ? item.copy : nil
+        }
+        stored.origins[item.origin] = record
+    }
+
     /// Sets `origin`'s rows of `name` to `segment` (an edge publishing), creating a new version only
     /// if the rows changed. Returns whether they changed.
     ///
     /// - Throws: ``QueryError`` if the segment cannot be held (schema clash).
     mutating func publish(
-        _ name: TableName, origin: NodeID, segment: Segment, now: Instant
+        _ name: TableName,
+        origin: NodeID,
+        segment: Segment,
+        now: Instant
     ) throws(QueryError) -> Bool {
         let nextVersion = { (held: Version) -> Version in
             max(held &+ 1, Version(max(0, now.milliseconds)))
