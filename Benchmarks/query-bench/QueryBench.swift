@@ -11,7 +11,8 @@ struct QueryBench: ParsableCommand {
         abstract: "Benchmarks of swift-query; each suite prints `name value unit` lines.",
         subcommands: [
             // One suite per line; add yours here.
-            CoreBenchmark.self
+            CoreBenchmark.self,
+            SQLBenchmark.self,
         ]
     )
 }

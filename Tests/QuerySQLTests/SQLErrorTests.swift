@@ -107,3 +107,17 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Error descriptions")
+struct ErrorDescriptionTests {
+    @Test func locationAppearsOnce() throws {
+        let db = SQLDatabase()
+        try db.execute("CREATE TABLE processes(rss INTEGER)")
+        do throws(QueryError) {
+            _ = try db.query("SELECT rs FROM processes")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "unknownColumn: unknown column 'rs' at 1:8; did you mean 'rss'?")
+        }
+    }
+}

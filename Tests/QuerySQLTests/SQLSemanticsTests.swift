@@ -177,6 +177,16 @@ struct QueryTests {
         #expect(try rows("SELECT 5 NOT IN (SELECT a FROM t)") == [[nil]])
     }
 
+    @Test func correlatedSubqueriesUseIndexesButStayCorrect() throws {
+        // Equality correlation: answered through a hash index built once.
+        #expect(try rows("SELECT a, (SELECT d FROM u WHERE u.a = t.a) FROM t ORDER BY a") == [[nil, nil], [1, "one"], [2, nil], [3, "three"]])
+        // A filter that reads the outermost query two levels up must not be cached.
+        #expect(
+            try rows("SELECT a, (SELECT count(*) FROM u WHERE EXISTS (SELECT 1 WHERE u.a = t.a)) FROM t ORDER BY a")
+                == [[nil, 0], [1, 1], [2, 0], [3, 1]])
+        #expect(try rows("SELECT d FROM u WHERE EXISTS (SELECT 1 FROM t WHERE t.a = u.a AND t.b = 'x') ORDER BY d") == [["one"], ["three"]])
+    }
+
     @Test func compoundSelects() throws {
         #expect(try rows("SELECT a FROM t UNION SELECT a FROM u") == [[nil], [1], [2], [3], [5]])
         #expect(try rows("SELECT a FROM t INTERSECT SELECT a FROM u") == [[1], [3]])

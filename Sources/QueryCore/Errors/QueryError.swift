@@ -19,7 +19,8 @@ public struct QueryError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        if let location {
+        // Messages that already place the location (`unknown column 'rs' at 1:18; did you mean …`) keep it once.
+        if let location, !message.contains(" at \(location)") {
             return "\(code): \(message) at \(location)"
         }
         return "\(code): \(message)"

@@ -71,7 +71,7 @@ public final class SQLDatabase {
         else { return nil }
         var table = Table(name: tableName, schema: schema)
         guard let segment = try? Segment(schema: schema, rows: local.rows) else { return nil }
-        try? table.replace(origin: NodeID("local"), version: version + 1, segment: segment, publishedAt: Instant(nanosecondsSinceEpoch: 0))
+        _ = try? table.replace(origin: NodeID("local"), version: version + 1, segment: segment, publishedAt: Instant(nanosecondsSinceEpoch: 0))
         return table
     }
 

@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// SQLite's column affinity, derived from a declared type name (SQLite's rules, section 3.1 of its
 /// datatype documentation).

@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// The running state of one aggregate over one group, with SQLite's results.
 struct AggregateState {

@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 extension Compiler {
     /// One result column of a core before compilation.
@@ -289,7 +289,24 @@ extension Compiler {
         }
         if refs.count == 1, let s = refs.first, (onSource == nil && !plan.sources[s].leftJoined) || onSource == s {
             scope.useNarrowLayout(s)
-            plan.sources[s].filters.append(try compile(e, scope).eval)
+            let before = scope.outerReferences
+            let compiled = try compile(e, scope)
+            let narrow = compiled.eval
+            if scope.outerReferences == before {
+                plan.sources[s].staticFilters.append(narrow)
+                plan.sources[s].staticPredicates.append(compiled.predicate)
+            } else {
+                var lookup: CorePlan.Lookup?
+                if case .binary("=", let a, let b, _) = e, plan.sources[s].lookup == nil {
+                    lookup = try correlatedLookup(a, b, s, scope)
+                    if lookup == nil { lookup = try correlatedLookup(b, a, s, scope) }
+                }
+                if let lookup {
+                    plan.sources[s].lookup = lookup
+                } else {
+                    plan.sources[s].filters.append(narrow)
+                }
+            }
             scope.useWideLayout()
             return
         }
@@ -325,6 +342,22 @@ extension Compiler {
         }
     }
 
+    /// `inner = outer` where `inner` reads only source `s` of this query and `outer` only enclosing
+    /// queries: the source can be indexed once on `inner` and probed per outer row.
+    private func correlatedLookup(
+        _ inner: Expression, _ outer: Expression, _ s: Int, _ scope: Scope
+    ) throws(QueryError) -> CorePlan.Lookup? {
+        scope.referenced = []
+        let before = scope.outerReferences
+        let ci = try compile(inner, scope)
+        guard scope.outerReferences == before, scope.referenced == [s] else { return nil }
+        scope.referenced = []
+        let co = try compile(outer, scope)
+        guard scope.referenced.isEmpty, scope.outerReferences > before else { return nil }
+        let (affInner, affOuter) = Affinity.comparison(ci.affinity, co.affinity)
+        return CorePlan.Lookup(inner: ci.eval, innerAffinity: affInner, outer: co.eval, outerAffinity: affOuter)
+    }
+
     private func addFrom(
         _ item: FromItem, _ scope: Scope, _ parent: Scope?,
         _ produces: inout [CorePlan.Producer], _ leftJoined: inout [Bool],
@@ -340,7 +373,7 @@ extension Compiler {
                 Scope.Source(
                     name: (alias ?? name).lowercased(), columns: relation.columns, lowered: relation.columns.map { $0.lowercased() },
                     affinities: relation.affinities))
-            produces.append(.rows(relation.rows))
+            produces.append(.relation(relation))
             leftJoined.append(isLeft)
         case .subquery(let select, let alias, _):
             let plan = try subquery(select, parent ?? Scope(parent: nil))

@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// Binds names and compiles parsed statements into closures over rows (see ``SelectPlan``).
 final class Compiler {
@@ -173,6 +173,7 @@ final class Compiler {
                 var x: Scope? = s
                 for _ in 0..<depth {
                     x?.correlated = true
+                    x?.outerReferences += 1
                     x = x?.parent
                 }
                 guard let offset = sc.offsets[source] else {
@@ -181,7 +182,7 @@ final class Compiler {
                 let index = offset + col
                 let affinity = sc.sources[source].affinities[col]
                 switch depth {
-                case 0: return Compiled(eval: { f in f.row[index] }, affinity: affinity)
+                case 0: return Compiled(eval: { f in f.row[index] }, affinity: affinity, columnIndex: index)
                 case 1: return Compiled(eval: { f in f.outer!.row[index] }, affinity: affinity)
                 default:
                     let d = depth
@@ -226,7 +227,7 @@ final class Compiler {
     private func binary(_ op: String, _ a: Expression, _ b: Expression, _ s: Scope) throws(QueryError) -> Compiled {
         let ca = try compile(a, s), cb = try compile(b, s)
         let fa = ca.eval, fb = cb.eval
-        let result: Compiled
+        var result: Compiled
         switch op {
         case "AND":
             result = Compiled(eval: { (f: Frame) throws(QueryError) -> Value in
@@ -257,7 +258,26 @@ final class Compiler {
             case ">": test = { $0 > 0 }
             default: test = { $0 >= 0 }
             }
-            if op == "IS" || op == "IS NOT" {
+            if op != "IS" && op != "IS NOT", let column = ca.columnIndex, let constant = cb.constant {
+                // column <op> constant: the constant's conversion is done once, here.
+                let c = affB.apply(constant)
+                if c.isNull { return .constant(.null) }
+                if affA == .none {
+                    result = Compiled(eval: { (f: Frame) throws(QueryError) -> Value in
+                        let x = f.row[column]
+                        if x.isNull { return .null }
+                        return SQLValue.bool(test(Value.compare(x, c)))
+                    })
+                    result.predicate = ColumnPredicate(column: column, op: op, constant: c)
+                } else {
+                    result = Compiled(eval: { (f: Frame) throws(QueryError) -> Value in
+                        let x = f.row[column]
+                        if x.isNull { return .null }
+                        return SQLValue.bool(test(Value.compare(affA.apply(x), c)))
+                    })
+                }
+                return result
+            } else if op == "IS" || op == "IS NOT" {
                 let wantEqual = op == "IS"
                 result = Compiled(eval: { (f: Frame) throws(QueryError) -> Value in
                     let x = try fa(f), y = try fb(f)

@@ -1,15 +1,15 @@
-public import QueryCore
+import QueryCore
 
 /// The executable form of one select core: sources, join conditions, grouping, projection.
 final class CorePlan {
     /// Where a source's rows come from.
     enum Producer {
-        case rows([[Value]])
+        case relation(Relation)
         case plan(SelectPlan)
 
         func rows(_ outer: Frame?, _ context: ExecutionContext) throws(QueryError) -> [[Value]] {
             switch self {
-            case .rows(let rows): rows
+            case .relation(let relation): relation.rows
             case .plan(let plan): try plan.execute(outer: outer, context: context, maxRows: nil)
             }
         }
@@ -19,11 +19,34 @@ final class CorePlan {
         var produce: Producer
         var width: Int
         var offset: Int
-        /// Filters over this source's own (narrow) rows, pushed below the joins.
+        /// Filters over this source's own (narrow) rows that read no enclosing query: applied once
+        /// per plan (the result is cached across executions of a correlated subquery).
+        var staticFilters: [Eval] = []
+        /// The typed form of each static filter, when it is `column <op> constant`.
+        var staticPredicates: [ColumnPredicate?] = []
+        /// Filters over this source's own rows that read an enclosing query's row.
         var filters: [Eval] = []
+        /// `column = outer value`: a hash index probed per execution instead of a scan.
+        var lookup: Lookup?
+        /// Rows after ``staticFilters`` and the lookup index, computed on first use.
+        var cache: SourceCache = SourceCache()
         var leftJoined = false
         /// `ON` conditions of a LEFT JOIN (evaluated on combined rows).
         var onConjuncts: [Conjunct] = []
+    }
+
+    /// `inner = outer` of a correlated subquery (see ``Source/lookup``).
+    struct Lookup {
+        var inner: Eval
+        var innerAffinity: Affinity
+        var outer: Eval
+        var outerAffinity: Affinity
+    }
+
+    /// Cached rows of a source whose rows do not depend on enclosing queries.
+    final class SourceCache {
+        var rows: [[Value]]?
+        var index: [Value: [Int]]?
     }
 
     /// One `AND` term of WHERE or of an inner join's ON.
@@ -111,8 +134,8 @@ final class CorePlan {
     private func streamSingleSource(_ frame: Frame, limit: Int) throws(QueryError) -> [[Value]] {
         let context = frame.context
         for c in constantFilters where SQLValue.truth(try c(frame)) != true { return [] }
-        let rows = try sources[0].produce.rows(frame.outer, context)
-        let filters = sources[0].filters + conjuncts.map(\.wide)
+        let rows = try sourceRows(sources[0], frame)
+        let filters = conjuncts.map(\.wide)
         let all = items + extras
         var output: [[Value]] = []
         var scanned = 0
@@ -135,6 +158,54 @@ final class CorePlan {
         return output
     }
 
+    /// A source's rows after its pushed-down filters (static ones cached, lookup probed).
+    private func sourceRows(_ source: Source, _ frame: Frame) throws(QueryError) -> [[Value]] {
+        let context = frame.context
+        var base: [[Value]]
+        let cacheable: Bool
+        if case .plan(let plan) = source.produce, plan.correlated { cacheable = false } else { cacheable = true }
+        if cacheable, let cached = source.cache.rows {
+            base = cached
+        } else {
+            if case .relation(let relation) = source.produce, let segment = relation.segment, !source.staticPredicates.isEmpty,
+                source.staticPredicates.allSatisfy({ $0 != nil })
+            {
+                // Columnar scan: a selection vector over the typed column arrays.
+                try context.charge(relation.rows.count)
+                var selection = Array(0..<segment.rowCount)
+                for predicate in source.staticPredicates { selection = predicate!.select(segment, selection) }
+                base = selection.map { relation.rows[$0] }
+            } else {
+                let rows = try source.produce.rows(frame.outer, context)
+                try context.charge(rows.count)
+                base = try filter(rows, source.staticFilters, frame)
+            }
+            if cacheable { source.cache.rows = base }
+        }
+        if let lookup = source.lookup {
+            let index: [Value: [Int]]
+            if cacheable, let cached = source.cache.index {
+                index = cached
+            } else {
+                var built: [Value: [Int]] = [:]
+                for (i, r) in base.enumerated() {
+                    frame.row = r
+                    let v = lookup.innerAffinity.apply(try lookup.inner(frame))
+                    if !v.isNull { built[v, default: []].append(i) }
+                }
+                index = built
+                if cacheable { source.cache.index = built }
+            }
+            let key = lookup.outerAffinity.apply(try lookup.outer(frame))
+            let matches = key.isNull ? [] : (index[key] ?? [])
+            try context.charge(matches.count + 1)
+            base = matches.map { base[$0] }
+        } else if !source.filters.isEmpty {
+            try context.charge(base.count)
+        }
+        return try filter(base, source.filters, frame)
+    }
+
     private func filter(_ rows: [[Value]], _ filters: [Eval], _ frame: Frame) throws(QueryError) -> [[Value]] {
         if filters.isEmpty { return rows }
         var kept: [[Value]] = []
@@ -151,15 +222,10 @@ final class CorePlan {
     }
 
     private func joinedRows(_ frame: Frame) throws(QueryError) -> [[Value]] {
-        let context = frame.context
         for c in constantFilters where SQLValue.truth(try c(frame)) != true { return [] }
         if sources.isEmpty { return [[]] }
         var relations: [[[Value]]] = []
-        for source in sources {
-            let rows = try source.produce.rows(frame.outer, context)
-            try context.charge(rows.count)
-            relations.append(try filter(rows, source.filters, frame))
-        }
+        for source in sources { relations.append(try sourceRows(source, frame)) }
         let n = sources.count
         var joined = Set<Int>()
         var applied = [Bool](repeating: false, count: conjuncts.count)
@@ -302,6 +368,30 @@ final class CorePlan {
             return out
         }
         let functions = keys.map { keyFunctions(conjuncts[$0], j) }
+        if functions.count == 1 {
+            let f = functions[0]
+            var table: [Value: [Int]] = [:]
+            table.reserveCapacity(right.count)
+            for (i, r) in right.enumerated() {
+                frame.row = r
+                let v = f.buildAffinity.apply(try f.build(frame))
+                if !v.isNull { table[v, default: []].append(i) }
+            }
+            try context.charge(current.count + right.count)
+            for l in current {
+                frame.row = l
+                let v = f.probeAffinity.apply(try f.probe(frame))
+                guard !v.isNull, let matches = table[v] else { continue }
+                try context.charge(matches.count)
+                for m in matches {
+                    var row = l
+                    let r = right[m]
+                    row.replaceSubrange(offset..<(offset + r.count), with: r)
+                    out.append(row)
+                }
+            }
+            return out
+        }
         let table = try buildTable(right, functions, frame)
         try context.charge(current.count + right.count)
         for l in current {
@@ -363,6 +453,8 @@ final class CorePlan {
     private func aggregate(_ rows: [[Value]], _ frame: Frame) throws(QueryError) -> [[Value]] {
         let nAgg = aggregates.count
         var groupIndex: [HashKey: Int] = [:]
+        var singleIndex: [Value: Int] = [:]
+        let singleKey = groupKeys.count == 1 ? groupKeys[0] : nil
         var representatives: [[Value]] = []
         var states: [AggregateState] = []
         let emptyRow = [Value](repeating: .null, count: width)
@@ -373,7 +465,17 @@ final class CorePlan {
         for r in rows {
             frame.row = r
             var g = 0
-            if !groupKeys.isEmpty {
+            if let singleKey {
+                let k = try singleKey(frame)
+                if let existing = singleIndex[k] {
+                    g = existing
+                } else {
+                    g = representatives.count
+                    singleIndex[k] = g
+                    representatives.append(r)
+                    states.append(contentsOf: aggregates.map { AggregateState(distinct: $0.distinct) })
+                }
+            } else if !groupKeys.isEmpty {
                 var key: [Value] = []
                 key.reserveCapacity(groupKeys.count)
                 for k in groupKeys { key.append(try k(frame)) }

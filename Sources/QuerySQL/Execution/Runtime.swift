@@ -48,12 +48,15 @@ public final class Relation: Sendable {
     let affinities: [Affinity]
     /// Rows; each has `columns.count` values.
     public let rows: [[Value]]
+    /// The same rows column by column, for tables that came from QueryCore (typed scans).
+    let segment: Segment?
 
-    init(name: String, columns: [String], affinities: [Affinity], rows: [[Value]]) {
+    init(name: String, columns: [String], affinities: [Affinity], rows: [[Value]], segment: Segment? = nil) {
         self.name = name
         self.columns = columns
         self.affinities = affinities
         self.rows = rows
+        self.segment = segment
     }
 
     /// A relation over a QueryCore table (all origins in a stable order).
@@ -70,7 +73,7 @@ public final class Relation: Sendable {
         }
         self.init(
             name: table.name.rawValue, columns: table.schema.columnNames,
-            affinities: table.schema.columns.map { Affinity($0.type) }, rows: rows)
+            affinities: table.schema.columns.map { Affinity($0.type) }, rows: rows, segment: segment)
     }
 }
 

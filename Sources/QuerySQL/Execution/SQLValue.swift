@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// SQLite's value semantics: conversions, arithmetic with integer overflow to real, comparisons,
 /// truthiness. All functions are total: they never trap.

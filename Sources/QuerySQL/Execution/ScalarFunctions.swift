@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// The built-in scalar functions, with SQLite's results.
 enum ScalarFunctions {

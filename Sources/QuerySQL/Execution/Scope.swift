@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// The names visible to expressions of one select core: its FROM sources, result aliases, and the
 /// enclosing query's scope (for correlated subqueries).
@@ -28,6 +28,8 @@ final class Scope {
     var referenced = Set<Int>()
     /// Whether any expression of this scope reads an enclosing query's row.
     var correlated = false
+    /// How many references to enclosing queries' rows were compiled in this scope so far.
+    var outerReferences = 0
     /// Aliases being expanded (guards `x AS x` cycles).
     var expanding = Set<String>()
     /// Column names joined by `USING` (unqualified references are not ambiguous).

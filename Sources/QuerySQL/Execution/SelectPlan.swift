@@ -1,4 +1,4 @@
-public import QueryCore
+import QueryCore
 
 /// The executable form of a (compound) select: cores, set operators, ORDER BY and LIMIT.
 final class SelectPlan {

@@ -180,12 +180,11 @@ extension Parser {
             }
             return .unary(token.text, operand, token.location)
         }
-        var expression = try parsePrimary()
+        let expression = try parsePrimary()
         while current.isKeyword("COLLATE") {
             index += 1
             _ = try parseName("a collation name")
         }
-        _ = expression
         return expression
     }
 
