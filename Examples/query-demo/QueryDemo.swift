@@ -50,7 +50,7 @@ struct QueryDemo {
             sim.restart(victim)
             print("── t=800s: machine \(victim) comes back ──\n")
         }
-        ask(1000, "Two generations later: \(victim)'s rows are back", [clusterQuery])
+        ask(1100, "Three generations later: \(victim)'s rows are back", [clusterQuery])
 
         for (time, title, queries) in script {
             let ids = queries.map { fleet.submit($0, to: FleetShape.sql(0), at: time) }
