@@ -14,6 +14,7 @@ struct QueryBench: ParsableCommand {
             CoreBenchmark.self,
             SQLBenchmark.self,
             StreamBenchmark.self,
+            TreeBenchmark.self,
         ]
     )
 }

@@ -16,7 +16,7 @@ struct QueryDemo {
         """
 
     static let rolloutQuery = """
-        SELECT software, version, count(*) AS machines FROM software_versions WHERE software IN ('ghost', 'openssl', 'linux') GROUP BY software, version ORDER BY software, version
+        SELECT sv.version, count(DISTINCT sv.machine_id) AS machines, round(avg(p.cpu), 1) AS ghost_cpu, max(p.threads) AS max_threads FROM software_versions sv, processes p WHERE sv.machine_id = p.machine_id AND p.process_name = 'ghost' GROUP BY sv.version ORDER BY sv.version
         """
 
     static func main() throws {
@@ -50,7 +50,7 @@ struct QueryDemo {
             sim.restart(victim)
             print("── t=800s: machine \(victim) comes back ──\n")
         }
-        ask(1000, "Two generations later: \(victim)'s rows are back", [clusterQuery])
+        ask(1100, "Three generations later: \(victim)'s rows are back", [clusterQuery])
 
         for (time, title, queries) in script {
             let ids = queries.map { fleet.submit($0, to: FleetShape.sql(0), at: time) }

@@ -170,22 +170,52 @@ public struct ColumnBuilder: Sendable {
             appendNull()
             return
         }
-        switch (storage, column.storage) {
-        case (.integer(var v), .integer(let s)): storage = .boolean([]); v.append(s[index]); storage = .integer(v)
-        case (.real(var v), .real(let s)): storage = .boolean([]); v.append(s[index]); storage = .real(v)
-        case (.text(var v), .text(let s)):
+        // Switch over the source only and take the builder's array out of `storage` before
+        // appending: a `(storage, column.storage)` tuple would hold a second reference to the
+        // array for the whole case body, so every append would copy it (quadratic time).
+        switch column.storage {
+        case .integer(let s):
+            guard case .integer(var v) = storage else { return appendConverted(from: column, row: index) }
+            storage = .boolean([])
+            v.append(s[index])
+            storage = .integer(v)
+        case .real(let s):
+            guard case .real(var v) = storage else { return appendConverted(from: column, row: index) }
+            storage = .boolean([])
+            v.append(s[index])
+            storage = .real(v)
+        case .text(let s):
+            guard case .text(var v) = storage else { return appendConverted(from: column, row: index) }
             storage = .boolean([])
             s.withBytes(at: index) { try? v.append(bytes: $0) }
             storage = .text(v)
-        case (.boolean(var v), .boolean(let s)): storage = .integer([]); v.append(s[index]); storage = .boolean(v)
-        case (.any(var v), _): storage = .boolean([]); v.append(column[index]); storage = .any(v)
-        default:
-            // Different types: go through Value (cannot fail for the conversions we allow).
-            try? append(column[index])
-            return
+        case .boolean(let s):
+            guard case .boolean(var v) = storage else { return appendConverted(from: column, row: index) }
+            storage = .integer([])
+            v.append(s[index])
+            storage = .boolean(v)
+        case .any:
+            guard case .any(var v) = storage else { return appendConverted(from: column, row: index) }
+            storage = .boolean([])
+            v.append(column[index])
+            storage = .any(v)
         }
         nulls.append(false)
         count += 1
+    }
+
+    /// Appends row `index` of a column of another type, through ``Value``.
+    private mutating func appendConverted(from column: Column, row index: Int) {
+        if case .any(var v) = storage {
+            storage = .boolean([])
+            v.append(column[index])
+            storage = .any(v)
+            nulls.append(false)
+            count += 1
+            return
+        }
+        // Different types: go through Value (cannot fail for the conversions we allow).
+        try? append(column[index])
     }
 
     /// Returns the finished column and resets the builder.

@@ -25,8 +25,10 @@ public final class InvariantChecker {
         public var description: String { "[\(format3(time.seconds))s] \(invariant) at \(node): \(detail)" }
     }
 
-    /// The fleet checked.
-    public unowned let fleet: Fleet
+    /// The settings of the fleet checked.
+    public let configuration: FleetConfiguration
+    /// The simulation checked (the checker lives as long as the simulation; it does not keep it alive).
+    public private(set) weak var simulation: Simulation?
     /// Violations found so far, in order.
     public private(set) var violations: [Violation] = []
     /// The largest publish-time spread seen in an answer.
@@ -49,16 +51,18 @@ public final class InvariantChecker {
 
     /// Attaches a checker to `fleet` (call before running it).
     public init(fleet: Fleet) {
-        self.fleet = fleet
+        self.configuration = fleet.configuration
+        self.simulation = fleet.simulation
         let c = fleet.configuration
         self.dropSlack = c.interval * 3 + c.maxSkew * 2 + .seconds(1)
         self.spreadLimit = c.dropAfter + c.interval * 3 + c.maxSkew * 2
-        fleet.simulation.addObserver { [unowned self] step in self.observe(step) }
+        // The simulation keeps the checker alive (strong capture); the checker only refers back weakly.
+        fleet.simulation.addObserver { step in self.observe(step) }
     }
 
     private func record(_ node: NodeID, _ invariant: String, _ detail: String) {
         guard violations.count < violationLimit else { return }
-        violations.append(Violation(time: fleet.simulation.now, node: node, invariant: invariant, detail: detail))
+        violations.append(Violation(time: simulation?.now ?? .zero, node: node, invariant: invariant, detail: detail))
     }
 
     private func observe(_ step: SimulationStep) {
@@ -70,7 +74,7 @@ public final class InvariantChecker {
         case .update, .deferral, .resync: break
         default: return
         }
-        guard let role = fleet.simulation.role(of: step.node) else { return }
+        guard let role = simulation?.role(of: step.node) else { return }
         let tables = Self.tables(of: role)
         guard !tables.isEmpty else { return }
         checkVersions(tables, node: step.node)
@@ -90,7 +94,8 @@ public final class InvariantChecker {
     }
 
     private func checkVersions(_ tables: [(TableName, Table)], node: NodeID) {
-        let incarnation = fleet.simulation.incarnation(of: node)
+        guard let simulation else { return }
+        let incarnation = simulation.incarnation(of: node)
         var state = held[node] ?? HeldVersions(incarnation: incarnation)
         if state.incarnation != incarnation { state = HeldVersions(incarnation: incarnation) }
         for (name, table) in tables {
@@ -106,11 +111,11 @@ public final class InvariantChecker {
     }
 
     private func checkDrops(_ node: QueryNode, tables: [(TableName, Table)]) {
-        guard let generation = node.generation else { return }
-        let limit = fleet.configuration.dropAfter + dropSlack
+        guard let generation = node.generation, let simulation else { return }
+        let limit = configuration.dropAfter + dropSlack
         for (name, table) in tables {
             for origin in table.sortedOrigins {
-                guard let since = fleet.simulation.silentSince(origin), generation.time > since + limit else { continue }
+                guard let since = simulation.silentSince(origin), generation.time > since + limit else { continue }
                 record(
                     node.id, "drop-after-timeout",
                     "\(name) still holds rows of \(origin), silent since \(format3(since.seconds))s, in generation \(generation.number) (\(format3(generation.time.seconds))s)")
@@ -134,10 +139,10 @@ public final class InvariantChecker {
     /// - Parameter quietSince: When the last fault was repaired; eventual arrival is checked only
     ///   if at least `dropSlack + 2 intervals` have passed since.
     public func finish(quietSince: Instant) {
-        let sim = fleet.simulation
+        guard let sim = simulation else { return }
         let now = sim.now
         for message in sim.shellViolations { record("shell", "query-answered", message) }
-        let timeout = (fleet.configuration.queryTimeout ?? fleet.configuration.interval * 2) + fleet.configuration.interval * 2
+        let timeout = (configuration.queryTimeout ?? configuration.interval * 2) + configuration.interval * 2
         for query in sim.queries {
             switch query.outcome {
             case nil:
@@ -152,9 +157,9 @@ public final class InvariantChecker {
                 break
             }
         }
-        guard now - quietSince >= dropSlack + fleet.configuration.interval * 2 else { return }
-        let shape = fleet.configuration.shape
-        let prewarm = Set(fleet.configuration.prewarm)
+        guard now - quietSince >= dropSlack + configuration.interval * 2 else { return }
+        let shape = configuration.shape
+        let prewarm = Set(configuration.prewarm)
         for s in 0..<shape.sqlNodes {
             let id = FleetShape.sql(s)
             guard let node = sim.role(of: id) as? QueryNode else { continue }

@@ -55,7 +55,7 @@ public struct SeedRun {
         "SELECT count(DISTINCT machine_id) FROM processes",
         "SELECT p.process_name, sv.version, avg(p.rss) avg_memory FROM processes p, software_versions sv WHERE p.machine_id = sv.machine_id AND p.uid=5000 GROUP BY 1,2 HAVING avg_memory > 100*1000000;",
         "SELECT cluster, count(*) FROM machines GROUP BY cluster ORDER BY cluster",
-        "SELECT software, version, count(*) FROM software_versions GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT version, count(*) FROM software_versions GROUP BY 1 ORDER BY 1",
     ]
 
     /// Runs one seed.

@@ -4,11 +4,17 @@ public import QueryCore
 /// A parsed JSON value, for validating scenario files key by key (so unknown keys can be reported
 /// with their path) and for writing JSON lines without Foundation's key reordering.
 public enum JSONValue: Sendable, Hashable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number without fraction or exponent that fits 64 bits.
     case integer(Int64)
+    /// Any other number.
     case number(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
     /// An object; keys keep the order they were written in when built in code. Parsed objects have
     /// their keys sorted (the decoder does not report file order).

@@ -67,10 +67,15 @@ public struct FleetShape: Sendable, Hashable {
 
     /// What a node name denotes.
     public enum NodeKind: Sendable, Hashable {
+        /// `edge:<cluster>.<machine>`: a machine's edge agent.
         case edge(cluster: Int, machine: Int)
+        /// `proxy:<cluster>.<index>`: a cluster proxy.
         case proxy(cluster: Int, index: Int)
+        /// `tla:<i>`: a top-level aggregator.
         case aggregator(Int)
+        /// `tla-child:<aggregator>.<index>`: a TLA's child.
         case child(aggregator: Int, index: Int)
+        /// `sql:<i>`: a SQL node.
         case sql(Int)
     }
 

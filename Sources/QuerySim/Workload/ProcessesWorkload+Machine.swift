@@ -78,7 +78,7 @@ extension ProcessesWorkload {
         /// Moves the machine to the next generation.
         mutating func advance(configuration: Configuration, now: Instant) {
             generation += 1
-            let seconds = Int64(now.seconds.rounded(.down))
+            let seconds = ProcessesWorkload.epochBase + Int64(now.seconds.rounded(.down))
             if generation == 1 {
                 upSince = seconds - 86_400 - Int64(random.next() % 3_000_000)
                 // Until now `installed` held how long before boot each package was installed.
@@ -149,8 +149,8 @@ extension ProcessesWorkload {
                 ])
             }
             result.append(("processes", processes.finish()))
-            var software = SegmentBuilder(schema: ProcessesWorkload.softwareVersionsSchema, capacity: packageVersions.count)
-            for (p, package) in ProcessesWorkload.packages.enumerated() {
+            var software = SegmentBuilder(schema: ProcessesWorkload.softwareVersionsSchema, capacity: 1)
+            for (p, package) in ProcessesWorkload.packages.enumerated() where package.software == ProcessesWorkload.releasePackage {
                 try! software.append([
                     .integer(machineID), .text(package.software), .text(package.versions[packageVersions[p]]),
                     .integer(installed[p]),

@@ -42,6 +42,10 @@ public struct ProcessesWorkload: Sendable {
         self.machines = Array(repeating: nil, count: configuration.clusters * configuration.machinesPerCluster)
     }
 
+    /// Unix time of virtual time zero for the timestamps in the tables (`start_time`, `up_since`,
+    /// `installed`): 2026-01-01T00:00:00Z, so they read like real epoch seconds.
+    public static let epochBase: Int64 = 1_767_225_600
+
     /// The tables this workload publishes.
     public static let tableNames: [TableName] = ["clusters", "machines", "processes", "software_versions"]
 
@@ -78,7 +82,11 @@ extension ProcessesWorkload {
             ("cpu", .real), ("threads", .integer), ("start_time", .integer),
         ], key: ["pid"])
 
-    /// `software_versions`: one row per installed package, keyed by `software`.
+    /// The package whose release `software_versions` reports: the edge server software, as in the
+    /// paper's example (one row per machine, so its join with `processes` groups by release).
+    public static let releasePackage = "ghost"
+
+    /// `software_versions`: the machine's software release (one row, keyed by `software`).
     public static let softwareVersionsSchema = try! Schema(
         [("machine_id", .integer), ("software", .text), ("version", .text), ("installed", .integer)],
         key: ["software"])

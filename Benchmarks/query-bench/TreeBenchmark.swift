@@ -1,0 +1,134 @@
+import ArgumentParser
+import QueryCore
+import QuerySQL
+import QuerySim
+
+/// `query-bench tree`: the whole collection tree in QuerySim — by default 60,000 machines in
+/// 1,000 clusters (2 proxies each), 2 TLAs and 2 SQL nodes, ~25 `processes` rows per machine with
+/// 5% churn — measuring the CPU spent inside the roles per generation (thread CPU time around
+/// every role invocation; the simulator, the network and the workload generator are excluded).
+struct TreeBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tree",
+        abstract: "A simulated fleet (default 60,000 machines in 1,000 clusters): role CPU, rows merged, bytes per generation."
+    )
+
+    @Option(help: "Clusters.")
+    var clusters = 1_000
+
+    @Option(help: "Machines per cluster.")
+    var machinesPerCluster = 60
+
+    @Option(help: "Proxies per cluster.")
+    var proxies = 2
+
+    @Option(help: "Top-level aggregators.")
+    var aggregators = 2
+
+    @Option(help: "SQL nodes.")
+    var sqlNodes = 2
+
+    @Option(help: "Rows of `processes` per machine.")
+    var rows = 25
+
+    @Option(help: "Fraction of rows changed per generation.")
+    var churn = 0.05
+
+    @Option(help: "Generations to run before measuring (data arrives in full during these).")
+    var warmup = 4
+
+    @Option(help: "Generations measured.")
+    var generations = 3
+
+    @Option(help: "Seed.")
+    var seed: UInt64 = 1
+
+    mutating func run() throws {
+        let shape = FleetShape(
+            clusters: clusters, machinesPerCluster: machinesPerCluster, proxiesPerCluster: proxies,
+            aggregators: aggregators, sqlNodes: sqlNodes)
+        let interval = Duration.seconds(120)
+        let configuration = FleetConfiguration(
+            shape: shape, seed: seed, interval: interval, dropAfter: .seconds(180),
+            prewarm: ["processes", "software_versions", "machines"], processesPerMachine: rows, churn: churn,
+            network: NetworkConditions(latency: .uniform(min: .milliseconds(1), max: .milliseconds(20))),
+            trace: .off, logCapacity: 8)
+        let fleet = try Fleet(configuration, evaluator: SQLEngine())
+        let sim = fleet.simulation
+        fleet.start()
+
+        // Warm-up: interest propagates and the first (full) copies flow.
+        let schedule = configuration.schedule
+        func end(of generation: UInt64) -> Instant { schedule.generation(generation + 1).time - .seconds(1) }
+        fleet.run(until: end(of: UInt64(warmup)))
+
+        sim.roleClock = Bench.threadCPUSeconds
+        sim.resetRoleTimes()
+        let mergedBefore = sim.metricTotal("query.rows_merged")
+        let bytesBefore = sim.statistics.bytesSent
+        let messagesBefore = sim.statistics.delivered
+        for g in 1...generations { fleet.run(until: end(of: UInt64(warmup + g))) }
+        sim.roleClock = nil
+        let n = Double(generations)
+        let cpu = sim.roleSeconds.values.reduce(0, +)
+        let merged = sim.metricTotal("query.rows_merged") - mergedBefore
+        let wire = Double(sim.statistics.bytesSent - bytesBefore)
+        let messages = Double(sim.statistics.delivered - messagesBefore)
+
+        // Data latency (not timed): each SQL node answers a query late in two more generations; the
+        // answer's completeness says how old the oldest row it used is.
+        var probes: [QueryID] = []
+        for g in 1...2 {
+            let number = UInt64(warmup + generations + g)
+            for s in 0..<sqlNodes {
+                probes.append(fleet.submit("SELECT count(*) FROM processes", to: FleetShape.sql(s), at: end(of: number) - .seconds(2)))
+            }
+            fleet.run(until: end(of: number))
+        }
+
+        // What a generation would cost if every hop carried full copies: every machine's tables,
+        // encoded as on the wire, once per proxy, once per TLA and once per SQL node.
+        var fullBytes = 0
+        var workload = ProcessesWorkload(
+            configuration: .init(seed: seed, clusters: clusters, machinesPerCluster: machinesPerCluster, processesPerMachine: rows, churn: churn))
+        var totalRows = 0
+        for c in 0..<clusters {
+            for m in 0..<machinesPerCluster {
+                let tables = workload.tables(cluster: c, machine: m, generation: UInt64(warmup + generations), now: sim.now)
+                let entries = tables.map { table, segment in
+                    totalRows += segment.rowCount
+                    return TableEntry(
+                        table: table,
+                        copies: [OriginCopy(origin: FleetShape.edge(c, m), copy: .full(version: 1, segment: segment), publishedAt: sim.now)],
+                        completeness: TableCompleteness())
+                }
+                let update = GenerationUpdate(generation: schedule.generation(1), entries: entries)
+                fullBytes += Message.update(update).encode().count
+            }
+        }
+        let hops = proxies + aggregators + sqlNodes
+
+        Bench.emit("tree.machines", Double(shape.machineCount), "machines")
+        Bench.emit("tree.rows", Double(totalRows), "rows")
+        Bench.emit("tree.cpu_s_per_generation", cpu / n, "s")
+        for tier in sim.roleSeconds.keys.sorted() {
+            Bench.emit("tree.cpu_s_per_generation.\(tier)", sim.roleSeconds[tier]! / n, "s")
+        }
+        Bench.emit("tree.role_steps_per_generation", Double(sim.roleSteps.values.reduce(0, +)) / n, "steps")
+        Bench.emit("tree.rows_merged_per_generation", merged / n, "rows")
+        Bench.emit("tree.rows_merged_s", cpu > 0 ? merged / cpu : 0, "rows/s")
+        Bench.emit("tree.full_bytes_per_generation", Double(fullBytes * hops), "bytes")
+        Bench.emit("tree.wire_bytes_per_generation", wire / n, "bytes")
+        Bench.emit("tree.messages_per_generation", messages / n, "messages")
+        var latencies: [Double] = []
+        for id in probes {
+            guard let record = sim.query(id), case .success(let answer)? = record.outcome,
+                let oldest = answer.completeness.oldestPublish, let answered = record.answeredAt
+            else { continue }
+            latencies.append((answered - oldest).secondsDouble / interval.secondsDouble)
+        }
+        Bench.emit("tree.probe_queries_answered", Double(latencies.count), "queries")
+        let latency = latencies.isEmpty ? 0 : latencies.reduce(0, +) / Double(latencies.count)
+        Bench.emit("tree.data_latency_generations", latency, "generations")
+    }
+}
