@@ -56,7 +56,7 @@ struct TreeOverTCPTests {
 
     /// Asks until `accept` holds for the first value, within a deadline; returns the last value.
     static func ask(
-        _ client: QueryClient, _ sql: String, within deadline: Duration = .seconds(20),
+        _ client: QueryClient, _ sql: String, within deadline: Duration = .seconds(120),
         until accept: (Int64, UInt64) -> Bool
     ) async -> (value: Int64, generation: UInt64)? {
         var last: (Int64, UInt64)?
