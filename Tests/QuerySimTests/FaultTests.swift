@@ -172,9 +172,7 @@ struct FaultTests {
             #expect(integer(fleet, id) == 12)
         }
         #expect(fleet.simulation.statistics.lost > 0 && fleet.simulation.statistics.duplicated > 0)
-        withKnownIssue("unchanged tables do not return after message loss (tree roles)", isIntermittent: true) {
-            expectClean(checker, quietSince: .seconds(210))
-        }
+        expectClean(checker, quietSince: .seconds(210))
     }
 
     @Test("the paper's query runs verbatim and returns rows above 100 MB")

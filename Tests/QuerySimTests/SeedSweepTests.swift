@@ -6,21 +6,28 @@ import Testing
 struct SeedSweepTests {
     static let queries = ["SELECT count(*) FROM processes", "SELECT count(DISTINCT(machine_id)) FROM processes"]
 
-    func check(seed: UInt64, faults: FaultMix) throws {
+    /// Runs one seed; with `arrivalKnownIssue`, eventual-arrival violations are reported as a known issue.
+    func check(seed: UInt64, faults: FaultMix, arrivalKnownIssue: Bool = false) throws {
         let result = try SeedRun(queries: Self.queries).run(seed: seed, faults: faults, evaluator: CountingEvaluator())
         let replay = "replay: swift run query-sim --seeds \(seed) --faults \(faults)"
         let script = "script: \(result.script.joined(separator: "; "))"
-        let known = result.violations.filter { $0.invariant == "eventual-arrival" }
-        let hard = result.violations.filter { $0.invariant != "eventual-arrival" }
+        let arrival = result.violations.filter { $0.invariant == "eventual-arrival" }
+        let hard =
+            arrivalKnownIssue ? result.violations.filter { $0.invariant != "eventual-arrival" } : result.violations
+        // Every invariant must hold, eventual arrival included: rows of tables that no longer change
+        // (`machines`, `software_versions`) come back after lost, duplicated or reordered messages.
         if !hard.isEmpty {
-            Issue.record("seed \(seed) failed; \(replay)\n\(script)\n\(hard.prefix(5).map(\.description).joined(separator: "\n"))")
+            let shown = hard.prefix(5).map(\.description).joined(separator: "\n")
+            Issue.record("seed \(seed) failed; \(replay)\n\(script)\n\(shown)")
         }
-        // Known bug in the roles (tree branch at 1ab7692): after lost or duplicated messages, the
-        // rows of tables that no longer change (`machines`, `software_versions`) of some machines
-        // never come back to the SQL node. Kept visible as a known issue until fixed.
-        withKnownIssue("unchanged tables do not return after message loss", isIntermittent: true) {
-            if !known.isEmpty {
-                Issue.record("seed \(seed): \(replay)\n\(script)\n\(known.prefix(3).map(\.description).joined(separator: "\n"))")
+        if arrivalKnownIssue {
+            // Known bug in the roles, crash faults only: after a TLA or child restart, rows of a table
+            // that no longer changes (`software_versions`) of some machine may not come back.
+            withKnownIssue("unchanged tables do not return after a restart", isIntermittent: true) {
+                if !arrival.isEmpty {
+                    let shown = arrival.prefix(3).map(\.description).joined(separator: "\n")
+                    Issue.record("seed \(seed): \(replay)\n\(script)\n\(shown)")
+                }
             }
         }
         #expect(result.answered > 0)
@@ -30,7 +37,9 @@ struct SeedSweepTests {
     func clean(seed: UInt64) throws { try check(seed: seed, faults: .none) }
 
     @Test("crashes", arguments: 1...3 as ClosedRange<UInt64>)
-    func crashes(seed: UInt64) throws { try check(seed: seed, faults: FaultMix(crashes: true)) }
+    func crashes(seed: UInt64) throws {
+        try check(seed: seed, faults: FaultMix(crashes: true), arrivalKnownIssue: true)
+    }
 
     @Test("partitions", arguments: 1...3 as ClosedRange<UInt64>)
     func partitions(seed: UInt64) throws { try check(seed: seed, faults: FaultMix(partitions: true)) }
@@ -39,7 +48,7 @@ struct SeedSweepTests {
     func network(seed: UInt64) throws { try check(seed: seed, faults: FaultMix(network: true)) }
 
     @Test("everything at once", arguments: 1...4 as ClosedRange<UInt64>)
-    func mix(seed: UInt64) throws { try check(seed: seed, faults: .mix) }
+    func mix(seed: UInt64) throws { try check(seed: seed, faults: .mix, arrivalKnownIssue: true) }
 
     @Test("a seed replays bit for bit")
     func replay() throws {

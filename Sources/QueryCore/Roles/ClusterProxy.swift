@@ -193,6 +193,10 @@ public struct ClusterProxy: Role {
             actions.append(RoleMetrics.counter("query.returns", 1, role: "proxy"))
         }
         machine.lastHeard = now
+        // Only the newest regular update lists every table the edge publishes: a resync reply (for a
+        // generation already received) lists just the resynced table, and a reordered or duplicated
+        // update is stale.
+        let newest = update.generation.number > machine.reported
         machine.reported = max(machine.reported, update.generation.number)
         if update.entries.allSatisfy(\.replacesScope) { machine.synced = true }
         machines[peer] = machine
@@ -206,9 +210,11 @@ public struct ClusterProxy: Role {
             now: now,
             into: &actions
         )
-        // An edge that stopped publishing a table it used to: its rows of that table vanish.
+        // An edge that stopped publishing a table it used to: its rows of that table vanish. Judged
+        // only from the newest update; otherwise the edge, believing its acknowledged rows held here,
+        // would never resend a table that no longer changes.
         let listed = Set(update.entries.map(\.table))
-        for name in store.names where !listed.contains(name) && store[name]?.table.slices[peer] != nil {
+        for name in store.names where newest && !listed.contains(name) && store[name]?.table.slices[peer] != nil {
             if forwarded.contains(name) {
                 _ = store.apply(
                     TableEntry(table: name, copies: [], removed: [peer], completeness: TableCompleteness()),

@@ -35,6 +35,8 @@ struct Pump {
     var partitioned: Set<NodeID> = []
     /// Crashed nodes: they receive nothing and their timers are discarded until ``restart(_:)``.
     private(set) var crashed: Set<NodeID> = []
+    /// Loses a message between two nodes when it returns `true` (called once per message, in order).
+    var loses: ((_ from: NodeID, _ to: NodeID, _ message: Message) -> Bool)?
     /// Whether to keep every message in ``sent`` (large probes turn it off).
     var recordsMessages = true
     /// Every message delivered, in order.
@@ -145,7 +147,10 @@ struct Pump {
                 inboxHead = 0
             }
             guard !crashed.contains(to), roles[to] != nil else { continue }
-            if case .received = input, from != to, partitioned.contains(from) || partitioned.contains(to) { continue }
+            if case .received(let message, _) = input, from != to {
+                if partitioned.contains(from) || partitioned.contains(to) { continue }
+                if let loses, loses(from, to, message) { continue }
+            }
             var role = roles.removeValue(forKey: to)!  // keep the role uniquely referenced while it mutates
             let actions = role.handle(input, now: now)
             roles[to] = role
