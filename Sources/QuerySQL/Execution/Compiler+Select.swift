@@ -188,17 +188,22 @@ extension Compiler {
                             throw QueryError(.semanticError, "aggregate functions are not allowed in the GROUP BY clause", at: term.location)
                         }
                         scope.allowAliases = false
-                        plan.groupKeys.append(try compile(e, scope).eval)
+                        let compiled = try compile(e, scope)
+                        plan.groupKeys.append(compiled.eval)
+                        plan.groupKeyColumns.append(compiled.columnIndex)
                         scope.allowAliases = true
                     } else {
                         plan.groupKeys.append(directEval(item.direct!, scope))
+                        plan.groupKeyColumns.append(nil)
                     }
                     continue
                 }
                 if Compiler.containsAggregate(term) {
                     throw QueryError(.semanticError, "aggregate functions are not allowed in the GROUP BY clause", at: term.location)
                 }
-                plan.groupKeys.append(try compile(term, scope).eval)
+                let compiled = try compile(term, scope)
+                plan.groupKeys.append(compiled.eval)
+                plan.groupKeyColumns.append(compiled.columnIndex)
             }
             scope.aggregates = AggregateCollector(base: plan.width)
         }

@@ -467,9 +467,14 @@ final class Compiler {
             s.aggregates = nil
             defer { s.aggregates = collector }
             var evals: [Eval] = []
-            for a in args { evals.append(try compile(a, s).eval) }
+            var argumentColumn: Int?
+            for a in args {
+                let compiled = try compile(a, s)
+                evals.append(compiled.eval)
+                if args.count == 1 { argumentColumn = compiled.columnIndex }
+            }
             let slot = collector.base + collector.specs.count
-            collector.specs.append(AggregateSpec(kind: kind, distinct: distinct, arguments: evals))
+            collector.specs.append(AggregateSpec(kind: kind, distinct: distinct, arguments: evals, argumentColumn: argumentColumn))
             return Compiled(eval: { f in f.row[slot] })
         }
         if star {
