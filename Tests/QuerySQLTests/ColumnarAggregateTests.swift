@@ -54,6 +54,10 @@ struct ColumnarAggregateTests {
         "SELECT k, name, rss, count(*) FROM p GROUP BY k",
         "SELECT k + 1, count(*) FROM p GROUP BY 1",
         "SELECT name, sum(DISTINCT rss), total(cpu) FROM p GROUP BY name HAVING sum(rss) > 0",
+        "SELECT count(*), avg(cpu) FROM p WHERE rss BETWEEN 100 AND 900 AND k <> 0",
+        "SELECT k, count(*), sum(rss) FROM p WHERE cpu BETWEEN -5 AND '20' GROUP BY k",
+        "SELECT name, count(*) FROM p WHERE name BETWEEN 'a' AND 'k' AND rss NOT BETWEEN 0 AND 10 GROUP BY name",
+        "SELECT count(*) FROM p WHERE rss BETWEEN '100' AND 900.5",
     ]
 
     @Test(arguments: queries)

@@ -160,7 +160,19 @@ extension Compiler {
         // WHERE and inner ON conjuncts.
         scope.allowAliases = true
         for term in whereTerms {
-            for c in Compiler.conjuncts(term) { try addConjunct(c, scope, plan, into: nil) }
+            for c in Compiler.conjuncts(term) {
+                // `column BETWEEN literal AND literal` filters exactly as `column >= lo AND column <= hi`
+                // (same comparison affinities); as two terms it can use the columnar scan.
+                if case .between(let x, let low, let high, false, let location) = c, case .column(_, let name, _) = x,
+                    Compiler.isLiteral(low), Compiler.isLiteral(high),
+                    !scope.aliases.contains(where: { $0.0 == name.lowercased() })
+                {
+                    try addConjunct(.binary(">=", x, low, location), scope, plan, into: nil)
+                    try addConjunct(.binary("<=", x, high, location), scope, plan, into: nil)
+                    continue
+                }
+                try addConjunct(c, scope, plan, into: nil)
+            }
         }
         for (s, terms) in onTerms.sorted(by: { $0.key < $1.key }) {
             for term in terms {
@@ -270,6 +282,15 @@ extension Compiler {
     private func directEval(_ direct: (Int, Int), _ scope: Scope) -> Eval {
         let index = scope.offsets[direct.0]! + direct.1
         return { f in f.row[index] }
+    }
+
+    /// A literal, or a signed literal.
+    static func isLiteral(_ e: Expression) -> Bool {
+        switch e {
+        case .literal: true
+        case .unary(let op, .literal, _): op == "-" || op == "+"
+        default: false
+        }
     }
 
     static func conjuncts(_ e: Expression) -> [Expression] {
