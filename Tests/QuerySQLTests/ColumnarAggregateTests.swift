@@ -58,6 +58,14 @@ struct ColumnarAggregateTests {
         "SELECT k, count(*), sum(rss) FROM p WHERE cpu BETWEEN -5 AND '20' GROUP BY k",
         "SELECT name, count(*) FROM p WHERE name BETWEEN 'a' AND 'k' AND rss NOT BETWEEN 0 AND 10 GROUP BY name",
         "SELECT count(*) FROM p WHERE rss BETWEEN '100' AND 900.5",
+        "SELECT k, name, rss FROM p ORDER BY rss DESC, k, name LIMIT 10",
+        "SELECT rss, k FROM p ORDER BY rss LIMIT 7",
+        "SELECT * FROM p ORDER BY k DESC LIMIT 5 OFFSET 3",
+        "SELECT name, k FROM p WHERE rss > 0 ORDER BY k, name DESC LIMIT 12",
+        "SELECT k, cpu FROM p ORDER BY k NULLS FIRST LIMIT 50",
+        "SELECT k, cpu FROM p ORDER BY k DESC NULLS LAST LIMIT 60",
+        "SELECT big, rss FROM p ORDER BY big DESC, rss LIMIT 3",
+        "SELECT rss FROM p WHERE rss > 1400 ORDER BY rss DESC LIMIT 70",
     ]
 
     @Test(arguments: queries)

@@ -229,9 +229,11 @@ extension Compiler {
             if let e = item.expression {
                 let c = try compile(e, scope)
                 plan.items.append(c.eval)
+                plan.itemColumns.append(c.columnIndex)
                 affinities.append(c.affinity)
             } else {
                 plan.items.append(directEval(item.direct!, scope))
+                plan.itemColumns.append(scope.offsets[item.direct!.0].map { $0 + item.direct!.1 })
                 affinities.append(scope.sources[item.direct!.0].affinities[item.direct!.1])
             }
         }
@@ -264,7 +266,9 @@ extension Compiler {
             }
             if index == nil {
                 index = items.count + plan.extras.count
-                plan.extras.append(try compile(term.expression, scope).eval)
+                let c = try compile(term.expression, scope)
+                plan.extras.append(c.eval)
+                plan.itemColumns.append(c.columnIndex)
             }
             sortKeys.append(SelectPlan.SortKey(index: index!, descending: term.descending, nullsFirst: term.nullsFirst ?? !term.descending))
         }

@@ -90,6 +90,8 @@ final class CorePlan {
 
     var items: [Eval] = []
     var extras: [Eval] = []
+    /// For each of ``items`` then ``extras`` that is a plain column of the current row: its index.
+    var itemColumns: [Int?] = []
     var distinct = false
 
     // MARK: - Execution
