@@ -66,6 +66,10 @@ struct ColumnarAggregateTests {
         "SELECT k, cpu FROM p ORDER BY k DESC NULLS LAST LIMIT 60",
         "SELECT big, rss FROM p ORDER BY big DESC, rss LIMIT 3",
         "SELECT rss FROM p WHERE rss > 1400 ORDER BY rss DESC LIMIT 70",
+        "SELECT count(*) FROM p WHERE name LIKE 'JA%'",
+        "SELECT name, count(*) FROM p WHERE name NOT LIKE 'a-much%' GROUP BY name",
+        "SELECT count(*) FROM p WHERE name LIKE '%' AND rss LIKE '1%' AND cpu NOT LIKE '2%'",
+        "SELECT k, count(*) FROM p WHERE name LIKE 'n%' OR name LIKE '1.%' GROUP BY k",
     ]
 
     @Test(arguments: queries)
