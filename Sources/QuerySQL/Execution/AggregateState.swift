@@ -22,11 +22,31 @@ struct AggregateState {
             return false
         }
         let v = try spec.arguments[0](frame)
+        if spec.kind == .groupConcat {
+            // The separator is evaluated only for values that are added (as SQLite does).
+            if v.isNull { return false }
+            if seen != nil, !seen!.insert(v).inserted { return false }
+            var separator: Value = .text(",")
+            if spec.arguments.count > 1 { separator = try spec.arguments[1](frame) }
+            if count > 0, !separator.isNull { text.append(contentsOf: SQLValue.text(separator).utf8) }
+            text.append(contentsOf: SQLValue.text(v).utf8)
+            count += 1
+            return false
+        }
+        return add(v, spec.kind)
+    }
+
+    /// Adds one argument value (already evaluated); returns whether a min()/max() result changed.
+    mutating func add(_ v: Value, _ kind: AggregateSpec.Kind) -> Bool {
+        if kind == .countStar {
+            count += 1
+            return false
+        }
         if v.isNull { return false }
         if seen != nil {
             if !seen!.insert(v).inserted { return false }
         }
-        switch spec.kind {
+        switch kind {
         case .countStar, .count:
             count += 1
         case .sum, .total, .avg:
@@ -58,9 +78,7 @@ struct AggregateState {
                 return true
             }
         case .groupConcat:
-            var separator: Value = .text(",")
-            if spec.arguments.count > 1 { separator = try spec.arguments[1](frame) }
-            if count > 0, !separator.isNull { text.append(contentsOf: SQLValue.text(separator).utf8) }
+            if count > 0 { text.append(UInt8(ascii: ",")) }
             text.append(contentsOf: SQLValue.text(v).utf8)
             count += 1
         }

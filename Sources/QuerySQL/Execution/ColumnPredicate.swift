@@ -5,7 +5,7 @@ import QueryCore
 struct ColumnPredicate {
     /// The column index in the source's rows (and segment).
     var column: Int
-    /// One of `=`, `<>`, `<`, `<=`, `>`, `>=`.
+    /// One of `=`, `<>`, `<`, `<=`, `>`, `>=`, or `LIKE` / `NOT LIKE` with a `prefix%` pattern.
     var op: String
     /// The constant, already converted by the comparison's affinity (never NULL).
     var constant: Value
@@ -25,6 +25,9 @@ struct ColumnPredicate {
             case ">": c > 0
             default: c >= 0
             }
+        }
+        if op == "LIKE" || op == "NOT LIKE" {
+            return selectLike(column, selection, negated: op == "NOT LIKE")
         }
         switch (column.storage, constant) {
         case (.integer(let values), .integer(let k)):
@@ -59,6 +62,40 @@ struct ColumnPredicate {
             for i in selection {
                 let v = column[i]
                 if !v.isNull && keep(Value.compare(v, constant)) { out.append(i) }
+            }
+        }
+        return out
+    }
+
+    /// `LIKE 'prefix%'` (SQLite's ASCII case folding) over the selected rows; NULLs never match.
+    private func selectLike(_ column: Column, _ selection: [Int], negated: Bool) -> [Int] {
+        let nulls = column.nulls
+        guard case .text(let pattern) = constant else { return [] }
+        let patternBytes = Array(pattern.utf8)
+        @inline(__always) func fold(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b + 32 : b }
+        let prefix = patternBytes.dropLast().map(fold)
+        var out: [Int] = []
+        out.reserveCapacity(selection.count)
+        switch column.storage {
+        case .text(let text):
+            text.bytes.withUnsafeBufferPointer { bytes in
+                for i in selection where !(nulls?.isNull(i) ?? false) {
+                    let start = Int(text.offsets[i]), end = Int(text.offsets[i + 1])
+                    var match = end - start >= prefix.count
+                    if match {
+                        for j in 0..<prefix.count where fold(bytes[start + j]) != prefix[j] {
+                            match = false
+                            break
+                        }
+                    }
+                    if match != negated { out.append(i) }
+                }
+            }
+        default:
+            for i in selection {
+                let v = column[i]
+                if v.isNull { continue }
+                if PatternMatch.like(Array(SQLValue.text(v).utf8), patternBytes, escape: nil) != negated { out.append(i) }
             }
         }
         return out

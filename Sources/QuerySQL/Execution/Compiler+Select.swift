@@ -160,7 +160,19 @@ extension Compiler {
         // WHERE and inner ON conjuncts.
         scope.allowAliases = true
         for term in whereTerms {
-            for c in Compiler.conjuncts(term) { try addConjunct(c, scope, plan, into: nil) }
+            for c in Compiler.conjuncts(term) {
+                // `column BETWEEN literal AND literal` filters exactly as `column >= lo AND column <= hi`
+                // (same comparison affinities); as two terms it can use the columnar scan.
+                if case .between(let x, let low, let high, false, let location) = c, case .column(_, let name, _) = x,
+                    Compiler.isLiteral(low), Compiler.isLiteral(high),
+                    !scope.aliases.contains(where: { $0.0 == name.lowercased() })
+                {
+                    try addConjunct(.binary(">=", x, low, location), scope, plan, into: nil)
+                    try addConjunct(.binary("<=", x, high, location), scope, plan, into: nil)
+                    continue
+                }
+                try addConjunct(c, scope, plan, into: nil)
+            }
         }
         for (s, terms) in onTerms.sorted(by: { $0.key < $1.key }) {
             for term in terms {
@@ -188,17 +200,22 @@ extension Compiler {
                             throw QueryError(.semanticError, "aggregate functions are not allowed in the GROUP BY clause", at: term.location)
                         }
                         scope.allowAliases = false
-                        plan.groupKeys.append(try compile(e, scope).eval)
+                        let compiled = try compile(e, scope)
+                        plan.groupKeys.append(compiled.eval)
+                        plan.groupKeyColumns.append(compiled.columnIndex)
                         scope.allowAliases = true
                     } else {
                         plan.groupKeys.append(directEval(item.direct!, scope))
+                        plan.groupKeyColumns.append(nil)
                     }
                     continue
                 }
                 if Compiler.containsAggregate(term) {
                     throw QueryError(.semanticError, "aggregate functions are not allowed in the GROUP BY clause", at: term.location)
                 }
-                plan.groupKeys.append(try compile(term, scope).eval)
+                let compiled = try compile(term, scope)
+                plan.groupKeys.append(compiled.eval)
+                plan.groupKeyColumns.append(compiled.columnIndex)
             }
             scope.aggregates = AggregateCollector(base: plan.width)
         }
@@ -212,9 +229,11 @@ extension Compiler {
             if let e = item.expression {
                 let c = try compile(e, scope)
                 plan.items.append(c.eval)
+                plan.itemColumns.append(c.columnIndex)
                 affinities.append(c.affinity)
             } else {
                 plan.items.append(directEval(item.direct!, scope))
+                plan.itemColumns.append(scope.offsets[item.direct!.0].map { $0 + item.direct!.1 })
                 affinities.append(scope.sources[item.direct!.0].affinities[item.direct!.1])
             }
         }
@@ -247,7 +266,9 @@ extension Compiler {
             }
             if index == nil {
                 index = items.count + plan.extras.count
-                plan.extras.append(try compile(term.expression, scope).eval)
+                let c = try compile(term.expression, scope)
+                plan.extras.append(c.eval)
+                plan.itemColumns.append(c.columnIndex)
             }
             sortKeys.append(SelectPlan.SortKey(index: index!, descending: term.descending, nullsFirst: term.nullsFirst ?? !term.descending))
         }
@@ -265,6 +286,15 @@ extension Compiler {
     private func directEval(_ direct: (Int, Int), _ scope: Scope) -> Eval {
         let index = scope.offsets[direct.0]! + direct.1
         return { f in f.row[index] }
+    }
+
+    /// A literal, or a signed literal.
+    static func isLiteral(_ e: Expression) -> Bool {
+        switch e {
+        case .literal: true
+        case .unary(let op, .literal, _): op == "-" || op == "+"
+        default: false
+        }
     }
 
     static func conjuncts(_ e: Expression) -> [Expression] {

@@ -89,6 +89,17 @@ final class Compiler {
                 let m = glob ? PatternMatch.glob(text, pat) : PatternMatch.like(text, pat, escape: escapeByte)
                 return SQLValue.bool(m != negated)
             })
+            if !glob, escape == nil, let column = cx.columnIndex, case .text(let p)? = cp.constant {
+                // `column [NOT] LIKE 'prefix%'`: a prefix test over the typed text column.
+                let bytes = Array(p.utf8)
+                if let last = bytes.last, last == UInt8(ascii: "%"),
+                    !bytes.dropLast().contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "_") })
+                {
+                    var typed = result
+                    typed.predicate = ColumnPredicate(column: column, op: negated ? "NOT LIKE" : "LIKE", constant: .text(p))
+                    return typed
+                }
+            }
             return foldIfConstant(result, [cx, cp] + (ce.map { [$0] } ?? []))
         case .isNull(let x, let negated, _):
             let c = try compile(x, s)
@@ -467,9 +478,14 @@ final class Compiler {
             s.aggregates = nil
             defer { s.aggregates = collector }
             var evals: [Eval] = []
-            for a in args { evals.append(try compile(a, s).eval) }
+            var argumentColumn: Int?
+            for a in args {
+                let compiled = try compile(a, s)
+                evals.append(compiled.eval)
+                if args.count == 1 { argumentColumn = compiled.columnIndex }
+            }
             let slot = collector.base + collector.specs.count
-            collector.specs.append(AggregateSpec(kind: kind, distinct: distinct, arguments: evals))
+            collector.specs.append(AggregateSpec(kind: kind, distinct: distinct, arguments: evals, argumentColumn: argumentColumn))
             return Compiled(eval: { f in f.row[slot] })
         }
         if star {

@@ -81,6 +81,8 @@ final class CorePlan {
 
     var isAggregate = false
     var groupKeys: [Eval] = []
+    /// For each group key that is a plain column of the current row: its index (columnar grouping).
+    var groupKeyColumns: [Int?] = []
     var aggregates: [AggregateSpec] = []
     var having: Eval?
     /// Index of the single min()/max() aggregate whose row supplies bare columns, if any.
@@ -88,6 +90,8 @@ final class CorePlan {
 
     var items: [Eval] = []
     var extras: [Eval] = []
+    /// For each of ``items`` then ``extras`` that is a plain column of the current row: its index.
+    var itemColumns: [Int?] = []
     var distinct = false
 
     // MARK: - Execution
@@ -98,9 +102,14 @@ final class CorePlan {
         if let limitHint, !isAggregate, !distinct, sources.count == 1 {
             return try streamSingleSource(frame, limit: limitHint)
         }
-        var rows = try joinedRows(frame)
+        var rows: [[Value]]
+        if let grouped = try columnarAggregate(frame) {
+            rows = grouped
+        } else {
+            rows = try joinedRows(frame)
+            if isAggregate { rows = try aggregate(rows, frame) }
+        }
         if isAggregate {
-            rows = try aggregate(rows, frame)
             if let having {
                 var kept: [[Value]] = []
                 for r in rows {

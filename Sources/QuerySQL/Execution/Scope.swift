@@ -118,4 +118,6 @@ struct AggregateSpec {
     var kind: Kind
     var distinct: Bool
     var arguments: [Eval]
+    /// When the single argument is a column of the current row: its index (for columnar aggregation).
+    var argumentColumn: Int? = nil
 }

@@ -48,7 +48,13 @@ final class SelectPlan {
             let core = cores[0]
             let streaming = sortKeys.isEmpty && !core.distinct && !core.isAggregate
             let hint = streaming ? limitCount.map { $0 &+ skip } : nil
-            rows = try core.execute(outer: outer, context: context, limitHint: hint)
+            if let limitCount, let first = sortKeys.first,
+                let candidates = try core.columnarTopCandidates(first, limitCount &+ skip, frame)
+            {
+                rows = candidates
+            } else {
+                rows = try core.execute(outer: outer, context: context, limitHint: hint)
+            }
         } else {
             rows = try cores[0].execute(outer: outer, context: context, limitHint: nil)
             for (i, op) in operators.enumerated() {
