@@ -6,29 +6,17 @@ import Testing
 struct SeedSweepTests {
     static let queries = ["SELECT count(*) FROM processes", "SELECT count(DISTINCT(machine_id)) FROM processes"]
 
-    /// Runs one seed; with `arrivalKnownIssue`, eventual-arrival violations are reported as a known issue.
-    func check(seed: UInt64, faults: FaultMix, arrivalKnownIssue: Bool = false) throws {
+    /// Runs one seed; every invariant must hold.
+    func check(seed: UInt64, faults: FaultMix) throws {
         let result = try SeedRun(queries: Self.queries).run(seed: seed, faults: faults, evaluator: CountingEvaluator())
         let replay = "replay: swift run query-sim --seeds \(seed) --faults \(faults)"
         let script = "script: \(result.script.joined(separator: "; "))"
-        let arrival = result.violations.filter { $0.invariant == "eventual-arrival" }
-        let hard =
-            arrivalKnownIssue ? result.violations.filter { $0.invariant != "eventual-arrival" } : result.violations
         // Every invariant must hold, eventual arrival included: rows of tables that no longer change
-        // (`machines`, `software_versions`) come back after lost, duplicated or reordered messages.
-        if !hard.isEmpty {
-            let shown = hard.prefix(5).map(\.description).joined(separator: "\n")
+        // (`machines`, `software_versions`) come back after lost, duplicated or reordered messages
+        // and after a TLA or TLA child restarts empty.
+        if !result.violations.isEmpty {
+            let shown = result.violations.prefix(5).map(\.description).joined(separator: "\n")
             Issue.record("seed \(seed) failed; \(replay)\n\(script)\n\(shown)")
-        }
-        if arrivalKnownIssue {
-            // Known bug in the roles, crash faults only: after a TLA or child restart, rows of a table
-            // that no longer changes (`software_versions`) of some machine may not come back.
-            withKnownIssue("unchanged tables do not return after a restart", isIntermittent: true) {
-                if !arrival.isEmpty {
-                    let shown = arrival.prefix(3).map(\.description).joined(separator: "\n")
-                    Issue.record("seed \(seed): \(replay)\n\(script)\n\(shown)")
-                }
-            }
         }
         #expect(result.answered > 0)
     }
@@ -38,7 +26,7 @@ struct SeedSweepTests {
 
     @Test("crashes", arguments: 1...3 as ClosedRange<UInt64>)
     func crashes(seed: UInt64) throws {
-        try check(seed: seed, faults: FaultMix(crashes: true), arrivalKnownIssue: true)
+        try check(seed: seed, faults: FaultMix(crashes: true))
     }
 
     @Test("partitions", arguments: 1...3 as ClosedRange<UInt64>)
@@ -48,7 +36,7 @@ struct SeedSweepTests {
     func network(seed: UInt64) throws { try check(seed: seed, faults: FaultMix(network: true)) }
 
     @Test("everything at once", arguments: 1...4 as ClosedRange<UInt64>)
-    func mix(seed: UInt64) throws { try check(seed: seed, faults: .mix, arrivalKnownIssue: true) }
+    func mix(seed: UInt64) throws { try check(seed: seed, faults: .mix) }
 
     @Test("a seed replays bit for bit")
     func replay() throws {

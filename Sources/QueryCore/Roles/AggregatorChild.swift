@@ -3,6 +3,11 @@
 /// combined tables back as per-origin deltas against what the TLA acknowledged.
 ///
 /// Deltas it cannot apply are resynced through the TLA, which forwards the request to the proxy.
+///
+/// A child that (re)starts empty cannot rely on deltas alone: the TLA acknowledged the proxies'
+/// rows on its behalf, so unchanged origins would never arrive again. Until a cluster has sent a
+/// table in full (an entry that replaces its scope), the child asks the TLA for a full resync of
+/// that table, and asks again every few generations while some cluster is still missing.
 public struct AggregatorChild: Role {
     /// Child settings.
     public struct Configuration: Sendable {
@@ -32,6 +37,13 @@ public struct AggregatorChild: Role {
     private var store: TableStore
     private var figures: [TableName: [NodeID: TableCompleteness]] = [:]
     private var parent: Downstream
+    /// Table → clusters that have sent the table in full since this child started.
+    private var synced: [TableName: Set<NodeID>] = [:]
+    /// Table → generation of the last full resync this child asked for.
+    private var resyncRequested: [TableName: UInt64] = [:]
+
+    /// Generations to wait for a requested full resync before asking again.
+    static let resyncRetryAfter: UInt64 = 3
 
     /// Creates a child.
     public init(id: NodeID, configuration: Configuration) {
@@ -62,6 +74,7 @@ public struct AggregatorChild: Role {
         switch message {
         case .deferral(let deferral):
             for entry in deferral.entries { figures[entry.table, default: [:]][deferral.cluster] = entry.completeness }
+            requestFullState(deferral, into: &actions)
             let intake = store.intake(
                 deferral.entries,
                 generation: deferral.generation.number,
@@ -114,6 +127,36 @@ public struct AggregatorChild: Role {
     }
 
     private var lastDropped: [NodeID: Instant] = [:]
+
+    /// Notes the clusters that sent a table in full, and asks the parent for a full resync of every
+    /// table some cluster has only sent deltas of since this child started (it may hold nothing of
+    /// that cluster's unchanged origins).
+    private mutating func requestFullState(_ deferral: Deferral, into actions: inout [RoleAction]) {
+        let number = deferral.generation.number
+        for entry in deferral.entries {
+            if entry.replacesScope {
+                synced[entry.table, default: []].insert(deferral.cluster)
+                continue
+            }
+            guard !(synced[entry.table]?.contains(deferral.cluster) ?? false) else { continue }
+            if let last = resyncRequested[entry.table], number < last + Self.resyncRetryAfter, number >= last {
+                continue
+            }
+            resyncRequested[entry.table] = number
+            let request = ResyncRequest(generation: number, table: entry.table, origins: [])
+            actions.append(.send(.resync(request), to: configuration.parent))
+            actions.append(
+                .log(
+                    LogRecord(
+                        .info,
+                        "asking for a full resync of a table not yet received in full",
+                        metadata: ["table": entry.table.rawValue, "cluster": deferral.cluster.rawValue]
+                    )
+                )
+            )
+            actions.append(RoleMetrics.counter("query.full_resyncs", 1, role: "tla-child"))
+        }
+    }
 
     /// The combined entry for `table`: origins of live clusters, the clusters' figures summed.
     private mutating func entry(

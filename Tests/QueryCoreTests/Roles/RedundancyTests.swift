@@ -102,6 +102,28 @@ import Testing
         #expect(pump.role(fleet.sql, as: QueryNode.self).waitingQueries.isEmpty)
     }
 
+    @Test func aRestartedChildGetsBackTheRowsTheTLAAcknowledgedForIt() throws {
+        var fleet = Fixtures.Fleet()
+        let child: NodeID = "tla-child:0.0"
+        fleet.deferred = [Fixtures.processes: child]
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 12)
+        // The child crashes and comes back empty; only one machine's rows change afterwards, so the
+        // proxies send deltas for that origin alone.
+        pump.crash(child)
+        pump.run(seconds: 5)
+        pump.restart(AggregatorChild(id: child, configuration: .init(parent: fleet.tla(0), schedule: fleet.schedule)))
+        pump.publish(fleet.edge(0, 0), Fixtures.processes, Fixtures.rows(fleet.edge(0, 0), count: 4))
+        pump.run(seconds: 40)
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 13)
+        #expect(pump.counter("query.full_resyncs", node: child) >= 1)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(13)]])
+        let answer = try #require(pump.answer(fleet.sql, 1)).get()
+        #expect(answer.completeness.tables.first?.machinesContributing == 4)
+    }
+
     @Test func deferredTablesAreCombinedByAChildAndHandedBack() throws {
         var fleet = Fixtures.Fleet()
         fleet.deferred = [Fixtures.processes: "tla-child:0.0"]
