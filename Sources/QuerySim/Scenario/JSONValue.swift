@@ -51,15 +51,8 @@ public enum JSONValue: Sendable, Hashable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .integer(let i): out += String(i)
-        case .number(let d):
-            if d.isNaN || d.isInfinite {
-                out += "null"
-            } else if d == d.rounded(), abs(d) < 1e15 {
-                out += String(Int64(d)) + ".0"
-            } else {
-                out += "\(d)"
-            }
-        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .number(let d): out += JSONText.real(d)
+        case .string(let s): JSONText.appendQuoted(s, to: &out)
         case .array(let items):
             out += "["
             for (k, item) in items.enumerated() {
@@ -71,7 +64,7 @@ public enum JSONValue: Sendable, Hashable {
             out += "{"
             for (k, (key, value)) in pairs.enumerated() {
                 if k > 0 { out += ", " }
-                JSONValue.writeString(key, to: &out)
+                JSONText.appendQuoted(key, to: &out)
                 out += ": "
                 value.write(to: &out)
             }
@@ -79,26 +72,6 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
-    private static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-    }
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {

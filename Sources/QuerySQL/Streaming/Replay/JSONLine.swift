@@ -121,33 +121,14 @@ enum JSONLine {
     }
 
     /// A JSON string literal.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONText.quoted(s) }
 
     /// A value as JSON (non-finite reals as `null`).
     static func encode(_ v: Value) -> String {
         switch v {
         case .null: "null"
         case .integer(let i): String(i)
-        case .real(let d): d.isFinite ? (Value.exactInteger(d) != nil && abs(d) < 1e15 ? "\(Int64(d)).0" : "\(d)") : "null"
+        case .real(let d): JSONText.real(d)
         case .text(let s): quote(s)
         case .boolean(let b): b ? "true" : "false"
         }
