@@ -22,21 +22,7 @@ struct ColumnarAggregateTests {
             rows.append([k, name, rss, cpu, big])
         }
         let schema = try Schema([("k", .integer), ("name", .text), ("rss", .integer), ("cpu", .real), ("big", .integer)])
-        var table = Table(name: "p", schema: schema)
-        try table.replace(
-            origin: "edge:1", version: 1, segment: try Segment(schema: schema, rows: rows), publishedAt: Instant(nanosecondsSinceEpoch: 0))
-        let external = SQLDatabase()
-        external.register(table)
-        let local = SQLDatabase()
-        try local.execute("CREATE TABLE p(k INTEGER, name TEXT, rss INTEGER, cpu REAL, big INTEGER)")
-        for row in rows {
-            let literal = row.map { v -> String in
-                if case .text(let s) = v { return "'\(s)'" }
-                return v.description
-            }
-            try local.execute("INSERT INTO p VALUES (\(literal.joined(separator: ", ")))")
-        }
-        return (external, local)
+        return try twinDatabases(table: "p", schema: schema, rows: rows)
     }
 
     static let queries = [

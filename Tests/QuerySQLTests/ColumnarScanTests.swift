@@ -16,21 +16,7 @@ struct ColumnarScanTests {
             rows.append([rss, cpu, name])
         }
         let schema = try Schema([("rss", .integer), ("cpu", .real), ("name", .text)])
-        var table = Table(name: "p", schema: schema)
-        try table.replace(
-            origin: "edge:1", version: 1, segment: try Segment(schema: schema, rows: rows), publishedAt: Instant(nanosecondsSinceEpoch: 0))
-        let external = SQLDatabase()
-        external.register(table)
-        let local = SQLDatabase()
-        try local.execute("CREATE TABLE p(rss INTEGER, cpu REAL, name TEXT)")
-        for row in rows {
-            let literal = row.map { v -> String in
-                if case .text(let s) = v { return "'\(s)'" }
-                return v.description
-            }
-            try local.execute("INSERT INTO p VALUES (\(literal.joined(separator: ", ")))")
-        }
-        return (external, local)
+        return try twinDatabases(table: "p", schema: schema, rows: rows)
     }
 
     @Test(arguments: [
