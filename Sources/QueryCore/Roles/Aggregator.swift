@@ -216,8 +216,7 @@ public struct Aggregator: Role {
                     generation: configuration.schedule.generation(request.generation),
                     entries: [entry]
                 )
-                actions.append(.send(.update(update), to: peer))
-                actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "tla"))
+                RoleMetrics.send(update, to: peer, role: "tla", into: &actions)
             }
         default:
             break
@@ -360,8 +359,7 @@ public struct Aggregator: Role {
             guard !live.isEmpty else { continue }
             let entries = live.map { entry($0, for: peer, generation: number, merge: true) }
             let update = GenerationUpdate(generation: update.generation, entries: entries)
-            actions.append(.send(.update(update), to: peer))
-            actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "tla"))
+            RoleMetrics.send(update, to: peer, role: "tla", into: &actions)
         }
     }
 

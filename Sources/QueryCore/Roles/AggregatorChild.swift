@@ -106,8 +106,7 @@ public struct AggregatorChild: Role {
             let number = request.generation.number
             let entries = store.names.map { entry($0, dropped: dropped, generation: number, merge: false) }
             let update = GenerationUpdate(generation: request.generation, entries: entries)
-            actions.append(.send(.update(update), to: peer))
-            actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "tla-child"))
+            RoleMetrics.send(update, to: peer, role: "tla-child", into: &actions)
             lastDropped = dropped
         case .ack(let ack):
             parent.acknowledge(generation: ack.generation, tables: ack.tables)
@@ -119,7 +118,7 @@ public struct AggregatorChild: Role {
                 generation: configuration.schedule.generation(request.generation),
                 entries: [entry]
             )
-            actions.append(.send(.update(update), to: peer))
+            RoleMetrics.send(update, to: peer, role: "tla-child", into: &actions)
         default:
             break
         }

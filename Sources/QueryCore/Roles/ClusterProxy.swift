@@ -165,8 +165,7 @@ public struct ClusterProxy: Role {
                 generation: configuration.schedule.generation(request.generation),
                 entries: [entry]
             )
-            actions.append(.send(.update(update), to: peer))
-            actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "proxy"))
+            RoleMetrics.send(update, to: peer, role: "proxy", into: &actions)
         default:
             break
         }

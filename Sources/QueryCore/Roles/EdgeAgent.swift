@@ -97,8 +97,7 @@ public struct EdgeAgent: Role {
                     generation: configuration.schedule.generation(request.generation),
                     entries: [entry]
                 )
-                actions.append(.send(.update(update), to: peer))
-                actions.append(RoleMetrics.counter("query.bytes_out", update.estimatedBytes, role: "edge"))
+                RoleMetrics.send(update, to: peer, role: "edge", into: &actions)
             }
         default:
             break

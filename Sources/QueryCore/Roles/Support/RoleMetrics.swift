@@ -19,6 +19,12 @@ enum RoleMetrics {
         .metric(MetricRecord(label, .sample, value, dimensions: ["role": role]))
     }
 
+    /// Appends the actions that send `update` to `peer` and count its estimated bytes out.
+    static func send(_ update: GenerationUpdate, to peer: NodeID, role: String, into actions: inout [RoleAction]) {
+        actions.append(.send(.update(update), to: peer))
+        actions.append(counter("query.bytes_out", update.estimatedBytes, role: role))
+    }
+
     /// Appends counters for an apply report (only the non-zero ones).
     static func applied(_ report: TableStore.ApplyReport, role: String, into actions: inout [RoleAction]) {
         if report.rowsMerged > 0 { actions.append(counter("query.rows_merged", report.rowsMerged, role: role)) }
