@@ -160,9 +160,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(name: "QuerySimTests", dependencies: ["QueryCore", "QuerySQL", "QuerySim"]),
+        .testTarget(name: "QueryDemoTests", dependencies: ["query-demo", "QueryCore", "QuerySQL"]),
     ]
 )
 

@@ -63,7 +63,7 @@ public final class QueryManager: Sendable {
         var nextSink: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    let state: Mutex<State>
     /// The configuration.
     public let configuration: Configuration
 
@@ -333,7 +333,7 @@ public final class QueryManager: Sendable {
         var sinks: [(id: UInt64, sink: any TriggerSink)]
     }
 
-    private static func triggers(_ outputs: [StreamOutput], in s: inout State) -> [Delivery] {
+    static func triggers(_ outputs: [StreamOutput], in s: inout State) -> [Delivery] {
         var result: [Delivery] = []
         for output in outputs {
             guard let name = s.topicByStatement[output.statement], var entry = s.topics[name] else { continue }
@@ -350,7 +350,7 @@ public final class QueryManager: Sendable {
     }
 
     /// Hands triggers to sinks outside the lock, then records drops and removes closed sinks.
-    private func deliver(_ deliveries: [Delivery]) -> [Trigger] {
+    func deliver(_ deliveries: [Delivery]) -> [Trigger] {
         var drops: [String: Int] = [:]
         var closed: [String: Set<UInt64>] = [:]
         for d in deliveries {

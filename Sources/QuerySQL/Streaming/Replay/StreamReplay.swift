@@ -33,29 +33,12 @@ public struct StreamReplay {
             let trimmed = String(text.trimmingSpaces)
             if trimmed.isEmpty { continue }
             let line = offset + 1
-            let pairs: [(String, Value)]
-            do { pairs = try JSONLine.parseObject(trimmed) } catch {
+            let parsed: JSONEventLine
+            do { parsed = try JSONEventLine.parse(trimmed) } catch {
                 throw QueryError(error.code, "events line \(line): \(error.message)")
             }
-            var stream: String? = nil
-            var time: Int64? = nil
-            var fields: [(String, Value)] = []
-            for (key, value) in pairs {
-                switch key {
-                case "stream":
-                    guard case .text(let s) = value else { throw QueryError(.invalidArgument, "events line \(line): 'stream' must be a string") }
-                    stream = s
-                case "time":
-                    switch value {
-                    case .integer(let i): time = i
-                    case .real(let d) where d.isFinite: time = Int64(d)
-                    default: throw QueryError(.invalidArgument, "events line \(line): 'time' must be a number of milliseconds")
-                    }
-                default: fields.append((key, value))
-                }
-            }
-            guard let stream else { throw QueryError(.invalidArgument, "events line \(line): missing 'stream'") }
-            guard let time else { throw QueryError(.invalidArgument, "events line \(line): missing 'time'") }
+            guard let time = parsed.time else { throw QueryError(.invalidArgument, "events line \(line): missing 'time'") }
+            let (stream, fields) = (parsed.stream, parsed.fields)
             events.append(EventLine(line: line, stream: stream, time: time, fields: fields))
         }
 
