@@ -76,7 +76,9 @@ struct QueryDemo {
             Simulated \(Int(sim.now.seconds)) s: \(sim.stepsProcessed) role steps, \(stats.delivered) messages, \
             \(TextTable.grouped(String(stats.bytesSent))) bytes on the wire; trace \(sim.traceHash).
             Replay other runs with `swift run query-sim --scenario Examples/scenarios/kill-and-return.json`.
+
             """)
+        _ = try IdleJobsDemo.run()
     }
 
     /// The completeness report printed under each result.
