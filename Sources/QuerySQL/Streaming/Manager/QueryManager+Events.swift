@@ -43,6 +43,24 @@ extension QueryManager {
         return triggers
     }
 
+    /// Registers a metric unless a stream of that name exists, in one step (two sources declaring
+    /// the same stream at once cannot overwrite each other's rights).
+    ///
+    /// - Throws: ``QueryError`` `.alreadyExists` if the stream exists with another schema.
+    func declareMetric(_ name: String, schema: Schema, publisher: Principal) throws(QueryError) {
+        try state.withLock { (s: inout State) throws(QueryError) in
+            if let existing = s.engine.stream(named: name) {
+                let held = s.engine.schema(of: existing)
+                guard held == schema else {
+                    throw QueryError(.alreadyExists, "stream '\(name)' already exists with schema \(held); the source has \(schema)")
+                }
+                return
+            }
+            try s.engine.defineStream(name, schema: schema)
+            s.metrics[name.lowercased()] = MetricInfo(name: name, schema: schema, publishers: .only([publisher]))
+        }
+    }
+
     /// An ``EventSink`` that publishes into this manager as `principal`; streams it declares are
     /// registered as metrics that only `principal` may publish to.
     public func eventSink(as principal: Principal) -> Publisher {
@@ -59,13 +77,7 @@ extension QueryManager {
         public func schema(ofStream name: String) -> Schema? { manager.schema(ofMetric: name) }
 
         public func declareStream(_ name: String, schema: Schema) throws(QueryError) {
-            if let existing = manager.schema(ofMetric: name) {
-                guard existing == schema else {
-                    throw QueryError(.alreadyExists, "stream '\(name)' already exists with schema \(existing); the source has \(schema)")
-                }
-                return
-            }
-            try manager.registerMetric(name, schema: schema, publishers: .only([principal]))
+            try manager.declareMetric(name, schema: schema, publisher: principal)
         }
 
         public func publish(_ events: [SourceEvent]) throws(QueryError) {
