@@ -12,6 +12,8 @@ import Testing
         let b = try HTTPURL("https://[::1]/hook?x=1")
         #expect(b.host == "::1" && b.port == 443 && b.target == "/hook?x=1" && b.isTLS && b.hostHeader == "[::1]")
         #expect(try HTTPURL("HTTP://example.test").target == "/")
+        let c = try HTTPURL("http://[::1]:8080?q")
+        #expect(c.host == "::1" && c.port == 8080 && c.target == "/?q" && c.description == "http://[::1]:8080/?q")
         for bad in ["ftp://x/", "http://", "http://host:0/", "http://host:99999/", "http://u:p@host/", "http://[::1/"] {
             #expect(throws: QueryError.self, "\(bad)") { try HTTPURL(bad) }
         }

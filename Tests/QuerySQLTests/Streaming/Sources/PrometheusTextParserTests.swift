@@ -138,6 +138,20 @@ import Testing
         #expect(second.refused.first?.message.contains("no field 'path'") == true)
     }
 
+    @Test func aMappingCanKeepSomeSamplesUnderAPrefix() throws {
+        let manager = QueryManager()
+        var mapping = PrometheusEventMapping()
+        mapping.sampleNames = ["minus_inf", "not_a_number"]
+        mapping.streamPrefix = "prom_"
+        mapping.instanceField = nil
+        let outcome = mapping.events(
+            from: try PrometheusExposition.parse(Self.exposition), instance: "x", scrapeTime: .zero,
+            declaringIn: manager.eventSink(as: "scraper"))
+        #expect(outcome.events.map(\.stream) == ["prom_not_a_number", "prom_minus_inf"])
+        #expect(manager.schema(ofMetric: "prom_not_a_number")?.columnNames == ["a", "value"])
+        #expect(outcome.events[1].values == [.real(-.infinity)])
+    }
+
     @Test func labelsNamedLikeTheFixedFieldsAreExported() throws {
         let mapping = PrometheusEventMapping()
         let sample = PrometheusSample(name: "up", labels: [("instance", "a"), ("value", "b")], value: 1)
