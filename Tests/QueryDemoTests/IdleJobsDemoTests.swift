@@ -1,5 +1,6 @@
 import QueryCore
 import Testing
+
 @testable import query_demo
 
 @Suite struct IdleJobsDemoTests {

@@ -21,15 +21,26 @@ struct CollectionTreeSourceTests {
     func fleetGenerationsTrigger() throws {
         let shape = FleetShape(clusters: 2, machinesPerCluster: 3, proxiesPerCluster: 2, aggregators: 2, sqlNodes: 1)
         let fleet = try Fleet(
-            FleetConfiguration(shape: shape, seed: 7, interval: .seconds(10), dropAfter: .seconds(30), prewarm: ["machines"]),
-            evaluator: SQLEngine())
+            FleetConfiguration(
+                shape: shape,
+                seed: 7,
+                interval: .seconds(10),
+                dropAfter: .seconds(30),
+                prewarm: ["machines"]
+            ),
+            evaluator: SQLEngine()
+        )
         let manager = QueryManager()
         let source = CollectionTreeEventSource(configuration: .init(tables: ["machines"]))
         try manager.registerMetric("machines", schema: try Schema(ProcessesWorkload.machinesSchema.columns))
         let topic = try manager.registerStatement(
-            "select machine_id, hostname from machines where cluster = 1", owner: "ops")
+            "select machine_id, hostname from machines where cluster = 1",
+            owner: "ops"
+        )
         let perGeneration = try manager.registerStatement(
-            "select count(*) as n from machines.win:time(5 sec)", owner: "ops")
+            "select count(*) as n from machines.win:time(5 sec)",
+            owner: "ops"
+        )
         let capture = Capture()
         try manager.addSink(capture, to: topic, as: "ops")
         try manager.addSink(capture, to: perGeneration, as: "ops")
@@ -39,7 +50,8 @@ struct CollectionTreeSourceTests {
         var seen: UInt64 = 0
         while fleet.simulation.now < .seconds(75) {
             fleet.run(until: fleet.simulation.now + .seconds(1))
-            guard let node = fleet.simulation.role(of: FleetShape.sql(0)) as? QueryNode, let generation = node.generation,
+            guard let node = fleet.simulation.role(of: FleetShape.sql(0)) as? QueryNode,
+                let generation = node.generation,
                 generation.number > seen
             else { continue }
             seen = generation.number
@@ -48,11 +60,12 @@ struct CollectionTreeSourceTests {
             // The reference: the rows of the snapshot, counted directly.
             let table = node.snapshot.table("machines")
             let rows = table?.rowCount ?? 0
-            let cluster = table.map { t in
-                t.slices.values.reduce(0) { sum, slice in
-                    sum + slice.segment.rows.filter { $0[1] == .integer(1) }.count
-                }
-            } ?? 0
+            let cluster =
+                table.map { t in
+                    t.slices.values.reduce(0) { sum, slice in
+                        sum + slice.segment.rows.filter { $0[1] == .integer(1) }.count
+                    }
+                } ?? 0
             #expect(count == rows)
             published.append((generation, rows, cluster))
         }

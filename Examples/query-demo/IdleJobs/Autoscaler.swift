@@ -76,10 +76,14 @@ final class Autoscaler: TriggerSink {
                 let step = min(Self.maximumStep, wanted, Self.maximumMachines - from)
                 guard step > 0 else { continue }
                 pool.addMachines(step, at: trigger.time)
-                taken.append(Decision(time: trigger.time, action: .up, from: from, to: from + step, averageIdle: average))
+                taken.append(
+                    Decision(time: trigger.time, action: .up, from: from, to: from + step, averageIdle: average)
+                )
             } else if trigger.topic == scaleDownTopic.name {
                 guard from > Self.minimumMachines, pool.removeIdleMachine(at: trigger.time) else { continue }
-                taken.append(Decision(time: trigger.time, action: .down, from: from, to: from - 1, averageIdle: average))
+                taken.append(
+                    Decision(time: trigger.time, action: .down, from: from, to: from - 1, averageIdle: average)
+                )
             } else {
                 continue
             }

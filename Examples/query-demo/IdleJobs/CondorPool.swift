@@ -58,7 +58,12 @@ struct CondorPool {
         let slots = machineReadyTimes.filter { $0 <= now }.count * Self.slotsPerMachine
         while running.count < slots, !queue.isEmpty { running.append(now + queue.removeFirst()) }
         return Report(
-            time: now, idle: queue.count, running: running.count, freeSlots: slots - running.count, machines: machines)
+            time: now,
+            idle: queue.count,
+            running: running.count,
+            freeSlots: slots - running.count,
+            machines: machines
+        )
     }
 
     /// Adds `count` machines that are ready `bootTime` after `now`.
@@ -69,7 +74,9 @@ struct CondorPool {
     /// Removes a machine whose slots are free at `now`; returns whether one was.
     mutating func removeIdleMachine(at now: Instant) -> Bool {
         let ready = machineReadyTimes.filter { $0 <= now }.count
-        guard (ready - 1) * Self.slotsPerMachine >= running.count, let last = machineReadyTimes.indices.last else { return false }
+        guard (ready - 1) * Self.slotsPerMachine >= running.count, let last = machineReadyTimes.indices.last else {
+            return false
+        }
         machineReadyTimes.remove(at: last)
         return true
     }

@@ -28,16 +28,19 @@ enum IdleJobsDemo {
         try manager.registerMetric(
             "IdleJobs",
             schema: try Schema([
-                ("pool", .text), ("idle", .integer), ("running", .integer), ("free_slots", .integer), ("machines", .integer),
+                ("pool", .text), ("idle", .integer), ("running", .integer), ("free_slots", .integer),
+                ("machines", .integer),
             ]),
-            publishers: .only(["condor"]))
+            publishers: .only(["condor"])
+        )
         let up = try manager.registerStatement(scaleUpQuery, owner: "autoscaler")
         let down = try manager.registerStatement(scaleDownQuery, owner: "autoscaler")
         let autoscaler = Autoscaler(scaleUp: up, scaleDown: down)
         try manager.addSink(autoscaler, to: up, as: "autoscaler")
         try manager.addSink(autoscaler, to: down, as: "autoscaler")
 
-        print("""
+        print(
+            """
             ── The PQA paper's use case: scaling an HTCondor pool on idle jobs ──
 
             A simulated pool of \(Autoscaler.minimumMachines) machines × \(CondorPool.slotsPerMachine) slots \
@@ -51,7 +54,8 @@ enum IdleJobsDemo {
             at once, \(Autoscaler.maximumMachines) in all, \(Int(CondorPool.bootTime.secondsDouble)) s to boot), \
             removes one idle machine at a time, and waits \(Int(Autoscaler.cooldown.secondsDouble / 60)) min after each decision.
 
-            """)
+            """
+        )
         var pool = CondorPool(seed: seed, machines: Autoscaler.minimumMachines)
         var result = Run()
         var now = Instant.zero
@@ -64,25 +68,32 @@ enum IdleJobsDemo {
                     "pool": "demo", "idle": .integer(Int64(report.idle)), "running": .integer(Int64(report.running)),
                     "free_slots": .integer(Int64(report.freeSlots)), "machines": .integer(Int64(report.machines)),
                 ],
-                at: now, as: "condor")
+                at: now,
+                as: "condor"
+            )
             for decision in autoscaler.act(on: &pool) {
                 let reason =
                     decision.action == .up
                     ? "avg idle \(format(decision.averageIdle)) over 5 min > 20"
                     : "no idle jobs for 5 min and ≥ \(CondorPool.slotsPerMachine) free slots"
-                print("\(clock(decision.time))  \(decision.action.rawValue): \(decision.from) → \(decision.to) machines (\(reason))")
+                let change = "\(decision.action.rawValue): \(decision.from) → \(decision.to) machines"
+                print("\(clock(decision.time))  \(change) (\(reason))")
             }
             if Int(now.seconds) % 600 == 0 {
-                print(
-                    "\(clock(now))  status: \(report.machines) machines, \(report.running) running, \(report.idle) idle, \(report.freeSlots) free slots"
-                )
+                let jobs = "\(report.running) running, \(report.idle) idle, \(report.freeSlots) free slots"
+                print("\(clock(now))  status: \(report.machines) machines, \(jobs)")
             }
             now = now + tick
         }
         result.decisions = autoscaler.decisions
         let ups = result.decisions.filter { $0.action == .up }.count
         let downs = result.decisions.count - ups
-        print("\nIn \(Int(duration.secondsDouble / 60)) virtual minutes: \(ups) scale-ups, \(downs) scale-downs, peak \(result.reports.map(\.machines).max() ?? 0) machines; \(manager.droppedTriggers(on: up) + manager.droppedTriggers(on: down)) triggers dropped.")
+        let peak = result.reports.map(\.machines).max() ?? 0
+        let dropped = manager.droppedTriggers(on: up) + manager.droppedTriggers(on: down)
+        print(
+            "\nIn \(Int(duration.secondsDouble / 60)) virtual minutes: \(ups) scale-ups, \(downs) scale-downs, "
+                + "peak \(peak) machines; \(dropped) triggers dropped."
+        )
         return result
     }
 

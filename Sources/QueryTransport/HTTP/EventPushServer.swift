@@ -55,7 +55,8 @@ public final class EventPushServer: EventSource {
     /// - Parameters:
     ///   - now: the time of events posted without one. Default the wall clock.
     public init(
-        configuration: Configuration, now: @escaping @Sendable () -> Instant = { Instant.wallClockNow() },
+        configuration: Configuration,
+        now: @escaping @Sendable () -> Instant = { Instant.wallClockNow() },
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "query.events.push")
     ) {
@@ -66,13 +67,21 @@ public final class EventPushServer: EventSource {
         let path = configuration.path
         let declares = configuration.declaresUnknownStreams
         self.server = HTTP1Server(
-            listen: configuration.listen, maximumBodyBytes: configuration.maximumBodyBytes, eventLoopGroup: eventLoopGroup,
+            listen: configuration.listen,
+            maximumBodyBytes: configuration.maximumBodyBytes,
+            eventLoopGroup: eventLoopGroup,
             logger: logger
         ) { request in
             guard let sink = shared.sink.withLock({ $0 }) else {
                 return EventPushServer.json(503, error: "the event endpoint is not running")
             }
-            let response = EventPushServer.respond(to: request, path: path, declaresUnknownStreams: declares, now: now, sink: sink)
+            let response = EventPushServer.respond(
+                to: request,
+                path: path,
+                declaresUnknownStreams: declares,
+                now: now,
+                sink: sink
+            )
             shared.counters.withLock { c in
                 if case .success(let n) = response.outcome {
                     c.events += n
@@ -111,16 +120,34 @@ public final class EventPushServer: EventSource {
 
     /// Answers one request (the whole endpoint, without the network).
     static func respond(
-        to request: HTTPRequest, path: String, declaresUnknownStreams: Bool, now: () -> Instant, sink: some EventSink
+        to request: HTTPRequest,
+        path: String,
+        declaresUnknownStreams: Bool,
+        now: () -> Instant,
+        sink: some EventSink
     ) -> Answer {
-        guard request.path == path else { return Answer(http: json(404, error: "no such path; post events to \(path)")) }
-        guard request.method == "POST" else { return Answer(http: json(405, error: "only POST is accepted on \(path)")) }
+        guard request.path == path else {
+            return Answer(http: json(404, error: "no such path; post events to \(path)"))
+        }
+        guard request.method == "POST" else {
+            return Answer(http: json(405, error: "only POST is accepted on \(path)"))
+        }
         do throws(QueryError) {
-            let events = try decode(request.body, declaresUnknownStreams: declaresUnknownStreams, now: now(), sink: sink)
+            let events = try decode(
+                request.body,
+                declaresUnknownStreams: declaresUnknownStreams,
+                now: now(),
+                sink: sink
+            )
             try sink.publish(events)
             return Answer(
-                http: HTTPResponse(status: 200, contentType: "application/json", text: "{\"accepted\": \(events.count)}\n"),
-                outcome: .success(events.count))
+                http: HTTPResponse(
+                    status: 200,
+                    contentType: "application/json",
+                    text: "{\"accepted\": \(events.count)}\n"
+                ),
+                outcome: .success(events.count)
+            )
         } catch {
             let status = error.code == .permissionDenied ? 403 : 400
             return Answer(http: json(status, error: error.message), outcome: .failure(error))
@@ -131,7 +158,10 @@ public final class EventPushServer: EventSource {
     ///
     /// - Throws: ``QueryCore/QueryError`` naming the line of the first problem.
     static func decode(
-        _ body: [UInt8], declaresUnknownStreams: Bool, now: Instant, sink: some EventSink
+        _ body: [UInt8],
+        declaresUnknownStreams: Bool,
+        now: Instant,
+        sink: some EventSink
     ) throws(QueryError) -> [SourceEvent] {
         guard let text = String(validating: body, as: UTF8.self) else {
             throw QueryError(.decodingFailed, "the body is not valid UTF-8")
@@ -152,7 +182,10 @@ public final class EventPushServer: EventSource {
             lines = [(1, whole)]
         }
         guard !lines.isEmpty else {
-            throw QueryError(.invalidArgument, "empty body: post one JSON object or JSON lines with 'stream', 'time' and fields")
+            throw QueryError(
+                .invalidArgument,
+                "empty body: post one JSON object or JSON lines with 'stream', 'time' and fields"
+            )
         }
         var schemas: [String: Schema] = [:]
         var events: [SourceEvent] = []
@@ -167,7 +200,10 @@ public final class EventPushServer: EventSource {
                     schema = inferred
                 }
                 guard let schema else {
-                    throw QueryError(.invalidArgument, "unknown stream '\(line.stream.prefix(64))'; register it as a metric first")
+                    throw QueryError(
+                        .invalidArgument,
+                        "unknown stream '\(line.stream.prefix(64))'; register it as a metric first"
+                    )
                 }
                 schemas[key] = schema
                 let time = line.time.map { Instant.milliseconds($0) } ?? now
@@ -180,6 +216,10 @@ public final class EventPushServer: EventSource {
     }
 
     static func json(_ status: Int, error message: String) -> HTTPResponse {
-        HTTPResponse(status: status, contentType: "application/json", text: "{\"error\": \(JSONText.quoted(message))}\n")
+        HTTPResponse(
+            status: status,
+            contentType: "application/json",
+            text: "{\"error\": \(JSONText.quoted(message))}\n"
+        )
     }
 }

@@ -1,8 +1,8 @@
-public import QueryCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+public import QueryCore
 
 /// A small HTTP/1.1 client: one request per connection (`Connection: close`), a whole response
 /// read into memory up to a limit, a deadline on the whole exchange, and TLS for `https` URLs
@@ -28,7 +28,10 @@ public struct HTTP1Client: Sendable {
     private let group: any EventLoopGroup
 
     /// Creates a client.
-    public init(configuration: Configuration = Configuration(), eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(
+        configuration: Configuration = Configuration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.configuration = configuration
         self.group = eventLoopGroup
     }
@@ -39,7 +42,10 @@ public struct HTTP1Client: Sendable {
     ///   `.timeout` past ``Configuration/timeout``, `.limitExceeded` for a body over
     ///   ``Configuration/maximumResponseBytes``, `.cancelled` if the task is cancelled.
     public func send(
-        _ method: String, to url: HTTPURL, headers: [(name: String, value: String)] = [], body: [UInt8] = []
+        _ method: String,
+        to url: HTTPURL,
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8] = []
     ) async throws(QueryError) -> HTTPResponse {
         let timeout = configuration.timeout
         do {
@@ -65,7 +71,10 @@ public struct HTTP1Client: Sendable {
     }
 
     private func exchange(
-        _ method: String, url: HTTPURL, headers: [(name: String, value: String)], body: [UInt8]
+        _ method: String,
+        url: HTTPURL,
+        headers: [(name: String, value: String)],
+        body: [UInt8]
     ) async throws -> HTTPResponse {
         let limit = configuration.maximumResponseBytes
         let bootstrap = ClientBootstrap(group: group).connectTimeout(.nanoseconds(configuration.timeout.nanoseconds))
@@ -74,10 +83,14 @@ public struct HTTP1Client: Sendable {
                 if url.isTLS {
                     let context = try NIOSSLContext(configuration: .makeClientConfiguration())
                     let serverName = url.host.contains(":") ? nil : url.host
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: context, serverHostname: serverName)
+                    )
                 }
                 try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                    wrappingChannelSynchronously: channel
+                )
             }
         }
         return try await withTaskCancellationHandler {
@@ -89,14 +102,25 @@ public struct HTTP1Client: Sendable {
                 head.add(name: "Content-Length", value: String(body.count))
                 for (name, value) in headers { head.add(name: name, value: value) }
                 try await outbound.write(
-                    .head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: url.target, headers: head)))
+                    .head(
+                        HTTPRequestHead(
+                            version: .http1_1,
+                            method: HTTPMethod(rawValue: method),
+                            uri: url.target,
+                            headers: head
+                        )
+                    )
+                )
                 if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
                 try await outbound.write(.end(nil))
                 var response: HTTPResponse?
                 for try await part in inbound {
                     switch part {
                     case .head(let h):
-                        response = HTTPResponse(status: Int(h.status.code), headers: h.headers.map { (name: $0.name, value: $0.value) })
+                        response = HTTPResponse(
+                            status: Int(h.status.code),
+                            headers: h.headers.map { (name: $0.name, value: $0.value) }
+                        )
                     case .body(var buffer):
                         guard response != nil else { continue }
                         guard response!.body.count + buffer.readableBytes <= limit else {
@@ -107,7 +131,10 @@ public struct HTTP1Client: Sendable {
                         if let response { return response }
                     }
                 }
-                throw QueryError(.unavailable, "\(method) \(url): the connection closed before the response was complete")
+                throw QueryError(
+                    .unavailable,
+                    "\(method) \(url): the connection closed before the response was complete"
+                )
             }
         } onCancel: {
             channel.channel.close(promise: nil)

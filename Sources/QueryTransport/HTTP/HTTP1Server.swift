@@ -33,9 +33,11 @@ public final class HTTP1Server: Sendable {
 
     /// Creates a server; nothing listens until ``run()``.
     public init(
-        listen: Endpoint, maximumBodyBytes: Int = 8 << 20,
+        listen: Endpoint,
+        maximumBodyBytes: Int = 8 << 20,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "query.http"), handler: @escaping Handler
+        logger: Logger = Logger(label: "query.http"),
+        handler: @escaping Handler
     ) {
         self.listen = listen
         self.maximumBodyBytes = maximumBodyBytes
@@ -69,7 +71,8 @@ public final class HTTP1Server: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                         return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                            wrappingChannelSynchronously: channel)
+                            wrappingChannelSynchronously: channel
+                        )
                     }
                 }
         } catch {
@@ -137,13 +140,19 @@ public final class HTTP1Server: Sendable {
                         let response: HTTPResponse
                         if tooLarge {
                             response = HTTPResponse(
-                                status: 413, contentType: "text/plain; charset=utf-8",
-                                text: "request body over \(maximumBodyBytes) bytes\n")
+                                status: 413,
+                                contentType: "text/plain; charset=utf-8",
+                                text: "request body over \(maximumBodyBytes) bytes\n"
+                            )
                         } else {
                             response = await handler(
                                 HTTPRequest(
-                                    method: request.method.rawValue, target: request.uri,
-                                    headers: request.headers.map { (name: $0.name, value: $0.value) }, body: body))
+                                    method: request.method.rawValue,
+                                    target: request.uri,
+                                    headers: request.headers.map { (name: $0.name, value: $0.value) },
+                                    body: body
+                                )
+                            )
                         }
                         let keepAlive = request.isKeepAlive && !tooLarge
                         var headers = HTTPHeaders()
@@ -154,8 +163,11 @@ public final class HTTP1Server: Sendable {
                             contentsOf: [
                                 .head(
                                     HTTPResponseHead(
-                                        version: request.version, status: HTTPResponseStatus(statusCode: response.status),
-                                        headers: headers)),
+                                        version: request.version,
+                                        status: HTTPResponseStatus(statusCode: response.status),
+                                        headers: headers
+                                    )
+                                ),
                                 .body(.byteBuffer(ByteBuffer(bytes: response.body))), .end(nil),
                             ])
                         if !keepAlive { return }

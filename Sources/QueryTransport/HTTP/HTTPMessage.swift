@@ -19,7 +19,9 @@ public struct HTTPRequest: Sendable {
     }
 
     /// The path without the query.
-    public var path: Substring { target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
+    public var path: Substring {
+        target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+    }
 
     /// The first value of header `name` (case-insensitive).
     public func header(_ name: String) -> String? {

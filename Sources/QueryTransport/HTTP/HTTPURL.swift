@@ -42,7 +42,9 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.first == ":" { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.first == ":" {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw QueryError(.invalidArgument, "URL '\(text.prefix(100))': unexpected text after the IPv6 address")
             }
         } else if let colon = authority.lastIndex(of: ":") {
@@ -53,7 +55,10 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
         self.host = String(host)
         if let portText {
             guard let port = Int(portText), (1...65535).contains(port) else {
-                throw QueryError(.invalidArgument, "URL '\(text.prefix(100))': port '\(portText.prefix(10))' is not 1–65535")
+                throw QueryError(
+                    .invalidArgument,
+                    "URL '\(text.prefix(100))': port '\(portText.prefix(10))' is not 1–65535"
+                )
             }
             self.port = port
         } else {

@@ -46,7 +46,8 @@ public final class PrometheusScraper: EventSource {
     ///   - clock: paces the scrapes (a test clock in tests). Default `ContinuousClock`.
     ///   - now: the time of samples without a timestamp. Default the wall clock.
     public init<C: Clock>(
-        configuration: Configuration, clock: C = ContinuousClock(),
+        configuration: Configuration,
+        clock: C = ContinuousClock(),
         now: @escaping @Sendable () -> Instant = { Instant.wallClockNow() },
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) where C.Duration == Duration {
@@ -85,7 +86,10 @@ public final class PrometheusScraper: EventSource {
         do throws(QueryError) {
             let url = configuration.url
             let response = try await client.send(
-                "GET", to: url, headers: [("Accept", "text/plain; version=0.0.4")])
+                "GET",
+                to: url,
+                headers: [("Accept", "text/plain; version=0.0.4")]
+            )
             guard response.isSuccess else {
                 throw QueryError(.unavailable, "GET \(url) answered \(response.status)")
             }
@@ -97,7 +101,11 @@ public final class PrometheusScraper: EventSource {
                 throw QueryError(error.code, "GET \(url): \(error.message)", at: error.location)
             }
             let outcome = configuration.mapping.events(
-                from: exposition, instance: configuration.instance, scrapeTime: now(), declaringIn: sink)
+                from: exposition,
+                instance: configuration.instance,
+                scrapeTime: now(),
+                declaringIn: sink
+            )
             try sink.publish(outcome.events)
             counters.withLock { c in
                 c.events += outcome.events.count

@@ -72,7 +72,8 @@ public final class WebhookSink: TriggerSink, Service {
     /// - Parameters:
     ///   - clock: paces retries (a test clock in tests). Default `ContinuousClock`.
     public init<C: Clock>(
-        configuration: Configuration, clock: C = ContinuousClock(),
+        configuration: Configuration,
+        clock: C = ContinuousClock(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) where C.Duration == Duration {
         self.configuration = configuration
@@ -152,7 +153,9 @@ public final class WebhookSink: TriggerSink, Service {
                 state.withLock { s in
                     s.statistics.failed += 1
                     s.statistics.lastError = QueryError(
-                        error.code, "trigger \(trigger.sequence) of \(trigger.topic) after \(attempt) attempt(s): \(error.message)")
+                        error.code,
+                        "trigger \(trigger.sequence) of \(trigger.topic) after \(attempt) attempt(s): \(error.message)"
+                    )
                 }
                 return
             }

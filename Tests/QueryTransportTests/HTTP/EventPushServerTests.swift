@@ -2,24 +2,38 @@ import QueryCore
 import QuerySQL
 import Synchronization
 import Testing
+
 @testable import QueryTransport
 
 @Suite struct EventPushServerTests {
     static func manager() throws -> (QueryManager, TopicHandle) {
         let manager = QueryManager()
         try manager.registerMetric(
-            "Cpu", schema: try Schema([("host", .text), ("load", .integer)]), publishers: .only(["push"]))
+            "Cpu",
+            schema: try Schema([("host", .text), ("load", .integer)]),
+            publishers: .only(["push"])
+        )
         try manager.registerMetric("Secret", schema: try Schema([("x", .integer)]), publishers: .only(["admin"]))
         let topic = try manager.registerStatement("select host, load from Cpu where load > 90", owner: "ops")
         return (manager, topic)
     }
 
-    static func post(_ body: String, path: String = "/events", method: String = "POST", to manager: QueryManager, declares: Bool = false)
+    static func post(
+        _ body: String,
+        path: String = "/events",
+        method: String = "POST",
+        to manager: QueryManager,
+        declares: Bool = false
+    )
         -> EventPushServer.Answer
     {
         EventPushServer.respond(
-            to: HTTPRequest(method: method, target: path, body: Array(body.utf8)), path: "/events",
-            declaresUnknownStreams: declares, now: { .seconds(50) }, sink: manager.eventSink(as: "push"))
+            to: HTTPRequest(method: method, target: path, body: Array(body.utf8)),
+            path: "/events",
+            declaresUnknownStreams: declares,
+            now: { .seconds(50) },
+            sink: manager.eventSink(as: "push")
+        )
     }
 
     @Test func acceptsOneObjectJSONLinesAndAPrettyPrintedObject() throws {
@@ -31,10 +45,14 @@ import Testing
         #expect(jsonInteger("accepted", in: one.http.text) == 1)
         let lines = Self.post(
             "{\"stream\": \"Cpu\", \"time\": 2000, \"host\": \"b\", \"load\": 50}\n\n{\"stream\": \"cpu\", \"host\": \"c\", \"load\": 99.0}\n",
-            to: manager)
+            to: manager
+        )
         #expect(lines.http.status == 200)
         #expect(jsonInteger("accepted", in: lines.http.text) == 2)
-        let pretty = Self.post("{\n  \"stream\": \"Cpu\",\n  \"time\": 60000,\n  \"host\": \"d\",\n  \"load\": 91\n}\n", to: manager)
+        let pretty = Self.post(
+            "{\n  \"stream\": \"Cpu\",\n  \"time\": 60000,\n  \"host\": \"d\",\n  \"load\": 91\n}\n",
+            to: manager
+        )
         #expect(pretty.http.status == 200, "\(pretty.http.text)")
         #expect(capture.triggers.map(\.rows) == [[["a", 95]], [["c", 99]], [["d", 91]]])
         // An event without a time takes the server's clock.
@@ -42,9 +60,15 @@ import Testing
     }
 
     @Test(arguments: [
-        ("{\"stream\": \"Cpu\", \"host\": \"a\", \"load\": 95}\n{\"stream\": \"Cpu\", \"host\": \"a\", \"lod\": 1}", 400,
-            "line 2: stream 'Cpu' has no field 'lod'"),
-        ("{\"stream\": \"Cpu\", \"host\": \"a\", \"load\": \"high\"}", 400, "line 1: field 'load' of stream 'Cpu' is INTEGER"),
+        (
+            "{\"stream\": \"Cpu\", \"host\": \"a\", \"load\": 95}\n{\"stream\": \"Cpu\", \"host\": \"a\", \"lod\": 1}",
+            400,
+            "line 2: stream 'Cpu' has no field 'lod'"
+        ),
+        (
+            "{\"stream\": \"Cpu\", \"host\": \"a\", \"load\": \"high\"}", 400,
+            "line 1: field 'load' of stream 'Cpu' is INTEGER"
+        ),
         ("{\"stream\": \"Cpu\", \"host\": \"a\", \"load\": 95}\n{\"stream\": \"Cpu\", \"load\": 9", 400, "line 2:"),
         ("{\"host\": \"a\"}", 400, "line 1: missing 'stream'"),
         ("{\"stream\": \"Gpu\", \"x\": 1}", 400, "line 1: unknown stream 'Gpu'; register it as a metric first"),
@@ -69,7 +93,11 @@ import Testing
         let (manager, _) = try Self.manager()
         #expect(Self.post("{}", path: "/other", to: manager).http.status == 404)
         #expect(Self.post("", method: "GET", to: manager).http.status == 405)
-        let inferred = Self.post("{\"stream\": \"Disk\", \"time\": 5, \"free\": 0.5, \"mount\": \"/\"}", to: manager, declares: true)
+        let inferred = Self.post(
+            "{\"stream\": \"Disk\", \"time\": 5, \"free\": 0.5, \"mount\": \"/\"}",
+            to: manager,
+            declares: true
+        )
         #expect(inferred.http.status == 200)
         #expect(manager.schema(ofMetric: "Disk")?.columns.map(\.type) == [.any, .any])
     }
@@ -86,7 +114,11 @@ import Testing
             let port = try #require(await server.listeningPort())
             let url = try HTTPURL("http://127.0.0.1:\(port)/events")
             let client = HTTP1Client()
-            let ok = try await client.send("POST", to: url, body: Array(#"{"stream": "Cpu", "time": 7, "host": "z", "load": 97}"#.utf8))
+            let ok = try await client.send(
+                "POST",
+                to: url,
+                body: Array(#"{"stream": "Cpu", "time": 7, "host": "z", "load": 97}"#.utf8)
+            )
             #expect(ok.status == 200)
             #expect(ok.text == "{\"accepted\": 1}\n")
             var iterator = alerts.makeAsyncIterator()

@@ -3,6 +3,7 @@ import QueryCore
 import QuerySQL
 import ServiceLifecycle
 import Testing
+
 @testable import QueryTransport
 
 @Suite struct EventSourceServiceTests {
@@ -14,7 +15,8 @@ import Testing
         let source = InProcessEventSource()
         let group = ServiceGroup(
             services: [EventSourceService(source: source, sink: manager.eventSink(as: "agent"))],
-            logger: Logger(label: "test"))
+            logger: Logger(label: "test")
+        )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             source.publish("Cpu", fields: ["host": "a", "load": 99], at: .seconds(1))

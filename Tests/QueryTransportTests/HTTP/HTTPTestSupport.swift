@@ -1,5 +1,6 @@
 import QueryCore
 import Synchronization
+
 @testable import QueryTransport
 
 /// A gate HTTP handlers wait at until the test opens it (a slow receiver, without sleeping).
@@ -36,12 +37,15 @@ final class RequestLog: Sendable {
 
 /// Runs `server` for the duration of `body`, passing its port.
 func withServer<T: Sendable>(
-    _ server: HTTP1Server, _ body: @Sendable (Int) async throws -> T
+    _ server: HTTP1Server,
+    _ body: @Sendable (Int) async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
         defer { server.stop() }
-        guard let port = await server.listeningPort() else { throw QueryError(.unavailable, "the test server did not start") }
+        guard let port = await server.listeningPort() else {
+            throw QueryError(.unavailable, "the test server did not start")
+        }
         let result = try await body(port)
         server.stop()
         try await group.waitForAll()

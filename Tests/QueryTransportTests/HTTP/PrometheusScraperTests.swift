@@ -3,6 +3,7 @@ import QueryCore
 import QuerySQL
 import Synchronization
 import Testing
+
 @testable import QueryTransport
 
 @Suite struct PrometheusScraperTests {
@@ -27,7 +28,10 @@ import Testing
         let server = MetricsServer(listen: Endpoint(host: "127.0.0.1", port: 0), registry: registry)
         let manager = QueryManager()
         try manager.registerMetric(
-            "idle_jobs", schema: try Schema([("instance", .text), ("pool", .text), ("value", .real)]), publishers: .only(["scraper"]))
+            "idle_jobs",
+            schema: try Schema([("instance", .text), ("pool", .text), ("value", .real)]),
+            publishers: .only(["scraper"])
+        )
         let topic = try manager.registerStatement("select pool, value from idle_jobs where value > 20", owner: "ops")
         let alerts = try manager.subscribe(topic, as: "ops")
 
@@ -36,7 +40,9 @@ import Testing
             defer { server.stop() }
             let port = try #require(await server.listeningPort())
             let scraper = PrometheusScraper(
-                configuration: .init(url: try HTTPURL("http://127.0.0.1:\(port)/metrics")), now: { .seconds(1000) })
+                configuration: .init(url: try HTTPURL("http://127.0.0.1:\(port)/metrics")),
+                now: { .seconds(1000) }
+            )
             let published = try await scraper.scrape(into: manager.eventSink(as: "scraper"))
             #expect(published == 3)
             var iterator = alerts.makeAsyncIterator()

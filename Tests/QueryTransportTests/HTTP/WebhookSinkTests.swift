@@ -2,6 +2,7 @@ import QueryCore
 import QuerySQL
 import Synchronization
 import Testing
+
 @testable import QueryTransport
 
 @Suite struct WebhookSinkTests {
@@ -34,7 +35,12 @@ import Testing
                 #expect(await eventually { log.count == 1 })
                 // The engine does not wait for the receiver: these all return while it is stuck.
                 for n in 2...6 {
-                    try manager.publish("Cpu", fields: ["host": .text("h\(n)"), "load": 95], at: .milliseconds(Int64(n) * 1000), as: "ops")
+                    try manager.publish(
+                        "Cpu",
+                        fields: ["host": .text("h\(n)"), "load": 95],
+                        at: .milliseconds(Int64(n) * 1000),
+                        as: "ops"
+                    )
                 }
                 #expect(webhook.statistics.dropped == 3)
                 #expect(webhook.statistics.queued == 2)
@@ -49,7 +55,10 @@ import Testing
             #expect(requests.first?.header("authorization") == "Bearer t")
             #expect(requests.first?.header("content-type") == "application/json")
             let bodies = requests.map { String(decoding: $0.body, as: UTF8.self) }
-            #expect(bodies.first == "{\"topic\": \"\(topic.name)\", \"kind\": \"rows\", \"sequence\": 1, \"time\": 1000, \"rows\": [{\"host\": \"h1\", \"load\": 91}]}")
+            #expect(
+                bodies.first
+                    == "{\"topic\": \"\(topic.name)\", \"kind\": \"rows\", \"sequence\": 1, \"time\": 1000, \"rows\": [{\"host\": \"h1\", \"load\": 91}]}"
+            )
             // The oldest waiting triggers were dropped: 1 was in flight, 5 and 6 were kept.
             #expect(bodies.map { jsonInteger("sequence", in: $0) } == [1, 5, 6])
         }

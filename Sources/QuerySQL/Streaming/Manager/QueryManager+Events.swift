@@ -24,7 +24,9 @@ extension QueryManager {
             for event in events {
                 if let metric = s.metrics[event.stream.lowercased()], !metric.publishers.allows(principal) {
                     throw QueryError(
-                        .permissionDenied, "principal '\(principal)' may not publish to metric '\(metric.name)'")
+                        .permissionDenied,
+                        "principal '\(principal)' may not publish to metric '\(metric.name)'"
+                    )
                 }
             }
             var outputs: [StreamOutput] = []
@@ -52,7 +54,10 @@ extension QueryManager {
             if let existing = s.engine.stream(named: name) {
                 let held = s.engine.schema(of: existing)
                 guard held == schema else {
-                    throw QueryError(.alreadyExists, "stream '\(name)' already exists with schema \(held); the source has \(schema)")
+                    throw QueryError(
+                        .alreadyExists,
+                        "stream '\(name)' already exists with schema \(held); the source has \(schema)"
+                    )
                 }
                 return
             }

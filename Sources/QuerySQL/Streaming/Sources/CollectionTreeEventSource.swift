@@ -75,7 +75,9 @@ public final class CollectionTreeEventSource: EventSource {
     public init(configuration: Configuration) {
         self.configuration = configuration
         (pending, continuation) = AsyncStream.makeStream(
-            of: Pending.self, bufferingPolicy: .bufferingNewest(max(1, configuration.maximumPendingGenerations)))
+            of: Pending.self,
+            bufferingPolicy: .bufferingNewest(max(1, configuration.maximumPendingGenerations))
+        )
     }
 
     public var statistics: EventSourceStatistics { state.withLock { $0.statistics } }
@@ -103,7 +105,9 @@ public final class CollectionTreeEventSource: EventSource {
             defer { running = true }
             return !running
         }
-        guard claimed else { throw QueryError(.invalidArgument, "this collection-tree event source is already running") }
+        guard claimed else {
+            throw QueryError(.invalidArgument, "this collection-tree event source is already running")
+        }
         defer { running.withLock { $0 = false } }
         for await item in pending {
             // Failures are recorded in the statistics; the next generation is tried regardless.
@@ -118,7 +122,10 @@ public final class CollectionTreeEventSource: EventSource {
     ///   other tables are published; it is also recorded in ``statistics``.
     @discardableResult
     public func publish(
-        _ catalog: some TableCatalog, generation: Generation, at time: Instant, into sink: some EventSink
+        _ catalog: some TableCatalog,
+        generation: Generation,
+        at time: Instant,
+        into sink: some EventSink
     ) throws(QueryError) -> Int {
         let fresh = state.withLock { state in
             if let last = state.lastGeneration, generation.number <= last { return false }
@@ -134,7 +141,12 @@ public final class CollectionTreeEventSource: EventSource {
             do throws(QueryError) {
                 let stream = configuration.streamName(of: name)
                 try sink.declareStream(stream, schema: try streamSchema(of: table))
-                let events = Self.events(of: table, stream: stream, originField: configuration.originField != nil, at: eventTime)
+                let events = Self.events(
+                    of: table,
+                    stream: stream,
+                    originField: configuration.originField != nil,
+                    at: eventTime
+                )
                 try sink.publish(events)
                 published += events.count
                 state.withLock {
@@ -142,7 +154,10 @@ public final class CollectionTreeEventSource: EventSource {
                     $0.statistics.batches += 1
                 }
             } catch {
-                let located = QueryError(error.code, "generation \(generation.number), table '\(name)': \(error.message)")
+                let located = QueryError(
+                    error.code,
+                    "generation \(generation.number), table '\(name)': \(error.message)"
+                )
                 firstError = firstError ?? located
                 state.withLock {
                     $0.statistics.rejected += 1

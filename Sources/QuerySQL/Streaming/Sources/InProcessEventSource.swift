@@ -20,7 +20,10 @@ public final class InProcessEventSource: EventSource {
 
     /// Creates a source whose queue holds at most `capacity` events.
     public init(capacity: Int = 10_000) {
-        (items, continuation) = AsyncStream.makeStream(of: Item.self, bufferingPolicy: .bufferingNewest(max(1, capacity)))
+        (items, continuation) = AsyncStream.makeStream(
+            of: Item.self,
+            bufferingPolicy: .bufferingNewest(max(1, capacity))
+        )
     }
 
     public var statistics: EventSourceStatistics { counters.withLock { $0 } }
@@ -74,7 +77,12 @@ public final class InProcessEventSource: EventSource {
                         throw QueryError(.invalidArgument, "unknown stream '\(stream.prefix(64))'")
                     }
                     schemas[key] = schema
-                    let event = try SourceEvent(stream: stream, time: time, fields: fields.map { ($0.key, $0.value) }, schema: schema)
+                    let event = try SourceEvent(
+                        stream: stream,
+                        time: time,
+                        fields: fields.map { ($0.key, $0.value) },
+                        schema: schema
+                    )
                     try sink.publish([event])
                     counters.withLock {
                         $0.events += 1

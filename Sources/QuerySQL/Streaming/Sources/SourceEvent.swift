@@ -28,7 +28,10 @@ public struct SourceEvent: Sendable, Hashable {
     /// - Throws: ``QueryError`` `.invalidArgument` for a field the schema lacks or a field given
     ///   twice, `.typeMismatch` for a value that does not fit its field, `NULL` in a `NOT NULL` field.
     public init(
-        stream: String, time: Instant?, fields: [(String, Value)], schema: Schema
+        stream: String,
+        time: Instant?,
+        fields: [(String, Value)],
+        schema: Schema
     ) throws(QueryError) {
         var values = [Value](repeating: .null, count: schema.count)
         var seen = [Bool](repeating: false, count: schema.count)
@@ -36,7 +39,8 @@ public struct SourceEvent: Sendable, Hashable {
             guard let index = schema.index(of: name) else {
                 throw QueryError(
                     .invalidArgument,
-                    "stream '\(stream)' has no field '\(name.prefix(64))'; its fields are \(schema.columnNames.joined(separator: ", "))")
+                    "stream '\(stream)' has no field '\(name.prefix(64))'; its fields are \(schema.columnNames.joined(separator: ", "))"
+                )
             }
             guard !seen[index] else {
                 throw QueryError(.invalidArgument, "field '\(name.prefix(64))' of stream '\(stream)' is given twice")
@@ -46,12 +50,16 @@ public struct SourceEvent: Sendable, Hashable {
             guard let converted = SQLArithmetic.coerce(value, to: column.type) else {
                 throw QueryError(
                     .typeMismatch,
-                    "field '\(column.name)' of stream '\(stream)' is \(column.type); got \(value.typeName) '\(value.description.prefix(40))'")
+                    "field '\(column.name)' of stream '\(stream)' is \(column.type); got \(value.typeName) '\(value.description.prefix(40))'"
+                )
             }
             values[index] = converted
         }
         for (index, column) in schema.columns.enumerated() where !column.nullable && values[index].isNull {
-            throw QueryError(.typeMismatch, "field '\(column.name)' of stream '\(stream)' is NOT NULL; the event has none")
+            throw QueryError(
+                .typeMismatch,
+                "field '\(column.name)' of stream '\(stream)' is NOT NULL; the event has none"
+            )
         }
         self.init(stream: stream, time: time, values: values)
     }

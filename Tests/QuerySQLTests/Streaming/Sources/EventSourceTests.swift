@@ -1,6 +1,7 @@
 import QueryCore
 import Synchronization
 import Testing
+
 @testable import QuerySQL
 
 @Suite struct EventSourceTests {
@@ -8,7 +9,11 @@ import Testing
 
     @Test func sourceEventsAreCheckedAgainstTheSchema() throws {
         let event = try SourceEvent(
-            stream: "Cpu", time: .seconds(1), fields: [("LOAD", .real(3)), ("host", "a"), ("temp", .integer(40))], schema: Self.cpu)
+            stream: "Cpu",
+            time: .seconds(1),
+            fields: [("LOAD", .real(3)), ("host", "a"), ("temp", .integer(40))],
+            schema: Self.cpu
+        )
         #expect(event.values == ["a", 3, 40.0])
         #expect(try SourceEvent(stream: "Cpu", time: nil, fields: [], schema: Self.cpu).values == [nil, nil, nil])
         #expect(throws: QueryError.self) {
@@ -47,7 +52,9 @@ import Testing
         let manager = QueryManager()
         try manager.registerMetric("Cpu", schema: Self.cpu)
         let topic = try manager.registerStatement(
-            "select count(*) as n, avg(load) as avgLoad from Cpu.win:time(10 sec)", owner: "ops")
+            "select count(*) as n, avg(load) as avgLoad from Cpu.win:time(10 sec)",
+            owner: "ops"
+        )
         let subscription = try manager.subscribe(topic, as: "ops")
         let source = InProcessEventSource(capacity: 100)
         source.publish("Cpu", fields: ["host": "a", "load": 10], at: .seconds(1))
@@ -76,7 +83,9 @@ import Testing
         let manager = QueryManager()
         try manager.registerMetric("Cpu", schema: Self.cpu)
         let source = InProcessEventSource(capacity: 2)
-        for load in 1...5 { source.publish("Cpu", fields: ["host": "a", "load": .integer(Int64(load))], at: .seconds(Double(load))) }
+        for load in 1...5 {
+            source.publish("Cpu", fields: ["host": "a", "load": .integer(Int64(load))], at: .seconds(Double(load)))
+        }
         source.finish()
         let topic = try manager.registerStatement("select load from Cpu", owner: "ops")
         try await source.run(into: manager.eventSink(as: "producer"))
@@ -91,8 +100,11 @@ import Testing
         var table = Table(name: "processes", schema: schema)
         for (origin, originRows) in rows {
             _ = try table.replace(
-                origin: NodeID(validating: origin), version: Version(generation),
-                segment: try Segment(schema: schema, rows: originRows), publishedAt: .seconds(Double(generation) * 60))
+                origin: NodeID(validating: origin),
+                version: Version(generation),
+                segment: try Segment(schema: schema, rows: originRows),
+                publishedAt: .seconds(Double(generation) * 60)
+            )
         }
         return SnapshotCatalog(tables: ["processes": table], version: generation)
     }
@@ -104,31 +116,63 @@ import Testing
                 var c = CollectionTreeEventSource.Configuration(tables: ["processes", "absent"])
                 c.originField = "origin"
                 return c
-            }())
+            }()
+        )
         let sink = manager.eventSink(as: "sql:0")
-        let first = try Self.catalog(generation: 1, rows: [
-            ("edge:0.1", [[1, "ghost", 900], [1, "dnsd", 10]]), ("edge:0.0", [[0, "ghost", 100]]),
-        ])
+        let first = try Self.catalog(
+            generation: 1,
+            rows: [
+                ("edge:0.1", [[1, "ghost", 900], [1, "dnsd", 10]]), ("edge:0.0", [[0, "ghost", 100]]),
+            ]
+        )
         // Registered before the first generation, so statements can be registered too.
         let schema = try source.streamSchema(of: try #require(first.table("processes")))
         #expect(schema.columnNames == ["machine_id", "process_name", "rss", "origin"])
         try manager.registerMetric("processes", schema: schema, publishers: .only(["sql:0"]))
         let topic = try manager.registerStatement(
             "select process_name, sum(rss) as total from processes.win:time(90 sec) group by process_name having sum(rss) > 1500",
-            owner: "ops")
-        let origins = try manager.registerStatement("select origin, machine_id from processes where process_name = 'dnsd'", owner: "ops")
+            owner: "ops"
+        )
+        let origins = try manager.registerStatement(
+            "select origin, machine_id from processes where process_name = 'dnsd'",
+            owner: "ops"
+        )
         let capture = CaptureSink()
         try manager.addSink(capture, to: topic, as: "ops")
         try manager.addSink(capture, to: origins, as: "ops")
 
-        #expect(try source.publish(first, generation: Generation(number: 1, time: .seconds(60)), at: .seconds(61), into: sink) == 3)
+        #expect(
+            try source.publish(
+                first,
+                generation: Generation(number: 1, time: .seconds(60)),
+                at: .seconds(61),
+                into: sink
+            ) == 3
+        )
         #expect(capture.triggers.map(\.rows) == [[["edge:0.1", 1]]])
         #expect(capture.triggers.first?.time == .seconds(60))
 
-        let second = try Self.catalog(generation: 2, rows: [("edge:0.1", [[1, "ghost", 950]]), ("edge:0.0", [[0, "ghost", 120]])])
-        #expect(try source.publish(second, generation: Generation(number: 2, time: .seconds(120)), at: .seconds(121), into: sink) == 2)
+        let second = try Self.catalog(
+            generation: 2,
+            rows: [("edge:0.1", [[1, "ghost", 950]]), ("edge:0.0", [[0, "ghost", 120]])]
+        )
+        #expect(
+            try source.publish(
+                second,
+                generation: Generation(number: 2, time: .seconds(120)),
+                at: .seconds(121),
+                into: sink
+            ) == 2
+        )
         // The same generation again gives nothing.
-        #expect(try source.publish(second, generation: Generation(number: 2, time: .seconds(120)), at: .seconds(125), into: sink) == 0)
+        #expect(
+            try source.publish(
+                second,
+                generation: Generation(number: 2, time: .seconds(120)),
+                at: .seconds(125),
+                into: sink
+            ) == 0
+        )
         // Both generations are in the 90 s window; origins go in order, so edge:0.0's 120 comes
         // first (ghost 100 + 900 + 120 = 1120), then edge:0.1's 950 makes 2070 > 1500.
         let sums = capture.triggers.filter { $0.topic == topic.name }
@@ -144,7 +188,12 @@ import Testing
         let source = CollectionTreeEventSource(configuration: .init(tables: ["processes"]))
         let catalog = try Self.catalog(generation: 1, rows: [("edge:0.0", [[0, "ghost", 100]])])
         do {
-            try source.publish(catalog, generation: Generation(number: 1, time: .seconds(60)), at: .seconds(60), into: manager.eventSink(as: "sql"))
+            try source.publish(
+                catalog,
+                generation: Generation(number: 1, time: .seconds(60)),
+                at: .seconds(60),
+                into: manager.eventSink(as: "sql")
+            )
             Issue.record("published into a stream with another schema")
         } catch {
             #expect(error.code == .alreadyExists)
@@ -157,8 +206,15 @@ import Testing
         let manager = QueryManager()
         let source = CollectionTreeEventSource(configuration: .init(tables: ["processes"]))
         for n in 1...3 {
-            let catalog = try Self.catalog(generation: UInt64(n), rows: [("edge:0.0", [[0, "ghost", .integer(Int64(n))]])])
-            source.generationCompleted(catalog, generation: Generation(number: UInt64(n), time: .seconds(Double(n) * 60)), at: .seconds(Double(n) * 60))
+            let catalog = try Self.catalog(
+                generation: UInt64(n),
+                rows: [("edge:0.0", [[0, "ghost", .integer(Int64(n))]])]
+            )
+            source.generationCompleted(
+                catalog,
+                generation: Generation(number: UInt64(n), time: .seconds(Double(n) * 60)),
+                at: .seconds(Double(n) * 60)
+            )
         }
         source.finish()
         try await source.run(into: manager.eventSink(as: "sql"))

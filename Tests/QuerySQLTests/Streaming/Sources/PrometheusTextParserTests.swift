@@ -1,5 +1,6 @@
 import QueryCore
 import Testing
+
 @testable import QuerySQL
 
 @Suite struct PrometheusTextParserTests {
@@ -29,11 +30,13 @@ import Testing
 
     @Test func parsesTheFormatsExample() throws {
         let parsed = try PrometheusExposition.parse(Self.exposition)
-        #expect(parsed.families.map(\.name) == [
-            "http_requests_total", "msdos_file_access_time_seconds", "metric_without_timestamp_and_labels",
-            "something_weird", "not_a_number", "minus_inf", "http_request_duration_seconds", "rpc_duration_seconds",
-            "job:up:sum",
-        ])
+        #expect(
+            parsed.families.map(\.name) == [
+                "http_requests_total", "msdos_file_access_time_seconds", "metric_without_timestamp_and_labels",
+                "something_weird", "not_a_number", "minus_inf", "http_request_duration_seconds", "rpc_duration_seconds",
+                "job:up:sum",
+            ]
+        )
         let requests = parsed.families[0]
         #expect(requests.type == .counter)
         #expect(requests.help == "The total number of HTTP requests.\nSecond line with a \\ backslash.")
@@ -58,10 +61,12 @@ import Testing
 
         let histogram = parsed.families[6]
         #expect(histogram.type == .histogram)
-        #expect(histogram.samples.map(\.name) == [
-            "http_request_duration_seconds_bucket", "http_request_duration_seconds_bucket",
-            "http_request_duration_seconds_sum", "http_request_duration_seconds_count",
-        ])
+        #expect(
+            histogram.samples.map(\.name) == [
+                "http_request_duration_seconds_bucket", "http_request_duration_seconds_bucket",
+                "http_request_duration_seconds_sum", "http_request_duration_seconds_count",
+            ]
+        )
         #expect(histogram.samples[1].label("le") == "+Inf")
         #expect(parsed.families[7].type == .summary)
         #expect(parsed.families[7].samples.count == 3)
@@ -124,12 +129,17 @@ import Testing
         // No timestamp: the scrape time. ':' becomes '_' so the name works in a statement.
         #expect(outcome.events[3].time == .seconds(100))
         #expect(manager.schema(ofMetric: "job_up_sum")?.columnNames == ["instance", "job", "value"])
-        #expect(manager.schema(ofMetric: "http_request_duration_seconds_bucket")?.columnNames == ["instance", "le", "value"])
+        #expect(
+            manager.schema(ofMetric: "http_request_duration_seconds_bucket")?.columnNames == [
+                "instance", "le", "value",
+            ]
+        )
 
         // A sample with a label its stream lacks is refused and named, never cut silently;
         // a missing label is NULL.
         let next = try PrometheusExposition.parse(
-            "http_requests_total{method=\"get\"} 5\nhttp_requests_total{method=\"get\",code=\"200\",path=\"/\"} 6\n")
+            "http_requests_total{method=\"get\"} 5\nhttp_requests_total{method=\"get\",code=\"200\",path=\"/\"} 6\n"
+        )
         let second = mapping.events(from: next, instance: "host:9100", scrapeTime: .seconds(200), declaringIn: sink)
         #expect(second.events.count == 1)
         #expect(second.events[0].values == ["host:9100", nil, "get", 5.0])
@@ -145,8 +155,11 @@ import Testing
         mapping.streamPrefix = "prom_"
         mapping.instanceField = nil
         let outcome = mapping.events(
-            from: try PrometheusExposition.parse(Self.exposition), instance: "x", scrapeTime: .zero,
-            declaringIn: manager.eventSink(as: "scraper"))
+            from: try PrometheusExposition.parse(Self.exposition),
+            instance: "x",
+            scrapeTime: .zero,
+            declaringIn: manager.eventSink(as: "scraper")
+        )
         #expect(outcome.events.map(\.stream) == ["prom_not_a_number", "prom_minus_inf"])
         #expect(manager.schema(ofMetric: "prom_not_a_number")?.columnNames == ["a", "value"])
         #expect(outcome.events[1].values == [.real(-.infinity)])
@@ -155,6 +168,8 @@ import Testing
     @Test func labelsNamedLikeTheFixedFieldsAreExported() throws {
         let mapping = PrometheusEventMapping()
         let sample = PrometheusSample(name: "up", labels: [("instance", "a"), ("value", "b")], value: 1)
-        #expect(try mapping.schema(for: sample).columnNames == ["instance", "exported_instance", "exported_value", "value"])
+        #expect(
+            try mapping.schema(for: sample).columnNames == ["instance", "exported_instance", "exported_value", "value"]
+        )
     }
 }

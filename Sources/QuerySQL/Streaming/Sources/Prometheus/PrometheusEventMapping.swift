@@ -47,7 +47,9 @@ public struct PrometheusEventMapping: Sendable {
     public func schema(for sample: PrometheusSample) throws(QueryError) -> Schema {
         var columns: [ColumnDefinition] = []
         if let instanceField { columns.append(ColumnDefinition(instanceField, .text)) }
-        for label in sample.labels.map(\.name).sorted() { columns.append(ColumnDefinition(fieldName(ofLabel: label), .text)) }
+        for label in sample.labels.map(\.name).sorted() {
+            columns.append(ColumnDefinition(fieldName(ofLabel: label), .text))
+        }
         columns.append(ColumnDefinition(valueField, .real))
         return try Schema(columns)
     }
@@ -66,7 +68,10 @@ public struct PrometheusEventMapping: Sendable {
     ///   - instance: the scrape target, stored in ``instanceField``.
     ///   - scrapeTime: the time of samples without a timestamp.
     public func events(
-        from exposition: PrometheusExposition, instance: String, scrapeTime: Instant, declaringIn sink: some EventSink
+        from exposition: PrometheusExposition,
+        instance: String,
+        scrapeTime: Instant,
+        declaringIn sink: some EventSink
     ) -> Outcome {
         var outcome = Outcome()
         var schemas: [String: Schema] = [:]
@@ -91,7 +96,9 @@ public struct PrometheusEventMapping: Sendable {
                     let time = sample.timestamp.map { Instant.milliseconds($0) } ?? scrapeTime
                     outcome.events.append(try SourceEvent(stream: stream, time: time, fields: fields, schema: schema))
                 } catch {
-                    outcome.refused.append(QueryError(error.code, "sample '\(sample.name)' at line \(sample.line): \(error.message)"))
+                    outcome.refused.append(
+                        QueryError(error.code, "sample '\(sample.name)' at line \(sample.line): \(error.message)")
+                    )
                 }
             }
         }

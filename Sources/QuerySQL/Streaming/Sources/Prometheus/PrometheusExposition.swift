@@ -30,7 +30,12 @@ public struct PrometheusMetricFamily: Sendable {
     public var samples: [PrometheusSample]
 
     /// Creates a family.
-    public init(name: String, type: PrometheusMetricType = .untyped, help: String? = nil, samples: [PrometheusSample] = []) {
+    public init(
+        name: String,
+        type: PrometheusMetricType = .untyped,
+        help: String? = nil,
+        samples: [PrometheusSample] = []
+    ) {
         self.name = name
         self.type = type
         self.help = help
@@ -52,7 +57,13 @@ public struct PrometheusSample: Sendable {
     public var line: Int
 
     /// Creates a sample.
-    public init(name: String, labels: [(name: String, value: String)] = [], value: Double, timestamp: Int64? = nil, line: Int = 0) {
+    public init(
+        name: String,
+        labels: [(name: String, value: String)] = [],
+        value: Double,
+        timestamp: Int64? = nil,
+        line: Int = 0
+    ) {
         self.name = name
         self.labels = labels
         self.value = value

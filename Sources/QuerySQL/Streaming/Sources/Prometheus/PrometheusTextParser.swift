@@ -36,21 +36,28 @@ extension PrometheusExposition {
                 let keywordStart = cursor.index
                 let keyword = cursor.token()
                 guard keyword == "HELP" || keyword == "TYPE", cursor.skipBlanks() > 0 || cursor.atEnd else { continue }
-                guard !cursor.atEnd else { throw cursor.error("expected a metric name after \(keyword)", at: keywordStart) }
+                guard !cursor.atEnd else {
+                    throw cursor.error("expected a metric name after \(keyword)", at: keywordStart)
+                }
                 let nameStart = cursor.index
                 let name = try cursor.metricName()
                 if keyword == "TYPE" {
-                    guard cursor.skipBlanks() > 0, !cursor.atEnd else { throw cursor.error("expected a type after the metric name") }
+                    guard cursor.skipBlanks() > 0, !cursor.atEnd else {
+                        throw cursor.error("expected a type after the metric name")
+                    }
                     let typeStart = cursor.index
                     let word = cursor.token()
                     guard let type = PrometheusMetricType(rawValue: word) else {
                         throw cursor.error(
                             "unknown metric type '\(word.prefix(40))'; expected counter, gauge, histogram, summary or untyped",
-                            at: typeStart)
+                            at: typeStart
+                        )
                     }
                     cursor.skipBlanks()
                     guard cursor.atEnd else { throw cursor.error("unexpected text after the type") }
-                    guard typed[name] == nil else { throw cursor.error("second TYPE line for metric '\(name)'", at: nameStart) }
+                    guard typed[name] == nil else {
+                        throw cursor.error("second TYPE line for metric '\(name)'", at: nameStart)
+                    }
                     if let index = familyIndex[name], !families[index].samples.isEmpty {
                         throw cursor.error("TYPE line for metric '\(name)' after its samples", at: nameStart)
                     }
@@ -58,7 +65,9 @@ extension PrometheusExposition {
                     let index = familyIndex[name] ?? append(name, to: &families, index: &familyIndex)
                     families[index].type = type
                 } else {
-                    guard !helped.contains(name) else { throw cursor.error("second HELP line for metric '\(name)'", at: nameStart) }
+                    guard !helped.contains(name) else {
+                        throw cursor.error("second HELP line for metric '\(name)'", at: nameStart)
+                    }
                     helped.insert(name)
                     var help = ""
                     if cursor.skipBlanks() > 0 { help = try cursor.helpText() }
@@ -75,7 +84,11 @@ extension PrometheusExposition {
         return PrometheusExposition(families: families)
     }
 
-    private static func append(_ name: String, to families: inout [PrometheusMetricFamily], index: inout [String: Int]) -> Int {
+    private static func append(
+        _ name: String,
+        to families: inout [PrometheusMetricFamily],
+        index: inout [String: Int]
+    ) -> Int {
         families.append(PrometheusMetricFamily(name: name))
         index[name] = families.count - 1
         return families.count - 1
@@ -110,8 +123,10 @@ extension PrometheusExposition {
             let offset = min(position ?? index, end)
             let column = String(decoding: bytes[start..<offset], as: UTF8.self).count + 1
             return QueryError(
-                .decodingFailed, "exposition line \(line), column \(column): \(message)",
-                at: SourceLocation(line: line, column: column, offset: offset))
+                .decodingFailed,
+                "exposition line \(line), column \(column): \(message)",
+                at: SourceLocation(line: line, column: column, offset: offset)
+            )
         }
 
         @discardableResult
@@ -168,7 +183,8 @@ extension PrometheusExposition {
                 switch peek {
                 case UInt8(ascii: "\\")?: out.append(b)
                 case UInt8(ascii: "n")?: out.append(0x0A)
-                default: throw error("invalid escape sequence in HELP text; only \\\\ and \\n are allowed", at: index - 1)
+                default:
+                    throw error("invalid escape sequence in HELP text; only \\\\ and \\n are allowed", at: index - 1)
                 }
                 index += 1
             }
@@ -192,7 +208,11 @@ extension PrometheusExposition {
                 case UInt8(ascii: "\\")?: out.append(UInt8(ascii: "\\"))
                 case UInt8(ascii: "\"")?: out.append(UInt8(ascii: "\""))
                 case UInt8(ascii: "n")?: out.append(0x0A)
-                default: throw error("invalid escape sequence in label value; only \\\\, \\\" and \\n are allowed", at: index - 1)
+                default:
+                    throw error(
+                        "invalid escape sequence in label value; only \\\\, \\\" and \\n are allowed",
+                        at: index - 1
+                    )
                 }
                 index += 1
             }
@@ -227,7 +247,9 @@ extension PrometheusExposition {
                         index += 1
                         continue
                     }
-                    guard peek == UInt8(ascii: "}") else { throw error("expected ',' or '}' after the value of label '\(label)'") }
+                    guard peek == UInt8(ascii: "}") else {
+                        throw error("expected ',' or '}' after the value of label '\(label)'")
+                    }
                     index += 1
                     break
                 }
