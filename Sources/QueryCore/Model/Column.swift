@@ -124,30 +124,59 @@ public struct ColumnBuilder: Sendable {
             appendNull()
             return
         }
-        switch (storage, value) {
-        case (.integer(var v), .integer(let x)):
-            storage = .boolean([]); v.append(x); storage = .integer(v)
-        case (.integer(var v), .boolean(let x)):
-            storage = .boolean([]); v.append(x ? 1 : 0); storage = .integer(v)
-        case (.real(var v), .real(let x)):
-            storage = .boolean([]); v.append(x); storage = .real(v)
-        case (.real(var v), .integer(let x)):
-            storage = .boolean([]); v.append(Double(x)); storage = .real(v)
-        case (.text(var v), .text(let x)):
-            storage = .boolean([])
-            defer { storage = .text(v) }
-            try v.append(x)
-        case (.boolean(var v), .boolean(let x)):
-            storage = .integer([]); v.append(x); storage = .boolean(v)
-        case (.boolean(var v), .integer(let x)) where x == 0 || x == 1:
-            storage = .integer([]); v.append(x == 1); storage = .boolean(v)
-        case (.any(var v), _):
-            storage = .boolean([]); v.append(value); storage = .any(v)
-        default:
-            throw QueryError(.typeMismatch, "\(value.typeName) value '\(value.description.prefix(40))' in a \(type) column")
+        // Switch over the value only and take the builder's array out of `storage` before appending
+        // (as in `append(from:row:)`): a `(storage, value)` tuple would hold a second reference to
+        // the array for the whole case body, so every append would copy it (quadratic time).
+        switch value {
+        case .integer(let x):
+            if case .integer(var v) = storage {
+                storage = .boolean([]); v.append(x); storage = .integer(v)
+            } else if case .real(var v) = storage {
+                storage = .boolean([]); v.append(Double(x)); storage = .real(v)
+            } else if case .boolean(var v) = storage, x == 0 || x == 1 {
+                storage = .integer([]); v.append(x == 1); storage = .boolean(v)
+            } else if case .any(var v) = storage {
+                storage = .boolean([]); v.append(value); storage = .any(v)
+            } else {
+                throw mismatch(value)
+            }
+        case .boolean(let x):
+            if case .integer(var v) = storage {
+                storage = .boolean([]); v.append(x ? 1 : 0); storage = .integer(v)
+            } else if case .boolean(var v) = storage {
+                storage = .integer([]); v.append(x); storage = .boolean(v)
+            } else if case .any(var v) = storage {
+                storage = .boolean([]); v.append(value); storage = .any(v)
+            } else {
+                throw mismatch(value)
+            }
+        case .real(let x):
+            if case .real(var v) = storage {
+                storage = .boolean([]); v.append(x); storage = .real(v)
+            } else if case .any(var v) = storage {
+                storage = .boolean([]); v.append(value); storage = .any(v)
+            } else {
+                throw mismatch(value)
+            }
+        case .text(let x):
+            if case .text(var v) = storage {
+                storage = .boolean([])
+                defer { storage = .text(v) }
+                try v.append(x)
+            } else if case .any(var v) = storage {
+                storage = .boolean([]); v.append(value); storage = .any(v)
+            } else {
+                throw mismatch(value)
+            }
+        case .null:
+            break  // handled above
         }
         nulls.append(false)
         count += 1
+    }
+
+    private func mismatch(_ value: Value) -> QueryError {
+        QueryError(.typeMismatch, "\(value.typeName) value '\(value.description.prefix(40))' in a \(type) column")
     }
 
     /// Appends a null (the caller has checked ``nullable``).

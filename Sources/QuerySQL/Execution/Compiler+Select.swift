@@ -355,11 +355,15 @@ extension Compiler {
                     leftAffinity: affA, rightAffinity: affB)
                 if ra.count == 1 {
                     scope.useNarrowLayout(ra.first!)
-                    equi.leftNarrow = try compile(a, scope).eval
+                    let narrow = try compile(a, scope)
+                    equi.leftNarrow = narrow.eval
+                    equi.leftColumn = narrow.columnIndex
                 }
                 if rb.count == 1 {
                     scope.useNarrowLayout(rb.first!)
-                    equi.rightNarrow = try compile(b, scope).eval
+                    let narrow = try compile(b, scope)
+                    equi.rightNarrow = narrow.eval
+                    equi.rightColumn = narrow.columnIndex
                 }
                 scope.useWideLayout()
                 conjunct.equi = equi

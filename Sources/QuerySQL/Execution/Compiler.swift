@@ -384,27 +384,33 @@ final class Compiler {
         let fx = cx.eval
         let cache = Box<(Set<Value>, Bool, Bool)>()
         let correlated = plan.correlated
-        return Compiled(eval: { (f: Frame) throws(QueryError) -> Value in
-            let set: Set<Value>, hasNull: Bool, isEmpty: Bool
-            if !correlated, let cached = cache.value {
-                (set, hasNull, isEmpty) = cached
-            } else {
-                let rows = try plan.execute(outer: f, context: f.context, maxRows: nil)
-                var values = Set<Value>()
-                var nulls = false
-                for row in rows {
-                    let v = affY.apply(row[0])
-                    if v.isNull { nulls = true } else { values.insert(v) }
-                }
-                (set, hasNull, isEmpty) = (values, nulls, rows.isEmpty)
-                if !correlated { cache.value = (set, hasNull, isEmpty) }
+        // The subquery's values (affinity applied), whether it returned a NULL, whether it was empty.
+        let members = { (f: Frame) throws(QueryError) -> (Set<Value>, Bool, Bool) in
+            if !correlated, let cached = cache.value { return cached }
+            let rows = try plan.execute(outer: f, context: f.context, maxRows: nil)
+            var values = Set<Value>()
+            var nulls = false
+            for row in rows {
+                let v = affY.apply(row[0])
+                if v.isNull { nulls = true } else { values.insert(v) }
             }
+            if !correlated { cache.value = (values, nulls, rows.isEmpty) }
+            return (values, nulls, rows.isEmpty)
+        }
+        var result = Compiled(eval: { (f: Frame) throws(QueryError) -> Value in
+            let (set, hasNull, isEmpty) = try members(f)
             if isEmpty { return SQLValue.bool(negated) }
             let v = affX.apply(try fx(f))
             if v.isNull { return .null }
             if set.contains(v) { return SQLValue.bool(!negated) }
             return hasNull ? .null : SQLValue.bool(negated)
         })
+        if !correlated, let column = cx.columnIndex {
+            // `column [NOT] IN (uncorrelated subquery)`: a typed probe over the column array.
+            result.predicate = ColumnPredicate(
+                column: column, op: "IN", constant: .null, membership: Membership(values: members, affinity: affX, negated: negated))
+        }
+        return result
     }
 
     private func caseWhen(

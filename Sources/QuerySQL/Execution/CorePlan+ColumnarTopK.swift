@@ -27,8 +27,7 @@ extension CorePlan {
         let nulls = keyColumn.nulls
 
         try frame.context.charge(segment.rowCount)
-        var selection = Array(0..<segment.rowCount)
-        for predicate in source.staticPredicates { selection = predicate!.select(segment, selection) }
+        let selection = try ColumnPredicate.select(source.staticPredicates.map { $0! }, segment, frame)
 
         // The k best non-NULL keys (best first), by bounded insertion.
         let descending = key.descending

@@ -46,6 +46,8 @@ final class CorePlan {
     /// Cached rows of a source whose rows do not depend on enclosing queries.
     final class SourceCache {
         var rows: [[Value]]?
+        /// Row indices (into the relation) that pass the static filters (columnar joins).
+        var selection: [Int]?
         var index: [Value: [Int]]?
     }
 
@@ -66,6 +68,10 @@ final class CorePlan {
         var rightNarrow: Eval?
         var leftAffinity: Affinity
         var rightAffinity: Affinity
+        /// When the left side is a plain column of its single source: its index in that source's rows.
+        var leftColumn: Int? = nil
+        /// When the right side is a plain column of its single source: its index in that source's rows.
+        var rightColumn: Int? = nil
 
         /// The source the left side reads, if it reads exactly one (and has a narrow form).
         var leftSingle: Int? { leftNarrow == nil ? nil : leftSources.first }
@@ -103,8 +109,14 @@ final class CorePlan {
             return try streamSingleSource(frame, limit: limitHint)
         }
         var rows: [[Value]]
-        if let grouped = try columnarAggregate(frame) {
-            rows = grouped
+        if let input = try columnarRows(frame) {
+            // QueryCore tables joined on plain columns: index tuples, materialized only as needed.
+            if isAggregate, let grouped = try columnarAggregate(input, frame) {
+                rows = grouped
+            } else {
+                rows = materialize(input)
+                if isAggregate { rows = try aggregate(rows, frame) }
+            }
         } else {
             rows = try joinedRows(frame)
             if isAggregate { rows = try aggregate(rows, frame) }
@@ -181,8 +193,7 @@ final class CorePlan {
             {
                 // Columnar scan: a selection vector over the typed column arrays.
                 try context.charge(relation.rows.count)
-                var selection = Array(0..<segment.rowCount)
-                for predicate in source.staticPredicates { selection = predicate!.select(segment, selection) }
+                let selection = try ColumnPredicate.select(source.staticPredicates.map { $0! }, segment, frame)
                 base = selection.map { relation.rows[$0] }
             } else {
                 let rows = try source.produce.rows(frame.outer, context)

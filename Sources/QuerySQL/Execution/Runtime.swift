@@ -1,4 +1,5 @@
 public import QueryCore
+import Synchronization
 
 /// A compiled expression: evaluated against the current row of a ``Frame``.
 typealias Eval = (Frame) throws(QueryError) -> Value
@@ -50,6 +51,9 @@ public final class Relation: Sendable {
     public let rows: [[Value]]
     /// The same rows column by column, for tables that came from QueryCore (typed scans).
     let segment: Segment?
+    /// Dictionary codes of text columns of ``segment``, computed on first use (the relation is an
+    /// immutable snapshot, cached per catalog version, so the codes are computed once per version).
+    private let textCodes = Mutex<[Int: TextCodes]>([:])
 
     init(name: String, columns: [String], affinities: [Affinity], rows: [[Value]], segment: Segment? = nil) {
         self.name = name
@@ -57,6 +61,15 @@ public final class Relation: Sendable {
         self.affinities = affinities
         self.rows = rows
         self.segment = segment
+    }
+
+    /// The dictionary codes of text column `column` of ``segment`` (nil if it is not a text column).
+    func codes(ofTextColumn column: Int) -> TextCodes? {
+        guard let segment, column < segment.columns.count, case .text(let text) = segment.columns[column].storage else { return nil }
+        if let cached = textCodes.withLock({ $0[column] }) { return cached }
+        let codes = TextCodes(text, nulls: segment.columns[column].nulls)
+        textCodes.withLock { $0[column] = codes }
+        return codes
     }
 
     /// A relation over a QueryCore table (all origins in a stable order).
