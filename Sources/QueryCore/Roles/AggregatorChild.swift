@@ -165,8 +165,9 @@ public struct AggregatorChild: Role {
         merge: Bool
     ) -> TableEntry {
         var origins: [NodeID] = []
-        if let stored = store[table] {
-            origins = store.sortedOrigins(of: table).filter { origin in
+        origins = store.sortedOrigins(of: table)
+        if let stored = store[table], !dropped.isEmpty {
+            origins = origins.filter { origin in
                 guard let scope = stored.origins[origin]?.scope else { return false }
                 return dropped[scope] == nil
             }

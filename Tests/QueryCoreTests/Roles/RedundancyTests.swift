@@ -53,6 +53,29 @@ import Testing
         #expect(try count(pump, fleet.sql, 1) == [[.integer(10)]])
     }
 
+    @Test func theSQLNodeFailsOverAtOnceWhenItsTLAsConnectionDrops() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.tlas = 2
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        #expect(pump.role(fleet.sql, as: QueryNode.self).activeAggregator == fleet.tla(0))
+        let before = pump.sent.count
+        pump.deliver(fleet.sql, .peerDown(fleet.tla(0)))
+        #expect(pump.role(fleet.sql, as: QueryNode.self).activeAggregator == fleet.tla(1))
+        #expect(pump.counter("query.failovers", node: fleet.sql) == 1)
+        // The new TLA is asked at once for everything (a reset), not at the next refresh.
+        let reset = pump.sent[before...].contains { sent in
+            if case .request(let r) = sent.message { sent.to == fleet.tla(1) && r.reset && !r.standby } else { false }
+        }
+        #expect(reset)
+        // A standby's connection dropping changes nothing.
+        pump.deliver(fleet.sql, .peerDown(fleet.tla(0)))
+        #expect(pump.role(fleet.sql, as: QueryNode.self).activeAggregator == fleet.tla(1))
+        pump.run(seconds: 20)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(12)]])
+    }
+
     @Test func aQueryAboutAnotherPartitionsTableIsRedirected() throws {
         var configuration = QueryNode.Configuration(
             aggregators: ["tla:0"],
@@ -122,6 +145,35 @@ import Testing
         #expect(try count(pump, fleet.sql, 1) == [[.integer(13)]])
         let answer = try #require(pump.answer(fleet.sql, 1)).get()
         #expect(answer.completeness.tables.first?.machinesContributing == 4)
+    }
+
+    @Test func aSilentChildIsDroppedAndItsTablesVanishUntilItReturns() throws {
+        var fleet = Fixtures.Fleet()
+        let child: NodeID = "tla-child:0.0"
+        fleet.deferred = [Fixtures.processes: child]
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(12)]])
+        // The child dies: its last combined rows are served until `dropAfter` (180 s), then the
+        // TLA drops it and the table's rows vanish, with the child named as dropped.
+        pump.crash(child)
+        pump.advance(to: .seconds(150))
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 2) == [[.integer(12)]])
+        pump.advance(to: .seconds(230))
+        pump.query(fleet.sql, 3, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 3) == [[.integer(0)]])
+        let answer = try #require(pump.answer(fleet.sql, 3)).get()
+        #expect(answer.completeness.tables.first.map { Array($0.dropped.keys) } == [child])
+        #expect(answer.completeness.tables.first?.machinesContributing == 0)
+        #expect(pump.counter("query.drops", node: fleet.tla(0)) >= 1)
+        // It comes back (empty): it gets the full state and its rows return.
+        pump.restart(AggregatorChild(id: child, configuration: .init(parent: fleet.tla(0), schedule: fleet.schedule)))
+        pump.run(seconds: 40)
+        pump.query(fleet.sql, 4, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 4) == [[.integer(12)]])
+        #expect(try #require(pump.answer(fleet.sql, 4)).get().completeness.tables.first?.dropped.isEmpty == true)
     }
 
     @Test func deferredTablesAreCombinedByAChildAndHandedBack() throws {
