@@ -176,6 +176,33 @@ import Testing
         #expect(try #require(pump.answer(fleet.sql, 4)).get().completeness.tables.first?.dropped.isEmpty == true)
     }
 
+    @Test func aChildThatMissedARelayedUpdateGetsTheTableInFullAgain() throws {
+        var fleet = Fixtures.Fleet()
+        let child: NodeID = "tla-child:0.0"
+        fleet.deferred = [Fixtures.processes: child]
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 12)
+        // One machine's change reaches the TLA, but the deferral relaying it to the child is lost;
+        // the TLA acknowledged it for the child, so the proxies never send that delta again.
+        pump.loses = { _, to, message in
+            if to == child, case .deferral(let d) = message, d.entries.contains(where: { !$0.copies.isEmpty }) {
+                return true
+            }
+            return false
+        }
+        pump.publish(fleet.edge(0, 0), Fixtures.processes, Fixtures.rows(fleet.edge(0, 0), count: 5))
+        pump.run(seconds: 10)
+        pump.loses = nil
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 12)
+        // The next relayed update shows the gap; the child asks for the table in full and catches up.
+        pump.run(seconds: 40)
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 14)
+        #expect(pump.counter("query.full_resyncs", node: child) >= 1)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(14)]])
+    }
+
     @Test func deferredTablesAreCombinedByAChildAndHandedBack() throws {
         var fleet = Fixtures.Fleet()
         fleet.deferred = [Fixtures.processes: "tla-child:0.0"]
