@@ -125,12 +125,26 @@ import Testing
         #expect(pump.role(fleet.sql, as: QueryNode.self).waitingQueries.isEmpty)
     }
 
-    @Test func aRestartedChildGetsBackTheRowsTheTLAAcknowledgedForIt() throws {
+    /// The child that `childFleet` defers `processes` to.
+    static let child: NodeID = "tla-child:0.0"
+
+    /// A fleet whose `processes` table is deferred to one child.
+    static var childFleet: Fixtures.Fleet {
         var fleet = Fixtures.Fleet()
-        let child: NodeID = "tla-child:0.0"
         fleet.deferred = [Fixtures.processes: child]
+        return fleet
+    }
+
+    /// `fleet` built and run for two generations.
+    static func running(_ fleet: Fixtures.Fleet) -> Pump {
         var pump = fleet.build()
         pump.run(seconds: 25)
+        return pump
+    }
+
+    @Test func aRestartedChildGetsBackTheRowsTheTLAAcknowledgedForIt() throws {
+        let (fleet, child) = (Self.childFleet, Self.child)
+        var pump = Self.running(fleet)
         #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 12)
         // The child crashes and comes back empty; only one machine's rows change afterwards, so the
         // proxies send deltas for that origin alone.
@@ -148,11 +162,8 @@ import Testing
     }
 
     @Test func aSilentChildIsDroppedAndItsTablesVanishUntilItReturns() throws {
-        var fleet = Fixtures.Fleet()
-        let child: NodeID = "tla-child:0.0"
-        fleet.deferred = [Fixtures.processes: child]
-        var pump = fleet.build()
-        pump.run(seconds: 25)
+        let (fleet, child) = (Self.childFleet, Self.child)
+        var pump = Self.running(fleet)
         pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
         #expect(try count(pump, fleet.sql, 1) == [[.integer(12)]])
         // The child dies: its last combined rows are served until `dropAfter` (180 s), then the
@@ -177,11 +188,8 @@ import Testing
     }
 
     @Test func aChildThatMissedARelayedUpdateGetsTheTableInFullAgain() throws {
-        var fleet = Fixtures.Fleet()
-        let child: NodeID = "tla-child:0.0"
-        fleet.deferred = [Fixtures.processes: child]
-        var pump = fleet.build()
-        pump.run(seconds: 25)
+        let (fleet, child) = (Self.childFleet, Self.child)
+        var pump = Self.running(fleet)
         #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 12)
         // One machine's change reaches the TLA, but the deferral relaying it to the child is lost;
         // the TLA acknowledged it for the child, so the proxies never send that delta again.
