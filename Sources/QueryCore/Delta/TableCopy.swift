@@ -77,10 +77,22 @@ public enum TableCopy: Sendable {
             return .full(version: new.version, segment: new.segment)
         }
         let (upserts, deletes) = try old.segment.diff(to: new.segment)
+        return make(base: old.version, to: new, upserts: upserts, deletes: deletes)
+    }
+
+    /// The copy to send for a diff already computed (``Segment/diff(to:)`` from the rows at `base`
+    /// to `new.segment`): the delta, or a full copy when the delta would carry at least as many rows
+    /// as `new` has (the same rule as ``make(from:to:)``).
+    static func make(
+        base: Version,
+        to new: (version: Version, segment: Segment),
+        upserts: Segment,
+        deletes: Segment
+    ) -> TableCopy {
         if upserts.rowCount + deletes.rowCount >= new.segment.rowCount, new.segment.rowCount > 0 {
             return .full(version: new.version, segment: new.segment)
         }
-        return .delta(base: old.version, version: new.version, upserts: upserts, deletes: deletes)
+        return .delta(base: base, version: new.version, upserts: upserts, deletes: deletes)
     }
 
     /// Checks that a copy is well-formed: a delta's version is above its base, its upserts and

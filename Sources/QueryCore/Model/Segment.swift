@@ -10,6 +10,9 @@ public struct Segment: Sendable {
     public let columns: [Column]
     /// The number of rows.
     public let rowCount: Int
+    /// Approximate in-memory size of the values (for metrics and benchmarks), computed once: every
+    /// hop estimates the wire size of what it sends and receives.
+    public let byteSize: Int
 
     /// A segment from finished columns.
     ///
@@ -35,6 +38,7 @@ public struct Segment: Sendable {
         self.schema = schema
         self.columns = columns
         self.rowCount = rowCount
+        self.byteSize = Segment.byteSize(of: columns)
     }
 
     /// A segment built from rows of values, each checked against `schema`.
@@ -51,6 +55,7 @@ public struct Segment: Sendable {
         self.schema = schema
         self.columns = columns
         self.rowCount = rowCount
+        self.byteSize = Segment.byteSize(of: columns)
     }
 
     /// A segment with no rows.
@@ -91,17 +96,21 @@ public struct Segment: Sendable {
         return Segment(unchecked: schema, columns: columns, rowCount: total)
     }
 
-    /// Approximate in-memory size of the values (for metrics and benchmarks).
-    public var byteSize: Int {
-        columns.reduce(0) { total, column in
-            switch column.storage {
-            case .integer(let v): total + v.count * 8
-            case .real(let v): total + v.count * 8
-            case .text(let t): total + t.bytes.count + t.offsets.count * 4
-            case .boolean(let v): total + v.count
-            case .any(let v): total + v.count * 16
+    /// The approximate in-memory size of `columns`' values.
+    ///
+    /// - Complexity: O(columns); only text columns' arrays are looked at (fixed-width ones are sized
+    ///   by their row count).
+    static func byteSize(of columns: [Column]) -> Int {
+        var total = 0
+        for c in columns.indices {
+            switch columns[c].storage {
+            case .integer, .real: total += columns[c].count * 8
+            case .text(let t): total += t.bytes.count + t.offsets.count * 4
+            case .boolean: total += columns[c].count
+            case .any: total += columns[c].count * 16
             }
         }
+        return total
     }
 }
 

@@ -6,7 +6,10 @@
 /// for `failoverAfter`. It waits each generation until every live cluster has reported, at most
 /// until its slot `t + δ2`; a cluster silent for `dropAfter` is dropped (its rows vanish from what
 /// the TLA sends) and returns when it reports again. Configured tables are deferred to
-/// ``AggregatorChild``ren, which apply and combine them and hand them back.
+/// ``AggregatorChild``ren, which apply and combine them and hand them back; a child silent for
+/// `dropAfter` is dropped the same way (its tables' rows vanish, named as dropped in the
+/// completeness figures, and return when it answers again). The completeness, deadline and
+/// silence bookkeeping is the internal `Collector` shared with ``ClusterProxy``.
 public struct Aggregator: Role {
     /// One cluster the TLA sees, with its redundant proxies in preference order.
     public struct ClusterSource: Sendable, Hashable {
@@ -86,15 +89,10 @@ public struct Aggregator: Role {
         var active = 0
         var activeSince: Instant
         var heard: [NodeID: Instant] = [:]
-        var reported: UInt64 = 0
-        var droppedSince: Instant?
         var needsReset = true
-        /// The active proxy has sent its full state since this TLA started or failed over.
-        var synced = false
         var figures: [TableName: TableCompleteness] = [:]
 
         var activeProxy: NodeID? { proxies.isEmpty ? nil : proxies[active] }
-        var lastHeard: Instant? { heard.values.max() }
     }
 
     /// Fires at every generation start: failover and drop checks, interest refresh.
@@ -107,10 +105,14 @@ public struct Aggregator: Role {
     public let configuration: Configuration
     private var store: TableStore
     private var clusters: [NodeID: ClusterState] = [:]
+    /// Completeness, silence and drops of the clusters; when to send.
+    private var collector: Collector
+    /// Silence and drops of the children: a child silent for `dropAfter` is dropped like a cluster,
+    /// and the tables deferred to it vanish from what this TLA sends until it answers again
+    /// (otherwise its last combined rows would be served, ever older, for as long as it is gone).
+    private var childSources: Collector
     private var proxyCluster: [NodeID: NodeID] = [:]
     private var receivers: [NodeID: Downstream] = [:]
-    private var sent: UInt64 = 0
-    private var startedAt = Instant.zero
     private var forwarded: [TableName] = []
     private var deferredFigures: [TableName: TableCompleteness] = [:]
     private var deferredOrigins: [NodeID: NodeID] = [:]
@@ -127,6 +129,20 @@ public struct Aggregator: Role {
             for proxy in proxies { proxyCluster[proxy] = source.cluster }
         }
         childReset = Set(configuration.deferred.values)
+        // Clusters and children are dropped after the same silence, and report to the same tier.
+        func bookkeeping(_ noun: String) -> Collector.Configuration {
+            Collector.Configuration(
+                tier: .aggregator,
+                schedule: configuration.schedule,
+                dropAfter: configuration.dropAfter,
+                deadlineTimer: Self.deadlineTimer,
+                role: "tla",
+                noun: noun,
+                warmUpWaitsForSilentSources: false
+            )
+        }
+        collector = Collector(configuration: bookkeeping("cluster"), sources: configuration.clusters.map(\.cluster))
+        childSources = Collector(configuration: bookkeeping("child"), sources: Array(Set(configuration.deferred.values)))
     }
 
     /// The proxy currently listened to for `cluster`.
@@ -134,11 +150,11 @@ public struct Aggregator: Role {
 
     /// Clusters currently dropped and since when, sorted.
     public var droppedClusters: [DroppedNode] {
-        clusters.compactMap { id, c in c.droppedSince.map { DroppedNode(node: id, since: $0) } }.sorted()
+        collector.dropped
     }
 
     /// The newest generation sent to SQL nodes.
-    public var sentGeneration: UInt64 { sent }
+    public var sentGeneration: UInt64 { collector.sent }
 
     /// The combined rows held for `table` (dropped clusters included), or `nil`.
     public func table(_ name: TableName) -> Table? { store[name]?.table }
@@ -147,35 +163,22 @@ public struct Aggregator: Role {
         var actions: [RoleAction] = []
         switch input {
         case .started:
-            startedAt = now
-            sent = configuration.schedule.number(at: now)
+            collector.start(now: now)
+            childSources.start(now: now)
             for name in clusters.keys { clusters[name]!.activeSince = now }
             forwardInterest(now: now, into: &actions)
             scheduleNext(after: now, into: &actions)
         case .timerFired(let timer) where timer == Self.generationTimer:
-            let number = configuration.schedule.latestSlot(.edge, at: now)
             checkSilence(now: now, into: &actions)
             forwardInterest(now: now, into: &actions)
             // Sources with skewed clocks may have reported this generation already.
-            if sent < number, isComplete(number) { send(number, now: now, into: &actions) }
-            actions.append(.setTimer(Self.deadlineTimer, at: configuration.schedule.slot(.aggregator, of: number)))
+            if let number = collector.generationStarted(now: now) { send(number, now: now, into: &actions) }
+            actions.append(collector.deadline(now: now))
             scheduleNext(after: now, into: &actions)
         case .timerFired(let timer) where timer == Self.deadlineTimer:
-            checkSilence(now: now, into: &actions)
-            let number = configuration.schedule.latestSlot(.aggregator, at: now)
-            if sent < number {
-                let missing = waitingFor(number).map(\.rawValue).joined(separator: ", ")
-                actions.append(
-                    .log(
-                        LogRecord(
-                            .debug,
-                            "sending incomplete generation",
-                            metadata: ["generation": "\(number)", "missing": missing]
-                        )
-                    )
-                )
-                send(number, now: now, into: &actions)
-            }
+            failOver(now: now, into: &actions)
+            childSources.checkSilence(now: now, into: &actions)
+            if let number = collector.deadlineReached(now: now, into: &actions) { send(number, now: now, into: &actions) }
         case .received(let message, let peer):
             onMessage(message, from: peer, now: now, into: &actions)
         case .timerFired, .peerUp, .peerDown, .publish, .query:
@@ -184,7 +187,7 @@ public struct Aggregator: Role {
         return actions
     }
 
-    private var children: Set<NodeID> { Set(configuration.deferred.values) }
+    private var children: Set<NodeID> { Set(childSources.sources.keys) }
 
     private mutating func onMessage(
         _ message: Message,
@@ -194,7 +197,7 @@ public struct Aggregator: Role {
     ) {
         switch message {
         case .update(let update):
-            if children.contains(peer) {
+            if childSources.sources[peer] != nil {
                 onChildUpdate(update, from: peer, now: now, into: &actions)
             } else {
                 onProxyUpdate(update, from: peer, now: now, into: &actions)
@@ -206,7 +209,7 @@ public struct Aggregator: Role {
         case .ack(let ack):
             receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
         case .resync(let request):
-            if children.contains(peer) {
+            if childSources.sources[peer] != nil {
                 forwardResync(request, now: now, into: &actions)
             } else if receivers[peer] != nil {
                 receivers[peer]!.resync(request, generation: request.generation)
@@ -257,19 +260,7 @@ public struct Aggregator: Role {
     /// Notes that `proxy` of `cluster` was heard; a dropped cluster returns.
     private mutating func hear(_ proxy: NodeID, cluster: NodeID, now: Instant, into actions: inout [RoleAction]) {
         clusters[cluster]!.heard[proxy] = now
-        if let since = clusters[cluster]!.droppedSince {
-            clusters[cluster]!.droppedSince = nil
-            actions.append(
-                .log(
-                    LogRecord(
-                        .info,
-                        "cluster returned",
-                        metadata: ["cluster": cluster.rawValue, "dropped.since": "\(since)"]
-                    )
-                )
-            )
-            actions.append(RoleMetrics.counter("query.returns", 1, role: "tla"))
-        }
+        collector.heard(cluster, now: now, into: &actions)
     }
 
     private mutating func onProxyUpdate(
@@ -293,8 +284,7 @@ public struct Aggregator: Role {
         }
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "tla"))
         let number = update.generation.number
-        clusters[cluster]!.reported = max(clusters[cluster]!.reported, number)
-        if update.entries.allSatisfy(\.replacesScope) { clusters[cluster]!.synced = true }
+        collector.reported(cluster, generation: number, full: update.entries.allSatisfy(\.replacesScope))
         var local: [TableEntry] = []
         var relayed: [NodeID: [TableEntry]] = [:]
         for entry in update.entries {
@@ -327,8 +317,7 @@ public struct Aggregator: Role {
             now: now,
             into: &actions
         )
-        let current = configuration.schedule.number(at: now)
-        if sent < current, number >= current, isComplete(current) {
+        if let current = collector.reportArrived(generation: number, now: now) {
             send(current, now: now, into: &actions)
         }
     }
@@ -340,6 +329,8 @@ public struct Aggregator: Role {
         into actions: inout [RoleAction]
     ) {
         childReset.remove(child)
+        let returning = childSources.isDropped(child)
+        childSources.heard(child, now: now, into: &actions)
         for entry in update.entries { deferredFigures[entry.table] = entry.completeness }
         _ = store.intake(
             update.entries,
@@ -352,8 +343,11 @@ public struct Aggregator: Role {
         )
         // The child's tables for a generation already sent go out now, as a second update.
         let number = update.generation.number
-        guard sent >= number, !update.entries.isEmpty else { return }
-        let tables = Set(update.entries.map(\.table))
+        // A returning child's tables are listed even if its update carries no entry for them, so
+        // receivers get its rows back.
+        let deferredToChild = returning ? configuration.deferred.filter { $0.value == child }.map(\.key) : []
+        guard collector.sent >= number, !update.entries.isEmpty || !deferredToChild.isEmpty else { return }
+        let tables = Set(update.entries.map(\.table) + deferredToChild)
         for peer in receivers.keys.sorted() where !receivers[peer]!.standby {
             let live = receivers[peer]!.liveTables(at: now).filter { tables.contains($0) }
             guard !live.isEmpty else { continue }
@@ -383,23 +377,22 @@ public struct Aggregator: Role {
         }
     }
 
-    /// Whether every live cluster has reported generation `number` (no allocation).
-    private func isComplete(_ number: UInt64) -> Bool {
-        !clusters.values.contains { $0.droppedSince == nil && $0.reported < number }
-    }
-
-    /// Live clusters that have not reported generation `number`, sorted.
-    private func waitingFor(_ number: UInt64) -> [NodeID] {
-        clusters.filter { $0.value.droppedSince == nil && $0.value.reported < number }.keys.sorted()
-    }
-
+    /// Fails over from silent active proxies, then drops clusters silent for `dropAfter`.
     private mutating func checkSilence(now: Instant, into actions: inout [RoleAction]) {
+        failOver(now: now, into: &actions)
+        collector.checkSilence(now: now, into: &actions)
+        childSources.checkSilence(now: now, into: &actions)
+    }
+
+    /// Replaces every active proxy silent for `failoverAfter` by the next one that was heard
+    /// recently (or simply the next), and asks the new one for the cluster's full state.
+    private mutating func failOver(now: Instant, into actions: inout [RoleAction]) {
         var failedOver = false
         for name in clusters.keys.sorted() {
             var cluster = clusters[name]!
             defer { clusters[name] = cluster }
             guard let active = cluster.activeProxy else { continue }
-            let since = max(cluster.heard[active] ?? startedAt, cluster.activeSince)
+            let since = max(cluster.heard[active] ?? collector.startedAt, cluster.activeSince)
             if now - since >= configuration.failoverAfter, cluster.proxies.count > 1 {
                 let count = cluster.proxies.count
                 let order = (1..<count).map { (cluster.active + $0) % count }
@@ -422,22 +415,8 @@ public struct Aggregator: Role {
                 cluster.active = next
                 cluster.activeSince = now
                 cluster.needsReset = true
-                cluster.synced = false
+                collector.markUnsynced(name)
                 failedOver = true
-            }
-            let heard = cluster.lastHeard ?? startedAt
-            if cluster.droppedSince == nil, now - heard >= configuration.dropAfter {
-                cluster.droppedSince = now
-                actions.append(
-                    .log(
-                        LogRecord(
-                            .info,
-                            "cluster dropped after silence",
-                            metadata: ["cluster": name.rawValue, "silent.s": "\((now - heard).secondsDouble)"]
-                        )
-                    )
-                )
-                actions.append(RoleMetrics.counter("query.drops", 1, role: "tla"))
             }
         }
         if failedOver { forwardInterest(now: now, into: &actions) }
@@ -470,17 +449,11 @@ public struct Aggregator: Role {
         }
     }
 
-    /// Whether this TLA is still learning its clusters' full state after a start (see
-    /// ``ClusterProxy``): bounded by two intervals.
-    private func warmingUp(at now: Instant) -> Bool {
-        now - startedAt < configuration.schedule.interval * 2
-            && clusters.values.contains { !$0.synced && $0.droppedSince == nil && $0.reported > 0 }
-    }
-
     private mutating func send(_ number: UInt64, now: Instant, into actions: inout [RoleAction]) {
-        sent = number
         let generation = configuration.schedule.generation(number)
-        if warmingUp(at: now) {
+        // A restarted TLA must not send SQL nodes tables missing clusters it simply has not heard
+        // yet (see ``ClusterProxy``).
+        if collector.warmingUp(at: now) {
             actions.append(
                 .log(LogRecord(.debug, "warming up: holding back the tables", metadata: ["generation": "\(number)"]))
             )
@@ -509,7 +482,11 @@ public struct Aggregator: Role {
                 actions.append(.send(.heartbeat(Heartbeat(generation: number)), to: peer))
                 continue
             }
-            let entries = live.filter { configuration.deferred[$0] == nil }.map {
+            // Deferred tables go out when their child hands them back, unless the child is dropped:
+            // then its rows are removed now.
+            let entries = live.filter { table in
+                configuration.deferred[table].map { childSources.isDropped($0) } ?? true
+            }.map {
                 entry($0, for: peer, generation: number, merge: false)
             }
             let update = GenerationUpdate(generation: generation, entries: entries)
@@ -526,17 +503,30 @@ public struct Aggregator: Role {
     private mutating func entry(_ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool) -> TableEntry {
         var origins: [NodeID] = []
         var completeness = TableCompleteness()
-        if configuration.deferred[table] != nil {
-            origins = store.sortedOrigins(of: table)
-            completeness = deferredFigures[table] ?? TableCompleteness()
+        if let child = configuration.deferred[table] {
+            if let since = childSources.droppedSince(child) {
+                // The child is gone: nothing of the table is served; the figures say why.
+                let figures = deferredFigures[table] ?? TableCompleteness()
+                completeness = TableCompleteness(
+                    machinesKnown: figures.machinesKnown,
+                    clustersKnown: figures.clustersKnown,
+                    dropped: [DroppedNode(node: child, since: since)]
+                )
+            } else {
+                origins = store.sortedOrigins(of: table)
+                completeness = deferredFigures[table] ?? TableCompleteness()
+            }
         } else {
-            if let stored = store[table] {
-                origins = store.sortedOrigins(of: table).filter { origin in
+            origins = store.sortedOrigins(of: table)
+            // Filter out dropped clusters' origins only when some cluster is dropped (a lookup per
+            // origin, up to the whole fleet).
+            if let stored = store[table], collector.sources.values.contains(where: { !$0.isLive }) {
+                origins = origins.filter { origin in
                     guard let scope = stored.origins[origin]?.scope else { return false }
-                    return clusters[scope]?.droppedSince == nil
+                    return !collector.isDropped(scope)
                 }
             }
-            completeness = Self.combine(clusters: clusters, table: table)
+            completeness = Self.combine(clusters: clusters, sources: collector.sources, table: table)
         }
         return receivers[peer]!.entry(
             for: table,
@@ -550,15 +540,20 @@ public struct Aggregator: Role {
 
     /// Sums the clusters' figures for `table`: live clusters as reported, dropped clusters as known
     /// but not contributing, never-heard clusters as known.
-    static func combine(clusters: [NodeID: ClusterState], table: TableName) -> TableCompleteness {
+    static func combine(
+        clusters: [NodeID: ClusterState],
+        sources: [NodeID: Collector.Source],
+        table: TableName
+    ) -> TableCompleteness {
         var total = TableCompleteness()
         for name in clusters.keys.sorted() {
             let cluster = clusters[name]!
+            let source = sources[name] ?? Collector.Source()
             guard let figures = cluster.figures[table] else {
-                if cluster.reported == 0 { total.clustersKnown += 1 }
+                if source.reported == 0 { total.clustersKnown += 1 }
                 continue
             }
-            if let since = cluster.droppedSince {
+            if let since = source.droppedSince {
                 total.add(
                     TableCompleteness(
                         machinesKnown: figures.machinesKnown,

@@ -41,6 +41,8 @@ public struct AggregatorChild: Role {
     private var synced: [TableName: Set<NodeID>] = [:]
     /// Table → generation of the last full resync this child asked for.
     private var resyncRequested: [TableName: UInt64] = [:]
+    /// Cluster → newest generation relayed from it.
+    private var lastRelayed: [NodeID: UInt64] = [:]
 
     /// Generations to wait for a requested full resync before asking again.
     static let resyncRetryAfter: UInt64 = 3
@@ -130,8 +132,18 @@ public struct AggregatorChild: Role {
     /// Notes the clusters that sent a table in full, and asks the parent for a full resync of every
     /// table some cluster has only sent deltas of since this child started (it may hold nothing of
     /// that cluster's unchanged origins).
+    ///
+    /// A relayed update that did not arrive (the TLA acknowledged it for this child all the same)
+    /// shows as a gap in a cluster's generations: the cluster then counts as not sent in full, so
+    /// rows or removals carried only by the lost update cannot stay missing here.
     private mutating func requestFullState(_ deferral: Deferral, into actions: inout [RoleAction]) {
         let number = deferral.generation.number
+        if let last = lastRelayed[deferral.cluster], number > last + 1 {
+            for entry in deferral.entries where !entry.replacesScope {
+                synced[entry.table]?.remove(deferral.cluster)
+            }
+        }
+        lastRelayed[deferral.cluster] = max(lastRelayed[deferral.cluster] ?? 0, number)
         for entry in deferral.entries {
             if entry.replacesScope {
                 synced[entry.table, default: []].insert(deferral.cluster)
@@ -165,8 +177,9 @@ public struct AggregatorChild: Role {
         merge: Bool
     ) -> TableEntry {
         var origins: [NodeID] = []
-        if let stored = store[table] {
-            origins = store.sortedOrigins(of: table).filter { origin in
+        origins = store.sortedOrigins(of: table)
+        if let stored = store[table], !dropped.isEmpty {
+            origins = origins.filter { origin in
                 guard let scope = stored.origins[origin]?.scope else { return false }
                 return dropped[scope] == nil
             }

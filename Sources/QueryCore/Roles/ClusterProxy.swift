@@ -4,7 +4,8 @@
 /// until every machine it knows has reported (completeness), bounded by its slot `t + δ1` so a silent
 /// machine cannot stall the generation, then sends the combined cluster table to each TLA that asked,
 /// as per-origin deltas against what that TLA acknowledged. A machine silent for `dropAfter` is
-/// dropped: its rows vanish from what the proxy sends; when it reports again they return.
+/// dropped: its rows vanish from what the proxy sends; when it reports again they return. The
+/// completeness, deadline and silence bookkeeping is the internal `Collector` shared with ``Aggregator``.
 ///
 /// Interest from TLAs is forwarded to the edges at once (data follows in a future generation) and
 /// refreshed every generation, together with the prewarm list.
@@ -51,15 +52,6 @@ public struct ClusterProxy: Role {
         }
     }
 
-    /// What the proxy knows about one machine.
-    struct Machine: Sendable {
-        var lastHeard: Instant?
-        var reported: UInt64 = 0
-        var droppedSince: Instant?
-        var needsReset = true
-        /// The machine has sent its full state since this proxy started (entries replacing its scope).
-        var synced = false
-    }
 
     /// Fires at every generation start: refresh interest, check for silent machines.
     public static let generationTimer = TimerID("proxy.generation")
@@ -70,10 +62,12 @@ public struct ClusterProxy: Role {
     /// The settings.
     public let configuration: Configuration
     private var store: TableStore
-    private var machines: [NodeID: Machine] = [:]
+    /// Completeness, silence and drops of the cluster's machines; when to send.
+    private var collector: Collector
+    /// Machines that were sent the request resetting what they believe this proxy holds (every
+    /// machine's first request does).
+    private var resetSent: Set<NodeID> = []
     private var receivers: [NodeID: Downstream] = [:]
-    private var sent: UInt64 = 0
-    private var startedAt = Instant.zero
     private var forwarded: [TableName] = []
     private var lastForward: Instant?
 
@@ -82,16 +76,27 @@ public struct ClusterProxy: Role {
         self.id = id
         self.configuration = configuration
         self.store = TableStore(keepsHistory: true, sourced: configuration.sourcedTables)
-        for machine in configuration.machines { machines[machine] = Machine() }
+        self.collector = Collector(
+            configuration: Collector.Configuration(
+                tier: .proxy,
+                schedule: configuration.schedule,
+                dropAfter: configuration.dropAfter,
+                deadlineTimer: Self.deadlineTimer,
+                role: "proxy",
+                noun: "machine",
+                warmUpWaitsForSilentSources: true
+            ),
+            sources: configuration.machines
+        )
     }
 
     /// Machines currently dropped and since when, sorted.
     public var droppedMachines: [DroppedNode] {
-        machines.compactMap { id, m in m.droppedSince.map { DroppedNode(node: id, since: $0) } }.sorted()
+        collector.dropped
     }
 
     /// The newest generation sent to TLAs.
-    public var sentGeneration: UInt64 { sent }
+    public var sentGeneration: UInt64 { collector.sent }
 
     /// The rows held for `table`, all origins (dropped ones included), or `nil`.
     public func table(_ name: TableName) -> Table? { store[name]?.table }
@@ -100,34 +105,18 @@ public struct ClusterProxy: Role {
         var actions: [RoleAction] = []
         switch input {
         case .started:
-            startedAt = now
-            sent = configuration.schedule.number(at: now)  // the running generation is joined midway: skip it
+            collector.start(now: now)  // the running generation is joined midway: skip it
             forwardInterest(now: now, into: &actions)
             scheduleNext(after: now, into: &actions)
         case .timerFired(let timer) where timer == Self.generationTimer:
-            let number = configuration.schedule.latestSlot(.edge, at: now)
-            checkSilence(now: now, into: &actions)
+            collector.checkSilence(now: now, into: &actions)
             forwardInterest(now: now, periodic: true, into: &actions)
             // Sources with skewed clocks may have reported this generation already.
-            if sent < number, isComplete(number) { send(number, now: now, into: &actions) }
-            actions.append(.setTimer(Self.deadlineTimer, at: configuration.schedule.slot(.proxy, of: number)))
+            if let number = collector.generationStarted(now: now) { send(number, now: now, into: &actions) }
+            actions.append(collector.deadline(now: now))
             scheduleNext(after: now, into: &actions)
         case .timerFired(let timer) where timer == Self.deadlineTimer:
-            checkSilence(now: now, into: &actions)
-            let number = configuration.schedule.latestSlot(.proxy, at: now)
-            if sent < number {
-                let missing = waitingFor(number).map(\.rawValue).joined(separator: ", ")
-                actions.append(
-                    .log(
-                        LogRecord(
-                            .debug,
-                            "sending incomplete generation",
-                            metadata: ["generation": "\(number)", "missing": missing]
-                        )
-                    )
-                )
-                send(number, now: now, into: &actions)
-            }
+            if let number = collector.deadlineReached(now: now, into: &actions) { send(number, now: now, into: &actions) }
         case .received(let message, let peer):
             onMessage(message, from: peer, now: now, into: &actions)
         case .timerFired, .peerUp, .peerDown, .publish, .query:
@@ -177,28 +166,12 @@ public struct ClusterProxy: Role {
         now: Instant,
         into actions: inout [RoleAction]
     ) {
-        var machine = machines[peer] ?? Machine()
-        if let since = machine.droppedSince {
-            machine.droppedSince = nil
-            actions.append(
-                .log(
-                    LogRecord(
-                        .info,
-                        "machine returned",
-                        metadata: ["peer": peer.rawValue, "dropped.since": "\(since)"]
-                    )
-                )
-            )
-            actions.append(RoleMetrics.counter("query.returns", 1, role: "proxy"))
-        }
-        machine.lastHeard = now
+        collector.heard(peer, now: now, into: &actions)
         // Only the newest regular update lists every table the edge publishes: a resync reply (for a
         // generation already received) lists just the resynced table, and a reordered or duplicated
         // update is stale.
-        let newest = update.generation.number > machine.reported
-        machine.reported = max(machine.reported, update.generation.number)
-        if update.entries.allSatisfy(\.replacesScope) { machine.synced = true }
-        machines[peer] = machine
+        let newest = collector.reported(
+            peer, generation: update.generation.number, full: update.entries.allSatisfy(\.replacesScope))
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
         _ = store.intake(
             update.entries,
@@ -212,8 +185,8 @@ public struct ClusterProxy: Role {
         // An edge that stopped publishing a table it used to: its rows of that table vanish. Judged
         // only from the newest update; otherwise the edge, believing its acknowledged rows held here,
         // would never resend a table that no longer changes.
-        let listed = Set(update.entries.map(\.table))
-        for name in store.names where newest && !listed.contains(name) && store[name]?.table.slices[peer] != nil {
+        let listed = newest ? Set(update.entries.map(\.table)) : []
+        for name in newest ? store.names : [] where !listed.contains(name) && store.holds(name, origin: peer) {
             if forwarded.contains(name) {
                 _ = store.apply(
                     TableEntry(table: name, copies: [], removed: [peer], completeness: TableCompleteness()),
@@ -222,38 +195,8 @@ public struct ClusterProxy: Role {
                 )
             }
         }
-        let number = configuration.schedule.number(at: now)
-        if sent < number, update.generation.number >= number, isComplete(number) {
+        if let number = collector.reportArrived(generation: update.generation.number, now: now) {
             send(number, now: now, into: &actions)
-        }
-    }
-
-    /// Whether every live machine has reported generation `number` (no allocation).
-    private func isComplete(_ number: UInt64) -> Bool {
-        !machines.values.contains { $0.droppedSince == nil && $0.reported < number }
-    }
-
-    /// Live machines that have not reported generation `number`, sorted.
-    private func waitingFor(_ number: UInt64) -> [NodeID] {
-        machines.filter { $0.value.droppedSince == nil && $0.value.reported < number }.keys.sorted()
-    }
-
-    private mutating func checkSilence(now: Instant, into actions: inout [RoleAction]) {
-        for peer in machines.keys.sorted() where machines[peer]!.droppedSince == nil {
-            let heard = machines[peer]!.lastHeard ?? startedAt
-            if now - heard >= configuration.dropAfter {
-                machines[peer]!.droppedSince = now
-                actions.append(
-                    .log(
-                        LogRecord(
-                            .info,
-                            "machine dropped after silence",
-                            metadata: ["peer": peer.rawValue, "silent.s": "\((now - heard).secondsDouble)"]
-                        )
-                    )
-                )
-                actions.append(RoleMetrics.counter("query.drops", 1, role: "proxy"))
-            }
         }
     }
 
@@ -276,29 +219,21 @@ public struct ClusterProxy: Role {
         forwarded = tables
         guard !tables.isEmpty else { return }
         if !quiet { lastForward = now }
-        for peer in machines.keys.sorted() {
-            let machine = machines[peer]!
-            let silent = machine.lastHeard.map { now - $0 > configuration.schedule.interval } ?? true
-            if quiet, !machine.needsReset, !silent, machine.droppedSince == nil { continue }
-            machines[peer]!.needsReset = false
-            let request = TableRequest(tables: tables, lease: configuration.interestLease, reset: machine.needsReset)
+        for peer in collector.sources.keys.sorted() {
+            let reset = !resetSent.contains(peer)
+            let silent = collector.lastHeard(peer).map { now - $0 > configuration.schedule.interval } ?? true
+            if quiet, !reset, !silent, !collector.isDropped(peer) { continue }
+            resetSent.insert(peer)
+            let request = TableRequest(tables: tables, lease: configuration.interestLease, reset: reset)
             actions.append(.send(.request(request), to: peer))
         }
     }
 
-    /// Whether this proxy is still learning its machines' full state after a start: a restarted
-    /// proxy must not send TLAs a cluster table missing machines it simply has not heard yet (it
-    /// would replace what the TLA holds). Bounded by two intervals, after which silent machines
-    /// are treated as absent.
-    private func warmingUp(at now: Instant) -> Bool {
-        now - startedAt < configuration.schedule.interval * 2
-            && machines.values.contains { !$0.synced && $0.droppedSince == nil }
-    }
-
     private mutating func send(_ number: UInt64, now: Instant, into actions: inout [RoleAction]) {
-        sent = number
         let generation = configuration.schedule.generation(number)
-        if warmingUp(at: now) {
+        // A restarted proxy must not send TLAs a cluster table missing machines it simply has not
+        // heard yet (it would replace what the TLA holds).
+        if collector.warmingUp(at: now) {
             actions.append(
                 .log(
                     LogRecord(
@@ -344,7 +279,7 @@ public struct ClusterProxy: Role {
         var newest: Instant?
         if let stored = store[table] {
             for origin in store.sortedOrigins(of: table) {
-                if let since = machines[origin]?.droppedSince {
+                if let since = collector.droppedSince(origin) {
                     dropped.append(DroppedNode(node: origin, since: since))
                     continue
                 }
@@ -354,7 +289,7 @@ public struct ClusterProxy: Role {
                 newest = Instant.maximum(newest, confirmed)
             }
         }
-        let neverHeard = machines.values.filter { $0.lastHeard == nil && $0.droppedSince == nil }.count
+        let neverHeard = collector.neverHeardCount
         let hasTable = !origins.isEmpty || !dropped.isEmpty
         let completeness = TableCompleteness(
             machinesContributing: origins.count,

@@ -89,13 +89,15 @@ public struct EdgeAgent: Role {
         case .ack(let ack):
             receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
         case .resync(let request):
-            guard receivers[peer] != nil else { return }
-            receivers[peer]!.resync(request, generation: request.generation)
+            guard var downstream = receivers.removeValue(forKey: peer) else { return }
+            downstream.resync(request, generation: request.generation)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "edge"))
-            if let entry = entry(request.table, for: peer, generation: request.generation, merge: true) {
+            let reply = entry(request.table, for: &downstream, generation: request.generation, merge: true)
+            receivers[peer] = downstream
+            if let reply {
                 let update = GenerationUpdate(
                     generation: configuration.schedule.generation(request.generation),
-                    entries: [entry]
+                    entries: [reply]
                 )
                 RoleMetrics.send(update, to: peer, role: "edge", into: &actions)
             }
@@ -109,13 +111,13 @@ public struct EdgeAgent: Role {
         let generation = configuration.schedule.generation(number)
         var bytes = 0
         for peer in receivers.keys.sorted() {
-            receivers[peer]!.expire(at: now)
-            let live = receivers[peer]!.liveTables(at: now)
-            if live.isEmpty {
-                receivers.removeValue(forKey: peer)
-                continue
-            }
-            let entries = live.compactMap { entry($0, for: peer, generation: number, merge: false) }
+            // Taken out while it is worked on: one lookup instead of one per access, no copies.
+            var downstream = receivers.removeValue(forKey: peer)!
+            downstream.expire(at: now)
+            let live = downstream.liveTables(at: now)
+            if live.isEmpty { continue }  // no live interest left: forget the proxy
+            let entries = live.compactMap { entry($0, for: &downstream, generation: number, merge: false) }
+            receivers[peer] = downstream
             let update = GenerationUpdate(generation: generation, entries: entries)
             bytes += update.estimatedBytes
             actions.append(.send(.update(update), to: peer))
@@ -124,7 +126,12 @@ public struct EdgeAgent: Role {
         scheduleNext(after: now, into: &actions)
     }
 
-    private mutating func entry(_ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool) -> TableEntry? {
+    private func entry(
+        _ table: TableName,
+        for downstream: inout Downstream,
+        generation: UInt64,
+        merge: Bool
+    ) -> TableEntry? {
         guard let stored = store[table], stored.table.slices[id] != nil else { return nil }
         let confirmed = stored.origins[id]?.confirmedAt
         let completeness = TableCompleteness(
@@ -133,7 +140,7 @@ public struct EdgeAgent: Role {
             oldestPublish: confirmed,
             newestPublish: confirmed
         )
-        return receivers[peer]!.entry(
+        return downstream.entry(
             for: table,
             origins: [id],
             store: store,

@@ -167,7 +167,15 @@ public struct QueryNode: Role {
             submit(request, from: nil, now: now, into: &actions)
         case .received(let message, let peer):
             onMessage(message, from: peer, now: now, into: &actions)
-        case .peerUp, .peerDown, .publish:
+        case .peerDown(let peer):
+            // The transport saw the active TLA's connection go: fail over now rather than after
+            // `failoverAfter` of silence.
+            if peer == activeAggregator, aggregators.count > 1 {
+                heard.removeValue(forKey: peer)
+                failOver(from: peer, now: now, reason: "connection lost", into: &actions)
+                requestTables(now: now, into: &actions)
+            }
+        case .peerUp, .publish:
             break
         }
         return actions
@@ -211,6 +219,10 @@ public struct QueryNode: Role {
     ) {
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "sql"))
         let scope = id
+        // The catalog shares each table with the store; let go of the tables this update changes
+        // so applying it mutates them in place instead of copying every origin's slice (they are
+        // put back below).
+        for entry in update.entries { catalog.tables.removeValue(forKey: entry.table) }
         _ = store.intake(
             update.entries,
             generation: update.generation.number,
@@ -537,6 +549,11 @@ public struct QueryNode: Role {
         guard aggregators.count > 1, let current = activeAggregator else { return }
         let since = max(heard[current] ?? activeSince, activeSince)
         guard now - since >= configuration.failoverAfter else { return }
+        failOver(from: current, now: now, reason: "silent", into: &actions)
+    }
+
+    /// Switches to the next TLA that was heard within `failoverAfter` (or simply the next one).
+    private mutating func failOver(from current: NodeID, now: Instant, reason: String, into actions: inout [RoleAction]) {
         let count = aggregators.count
         let order = (1..<count).map { (active + $0) % count }
         let alive = order.first { index in
@@ -550,7 +567,7 @@ public struct QueryNode: Role {
                 LogRecord(
                     .info,
                     "TLA failover",
-                    metadata: ["from": current.rawValue, "to": aggregators[active].rawValue]
+                    metadata: ["from": current.rawValue, "to": aggregators[active].rawValue, "reason": reason]
                 )
             )
         )

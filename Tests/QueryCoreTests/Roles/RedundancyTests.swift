@@ -53,6 +53,29 @@ import Testing
         #expect(try count(pump, fleet.sql, 1) == [[.integer(10)]])
     }
 
+    @Test func theSQLNodeFailsOverAtOnceWhenItsTLAsConnectionDrops() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.tlas = 2
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        #expect(pump.role(fleet.sql, as: QueryNode.self).activeAggregator == fleet.tla(0))
+        let before = pump.sent.count
+        pump.deliver(fleet.sql, .peerDown(fleet.tla(0)))
+        #expect(pump.role(fleet.sql, as: QueryNode.self).activeAggregator == fleet.tla(1))
+        #expect(pump.counter("query.failovers", node: fleet.sql) == 1)
+        // The new TLA is asked at once for everything (a reset), not at the next refresh.
+        let reset = pump.sent[before...].contains { sent in
+            if case .request(let r) = sent.message { sent.to == fleet.tla(1) && r.reset && !r.standby } else { false }
+        }
+        #expect(reset)
+        // A standby's connection dropping changes nothing.
+        pump.deliver(fleet.sql, .peerDown(fleet.tla(0)))
+        #expect(pump.role(fleet.sql, as: QueryNode.self).activeAggregator == fleet.tla(1))
+        pump.run(seconds: 20)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(12)]])
+    }
+
     @Test func aQueryAboutAnotherPartitionsTableIsRedirected() throws {
         var configuration = QueryNode.Configuration(
             aggregators: ["tla:0"],
@@ -102,12 +125,26 @@ import Testing
         #expect(pump.role(fleet.sql, as: QueryNode.self).waitingQueries.isEmpty)
     }
 
-    @Test func aRestartedChildGetsBackTheRowsTheTLAAcknowledgedForIt() throws {
+    /// The child that `childFleet` defers `processes` to.
+    static let child: NodeID = "tla-child:0.0"
+
+    /// A fleet whose `processes` table is deferred to one child.
+    static var childFleet: Fixtures.Fleet {
         var fleet = Fixtures.Fleet()
-        let child: NodeID = "tla-child:0.0"
         fleet.deferred = [Fixtures.processes: child]
+        return fleet
+    }
+
+    /// `fleet` built and run for two generations.
+    static func running(_ fleet: Fixtures.Fleet) -> Pump {
         var pump = fleet.build()
         pump.run(seconds: 25)
+        return pump
+    }
+
+    @Test func aRestartedChildGetsBackTheRowsTheTLAAcknowledgedForIt() throws {
+        let (fleet, child) = (Self.childFleet, Self.child)
+        var pump = Self.running(fleet)
         #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 12)
         // The child crashes and comes back empty; only one machine's rows change afterwards, so the
         // proxies send deltas for that origin alone.
@@ -122,6 +159,56 @@ import Testing
         #expect(try count(pump, fleet.sql, 1) == [[.integer(13)]])
         let answer = try #require(pump.answer(fleet.sql, 1)).get()
         #expect(answer.completeness.tables.first?.machinesContributing == 4)
+    }
+
+    @Test func aSilentChildIsDroppedAndItsTablesVanishUntilItReturns() throws {
+        let (fleet, child) = (Self.childFleet, Self.child)
+        var pump = Self.running(fleet)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(12)]])
+        // The child dies: its last combined rows are served until `dropAfter` (180 s), then the
+        // TLA drops it and the table's rows vanish, with the child named as dropped.
+        pump.crash(child)
+        pump.advance(to: .seconds(150))
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 2) == [[.integer(12)]])
+        pump.advance(to: .seconds(230))
+        pump.query(fleet.sql, 3, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 3) == [[.integer(0)]])
+        let answer = try #require(pump.answer(fleet.sql, 3)).get()
+        #expect(answer.completeness.tables.first.map { Array($0.dropped.keys) } == [child])
+        #expect(answer.completeness.tables.first?.machinesContributing == 0)
+        #expect(pump.counter("query.drops", node: fleet.tla(0)) >= 1)
+        // It comes back (empty): it gets the full state and its rows return.
+        pump.restart(AggregatorChild(id: child, configuration: .init(parent: fleet.tla(0), schedule: fleet.schedule)))
+        pump.run(seconds: 40)
+        pump.query(fleet.sql, 4, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 4) == [[.integer(12)]])
+        #expect(try #require(pump.answer(fleet.sql, 4)).get().completeness.tables.first?.dropped.isEmpty == true)
+    }
+
+    @Test func aChildThatMissedARelayedUpdateGetsTheTableInFullAgain() throws {
+        let (fleet, child) = (Self.childFleet, Self.child)
+        var pump = Self.running(fleet)
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 12)
+        // One machine's change reaches the TLA, but the deferral relaying it to the child is lost;
+        // the TLA acknowledged it for the child, so the proxies never send that delta again.
+        pump.loses = { _, to, message in
+            if to == child, case .deferral(let d) = message, d.entries.contains(where: { !$0.copies.isEmpty }) {
+                return true
+            }
+            return false
+        }
+        pump.publish(fleet.edge(0, 0), Fixtures.processes, Fixtures.rows(fleet.edge(0, 0), count: 5))
+        pump.run(seconds: 10)
+        pump.loses = nil
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 12)
+        // The next relayed update shows the gap; the child asks for the table in full and catches up.
+        pump.run(seconds: 40)
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 14)
+        #expect(pump.counter("query.full_resyncs", node: child) >= 1)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(14)]])
     }
 
     @Test func deferredTablesAreCombinedByAChildAndHandedBack() throws {

@@ -128,11 +128,12 @@ struct Downstream: Sendable {
             if let newest = ackedGeneration[table], generation < newest { continue }
             guard let changes = pending[generation]?[table] else { continue }
             ackedGeneration[table] = generation
-            var held = acked[table] ?? [:]
-            for change in changes where !excluding.contains(change.origin) {
-                held[change.origin] = change.version
+            // Mutate in place: a copy of the table's acknowledged versions (one per origin, up to a
+            // whole fleet at a TLA) would be duplicated on every acknowledgement.
+            if acked[table] == nil { acked[table] = [:] }
+            for change in changes where excluding.isEmpty || !excluding.contains(change.origin) {
+                acked[table]![change.origin] = change.version
             }
-            acked[table] = held
             pending[generation]?[table] = nil
         }
     }

@@ -12,12 +12,20 @@
 /// - `query.answers`, `query.failures`, `query.redirects` (counters) at SQL nodes.
 enum RoleMetrics {
     static func counter(_ label: String, _ value: Int, role: String) -> RoleAction {
-        .metric(MetricRecord(label, .counter, Double(value), dimensions: ["role": role]))
+        .metric(MetricRecord(label, .counter, Double(value), dimensions: dimensions(role)))
     }
 
     static func sample(_ label: String, _ value: Double, role: String) -> RoleAction {
-        .metric(MetricRecord(label, .sample, value, dimensions: ["role": role]))
+        .metric(MetricRecord(label, .sample, value, dimensions: dimensions(role)))
     }
+
+    /// The roles' dimension dictionaries, made once: metrics are reported on every step, and a
+    /// dictionary literal per record would allocate each time.
+    private static let roleDimensions: [String: [String: String]] = Dictionary(
+        uniqueKeysWithValues: ["edge", "proxy", "tla", "tla-child", "sql", "tla-sql"].map { ($0, ["role": $0]) }
+    )
+
+    static func dimensions(_ role: String) -> [String: String] { roleDimensions[role] ?? ["role": role] }
 
     /// Appends the actions that send `update` to `peer` and count its estimated bytes out.
     static func send(_ update: GenerationUpdate, to peer: NodeID, role: String, into actions: inout [RoleAction]) {

@@ -67,6 +67,9 @@ struct TableStore: Sendable {
         return sorted
     }
 
+    /// Whether `origin`'s rows of `name` are held.
+    func holds(_ name: TableName, origin: NodeID) -> Bool { tables[name]?.table.slices[origin] != nil }
+
     /// Forgets a table entirely.
     mutating func forget(_ name: TableName) { tables.removeValue(forKey: name) }
 
@@ -83,8 +86,9 @@ struct TableStore: Sendable {
         }
         if sourced.contains(entry.table), !entry.copies.isEmpty {
             applySourced(entry, scope: scope, confirmed: confirmed, into: &report)
-        } else if !entry.copies.isEmpty {
-            var stored = tables.removeValue(forKey: entry.table)!
+        }
+        guard var stored = tables.removeValue(forKey: entry.table) else { return report }
+        if !sourced.contains(entry.table) {
             for item in entry.copies {
                 let held = stored.table.slices[item.origin]
                 let outcome: ApplyOutcome
@@ -103,9 +107,7 @@ struct TableStore: Sendable {
                     report.resync.append(item.origin)
                 }
             }
-            tables[entry.table] = stored
         }
-        guard var stored = tables.removeValue(forKey: entry.table) else { return report }
         var toRemove = entry.removed
         if entry.replacesScope {
             let listed = Set(entry.copies.map(\.origin))
@@ -166,19 +168,30 @@ struct TableStore: Sendable {
     ) {
         report.applied += 1
         report.rowsMerged += item.copy.rowsCarried
-        var record = stored.origins[item.origin] ?? OriginRecord(confirmedAt: confirmed, scope: scope)
+        // Updated in place (through the dictionary's modify accessor), so the history array is not
+        // copied on every apply.
+        Self.update(
+            &stored.origins[item.origin, default: OriginRecord(confirmedAt: confirmed, scope: scope)],
+            with: item, held: held, scope: scope, keepsHistory: keepsHistory)
+    }
+
+    private static func update(
+        _ record: inout OriginRecord,
+        with item: OriginCopy,
+        held: Table.Slice?,
+        scope: NodeID,
+        keepsHistory: Bool
+    ) {
         record.scope = scope
         record.confirmedAt = max(record.confirmedAt, item.publishedAt)
-        if keepsHistory {
-            if let held {
-                record.previous.append((held.version, held.segment))
-                if record.previous.count > TableStore.historyDepth { record.previous.removeFirst() }
-            } else {
-                record.previous.removeAll()
-            }
-            record.lastDelta = item.copy.isDelta ? item.copy : nil
+        guard keepsHistory else { return }
+        if let held {
+            if record.previous.count >= TableStore.historyDepth { record.previous.removeFirst() }
+            record.previous.append((held.version, held.segment))
+        } else {
+            record.previous.removeAll()
         }
-        stored.origins[item.origin] = record
+        record.lastDelta = item.copy.isDelta ? item.copy : nil
     }
 
     /// Sets `origin`'s rows of `name` to `segment` (an edge publishing), creating a new version only
@@ -203,29 +216,46 @@ struct TableStore: Sendable {
             return true
         }
         defer { tables[name] = stored }
-        var record = stored.origins[origin] ?? OriginRecord(confirmedAt: now, scope: origin)
-        record.confirmedAt = now
+        let fresh = OriginRecord(confirmedAt: now, scope: origin)
         guard let held = stored.table.slices[origin] else {
             try stored.table.replace(origin: origin, version: nextVersion(0), segment: segment, publishedAt: now)
-            stored.origins[origin] = record
+            stored.origins[origin, default: fresh].confirmedAt = now
             return true
         }
-        if held.segment.schema == segment.schema && held.segment.hasSameRows(as: segment) {
-            stored.origins[origin] = record
-            return false
-        }
+        // One diff tells both whether the rows changed and what to send (an empty diff means the
+        // same rows, compared exactly); a diff that cannot be made (a key held twice) falls back to
+        // comparing the rows as multisets and sending full copies.
+        var delta: TableCopy?
         let version = nextVersion(held.version)
-        let delta = TableCopy.between(base: (held.version, held.segment), target: (version, segment))
+        if held.segment.schema == segment.schema {
+            if let (upserts, deletes) = try? held.segment.diff(to: segment) {
+                if upserts.isEmpty && deletes.isEmpty {
+                    stored.origins[origin, default: fresh].confirmedAt = now
+                    return false
+                }
+                delta = TableCopy.make(base: held.version, to: (version, segment), upserts: upserts, deletes: deletes)
+            } else if held.segment.hasSameRows(as: segment) {
+                stored.origins[origin, default: fresh].confirmedAt = now
+                return false
+            }
+        }
         if segment.schema != stored.table.schema && stored.table.slices.count == 1 {
             // The only origin changes its schema: start over with the new one.
             stored.table = Table(name: name, schema: segment.schema)
         }
         try stored.table.replace(origin: origin, version: version, segment: segment, publishedAt: now)
-        record.previous.append((held.version, held.segment))
-        if record.previous.count > TableStore.historyDepth { record.previous.removeFirst() }
-        record.lastDelta = delta.flatMap { $0.isDelta ? $0 : nil }
-        stored.origins[origin] = record
+        Self.remember(
+            &stored.origins[origin, default: fresh], held: held, now: now, delta: delta.flatMap { $0.isDelta ? $0 : nil })
         return true
+    }
+
+    /// Records a published change in place: the previous rows join the history, `delta` is what
+    /// produced the new rows.
+    private static func remember(_ record: inout OriginRecord, held: Table.Slice, now: Instant, delta: TableCopy?) {
+        record.confirmedAt = now
+        if record.previous.count >= TableStore.historyDepth { record.previous.removeFirst() }
+        record.previous.append((held.version, held.segment))
+        record.lastDelta = delta
     }
 
     /// Marks `origin`'s rows of `name` confirmed at `time` without a change.
