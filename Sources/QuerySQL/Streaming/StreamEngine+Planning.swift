@@ -391,6 +391,16 @@ extension StreamEngine {
                     }
                     continue
                 }
+                if streamSpecs.count == 1, usesFlatAggregation,
+                    let kind = AggregatingInput.supports(plan, window: entry.window)
+                {
+                    // Single-stream aggregation: flat per-group state instead of the row pipeline.
+                    let input = AggregatingInput(statement: statement, plan: plan, window: kind)
+                    if case .time(let ns) = kind { input.attach(to: expiryQueue(duration: ns)) }
+                    statement.aggregating = input
+                    register(id, stream: entry.stream, consumer: input, filter: streamFilters[position])
+                    continue
+                }
                 let input = StreamInput(statement: statement, position: position, stream: entry.stream, window: entry.window)
                 statement.inputs.append(input)
                 register(id, stream: entry.stream, consumer: input, filter: streamFilters[position])

@@ -11,6 +11,8 @@ final class FilterEntry {
     let filter: CompiledExpression?
     /// The filter without the conjunct the index already checked.
     let residual: CompiledExpression?
+    /// ``residual`` compiled for the per-event path.
+    let residualPredicate: EventPredicate?
     /// Registration order, so delivery order does not depend on hashing.
     let order: UInt64
     /// The equality the entry is indexed under, if any: field and values.
@@ -54,6 +56,7 @@ final class FilterEntry {
         } else {
             self.residual = filter
         }
+        self.residualPredicate = residual.map(EventPredicate.init)
     }
 }
 
@@ -108,17 +111,20 @@ final class FilterIndex {
     /// The entries whose filters accept `event`, in registration order.
     func matches(_ event: Event, into result: inout [FilterEntry]) {
         result.removeAll(keepingCapacity: true)
-        let row = Row.one(event)
+        // Each list is in registration order; only results gathered from several lists need sorting.
+        var lists = 0
         for column in columns where column < event.values.count {
             if let list = byKey[Key(column: column, value: event.values[column])] {
                 evaluations &+= list.count
-                for entry in list where entry.residual?.isTrue(row) ?? true { result.append(entry) }
+                lists += 1
+                for entry in list where entry.residualPredicate?.isTrue(event) ?? true { result.append(entry) }
             }
         }
         if !unindexed.isEmpty {
             evaluations &+= unindexed.count
-            for entry in unindexed where entry.residual?.isTrue(row) ?? true { result.append(entry) }
+            lists += 1
+            for entry in unindexed where entry.residualPredicate?.isTrue(event) ?? true { result.append(entry) }
         }
-        if result.count > 1 { result.sort { $0.order < $1.order } }
+        if lists > 1 && result.count > 1 { result.sort { $0.order < $1.order } }
     }
 }

@@ -1,0 +1,301 @@
+import QueryCore
+
+/// The input of a single-stream aggregating statement (`select k, avg(x) from S.win:time(20 sec)
+/// group by k having …`), with its window and aggregate state kept flat.
+///
+/// It replaces a ``StreamInput`` plus the statement's ``RowPipeline`` for statements without a
+/// join, named window, `output`, `DISTINCT`, `ORDER BY`, `LIMIT` or ungrouped fields in the select
+/// list, over no window, `win:length(n)` or `win:time(d)`, and produces exactly the rows the general
+/// path produces (a differential test checks this):
+/// - groups are numbered; a hash map takes a group key to its number, and each group's
+///   ``Accumulator``s sit in one array at `group × aggregates`;
+/// - the window keeps, per event, only its time, group number, sequence and aggregate arguments
+///   (a ring buffer), never the event itself, so an event leaving costs no lookup;
+/// - time-window expiries go through the engine's shared ``ExpiryQueue`` for the window length
+///   rather than one timer per statement;
+/// - `HAVING` and the select list are evaluated only for the groups an update touched, against
+///   the group's current aggregates.
+final class AggregatingInput: EventConsumer {
+    /// The window kinds this input supports.
+    enum Window {
+        case none
+        case length(Int)
+        /// Nanoseconds.
+        case time(Int64)
+    }
+
+    /// One event held by the window.
+    private struct Entry {
+        /// When it entered, in nanoseconds since the epoch.
+        var time: Int64
+        /// Its group, or -1 if it did not pass `WHERE` (it still occupies a length window slot).
+        var group: Int32
+        var sequence: UInt64
+    }
+
+    // The statement owns its input and outlives it in the engine; a stopped input never touches it.
+    unowned(unsafe) let statement: SelectStatementRuntime
+    let window: Window
+    private let whereClause: CompiledExpression?
+    private let groupBy: [CompiledExpression]
+    private let specs: [StreamAggregateSpec]
+    private let having: CompiledExpression?
+    private let selectExpressions: [CompiledExpression]
+    private let fifo: Bool
+    /// The single `GROUP BY` field, when the key is one field of the event.
+    private let groupField: Int?
+    private var expiry: ExpiryQueue?
+    private var expirySlot: Int32 = 0
+    private(set) var stopped = false
+
+    private var groupIDs: [GroupKey: Int32] = [:]
+    private var groupKeys: [GroupKey?] = []
+    private var freeGroups: [Int32] = []
+    private var rowCounts: [Int] = []
+    private var representatives: [Event?] = []
+    private var accumulators: [Accumulator] = []
+    private var touchStamps: [UInt64] = []
+    private var stamp: UInt64 = 0
+    private var touched: [Int32] = []
+    private var aggregateValues: [Value]
+
+    private var entries = RingBuffer<Entry>()
+    /// Aggregate arguments of the held events, `specs.count` per event.
+    private var arguments = RingBuffer<Value>()
+
+    /// Whether a statement with this plan and window can use this input.
+    static func supports(_ plan: StreamSelectPlan, window: WindowSpec) -> Window? {
+        guard plan.width == 1, plan.isAggregated, !plan.hasUngroupedProperties, plan.output == nil, !plan.distinct,
+            plan.orderBy.isEmpty, plan.limit == nil, plan.fifo,
+            plan.whereClause?.isDeterministic ?? true, plan.groupBy.allSatisfy(\.isDeterministic)
+        else { return nil }
+        switch window {
+        case .none: return Window.none
+        case .length(let n): return .length(n)
+        case .time(let ns): return .time(ns)
+        default: return nil
+        }
+    }
+
+    init(statement: SelectStatementRuntime, plan: StreamSelectPlan, window: Window) {
+        self.statement = statement
+        self.window = window
+        self.whereClause = plan.whereClause
+        self.groupBy = plan.groupBy
+        self.specs = plan.aggregates
+        self.having = plan.having
+        self.selectExpressions = plan.selectExpressions
+        self.fifo = plan.fifo
+        if plan.groupBy.count == 1, case .field(0, let c) = plan.groupBy[0] { groupField = c } else { groupField = nil }
+        self.aggregateValues = [Value](repeating: .null, count: plan.aggregates.count)
+        if plan.groupBy.isEmpty { _ = newGroup(.many([])) }
+    }
+
+    /// Joins the engine's expiry queue for a time window.
+    func attach(to queue: ExpiryQueue) {
+        expiry = queue
+        expirySlot = queue.register(self)
+    }
+
+    func stop() {
+        stopped = true
+        groupIDs = [:]
+        groupKeys = []
+        representatives = []
+        accumulators = []
+        entries.removeAll()
+        arguments.removeAll()
+    }
+
+    // MARK: Events
+
+    func consume(_ event: Event, engine: StreamEngine) {
+        guard !stopped, let now = engine.now else { return }
+        var leaving = 0
+        switch window {
+        case .none: break
+        case .length(let n): leaving = entries.count >= n ? entries.count - n + 1 : 0
+        case .time(let d): leaving = due(at: now.nanosecondsSinceEpoch, duration: d)
+        }
+        update(leaving: leaving, entering: event, now: now, engine: engine)
+    }
+
+    /// Called by the expiry queue when a deadline of this input's window passed.
+    func expire(at time: Instant, engine: StreamEngine) {
+        guard !stopped, case .time(let d) = window else { return }
+        let n = due(at: time.nanosecondsSinceEpoch, duration: d)
+        if n > 0 { update(leaving: n, entering: nil, now: time, engine: engine) }
+    }
+
+    /// How many held events have expired by `t`.
+    private func due(at t: Int64, duration: Int64) -> Int {
+        var n = 0
+        while n < entries.count, entries[n].time &+ duration <= t { n += 1 }
+        return n
+    }
+
+    /// One window update: the `leaving` oldest events leave, then `entering` enters; one result
+    /// row per touched group that satisfies `HAVING`.
+    private func update(leaving: Int, entering: Event?, now: Instant, engine: StreamEngine) {
+        stamp &+= 1
+        touched.removeAll(keepingCapacity: true)
+        let k = specs.count
+        for _ in 0..<leaving {
+            let entry = entries.popFirst()!
+            let g = entry.group
+            if g >= 0 {
+                let gi = Int(g)
+                rowCounts[gi] -= 1
+                for a in 0..<k {
+                    let v = arguments.popFirst()!
+                    if specs[a].argument != nil {
+                        accumulators[gi * k + a].leave(v, sequence: entry.sequence)
+                    } else {
+                        accumulators[gi * k + a].leaveRow()
+                    }
+                }
+                touch(g)
+            } else {
+                for _ in 0..<k { arguments.popFirst() }
+            }
+        }
+        if let event = entering {
+            let row = Row.one(event)
+            var group: Int32 = -1
+            if whereClause?.isTrue(row) ?? true {
+                let g = groupID(for: event, row: row)
+                let gi = Int(g)
+                rowCounts[gi] += 1
+                representatives[gi] = event
+                for a in 0..<k {
+                    if let argument = specs[a].argument {
+                        let v = argument.evaluate(row)
+                        accumulators[gi * k + a].enter(v, sequence: event.sequence)
+                        if retains { arguments.append(v) }
+                    } else {
+                        accumulators[gi * k + a].enterRow()
+                        if retains { arguments.append(.null) }
+                    }
+                }
+                touch(g)
+                group = g
+            }
+            switch window {
+            case .none: break
+            case .length:
+                if group < 0 { for _ in 0..<k { arguments.append(.null) } }
+                entries.append(Entry(time: now.nanosecondsSinceEpoch, group: group, sequence: event.sequence))
+            case .time(let d):
+                if group >= 0 {
+                    entries.append(Entry(time: now.nanosecondsSinceEpoch, group: group, sequence: event.sequence))
+                    expiry?.push(deadline: now.nanosecondsSinceEpoch &+ d, slot: expirySlot)
+                }
+            }
+        }
+        guard !touched.isEmpty else { return }
+        var rows: [[Value]] = []
+        for g in touched {
+            let gi = Int(g)
+            for a in 0..<k { aggregateValues[a] = accumulators[gi * k + a].value }
+            let source = representatives[gi].map { Row.one($0) }
+            if having?.isTrue(source, aggregateValues) ?? true {
+                rows.append(selectExpressions.map { $0.evaluate(source, aggregateValues) })
+            }
+            if !groupBy.isEmpty && rowCounts[gi] <= 0 { releaseGroup(g) }
+        }
+        if !rows.isEmpty { engine.emit(statement, rows: rows) }
+    }
+
+    private var retains: Bool {
+        if case .none = window { return false }
+        return true
+    }
+
+    @inline(__always)
+    private func touch(_ g: Int32) {
+        if touchStamps[Int(g)] != stamp {
+            touchStamps[Int(g)] = stamp
+            touched.append(g)
+        }
+    }
+
+    // MARK: Groups
+
+    private func groupID(for event: Event, row: Row) -> Int32 {
+        if groupBy.isEmpty { return 0 }
+        let key: GroupKey
+        if let c = groupField {
+            key = .one(c < event.values.count ? event.values[c] : .null)
+        } else if groupBy.count == 1 {
+            key = .one(groupBy[0].evaluate(row))
+        } else {
+            key = .many(groupBy.map { $0.evaluate(row) })
+        }
+        if let id = groupIDs[key] { return id }
+        let id = newGroup(key)
+        groupIDs[key] = id
+        return id
+    }
+
+    private func newGroup(_ key: GroupKey) -> Int32 {
+        let k = specs.count
+        if let id = freeGroups.popLast() {
+            let gi = Int(id)
+            groupKeys[gi] = key
+            rowCounts[gi] = 0
+            representatives[gi] = nil
+            for a in 0..<k { accumulators[gi * k + a] = Accumulator(specs[a], fifo: fifo) }
+            return id
+        }
+        let id = Int32(groupKeys.count)
+        groupKeys.append(key)
+        rowCounts.append(0)
+        representatives.append(nil)
+        touchStamps.append(0)
+        for a in 0..<k { accumulators.append(Accumulator(specs[a], fifo: fifo)) }
+        return id
+    }
+
+    private func releaseGroup(_ g: Int32) {
+        let gi = Int(g)
+        if let key = groupKeys[gi] { groupIDs.removeValue(forKey: key) }
+        groupKeys[gi] = nil
+        representatives[gi] = nil
+        freeGroups.append(g)
+    }
+
+    /// The number of live groups (tests).
+    var groupCount: Int { groupIDs.count }
+}
+
+/// The pending expiries of every ``AggregatingInput`` with a time window of one length, in
+/// deadline order (events enter in time order, so appending keeps the order): the engine fires
+/// the head instead of keeping one timer per statement.
+final class ExpiryQueue {
+    let duration: Int64
+    private var inputs: [AggregatingInput] = []
+    private var deadlines = RingBuffer<Int64>()
+    private var slots = RingBuffer<Int32>()
+
+    init(duration: Int64) { self.duration = duration }
+
+    func register(_ input: AggregatingInput) -> Int32 {
+        inputs.append(input)
+        return Int32(inputs.count - 1)
+    }
+
+    func push(deadline: Int64, slot: Int32) {
+        deadlines.append(deadline)
+        slots.append(slot)
+    }
+
+    /// The earliest pending deadline, in nanoseconds since the epoch.
+    var nextDeadline: Int64? { deadlines.first }
+
+    /// Expires the input whose deadline is first (the engine calls this when that deadline has
+    /// come, once per pending deadline, in order).
+    func fireFirst(at time: Instant, engine: StreamEngine) {
+        guard deadlines.popFirst() != nil, let slot = slots.popFirst() else { return }
+        inputs[Int(slot)].expire(at: time, engine: engine)
+    }
+}
