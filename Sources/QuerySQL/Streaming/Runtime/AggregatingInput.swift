@@ -24,44 +24,15 @@ final class AggregatingInput: EventConsumer {
         case time(Int64)
     }
 
-    /// One event held by the window.
-    private struct Entry {
-        /// When it entered, in nanoseconds since the epoch.
-        var time: Int64
-        /// Its group, or -1 if it did not pass `WHERE` (it still occupies a length window slot).
-        var group: Int32
-        var sequence: UInt64
-    }
-
     // The statement owns its input and outlives it in the engine; a stopped input never touches it.
     unowned(unsafe) let statement: SelectStatementRuntime
     let window: Window
-    private let whereClause: CompiledExpression?
-    private let groupBy: [CompiledExpression]
-    private let specs: [StreamAggregateSpec]
-    private let having: CompiledExpression?
-    private let selectExpressions: [CompiledExpression]
-    private let fifo: Bool
-    /// The single `GROUP BY` field, when the key is one field of the event.
-    private let groupField: Int?
+    /// All mutable state, in one struct so an update is one exclusive access rather than one per
+    /// field touched (class properties are checked at run time).
+    private var state: FlatAggregationState
     private var expiry: ExpiryQueue?
     private var expirySlot: Int32 = 0
     private(set) var stopped = false
-
-    private var groupIDs: [GroupKey: Int32] = [:]
-    private var groupKeys: [GroupKey?] = []
-    private var freeGroups: [Int32] = []
-    private var rowCounts: [Int] = []
-    private var representatives: [Event?] = []
-    private var accumulators: [Accumulator] = []
-    private var touchStamps: [UInt64] = []
-    private var stamp: UInt64 = 0
-    private var touched: [Int32] = []
-    private var aggregateValues: [Value]
-
-    private var entries = RingBuffer<Entry>()
-    /// Aggregate arguments of the held events, `specs.count` per event.
-    private var arguments = RingBuffer<Value>()
 
     /// Whether a statement with this plan and window can use this input.
     static func supports(_ plan: StreamSelectPlan, window: WindowSpec) -> Window? {
@@ -80,15 +51,7 @@ final class AggregatingInput: EventConsumer {
     init(statement: SelectStatementRuntime, plan: StreamSelectPlan, window: Window) {
         self.statement = statement
         self.window = window
-        self.whereClause = plan.whereClause
-        self.groupBy = plan.groupBy
-        self.specs = plan.aggregates
-        self.having = plan.having
-        self.selectExpressions = plan.selectExpressions
-        self.fifo = plan.fifo
-        if plan.groupBy.count == 1, case .field(0, let c) = plan.groupBy[0] { groupField = c } else { groupField = nil }
-        self.aggregateValues = [Value](repeating: .null, count: plan.aggregates.count)
-        if plan.groupBy.isEmpty { _ = newGroup(.many([])) }
+        self.state = FlatAggregationState(plan: plan, window: window)
     }
 
     /// Joins the engine's expiry queue for a time window.
@@ -99,32 +62,102 @@ final class AggregatingInput: EventConsumer {
 
     func stop() {
         stopped = true
-        groupIDs = [:]
-        groupKeys = []
-        representatives = []
-        accumulators = []
-        entries.removeAll()
-        arguments.removeAll()
+        state = FlatAggregationState(plan: state.plan, window: window)
+    }
+
+    func consume(_ event: Event, engine: StreamEngine) {
+        guard !stopped, let now = engine.now else { return }
+        let rows = state.consume(event, now: now)
+        if case .time(let d) = window, state.lastEntered {
+            expiry?.push(deadline: now.nanosecondsSinceEpoch &+ d, slot: expirySlot)
+        }
+        if !rows.isEmpty { engine.emit(statement, rows: rows) }
+    }
+
+    /// Called by the expiry queue when a deadline of this input's window passed.
+    func expire(at time: Instant, engine: StreamEngine) {
+        guard !stopped else { return }
+        let rows = state.expire(at: time)
+        if !rows.isEmpty { engine.emit(statement, rows: rows) }
+    }
+
+    /// The number of live groups (tests).
+    var groupCount: Int { state.groupCount }
+}
+
+/// The state of an ``AggregatingInput``: groups, their accumulators, and the window's entries.
+struct FlatAggregationState {
+    /// One event held by the window.
+    private struct Entry {
+        /// When it entered, in nanoseconds since the epoch.
+        var time: Int64
+        /// Its group, or -1 if it did not pass `WHERE` (it still occupies a length window slot).
+        var group: Int32
+        var sequence: UInt64
+    }
+
+    let plan: StreamSelectPlan
+    let window: AggregatingInput.Window
+    private let whereClause: CompiledExpression?
+    private let groupBy: [CompiledExpression]
+    private let specs: [StreamAggregateSpec]
+    private let arguments: [CompiledExpression?]
+    private let having: CompiledExpression?
+    private let selectExpressions: [CompiledExpression]
+    private let fifo: Bool
+    private let retains: Bool
+    /// The single `GROUP BY` field, when the key is one field of the event.
+    private let groupField: Int?
+
+    private var groupIDs: [HashedGroupKey: Int32] = [:]
+    private var groupKeys: [HashedGroupKey?] = []
+    private var freeGroups: [Int32] = []
+    private var rowCounts: [Int] = []
+    private var representatives: [Event?] = []
+    private var accumulators: [Accumulator] = []
+    private var touchStamps: [UInt64] = []
+    private var stamp: UInt64 = 0
+    private var touched: [Int32] = []
+    private var aggregateValues: [Value]
+    /// Whether the last consumed event entered the window (and so needs an expiry).
+    private(set) var lastEntered = false
+
+    private var entries = RingBuffer<Entry>()
+    /// Aggregate arguments of the held events, `specs.count` per event.
+    private var heldArguments = RingBuffer<Value>()
+
+    init(plan: StreamSelectPlan, window: AggregatingInput.Window) {
+        self.plan = plan
+        self.window = window
+        self.whereClause = plan.whereClause
+        self.groupBy = plan.groupBy
+        self.specs = plan.aggregates
+        self.arguments = plan.aggregates.map(\.argument)
+        self.having = plan.having
+        self.selectExpressions = plan.selectExpressions
+        self.fifo = plan.fifo
+        if case .none = window { retains = false } else { retains = true }
+        if plan.groupBy.count == 1, case .field(0, let c) = plan.groupBy[0] { groupField = c } else { groupField = nil }
+        self.aggregateValues = [Value](repeating: .null, count: plan.aggregates.count)
+        if plan.groupBy.isEmpty { _ = newGroup(HashedGroupKey(.many([]))) }
     }
 
     // MARK: Events
 
-    func consume(_ event: Event, engine: StreamEngine) {
-        guard !stopped, let now = engine.now else { return }
+    mutating func consume(_ event: Event, now: Instant) -> [[Value]] {
         var leaving = 0
         switch window {
         case .none: break
         case .length(let n): leaving = entries.count >= n ? entries.count - n + 1 : 0
         case .time(let d): leaving = due(at: now.nanosecondsSinceEpoch, duration: d)
         }
-        update(leaving: leaving, entering: event, now: now, engine: engine)
+        return update(leaving: leaving, entering: event, now: now)
     }
 
-    /// Called by the expiry queue when a deadline of this input's window passed.
-    func expire(at time: Instant, engine: StreamEngine) {
-        guard !stopped, case .time(let d) = window else { return }
+    mutating func expire(at time: Instant) -> [[Value]] {
+        guard case .time(let d) = window else { return [] }
         let n = due(at: time.nanosecondsSinceEpoch, duration: d)
-        if n > 0 { update(leaving: n, entering: nil, now: time, engine: engine) }
+        return n > 0 ? update(leaving: n, entering: nil, now: time) : []
     }
 
     /// How many held events have expired by `t`.
@@ -134,11 +167,12 @@ final class AggregatingInput: EventConsumer {
         return n
     }
 
-    /// One window update: the `leaving` oldest events leave, then `entering` enters; one result
-    /// row per touched group that satisfies `HAVING`.
-    private func update(leaving: Int, entering: Event?, now: Instant, engine: StreamEngine) {
+    /// One window update: the `leaving` oldest events leave, then `entering` enters; returns one
+    /// result row per touched group that satisfies `HAVING`.
+    private mutating func update(leaving: Int, entering: Event?, now: Instant) -> [[Value]] {
         stamp &+= 1
-        touched.removeAll(keepingCapacity: true)
+        if !touched.isEmpty { touched.removeAll(keepingCapacity: true) }
+        lastEntered = false
         let k = specs.count
         for _ in 0..<leaving {
             let entry = entries.popFirst()!
@@ -147,8 +181,8 @@ final class AggregatingInput: EventConsumer {
                 let gi = Int(g)
                 rowCounts[gi] -= 1
                 for a in 0..<k {
-                    let v = arguments.popFirst()!
-                    if specs[a].argument != nil {
+                    let v = heldArguments.popFirst()!
+                    if arguments[a] != nil {
                         accumulators[gi * k + a].leave(v, sequence: entry.sequence)
                     } else {
                         accumulators[gi * k + a].leaveRow()
@@ -156,7 +190,7 @@ final class AggregatingInput: EventConsumer {
                 }
                 touch(g)
             } else {
-                for _ in 0..<k { arguments.popFirst() }
+                for _ in 0..<k { heldArguments.popFirst() }
             }
         }
         if let event = entering {
@@ -168,13 +202,13 @@ final class AggregatingInput: EventConsumer {
                 rowCounts[gi] += 1
                 representatives[gi] = event
                 for a in 0..<k {
-                    if let argument = specs[a].argument {
+                    if let argument = arguments[a] {
                         let v = argument.evaluate(row)
                         accumulators[gi * k + a].enter(v, sequence: event.sequence)
-                        if retains { arguments.append(v) }
+                        if retains { heldArguments.append(v) }
                     } else {
                         accumulators[gi * k + a].enterRow()
-                        if retains { arguments.append(.null) }
+                        if retains { heldArguments.append(.null) }
                     }
                 }
                 touch(g)
@@ -183,16 +217,16 @@ final class AggregatingInput: EventConsumer {
             switch window {
             case .none: break
             case .length:
-                if group < 0 { for _ in 0..<k { arguments.append(.null) } }
+                if group < 0 { for _ in 0..<k { heldArguments.append(.null) } }
                 entries.append(Entry(time: now.nanosecondsSinceEpoch, group: group, sequence: event.sequence))
-            case .time(let d):
+            case .time:
                 if group >= 0 {
                     entries.append(Entry(time: now.nanosecondsSinceEpoch, group: group, sequence: event.sequence))
-                    expiry?.push(deadline: now.nanosecondsSinceEpoch &+ d, slot: expirySlot)
+                    lastEntered = true
                 }
             }
         }
-        guard !touched.isEmpty else { return }
+        guard !touched.isEmpty else { return [] }
         var rows: [[Value]] = []
         for g in touched {
             let gi = Int(g)
@@ -203,16 +237,11 @@ final class AggregatingInput: EventConsumer {
             }
             if !groupBy.isEmpty && rowCounts[gi] <= 0 { releaseGroup(g) }
         }
-        if !rows.isEmpty { engine.emit(statement, rows: rows) }
-    }
-
-    private var retains: Bool {
-        if case .none = window { return false }
-        return true
+        return rows
     }
 
     @inline(__always)
-    private func touch(_ g: Int32) {
+    private mutating func touch(_ g: Int32) {
         if touchStamps[Int(g)] != stamp {
             touchStamps[Int(g)] = stamp
             touched.append(g)
@@ -221,7 +250,7 @@ final class AggregatingInput: EventConsumer {
 
     // MARK: Groups
 
-    private func groupID(for event: Event, row: Row) -> Int32 {
+    private mutating func groupID(for event: Event, row: Row) -> Int32 {
         if groupBy.isEmpty { return 0 }
         let key: GroupKey
         if let c = groupField {
@@ -231,13 +260,14 @@ final class AggregatingInput: EventConsumer {
         } else {
             key = .many(groupBy.map { $0.evaluate(row) })
         }
-        if let id = groupIDs[key] { return id }
-        let id = newGroup(key)
-        groupIDs[key] = id
+        let hashed = HashedGroupKey(key)
+        if let id = groupIDs[hashed] { return id }
+        let id = newGroup(hashed)
+        groupIDs[hashed] = id
         return id
     }
 
-    private func newGroup(_ key: GroupKey) -> Int32 {
+    private mutating func newGroup(_ key: HashedGroupKey) -> Int32 {
         let k = specs.count
         if let id = freeGroups.popLast() {
             let gi = Int(id)
@@ -256,7 +286,7 @@ final class AggregatingInput: EventConsumer {
         return id
     }
 
-    private func releaseGroup(_ g: Int32) {
+    private mutating func releaseGroup(_ g: Int32) {
         let gi = Int(g)
         if let key = groupKeys[gi] { groupIDs.removeValue(forKey: key) }
         groupKeys[gi] = nil
@@ -264,8 +294,44 @@ final class AggregatingInput: EventConsumer {
         freeGroups.append(g)
     }
 
-    /// The number of live groups (tests).
+    /// The number of live groups.
     var groupCount: Int { groupIDs.count }
+}
+
+/// A group key with a cheap precomputed hash (FNV-1a over text bytes, the bits of numbers), so a
+/// lookup feeds the hasher one word instead of the whole key. Equality is the key's.
+struct HashedGroupKey: Hashable {
+    let key: GroupKey
+    let hash: Int
+
+    init(_ key: GroupKey) {
+        self.key = key
+        switch key {
+        case .one(let v): hash = Self.hash(v)
+        case .many(let vs): hash = vs.reduce(0x2545_F491) { ($0 &* 31) ^ Self.hash($1) }
+        }
+    }
+
+    /// Consistent with `Value`'s equality: equal values (`1` and `1.0`, `true` and `1`) hash alike.
+    static func hash(_ v: Value) -> Int {
+        switch v {
+        case .null: return 0x1F3D
+        case .integer(let i): return Int(truncatingIfNeeded: i) &* 0x9E37_79B9
+        case .boolean(let b): return (b ? 1 : 0) &* 0x9E37_79B9
+        case .real(let d):
+            if let i = Value.exactInteger(d) { return Int(truncatingIfNeeded: i) &* 0x9E37_79B9 }
+            return d.isNaN ? 0x7FF8 : Int(truncatingIfNeeded: d.bitPattern)
+        case .text(var s):
+            return s.withUTF8 { bytes in
+                var h: UInt64 = 0xCBF2_9CE4_8422_2325
+                for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+                return Int(truncatingIfNeeded: h)
+            }
+        }
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+    static func == (a: HashedGroupKey, b: HashedGroupKey) -> Bool { a.hash == b.hash && a.key == b.key }
 }
 
 /// The pending expiries of every ``AggregatingInput`` with a time window of one length, in

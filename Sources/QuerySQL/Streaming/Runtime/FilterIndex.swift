@@ -71,6 +71,11 @@ final class FilterIndex {
     struct Key: Hashable {
         var column: Int
         var value: Value
+
+        /// One word for the hasher (a cheap hash of the value), not the value's bytes.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(column &* 0x9E37_79B9 ^ HashedGroupKey.hash(value))
+        }
     }
 
     private var unindexed: [FilterEntry] = []
