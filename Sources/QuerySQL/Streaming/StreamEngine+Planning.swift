@@ -395,8 +395,9 @@ extension StreamEngine {
                     let kind = AggregatingInput.supports(plan, window: entry.window)
                 {
                     // Single-stream aggregation: flat per-group state instead of the row pipeline.
-                    let input = AggregatingInput(statement: statement, plan: plan, window: kind)
-                    if case .time(let ns) = kind { input.attach(to: expiryQueue(duration: ns)) }
+                    var queue: ExpiryQueue? = nil
+                    if case .time(let ns) = kind { queue = expiryQueue(duration: ns) }
+                    let input = AggregatingInput(statement: statement, plan: plan, window: kind, expiry: queue)
                     statement.aggregating = input
                     register(id, stream: entry.stream, consumer: input, filter: streamFilters[position])
                     continue

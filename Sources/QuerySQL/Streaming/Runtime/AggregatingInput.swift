@@ -30,9 +30,8 @@ final class AggregatingInput: EventConsumer {
     /// All mutable state, in one struct so an update is one exclusive access rather than one per
     /// field touched (class properties are checked at run time).
     private var state: FlatAggregationState
-    private var expiry: ExpiryQueue?
-    private var expirySlot: Int32 = 0
-    private(set) var stopped = false
+    private let expiry: ExpiryQueue?
+    private let expirySlot: Int32
 
     /// Whether a statement with this plan and window can use this input.
     static func supports(_ plan: StreamSelectPlan, window: WindowSpec) -> Window? {
@@ -48,27 +47,27 @@ final class AggregatingInput: EventConsumer {
         }
     }
 
-    init(statement: SelectStatementRuntime, plan: StreamSelectPlan, window: Window) {
+    /// - Parameter expiry: the engine's expiry queue for the window's length (time windows).
+    init(statement: SelectStatementRuntime, plan: StreamSelectPlan, window: Window, expiry: ExpiryQueue?) {
         self.statement = statement
         self.window = window
         self.state = FlatAggregationState(plan: plan, window: window)
-    }
-
-    /// Joins the engine's expiry queue for a time window.
-    func attach(to queue: ExpiryQueue) {
-        expiry = queue
-        expirySlot = queue.register(self)
+        self.expiry = expiry
+        self.expirySlot = expiry?.reserveSlot() ?? 0
+        expiry?.bind(expirySlot, to: self)
     }
 
     func stop() {
-        stopped = true
         state = FlatAggregationState(plan: state.plan, window: window)
+        state.stopped = true
     }
 
+    var stopped: Bool { state.stopped }
+
     func consume(_ event: Event, engine: StreamEngine) {
-        guard !stopped, let now = engine.now else { return }
-        let rows = state.consume(event, now: now)
-        if case .time(let d) = window, state.lastEntered {
+        guard let now = engine.now else { return }
+        let (rows, entered) = state.consume(event, now: now)
+        if entered, case .time(let d) = window {
             expiry?.push(deadline: now.nanosecondsSinceEpoch &+ d, slot: expirySlot)
         }
         if !rows.isEmpty { engine.emit(statement, rows: rows) }
@@ -76,7 +75,6 @@ final class AggregatingInput: EventConsumer {
 
     /// Called by the expiry queue when a deadline of this input's window passed.
     func expire(at time: Instant, engine: StreamEngine) {
-        guard !stopped else { return }
         let rows = state.expire(at: time)
         if !rows.isEmpty { engine.emit(statement, rows: rows) }
     }
@@ -102,7 +100,7 @@ struct FlatAggregationState {
     private let groupBy: [CompiledExpression]
     private let specs: [StreamAggregateSpec]
     private let arguments: [CompiledExpression?]
-    private let having: CompiledExpression?
+    private let having: AggregateCondition?
     private let selectExpressions: [CompiledExpression]
     private let fifo: Bool
     private let retains: Bool
@@ -120,7 +118,9 @@ struct FlatAggregationState {
     private var touched: [Int32] = []
     private var aggregateValues: [Value]
     /// Whether the last consumed event entered the window (and so needs an expiry).
-    private(set) var lastEntered = false
+    private var lastEntered = false
+    /// Set when the statement stops: nothing enters or leaves any more.
+    var stopped = false
 
     private var entries = RingBuffer<Entry>()
     /// Aggregate arguments of the held events, `specs.count` per event.
@@ -133,7 +133,7 @@ struct FlatAggregationState {
         self.groupBy = plan.groupBy
         self.specs = plan.aggregates
         self.arguments = plan.aggregates.map(\.argument)
-        self.having = plan.having
+        self.having = plan.having.map(AggregateCondition.init)
         self.selectExpressions = plan.selectExpressions
         self.fifo = plan.fifo
         if case .none = window { retains = false } else { retains = true }
@@ -144,18 +144,21 @@ struct FlatAggregationState {
 
     // MARK: Events
 
-    mutating func consume(_ event: Event, now: Instant) -> [[Value]] {
+    /// Returns the result rows and whether the event entered a time window (so needs an expiry).
+    mutating func consume(_ event: Event, now: Instant) -> ([[Value]], Bool) {
+        if stopped { return ([], false) }
         var leaving = 0
         switch window {
         case .none: break
         case .length(let n): leaving = entries.count >= n ? entries.count - n + 1 : 0
         case .time(let d): leaving = due(at: now.nanosecondsSinceEpoch, duration: d)
         }
-        return update(leaving: leaving, entering: event, now: now)
+        let rows = update(leaving: leaving, entering: event, now: now)
+        return (rows, lastEntered)
     }
 
     mutating func expire(at time: Instant) -> [[Value]] {
-        guard case .time(let d) = window else { return [] }
+        guard !stopped, case .time(let d) = window else { return [] }
         let n = due(at: time.nanosecondsSinceEpoch, duration: d)
         return n > 0 ? update(leaving: n, entering: nil, now: time) : []
     }
@@ -231,8 +234,8 @@ struct FlatAggregationState {
         for g in touched {
             let gi = Int(g)
             for a in 0..<k { aggregateValues[a] = accumulators[gi * k + a].value }
-            let source = representatives[gi].map { Row.one($0) }
-            if having?.isTrue(source, aggregateValues) ?? true {
+            if having?.isTrue(aggregateValues, representatives[gi]) ?? true {
+                let source = representatives[gi].map { Row.one($0) }
                 rows.append(selectExpressions.map { $0.evaluate(source, aggregateValues) })
             }
             if !groupBy.isEmpty && rowCounts[gi] <= 0 { releaseGroup(g) }
@@ -339,16 +342,19 @@ struct HashedGroupKey: Hashable {
 /// the head instead of keeping one timer per statement.
 final class ExpiryQueue {
     let duration: Int64
-    private var inputs: [AggregatingInput] = []
+    private var inputs: [AggregatingInput?] = []
     private var deadlines = RingBuffer<Int64>()
     private var slots = RingBuffer<Int32>()
 
     init(duration: Int64) { self.duration = duration }
 
-    func register(_ input: AggregatingInput) -> Int32 {
-        inputs.append(input)
+    /// A slot for an input that is being created.
+    func reserveSlot() -> Int32 {
+        inputs.append(nil)
         return Int32(inputs.count - 1)
     }
+
+    func bind(_ slot: Int32, to input: AggregatingInput) { inputs[Int(slot)] = input }
 
     func push(deadline: Int64, slot: Int32) {
         deadlines.append(deadline)
@@ -362,6 +368,47 @@ final class ExpiryQueue {
     /// come, once per pending deadline, in order).
     func fireFirst(at time: Instant, engine: StreamEngine) {
         guard deadlines.popFirst() != nil, let slot = slots.popFirst() else { return }
-        inputs[Int(slot)].expire(at: time, engine: engine)
+        inputs[Int(slot)]?.expire(at: time, engine: engine)
+    }
+}
+
+/// A `HAVING` condition evaluated on a group's aggregate values: conjuncts `aggregate op constant`
+/// (`avg(cpu) > 90`) compare the value in place; anything else is evaluated as an expression over
+/// the group's representative row. Gives exactly what `CompiledExpression.isTrue(row, aggregates)`
+/// gives.
+struct AggregateCondition {
+    enum Part {
+        case compare(slot: Int, test: EventPredicate.Test, constant: Value)
+        case general(CompiledExpression)
+    }
+
+    let parts: [Part]
+
+    init(_ expression: CompiledExpression) {
+        parts = expression.conjuncts.map { e in
+            guard case .compare(let op, let l, let r) = e, let test = EventPredicate.Test(op) else { return .general(e) }
+            switch (l, r) {
+            case (.aggregate(let slot), .constant(let v)) where !v.isNull:
+                return .compare(slot: slot, test: test, constant: v)
+            case (.constant(let v), .aggregate(let slot)) where !v.isNull:
+                return .compare(slot: slot, test: test.mirrored, constant: v)
+            default:
+                return .general(e)
+            }
+        }
+    }
+
+    func isTrue(_ aggregates: [Value], _ representative: Event?) -> Bool {
+        for part in parts {
+            switch part {
+            case .compare(let slot, let test, let constant):
+                guard slot < aggregates.count else { return false }
+                let v = aggregates[slot]
+                if v.isNull || !test.holds(Value.compare(v, constant)) { return false }
+            case .general(let e):
+                if !e.isTrue(representative.map { Row.one($0) }, aggregates) { return false }
+            }
+        }
+        return true
     }
 }

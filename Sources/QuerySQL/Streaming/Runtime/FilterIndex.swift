@@ -79,7 +79,19 @@ final class FilterIndex {
     }
 
     private var unindexed: [FilterEntry] = []
-    private var byKey: [Key: [FilterEntry]] = [:]
+    /// The entries indexed under one key, in registration order.
+    struct Bucket {
+        var entries: [FilterEntry] = []
+        /// How many of them have a residual condition (none: the bucket is taken whole).
+        var conditional = 0
+
+        mutating func append(_ entry: FilterEntry) {
+            entries.append(entry)
+            if entry.residualPredicate != nil { conditional += 1 }
+        }
+    }
+
+    private var byKey: [Key: Bucket] = [:]
     /// The fields some entry is indexed on.
     private var columns: [Int] = []
     private(set) var count = 0
@@ -90,7 +102,7 @@ final class FilterIndex {
         count += 1
         if let column = entry.indexColumn {
             if !columns.contains(column) { columns.append(column) }
-            for v in Set(entry.indexValues) { byKey[Key(column: column, value: v), default: []].append(entry) }
+            for v in Set(entry.indexValues) { byKey[Key(column: column, value: v), default: Bucket()].append(entry) }
         } else {
             unindexed.append(entry)
         }
@@ -103,11 +115,11 @@ final class FilterIndex {
             return false
         }
         for key in Array(byKey.keys) {
-            let kept = byKey[key]!.filter { e in
-                if predicate(e) { removed.insert(ObjectIdentifier(e)); return false }
-                return true
+            var kept = Bucket()
+            for e in byKey[key]!.entries {
+                if predicate(e) { removed.insert(ObjectIdentifier(e)) } else { kept.append(e) }
             }
-            byKey[key] = kept.isEmpty ? nil : kept
+            byKey[key] = kept.entries.isEmpty ? nil : kept
         }
         count -= removed.count
         columns = Array(Set(byKey.keys.map(\.column))).sorted()
@@ -119,10 +131,14 @@ final class FilterIndex {
         // Each list is in registration order; only results gathered from several lists need sorting.
         var lists = 0
         for column in columns where column < event.values.count {
-            if let list = byKey[Key(column: column, value: event.values[column])] {
-                evaluations &+= list.count
+            if let bucket = byKey[Key(column: column, value: event.values[column])] {
+                evaluations &+= bucket.entries.count
                 lists += 1
-                for entry in list where entry.residualPredicate?.isTrue(event) ?? true { result.append(entry) }
+                if bucket.conditional == 0 {
+                    result.append(contentsOf: bucket.entries)
+                } else {
+                    for entry in bucket.entries where entry.residualPredicate?.isTrue(event) ?? true { result.append(entry) }
+                }
             }
         }
         if !unindexed.isEmpty {
