@@ -339,7 +339,10 @@ struct HashedGroupKey: Hashable {
 
 /// The pending expiries of every ``AggregatingInput`` with a time window of one length, in
 /// deadline order (events enter in time order, so appending keeps the order): the engine fires
-/// the head instead of keeping one timer per statement.
+/// the head instead of keeping one timer per statement. Statements whose events expire at the
+/// same instant are expired in the order the events entered them (the timer heap breaks such ties
+/// by when the timer was set, so the order among statements can differ from the general path's;
+/// each statement's own triggers are the same).
 final class ExpiryQueue {
     let duration: Int64
     private var inputs: [AggregatingInput?] = []
