@@ -391,6 +391,17 @@ extension StreamEngine {
                     }
                     continue
                 }
+                if streamSpecs.count == 1, usesFlatAggregation,
+                    let kind = AggregatingInput.supports(plan, window: entry.window)
+                {
+                    // Single-stream aggregation: flat per-group state instead of the row pipeline.
+                    var queue: ExpiryQueue? = nil
+                    if case .time(let ns) = kind { queue = expiryQueue(duration: ns) }
+                    let input = AggregatingInput(statement: statement, plan: plan, window: kind, expiry: queue)
+                    statement.aggregating = input
+                    register(id, stream: entry.stream, consumer: input, filter: streamFilters[position])
+                    continue
+                }
                 let input = StreamInput(statement: statement, position: position, stream: entry.stream, window: entry.window)
                 statement.inputs.append(input)
                 register(id, stream: entry.stream, consumer: input, filter: streamFilters[position])

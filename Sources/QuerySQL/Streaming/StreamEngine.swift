@@ -82,12 +82,18 @@ public final class StreamEngine {
     private var patternStatements: [PatternStatementRuntime] = []
     private var nextStatement = 1
     private var timers = DeadlineHeap<any TimerTarget>()
+    /// Time-window expiries of aggregating inputs, one queue per window length.
+    private var expiryQueues: [ExpiryQueue] = []
     private var scheduled: [ObjectIdentifier: Instant] = [:]
     private var queue = EventQueue()
     private var outputs: [StreamOutput] = []
     private var sequence: UInt64 = 0
     private var filterOrder: UInt64 = 0
     private var matchBuffer: [FilterEntry] = []
+
+    /// Whether statements that qualify run on ``AggregatingInput`` (flat per-group state); `false`
+    /// forces the general row pipeline (differential tests compare the two).
+    var usesFlatAggregation = true
 
     /// The engine's time: the newest event time or clock time seen, `nil` before the first.
     public private(set) var now: Instant?
@@ -291,13 +297,21 @@ public final class StreamEngine {
 
     /// The triggers produced since the last call (for callers using ``sendUnchecked``).
     package func takeOutputs() -> [StreamOutput] {
-        defer { outputs.removeAll(keepingCapacity: true) }
-        return outputs
+        if outputs.isEmpty { return [] }
+        let taken = outputs
+        outputs = []
+        return taken
     }
 
     /// The earliest pending timer, if any (so a shell can sleep until then).
     public var nextTimer: Instant? {
-        timers.peek?.0
+        var next = timers.peek?.0
+        for queue in expiryQueues {
+            if let d = queue.nextDeadline, next == nil || d < next!.nanosecondsSinceEpoch {
+                next = Instant(nanosecondsSinceEpoch: d)
+            }
+        }
+        return next
     }
 
     // MARK: Internals used by runtimes
@@ -330,7 +344,29 @@ public final class StreamEngine {
     }
 
     private func fireTimers(until time: Instant) {
-        while let (at, target) = timers.peek, at <= time {
+        let limit = time.nanosecondsSinceEpoch
+        while true {
+            // The earliest expiry queue head, if it is due and earlier than the timer heap's top
+            // (ties go to the heap).
+            var queue: ExpiryQueue? = nil
+            var best = Int64.max
+            for q in expiryQueues {
+                if let d = q.nextDeadline, d < best {
+                    best = d
+                    queue = q
+                }
+            }
+            if best > limit { queue = nil }
+            if let top = timers.peek?.0.nanosecondsSinceEpoch, top <= best { queue = nil }
+            if let queue {
+                let at = Instant(nanosecondsSinceEpoch: best)
+                if now == nil || at > now! { now = at }
+                queue.fireFirst(at: at, engine: self)
+                for pattern in patternStatements { pattern.flushMatches(engine: self) }
+                drain()
+                continue
+            }
+            guard let (at, target) = timers.peek, at <= time else { return }
             timers.pop()
             let key = ObjectIdentifier(target)
             guard scheduled[key] == at else { continue }
@@ -364,6 +400,14 @@ public final class StreamEngine {
         filterOrder += 1
         streams[stream].filters.add(FilterEntry(consumer: consumer, filter: filter, order: filterOrder))
         registrations[statement, default: []].append((stream, ObjectIdentifier(consumer)))
+    }
+
+    /// The expiry queue shared by aggregating inputs with time windows of `duration` nanoseconds.
+    func expiryQueue(duration: Int64) -> ExpiryQueue {
+        if let queue = expiryQueues.first(where: { $0.duration == duration }) { return queue }
+        let queue = ExpiryQueue(duration: duration)
+        expiryQueues.append(queue)
+        return queue
     }
 
     func streamIndex(_ name: String) -> Int? { streamsByName[name.lowercased()] }

@@ -134,6 +134,24 @@ indirect enum CompiledExpression: Sendable {
         }
     }
 
+    /// Whether evaluating the expression twice on the same row gives the same value (no
+    /// `random()` and the like).
+    var isDeterministic: Bool {
+        switch self {
+        case .constant, .field, .aggregate: return true
+        case .negate(let e), .not(let e), .isNull(let e, _), .cast(let e, _): return e.isDeterministic
+        case .and(let l, let r), .or(let l, let r), .compare(_, let l, let r), .arithmetic(_, let l, let r),
+            .concat(let l, let r), .like(let l, let r, _):
+            return l.isDeterministic && r.isDeterministic
+        case .inList(let e, let list, _): return e.isDeterministic && list.allSatisfy(\.isDeterministic)
+        case .between(let a, let b, let c, _): return a.isDeterministic && b.isDeterministic && c.isDeterministic
+        case .function(let f, let arguments): return f.isDeterministic && arguments.allSatisfy(\.isDeterministic)
+        case .caseWhen(let o, let branches, let e):
+            return (o?.isDeterministic ?? true) && branches.allSatisfy { $0.0.isDeterministic && $0.1.isDeterministic }
+                && (e?.isDeterministic ?? true)
+        }
+    }
+
     /// The row positions the expression reads.
     var positions: Set<Int> {
         switch self {

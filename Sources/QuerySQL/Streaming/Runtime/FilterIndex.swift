@@ -11,6 +11,8 @@ final class FilterEntry {
     let filter: CompiledExpression?
     /// The filter without the conjunct the index already checked.
     let residual: CompiledExpression?
+    /// ``residual`` compiled for the per-event path.
+    let residualPredicate: EventPredicate?
     /// Registration order, so delivery order does not depend on hashing.
     let order: UInt64
     /// The equality the entry is indexed under, if any: field and values.
@@ -54,6 +56,7 @@ final class FilterEntry {
         } else {
             self.residual = filter
         }
+        self.residualPredicate = residual.map(EventPredicate.init)
     }
 }
 
@@ -68,10 +71,27 @@ final class FilterIndex {
     struct Key: Hashable {
         var column: Int
         var value: Value
+
+        /// One word for the hasher (a cheap hash of the value), not the value's bytes.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(column &* 0x9E37_79B9 ^ HashedGroupKey.hash(value))
+        }
     }
 
     private var unindexed: [FilterEntry] = []
-    private var byKey: [Key: [FilterEntry]] = [:]
+    /// The entries indexed under one key, in registration order.
+    struct Bucket {
+        var entries: [FilterEntry] = []
+        /// How many of them have a residual condition (none: the bucket is taken whole).
+        var conditional = 0
+
+        mutating func append(_ entry: FilterEntry) {
+            entries.append(entry)
+            if entry.residualPredicate != nil { conditional += 1 }
+        }
+    }
+
+    private var byKey: [Key: Bucket] = [:]
     /// The fields some entry is indexed on.
     private var columns: [Int] = []
     private(set) var count = 0
@@ -82,7 +102,7 @@ final class FilterIndex {
         count += 1
         if let column = entry.indexColumn {
             if !columns.contains(column) { columns.append(column) }
-            for v in Set(entry.indexValues) { byKey[Key(column: column, value: v), default: []].append(entry) }
+            for v in Set(entry.indexValues) { byKey[Key(column: column, value: v), default: Bucket()].append(entry) }
         } else {
             unindexed.append(entry)
         }
@@ -95,11 +115,11 @@ final class FilterIndex {
             return false
         }
         for key in Array(byKey.keys) {
-            let kept = byKey[key]!.filter { e in
-                if predicate(e) { removed.insert(ObjectIdentifier(e)); return false }
-                return true
+            var kept = Bucket()
+            for e in byKey[key]!.entries {
+                if predicate(e) { removed.insert(ObjectIdentifier(e)) } else { kept.append(e) }
             }
-            byKey[key] = kept.isEmpty ? nil : kept
+            byKey[key] = kept.entries.isEmpty ? nil : kept
         }
         count -= removed.count
         columns = Array(Set(byKey.keys.map(\.column))).sorted()
@@ -108,17 +128,24 @@ final class FilterIndex {
     /// The entries whose filters accept `event`, in registration order.
     func matches(_ event: Event, into result: inout [FilterEntry]) {
         result.removeAll(keepingCapacity: true)
-        let row = Row.one(event)
+        // Each list is in registration order; only results gathered from several lists need sorting.
+        var lists = 0
         for column in columns where column < event.values.count {
-            if let list = byKey[Key(column: column, value: event.values[column])] {
-                evaluations &+= list.count
-                for entry in list where entry.residual?.isTrue(row) ?? true { result.append(entry) }
+            if let bucket = byKey[Key(column: column, value: event.values[column])] {
+                evaluations &+= bucket.entries.count
+                lists += 1
+                if bucket.conditional == 0 {
+                    result.append(contentsOf: bucket.entries)
+                } else {
+                    for entry in bucket.entries where entry.residualPredicate?.isTrue(event) ?? true { result.append(entry) }
+                }
             }
         }
         if !unindexed.isEmpty {
             evaluations &+= unindexed.count
-            for entry in unindexed where entry.residual?.isTrue(row) ?? true { result.append(entry) }
+            lists += 1
+            for entry in unindexed where entry.residualPredicate?.isTrue(event) ?? true { result.append(entry) }
         }
-        if result.count > 1 { result.sort { $0.order < $1.order } }
+        if lists > 1 && result.count > 1 { result.sort { $0.order < $1.order } }
     }
 }

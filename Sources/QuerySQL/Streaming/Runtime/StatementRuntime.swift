@@ -42,10 +42,23 @@ final class StreamInput: EventConsumer, TimerTarget {
         self.stream = stream
         self.window = window.make()
         self.retains = window.retains
+        if case .none = window {
+            passesThrough = statement.pipeline.plan.width == 1 && statement.pipeline.allowsFastPath
+        } else {
+            passesThrough = false
+        }
     }
+
+    /// Whether events go straight to ``RowPipeline/processOne(_:entering:engine:)``.
+    private let passesThrough: Bool
 
     func consume(_ event: Event, engine: StreamEngine) {
         guard !stopped, let now = engine.now else { return }
+        if passesThrough {
+            // No window and one position: the event is the whole update.
+            statement.pipeline.processOne(.one(event), entering: true, engine: engine)
+            return
+        }
         var update = WindowUpdate()
         window.insert(event, now: now, into: &update)
         if let deadline = window.nextDeadline { engine.schedule(self, at: deadline) }
@@ -65,6 +78,9 @@ final class StreamInput: EventConsumer, TimerTarget {
 final class SelectStatementRuntime: StatementRuntime {
     let pipeline: RowPipeline
     var inputs: [StreamInput] = []
+    /// The flat aggregating input that replaces ``inputs`` and the pipeline, if the statement
+    /// qualifies (see ``AggregatingInput``).
+    var aggregating: AggregatingInput?
     /// Named-window positions: consumed through the window's updates, not an own window.
     var namedWindowPositions: [Int: NamedWindowRuntime] = [:]
     var filters: [(stream: Int, filter: CompiledExpression?, position: Int)] = []
@@ -161,6 +177,7 @@ final class SelectStatementRuntime: StatementRuntime {
 
     override func stop(engine: StreamEngine) {
         for input in inputs { input.stopped = true }
+        aggregating?.stop()
         pipeline.limiter?.stop()
         for named in namedWindowPositions.values { named.consumers.removeAll { $0.0 === self } }
     }
