@@ -8,7 +8,8 @@
 #   --run    after the paper's query, run CMD (through bash) with QUERY_BIN, QUERY_WORKDIR, QUERY_INTERVAL,
 #            QUERY_SQL_NODES ("host:port host:port"), QUERY_PIDS ("name=pid …") and QUERY_METRICS
 #            ("name=host:port …") exported, then stop everything and exit with CMD's status.
-# Environment: SWIFT_BUILD_FLAGS (e.g. "-c release"), QUERY_WORKDIR (where configs and logs go).
+# Environment: SWIFT_BUILD_FLAGS (e.g. "-c release"), QUERY_WORKDIR (where configs and logs go),
+#   QUERY_PREBUILT (a folder holding query-node and query: skip building).
 set -euo pipefail
 
 smoke=0
@@ -31,12 +32,16 @@ done
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-# shellcheck disable=SC2086
-swift build ${SWIFT_BUILD_FLAGS:-} --product query-node >&2
-# shellcheck disable=SC2086
-swift build ${SWIFT_BUILD_FLAGS:-} --product query >&2
-# shellcheck disable=SC2086
-bin="$(swift build ${SWIFT_BUILD_FLAGS:-} --show-bin-path)"
+if [[ -n "${QUERY_PREBUILT:-}" ]]; then
+    bin="$(cd "$QUERY_PREBUILT" && pwd)"
+else
+    # shellcheck disable=SC2086
+    swift build ${SWIFT_BUILD_FLAGS:-} --product query-node >&2
+    # shellcheck disable=SC2086
+    swift build ${SWIFT_BUILD_FLAGS:-} --product query >&2
+    # shellcheck disable=SC2086
+    bin="$(swift build ${SWIFT_BUILD_FLAGS:-} --show-bin-path)"
+fi
 
 work="${QUERY_WORKDIR:-$(mktemp -d -t swift-query-local.XXXXXX)}"
 mkdir -p "$work"
