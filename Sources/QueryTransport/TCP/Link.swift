@@ -116,6 +116,8 @@ final class Link: Sendable {
         state.withLock { $0.subscriptions[id] = subscription }
     }
 
+    var subscriptionCount: Int { state.withLock { $0.subscriptions.count } }
+
     func hasSubscription(_ id: UInt64) -> Bool {
         state.withLock { $0.subscriptions[id] != nil }
     }

@@ -172,6 +172,12 @@ public final class TCPTransport: Transport {
         }
     }
 
+    /// Topic subscriptions currently forwarded to clients, over all connections.
+    public var subscriberCount: Int {
+        let links = state.withLock { Array($0.links.values) }
+        return links.reduce(0) { $0 + $1.subscriptionCount }
+    }
+
     /// The remote nodes currently reachable.
     public var reachablePeers: Set<NodeID> {
         state.withLock { Set($0.routes.keys) }
