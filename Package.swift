@@ -140,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "query",
             dependencies: [
-                "QueryCore", "QueryTransport",
+                "QueryCore", "QuerySQL", "QueryTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/query-cli"

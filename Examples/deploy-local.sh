@@ -2,23 +2,29 @@
 # Starts a whole swift-query tier on loopback and runs the paper's query through the `query` CLI:
 #   2 edge processes × 200 simulated machines (one cluster of 400), 2 proxies, 2 TLAs, 2 SQL nodes.
 #
-# Usage: Examples/deploy-local.sh [--smoke] [--machines N] [--interval SECONDS] [--base-port PORT]
+# Usage: Examples/deploy-local.sh [--smoke] [--machines N] [--interval SECONDS] [--base-port PORT] [--run CMD]
 #   --smoke  stop every process this script started and exit 0 only if the query answered with rows
 #            (for CI and first-time users). Without it, the tier keeps running until Ctrl-C.
-# Environment: SWIFT_BUILD_FLAGS (e.g. "-c release"), QUERY_WORKDIR (where configs and logs go).
+#   --run    after the paper's query, run CMD (through bash) with QUERY_BIN, QUERY_WORKDIR, QUERY_INTERVAL,
+#            QUERY_SQL_NODES ("host:port host:port"), QUERY_PIDS ("name=pid …") and QUERY_METRICS
+#            ("name=host:port …") exported, then stop everything and exit with CMD's status.
+# Environment: SWIFT_BUILD_FLAGS (e.g. "-c release"), QUERY_WORKDIR (where configs and logs go),
+#   QUERY_PREBUILT (a folder holding query-node and query: skip building).
 set -euo pipefail
 
 smoke=0
 machines=200
 interval=2
 base=17000
+run_command=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --smoke) smoke=1 ;;
         --machines) machines="$2"; shift ;;
         --interval) interval="$2"; shift ;;
         --base-port) base="$2"; shift ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        --run) run_command="$2"; shift ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift
@@ -26,18 +32,24 @@ done
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-# shellcheck disable=SC2086
-swift build ${SWIFT_BUILD_FLAGS:-} --product query-node >&2
-# shellcheck disable=SC2086
-swift build ${SWIFT_BUILD_FLAGS:-} --product query >&2
-# shellcheck disable=SC2086
-bin="$(swift build ${SWIFT_BUILD_FLAGS:-} --show-bin-path)"
+if [[ -n "${QUERY_PREBUILT:-}" ]]; then
+    bin="$(cd "$QUERY_PREBUILT" && pwd)"
+else
+    # shellcheck disable=SC2086
+    swift build ${SWIFT_BUILD_FLAGS:-} --product query-node >&2
+    # shellcheck disable=SC2086
+    swift build ${SWIFT_BUILD_FLAGS:-} --product query >&2
+    # shellcheck disable=SC2086
+    bin="$(swift build ${SWIFT_BUILD_FLAGS:-} --show-bin-path)"
+fi
 
 work="${QUERY_WORKDIR:-$(mktemp -d -t swift-query-local.XXXXXX)}"
 mkdir -p "$work"
 echo "configs and logs in $work" >&2
 
 pids=()
+names=()
+metrics_of=()
 cleanup() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do
@@ -64,6 +76,10 @@ start() { # role config-file [extra args...]
     local role="$1" config="$2"; shift 2
     "$bin/query-node" --role "$role" --config "$config" "$@" >"$config.log" 2>&1 &
     pids+=("$!")
+    local name
+    name="$(basename "$config" .json)"
+    names+=("$name=$!")
+    metrics_of+=("$name=$(sed -n 's/.*"metrics": "\([^"]*\)".*/\1/p' "$config")")
 }
 
 for i in 0 1; do
@@ -134,6 +150,15 @@ if ! "$bin/query" "${nodes[@]}" --timeout 20 "$paper"; then
     exit 1
 fi
 rows="$("$bin/query" "${nodes[@]}" --timeout 20 --format csv "$paper" | tail -n +2 | grep -c . || true)"
+
+if [[ -n "$run_command" ]]; then
+    status=0
+    QUERY_BIN="$bin" QUERY_WORKDIR="$work" QUERY_INTERVAL="$interval" \
+        QUERY_SQL_NODES="127.0.0.1:$(sql_port 0) 127.0.0.1:$(sql_port 1)" QUERY_PIDS="${names[*]}" \
+        QUERY_METRICS="${metrics_of[*]}" bash -c "$run_command" || status=$?
+    cleanup
+    exit "$status"
+fi
 
 if [[ $smoke -eq 1 ]]; then
     cleanup

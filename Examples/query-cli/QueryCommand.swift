@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import QueryCore
+import QuerySQL
 import QueryTransport
+import Synchronization
 
 /// `query`: a SQL client for swift-query SQL nodes.
 @main
@@ -14,6 +16,15 @@ struct QueryCommand: AsyncParsableCommand {
             ending in ';' from standard input; \\history lists earlier statements, \\! N reruns one,
             \\format table|csv|json switches the output, \\quit leaves. Several --node options fail over in
             order; redirects to another partition are followed.
+
+            Persistent queries (the node's query manager): --register SQL prints the topic (--snapshot for a
+            query over the collection tree re-evaluated every generation, --public to let anyone subscribe);
+            --subscribe TOPIC prints one JSON line per trigger; --unregister TOPIC; --list;
+            --register-metric 'Name(field type, …)'; --publish METRIC reads one JSON object per line from
+            standard input. All act as --as PRINCIPAL (default $USER).
+
+            Load: --load-rate N --load-duration S --load-queries FILE sends N queries per second (open
+            loop, round-robin over every --node) and prints `name value unit` lines.
             """)
 
     @Option(name: .customLong("node"), help: "A SQL node's host:port (repeat to fail over).")
@@ -39,6 +50,52 @@ struct QueryCommand: AsyncParsableCommand {
 
     @Argument(help: "The SQL statement (omit for an interactive shell).")
     var sql: String?
+
+    @Option(name: .customLong("as"), help: "The principal manager requests act as (default $USER).")
+    var principal: String?
+
+    @Option(help: "Register a persistent query and print its topic.")
+    var register: String?
+
+    @Flag(help: "With --register: a snapshot query over the collection tree's tables, re-evaluated each generation.")
+    var snapshot = false
+
+    @Flag(name: .customLong("public"), help: "With --register: anyone may subscribe (default: only you).")
+    var publicTopic = false
+
+    @Option(help: "Unregister the statement with this topic.")
+    var unregister: String?
+
+    @Option(help: "Subscribe to a topic and print one JSON line per trigger.")
+    var subscribe: String?
+
+    @Option(help: "With --subscribe: exit after this many triggers.")
+    var count: Int?
+
+    @Flag(help: "List registered metrics and statements.")
+    var list = false
+
+    @Option(help: "Register a metric: 'Name(field type, …)'.")
+    var registerMetric: String?
+
+    @Option(help: "Publish events to this metric: one JSON object per line on standard input.")
+    var publish: String?
+
+    @Option(help: "Load: queries per second (open loop) over every --node.")
+    var loadRate: Double?
+
+    @Option(help: "Load: seconds to run.")
+    var loadDuration: Double = 60
+
+    @Option(help: "Load: a file of queries, each ending with ';' (cycled in order).")
+    var loadQueries: String?
+
+    @Option(help: "Load: the deployment's generation interval in seconds (to count missed generations).")
+    var loadInterval: Double = 5
+
+    private var managerAction: Bool {
+        register != nil || unregister != nil || subscribe != nil || list || registerMetric != nil || publish != nil
+    }
 
     func validate() throws {
         guard !nodes.isEmpty else { throw ValidationError("give at least one --node host:port") }
@@ -69,6 +126,19 @@ struct QueryCommand: AsyncParsableCommand {
                 queryTimeout: .nanoseconds(Int64(timeout * 1e9)),
                 tls: tlsCert.map { TLSSettings(certificateChainFile: $0, privateKeyFile: tlsKey ?? "", trustRootsFile: tlsCA) }))
         var format = ResultFormatter.Format(rawValue: format) ?? .table
+        if loadRate != nil {
+            try await runLoad(endpoints: endpoints, configuration: client.configuration)
+            return
+        }
+        if managerAction {
+            do {
+                try await client.withSession { session in try await manage(session) }
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            return
+        }
         if let sql {
             do {
                 let (answer, _) = try await client.query(sql, node: node)
@@ -80,6 +150,68 @@ struct QueryCommand: AsyncParsableCommand {
             return
         }
         try await shell(client: client, node: node, format: &format)
+    }
+
+    /// Runs the manager actions given on the command line, in a fixed order.
+    private func manage(_ session: QuerySession) async throws {
+        let me = Principal(principal ?? ProcessInfo.processInfo.environment["USER"] ?? "anonymous")
+        if let registerMetric {
+            let (name, schema) = try ManagerActions.metric(registerMetric)
+            _ = try await session.manage(.registerMetric(name: name, schema: schema, publishers: .anyone), as: me)
+            print("metric \(name)")
+        }
+        if let register {
+            let topic = try await session.register(
+                register, kind: snapshot ? .snapshot : .stream, subscribers: publicTopic ? .anyone : .only([]), as: me)
+            print(topic.name)
+        }
+        if let unregister {
+            _ = try await session.manage(.unregisterStatement(topic: unregister), as: me)
+        }
+        if let publish {
+            var events: [[String: Value]] = []
+            var number = 0
+            while let line = readLine() {
+                number += 1
+                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                events.append(try ManagerActions.event(line, number: number))
+            }
+            let triggers = try await session.publish(publish, events: events, as: me)
+            print("published \(events.count) events, \(triggers) triggers")
+        }
+        if list {
+            guard case .listing(let listing) = try await session.manage(.list, as: me) else { return }
+            print(ManagerActions.render(listing))
+        }
+        if let subscribe {
+            let triggers = try await session.subscribe(TopicHandle(name: subscribe), as: me)
+            var received = 0
+            for try await trigger in triggers {
+                // Written unbuffered, so a pipe sees each trigger as it arrives.
+                FileHandle.standardOutput.write(Data((ManagerActions.json(trigger) + "\n").utf8))
+                received += 1
+                if let count, received >= count { break }
+            }
+        }
+    }
+
+    /// Drives the nodes with ``LoadGenerator`` and prints its figures.
+    private func runLoad(endpoints: [Endpoint], configuration: QueryClient.Configuration) async throws {
+        guard let loadQueries, let rate = loadRate, rate > 0, loadDuration > 0 else {
+            throw ValidationError("--load-rate needs a positive rate, --load-duration and --load-queries FILE")
+        }
+        let text = try String(contentsOfFile: loadQueries, encoding: .utf8)
+        let queries = text.components(separatedBy: ";\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }.filter { !$0.isEmpty && !$0.hasPrefix("--") }
+        guard !queries.isEmpty else { throw ValidationError("no queries in \(loadQueries)") }
+        let generator = LoadGenerator(
+            endpoints: endpoints, rate: rate, duration: loadDuration, queries: queries, interval: loadInterval,
+            configuration: configuration)
+        let report = try await generator.run()
+        for line in report.lines { print(line) }
+        if let firstError = report.firstError {
+            FileHandle.standardError.write(Data("first error: \(firstError)\n".utf8))
+        }
     }
 
     /// The interactive shell: statements end with ';', backslash commands act at once.

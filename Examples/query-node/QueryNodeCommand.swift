@@ -66,18 +66,31 @@ struct QueryNodeCommand: AsyncParsableCommand {
         logger[metadataKey: "role"] = "\(kind.rawValue)"
         if let id = nodeConfig.id { logger[metadataKey: "node.id"] = "\(id)" }
 
+        // SQL nodes host a query manager: persistent queries over TCP, snapshot queries per generation.
+        let managerService: QueryManagerService? =
+            kind == .sql || kind == .tlaSQL ? QueryManagerService(evaluator: SQLEngine()) : nil
         let transport = TCPTransport(
             nodes: roles.map(\.id),
             configuration: .init(
                 listen: try nodeConfig.endpoint(nodeConfig.listen), peers: try nodeConfig.peerEndpoints(),
                 keepaliveInterval: NodeConfig.seconds(nodeConfig.keepalive) ?? .seconds(2),
                 idleTimeout: NodeConfig.seconds(nodeConfig.idleTimeout) ?? .seconds(10), tls: nodeConfig.tlsSettings),
-            logger: logger)
+            logger: logger, manager: managerService)
         let runtime = NodeRuntime(
             roles: roles, transport: transport, clock: ContinuousClock(),
             configuration: .init(directory: try nodeConfig.directoryValue()), logger: logger)
 
         var services: [any Service] = [runtime]
+        if let managerService {
+            let interest = SnapshotInterest(
+                runtime: runtime, manager: managerService, evaluator: SQLEngine(), logger: logger)
+            runtime.onNewGeneration { snapshot in
+                managerService.generationArrived(snapshot.catalog, at: snapshot.generation.time)
+                interest.generationArrived(snapshot)
+            }
+            services.append(managerService)
+            services.append(interest)
+        }
         if let metrics = try nodeConfig.endpoint(nodeConfig.metrics) {
             services.append(MetricsServer(listen: metrics, registry: registry, logger: logger))
         }

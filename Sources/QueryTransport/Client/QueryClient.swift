@@ -95,31 +95,10 @@ public struct QueryClient: Sendable {
     /// One exchange with one endpoint.
     private func ask(_ endpoint: Endpoint, sql: String, node: NodeID?) async throws(QueryError) -> ClientAnswer {
         let configuration = self.configuration
-        let group = self.group
-        let tlsContext = try configuration.tls?.makeContexts().client
         do {
             return try await withThrowingTaskGroup(of: ClientAnswer.self) { tasks in
                 tasks.addTask {
-                    let connection = try await ClientBootstrap(group: group)
-                        .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
-                        .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                        .connect(host: endpoint.host, port: endpoint.port) { channel in
-                            channel.eventLoop.makeCompletedFuture {
-                                if let tlsContext {
-                                    let hostname = endpoint.host.first?.isLetter == true ? endpoint.host : nil
-                                    try channel.pipeline.syncOperations.addHandler(
-                                        try NIOSSLClientHandler(context: tlsContext, serverHostname: hostname))
-                                }
-                                try TransportPipeline.configure(
-                                    channel.pipeline.syncOperations,
-                                    maximumFrameLength: configuration.maximumFrameLength,
-                                    keepaliveInterval: .seconds(2),
-                                    idleTimeout: configuration.queryTimeout + .seconds(5),
-                                    metrics: nil)
-                                return try NIOAsyncChannel<TransportFrame, TransportFrame>(
-                                    wrappingChannelSynchronously: channel)
-                            }
-                        }
+                    let connection = try await connect(endpoint)
                     return try await connection.executeThenClose { inbound, outbound in
                         try await outbound.write(.hello(TransportFrame.Hello(party: .client, nodes: [])))
                         try await outbound.write(.query(id: 1, node: node, sql: sql))
@@ -146,6 +125,33 @@ public struct QueryClient: Sendable {
         } catch {
             throw QueryError(.unavailable, "\(error)")
         }
+    }
+
+    /// Opens a framed client connection to `endpoint` (TLS when configured).
+    func connect(_ endpoint: Endpoint) async throws -> NIOAsyncChannel<TransportFrame, TransportFrame> {
+        let configuration = self.configuration
+        let tlsContext = try configuration.tls?.makeContexts().client
+        return try await ClientBootstrap(group: group)
+            .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: endpoint.host, port: endpoint.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        let hostname = endpoint.host.first?.isLetter == true ? endpoint.host : nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tlsContext, serverHostname: hostname))
+                    }
+                    try TransportPipeline.configure(
+                        channel.pipeline.syncOperations,
+                        maximumFrameLength: configuration.maximumFrameLength,
+                        keepaliveInterval: .seconds(2),
+                        idleTimeout: configuration.queryTimeout + .seconds(5),
+                        metrics: nil)
+                    // Closes on deinit: a connect that fails after this initializer ran drops the
+                    // channel without `executeThenClose` (see ``DeinitClosingChannel``).
+                    return try DeinitClosingChannel.wrap(channel)
+                }
+            }
     }
 }
 

@@ -125,9 +125,33 @@ public final class NodeRuntime<T: Transport, C: Clock>: Service where C.Duration
     public func deliver(_ input: RoleInput, to node: NodeID) -> Bool {
         guard let cell = cells[node] else { return false }
         let now = self.now()
-        let actions = cell.role.withLock { role in role.handle(input, now: now) }
+        var watch = false
+        if case .received(.update, _) = input { watch = state.withLock { !$0.generationObservers.isEmpty } }
+        let (actions, snapshot): ([RoleAction], GenerationSnapshot?) = cell.role.withLock { role in
+            guard watch, let before = role as? any SnapshotServing else { return (role.handle(input, now: now), nil) }
+            let previous = before.servedGeneration
+            let actions = role.handle(input, now: now)
+            guard let serving = role as? any SnapshotServing, let generation = serving.servedGeneration,
+                previous.map({ $0 < generation }) ?? true
+            else { return (actions, nil) }
+            return (actions, GenerationSnapshot(node: node, generation: generation, catalog: serving.servedSnapshot))
+        }
         perform(actions, from: node)
+        if let snapshot {
+            for observer in state.withLock({ $0.generationObservers }) { observer(snapshot) }
+        }
         return true
+    }
+
+    /// Calls `observer` each time a hosted SQL node (a ``SnapshotServing`` role) applies a newer
+    /// generation, with its snapshot catalog, once per generation number, right after the update
+    /// that brought it and on the task that consumes transport events (keep it short, or hand the
+    /// snapshot to a task of your own).
+    ///
+    /// Snapshot persistent queries (``QueryManagerService/generationArrived(_:at:)``) and event
+    /// sources that turn each generation of a table into events plug in here.
+    public func onNewGeneration(_ observer: @escaping @Sendable (GenerationSnapshot) -> Void) {
+        state.withLock { $0.generationObservers.append(observer) }
     }
 
     /// Publishes the current rows of `table` on the edge role `node`.
@@ -302,6 +326,7 @@ extension NodeRuntime {
         var timers: [TimerKey: TimerEntry] = [:]
         var nextTimerToken: UInt64 = 0
         var queries: [QueryKey: QueryWaiter] = [:]
+        var generationObservers: [@Sendable (GenerationSnapshot) -> Void] = []
     }
 
     /// Where the runtime is in its life. Can transition: idle → running → stopping → stopped, or

@@ -38,16 +38,7 @@ extension Result where Success == QueryAnswer, Failure == QueryError {
             }
         case .failure(let error):
             buffer.writeInteger(UInt8(1))
-            buffer.writeShortString(error.code.description)
-            buffer.writeLongString(error.message)
-            if let location = error.location {
-                buffer.writeInteger(UInt8(1))
-                buffer.writeInteger(UInt32(clamping: location.line))
-                buffer.writeInteger(UInt32(clamping: location.column))
-                buffer.writeInteger(UInt32(clamping: location.offset))
-            } else {
-                buffer.writeInteger(UInt8(0))
-            }
+            buffer.writeQueryError(error)
         }
     }
 
@@ -111,18 +102,7 @@ extension Result where Success == QueryAnswer, Failure == QueryError {
                     generation: Generation(number: number, time: Instant(nanosecondsSinceEpoch: time)),
                     completeness: Completeness(oldestPublish: oldest, newestPublish: newest, tables: tables)))
         case 1:
-            let codeName = try buffer.readShortString("answer.error.code")
-            let message = try buffer.readLongString("answer.error.message")
-            let hasLocation: UInt8 = try buffer.readChecked("answer.error.location")
-            var location: SourceLocation?
-            if hasLocation == 1 {
-                let line: UInt32 = try buffer.readChecked("answer.error.line")
-                let column: UInt32 = try buffer.readChecked("answer.error.column")
-                let offset: UInt32 = try buffer.readChecked("answer.error.offset")
-                location = SourceLocation(line: Int(line), column: Int(column), offset: Int(offset))
-            }
-            let code = QueryError.Code.named(codeName) ?? .internalError
-            return .failure(QueryError(code, message, at: location))
+            return .failure(try buffer.readQueryError())
         default:
             throw QueryError(.decodingFailed, "answer has unknown status \(status)")
         }
@@ -151,6 +131,34 @@ extension TableName {
 }
 
 extension ByteBuffer {
+    /// Code name, message, then the optional source location (line, column, offset).
+    mutating func writeQueryError(_ error: QueryError) {
+        writeShortString(error.code.description)
+        writeLongString(error.message)
+        if let location = error.location {
+            writeInteger(UInt8(1))
+            writeInteger(UInt32(clamping: location.line))
+            writeInteger(UInt32(clamping: location.column))
+            writeInteger(UInt32(clamping: location.offset))
+        } else {
+            writeInteger(UInt8(0))
+        }
+    }
+
+    mutating func readQueryError() throws(QueryError) -> QueryError {
+        let codeName = try readShortString("error.code")
+        let message = try readLongString("error.message")
+        let hasLocation: UInt8 = try readChecked("error.location")
+        var location: SourceLocation?
+        if hasLocation == 1 {
+            let line: UInt32 = try readChecked("error.line")
+            let column: UInt32 = try readChecked("error.column")
+            let offset: UInt32 = try readChecked("error.offset")
+            location = SourceLocation(line: Int(line), column: Int(column), offset: Int(offset))
+        }
+        return QueryError(QueryError.Code.named(codeName) ?? .internalError, message, at: location)
+    }
+
     mutating func writeOptionalInstant(_ instant: Instant?) {
         if let instant {
             writeInteger(UInt8(1))

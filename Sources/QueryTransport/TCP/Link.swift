@@ -9,6 +9,8 @@ import Synchronization
 /// task can hand them to NIO, which accepts more only while the socket is writable. When the queue
 /// holds ``frameLimit`` frames or ``byteLimit`` bytes, a new frame is refused (tail drop): the
 /// caller counts it as `queue_full`. Frames still queued when the connection closes are dropped.
+/// ``sendWhenRoom(_:bytes:)`` waits for room instead (a subscription's writer, whose own bounded
+/// queue decides what to drop).
 final class Link: Sendable {
     /// A process-unique connection number.
     let id: UInt64
@@ -29,7 +31,9 @@ final class Link: Sendable {
         var queue: Deque<(frame: TransportFrame, bytes: Int)> = []
         var queuedBytes = 0
         var waiter: CheckedContinuation<Void, Never>?
+        var roomWaiters: [CheckedContinuation<Void, Never>] = []
         var closed = false
+        var subscriptions: [UInt64: RemoteSubscription] = [:]
     }
 
     init(
@@ -65,6 +69,70 @@ final class Link: Sendable {
         return outcome
     }
 
+    /// Queues `frame`, first waiting while the queue is full.
+    /// - Returns: `false` if the link closed (or the caller was cancelled) before it was queued.
+    func sendWhenRoom(_ frame: TransportFrame, bytes: Int) async -> Bool {
+        while true {
+            if Task.isCancelled { return false }
+            let full: Bool = state.withLock { state in
+                !state.closed && !state.queue.isEmpty
+                    && (state.queue.count >= frameLimit || state.queuedBytes + bytes > byteLimit)
+            }
+            if !full {
+                switch send(frame, bytes: bytes) {
+                case .enqueued: return true
+                case .dropped(.queueFull): continue  // another sender filled it first
+                case .dropped: return false
+                }
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow: Bool = state.withLock { state in
+                        if state.closed || state.queue.count < frameLimit && state.queuedBytes + bytes <= byteLimit {
+                            return true
+                        }
+                        state.roomWaiters.append(continuation)
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            } onCancel: {
+                self.wakeRoomWaiters()
+            }
+        }
+    }
+
+    private func wakeRoomWaiters() {
+        let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
+            defer { state.roomWaiters = [] }
+            return state.roomWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    // MARK: Subscriptions forwarded on this connection
+
+    func addSubscription(_ subscription: RemoteSubscription, id: UInt64) {
+        state.withLock { $0.subscriptions[id] = subscription }
+    }
+
+    var subscriptionCount: Int { state.withLock { $0.subscriptions.count } }
+
+    func hasSubscription(_ id: UInt64) -> Bool {
+        state.withLock { $0.subscriptions[id] != nil }
+    }
+
+    func removeSubscription(_ id: UInt64) -> RemoteSubscription? {
+        state.withLock { $0.subscriptions.removeValue(forKey: id) }
+    }
+
+    func removeAllSubscriptions() -> [RemoteSubscription] {
+        state.withLock { state in
+            defer { state.subscriptions = [:] }
+            return Array(state.subscriptions.values)
+        }
+    }
+
     /// The number of frames waiting.
     var queuedFrames: Int { state.withLock { $0.queue.count } }
 
@@ -93,7 +161,9 @@ final class Link: Sendable {
                 return .batch(batch)
             }
             switch step {
-            case .batch(let batch): return batch
+            case .batch(let batch):
+                wakeRoomWaiters()
+                return batch
             case .closed: return nil
             case .wait:
                 await withTaskCancellationHandler {
@@ -126,6 +196,7 @@ final class Link: Sendable {
             return (dropped, waiter)
         }
         waiter?.resume()
+        wakeRoomWaiters()
         return dropped
     }
 }

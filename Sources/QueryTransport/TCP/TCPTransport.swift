@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import QueryCore
+import QuerySQL
 import Synchronization
 
 /// A ``QueryCore/Transport`` over TCP with SwiftNIO.
@@ -23,6 +24,13 @@ import Synchronization
 ///   down); an idle writer sends a ping every ``Configuration/keepaliveInterval``.
 /// - Back-pressure: each connection has a bounded outbound queue (see ``Configuration``); a send
 ///   to a full queue is dropped and counted (`query.transport.dropped{reason="queue_full"}`).
+///   Inbound, decoded frames wait in one bounded ``InboundQueue`` for the events consumer; while
+///   it is full, connections stop reading, so a peer that floods the node is slowed by TCP's
+///   window instead of growing this node's memory.
+/// - Query manager: given a ``QueryManagerService``, clients register metrics and statements,
+///   publish events and subscribe to topics with `.manage` frames; a subscription's triggers
+///   flow on the same connection from a bounded queue (the manager's overflow policy, drops
+///   counted on the topic), written only as fast as the client reads.
 /// - Clients (the `query` CLI, ``QueryClient``) connect to the same port and send queries, which
 ///   surface as ``QueryCore/TransportEvent/query(_:)``.
 /// - Optional TLS (``TLSSettings``), mutual by default: both sides present certificates from the
@@ -42,6 +50,10 @@ public final class TCPTransport: Transport {
         public var outboundQueueFrames: Int
         /// Bytes a connection's outbound queue holds before new sends are dropped. Default 64 MiB.
         public var outboundQueueBytes: Int
+        /// Received events waiting for the consumer before connections stop reading. Default 1,024.
+        public var inboundQueueFrames: Int
+        /// Received bytes waiting for the consumer before connections stop reading. Default 64 MiB.
+        public var inboundQueueBytes: Int
         /// An idle writer sends a ping this often. Default 2 s.
         public var keepaliveInterval: Duration
         /// A connection that receives nothing for this long is closed. Default 10 s.
@@ -60,6 +72,8 @@ public final class TCPTransport: Transport {
             maximumFrameLength: Int = (64 << 20) + (64 << 10),
             outboundQueueFrames: Int = 4096,
             outboundQueueBytes: Int = 64 << 20,
+            inboundQueueFrames: Int = 1024,
+            inboundQueueBytes: Int = 64 << 20,
             keepaliveInterval: Duration = .seconds(2),
             idleTimeout: Duration = .seconds(10),
             connectTimeout: Duration = .seconds(5),
@@ -71,6 +85,8 @@ public final class TCPTransport: Transport {
             self.maximumFrameLength = maximumFrameLength
             self.outboundQueueFrames = outboundQueueFrames
             self.outboundQueueBytes = outboundQueueBytes
+            self.inboundQueueFrames = inboundQueueFrames
+            self.inboundQueueBytes = inboundQueueBytes
             self.keepaliveInterval = keepaliveInterval
             self.idleTimeout = idleTimeout
             self.connectTimeout = connectTimeout
@@ -81,15 +97,16 @@ public final class TCPTransport: Transport {
 
     /// The nodes this process hosts.
     public let localNodes: Set<NodeID>
-    /// Events for the local nodes.
-    public let events: AsyncStream<TransportEvent>
+    /// Events for the local nodes (bounded: see ``InboundQueue``).
+    public let events: InboundQueue
+    /// The query manager served to clients, if any.
+    public let manager: QueryManagerService?
 
     let configuration: Configuration
     let group: any EventLoopGroup
     let logger: Logger
     let metrics: TransportMetrics
     private let tls: Result<TLSSettings.Contexts, QueryError>?
-    private let eventSink: AsyncStream<TransportEvent>.Continuation
     private let state = Mutex(State())
 
     private struct State {
@@ -117,13 +134,16 @@ public final class TCPTransport: Transport {
     ///   - eventLoopGroup: NIO's event loops; default the shared singleton.
     ///   - logger: Connection logs (`peer.address`, `error`).
     ///   - metricsFactory: Where `query.transport.*` metrics go.
+    ///   - manager: The query manager clients may use over this transport, if any.
     public init(
         nodes: some Sequence<NodeID>,
         configuration: Configuration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "query.transport"),
-        metricsFactory: any MetricsFactory = MetricsSystem.factory
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        manager: QueryManagerService? = nil
     ) {
+        self.manager = manager
         self.localNodes = Set(nodes)
         self.configuration = configuration
         self.group = eventLoopGroup
@@ -132,7 +152,8 @@ public final class TCPTransport: Transport {
         self.tls = configuration.tls.map { settings in
             Result { () throws(QueryError) in try settings.makeContexts() }
         }
-        (self.events, self.eventSink) = AsyncStream.makeStream(of: TransportEvent.self)
+        self.events = InboundQueue(
+            frameLimit: configuration.inboundQueueFrames, byteLimit: configuration.inboundQueueBytes)
     }
 
     /// The port the transport listens on, once it is bound; `nil` if it does not listen or could
@@ -149,6 +170,12 @@ public final class TCPTransport: Transport {
             }
             if case .some(let port) = ready { continuation.resume(returning: port) }
         }
+    }
+
+    /// Topic subscriptions currently forwarded to clients, over all connections.
+    public var subscriberCount: Int {
+        let links = state.withLock { Array($0.links.values) }
+        return links.reduce(0) { $0 + $1.subscriptionCount }
     }
 
     /// The remote nodes currently reachable.
@@ -181,10 +208,7 @@ public final class TCPTransport: Transport {
         case .none(let reason):
             return .dropped(reason)
         case .local:
-            switch eventSink.yield(.received(message, from: from, to: to)) {
-            case .enqueued: return .enqueued
-            default: return .dropped(.shuttingDown)
-            }
+            return events.enqueueNow(.received(message, from: from, to: to)) ? .enqueued : .dropped(.shuttingDown)
         case .link(let link):
             let payload: ByteBuffer
             do {
@@ -208,7 +232,7 @@ public final class TCPTransport: Transport {
             return true
         }
         guard started else {
-            eventSink.finish()
+            events.finish()
             return
         }
         defer { finish() }
@@ -267,6 +291,7 @@ public final class TCPTransport: Transport {
                     return result
                 }
         waiter?.resume()
+        events.closeIntake()
         server?.close(promise: nil)
         for link in links {
             link.close()
@@ -297,7 +322,7 @@ public final class TCPTransport: Transport {
             return state.portWaiters
         }
         for waiter in portWaiters { waiter.resume(returning: nil) }
-        eventSink.finish()
+        events.finish()
     }
 
     private var isRunning: Bool {
@@ -385,13 +410,11 @@ public final class TCPTransport: Transport {
                 keepaliveInterval: configuration.keepaliveInterval,
                 idleTimeout: configuration.idleTimeout,
                 metrics: metrics)
-            if dialled == nil {
-                // An accepted child that NIO buffered but never handed to the accept loop (the
-                // listener closed at that moment) must not trap when it is dropped, so accepted
-                // channels close on deinit. Every one the loop sees is still closed by `serve`.
-                return try AcceptedChannel.wrap(channel)
-            }
-            return try NIOAsyncChannel<TransportFrame, TransportFrame>(wrappingChannelSynchronously: channel)
+            // A wrapped channel that never reaches `serve` (an accepted child NIO buffered while the
+            // listener closed; a dialled one whose connect failed or was cancelled after this
+            // initializer ran) must not trap on its unfinished writer when it is dropped, so every
+            // channel closes on deinit. Every one `serve` sees is still closed by it.
+            return try DeinitClosingChannel.wrap(channel)
         }
     }
 
@@ -432,7 +455,9 @@ public final class TCPTransport: Transport {
                     do {
                         while let frame = try await frames.next() {
                             metrics.framesIn.increment()
-                            try handle(frame, on: link)
+                            if let (id, subscription) = try await handle(frame, on: link) {
+                                tasks.addTask { await self.forward(subscription, as: id, on: link) }
+                            }
                         }
                     } catch {
                         link.close()
@@ -452,7 +477,9 @@ public final class TCPTransport: Transport {
         return established
     }
 
-    private func handle(_ frame: TransportFrame, on link: Link) throws(QueryError) {
+    /// Handles one frame from a greeted connection.
+    /// - Returns: A subscription the connection must now forward, with its id.
+    private func handle(_ frame: TransportFrame, on link: Link) async throws(QueryError) -> (UInt64, RemoteSubscription)? {
         switch frame {
         case .message(let from, let to, let payload):
             guard link.nodes.contains(from) else {
@@ -462,9 +489,9 @@ public final class TCPTransport: Transport {
             guard localNodes.contains(to) else {
                 logger.debug("message for a node not hosted here", metadata: ["node.id": "\(to)", "peer": "\(from)"])
                 metrics.dropped(.unreachable)
-                return
+                return nil
             }
-            eventSink.yield(.received(message, from: from, to: to))
+            await events.enqueue(.received(message, from: from, to: to), bytes: payload.readableBytes)
         case .query(let id, let node, let sql):
             let once = Once()
             let responder = QueryResponder { [metrics] result in
@@ -475,14 +502,90 @@ public final class TCPTransport: Transport {
                     metrics.dropped(reason)
                 }
             }
-            eventSink.yield(.query(ClientQuery(sql: sql, node: node, responder: responder)))
+            await events.enqueue(.query(ClientQuery(sql: sql, node: node, responder: responder)), bytes: sql.utf8.count)
+        case .manage(let id, let principal, let request):
+            return manage(request, id: id, principal: principal, on: link)
         case .hello:
             throw QueryError(.decodingFailed, "unexpected second hello")
-        case .answer:
-            throw QueryError(.decodingFailed, "unexpected answer frame from a peer")
+        case .answer, .managed, .trigger, .subscriptionEnded:
+            throw QueryError(.decodingFailed, "unexpected \(frame.kind) frame from a peer")
         case .ping:
             break
         }
+        return nil
+    }
+
+    /// Answers a query-manager request; a subscription is returned for the caller to forward.
+    private func manage(
+        _ request: ManagerRequest, id: UInt64, principal name: String, on link: Link
+    ) -> (UInt64, RemoteSubscription)? {
+        func reply(_ result: Result<ManagerResponse, QueryError>) {
+            let frame = TransportFrame.managed(id: id, result)
+            if case .dropped(let reason) = link.send(frame, bytes: frame.encodedLength) { metrics.dropped(reason) }
+        }
+        guard let manager else {
+            reply(.failure(QueryError(.unsupported, "this node hosts no query manager")))
+            return nil
+        }
+        guard !name.isEmpty else {
+            reply(.failure(QueryError(.invalidArgument, "a manager request must name its principal")))
+            return nil
+        }
+        let principal = Principal(name)
+        switch request {
+        case .subscribe(let topic, let capacity):
+            guard !link.hasSubscription(id) else {
+                reply(.failure(QueryError(.alreadyExists, "subscription \(id) exists on this connection")))
+                return nil
+            }
+            do throws(QueryError) {
+                let subscription = try manager.subscribe(topic: topic, as: principal, capacity: capacity)
+                link.addSubscription(subscription, id: id)
+                reply(.success(.done))
+                return (id, subscription)
+            } catch {
+                reply(.failure(error))
+            }
+        case .unsubscribe(let subscription):
+            if let removed = link.removeSubscription(subscription) {
+                removed.cancel()
+                reply(.success(.done))
+            } else {
+                reply(.failure(QueryError(.invalidArgument, "no subscription \(subscription) on this connection")))
+            }
+        default:
+            reply(manager.handle(request, as: principal, now: .wallClockNow()))
+        }
+        return nil
+    }
+
+    /// Writes a subscription's triggers to the connection as fast as the client reads them (the
+    /// manager's bounded subscriber queue absorbs bursts and applies the overflow policy) until
+    /// the client unsubscribes or leaves, or the manager ends the subscription, which the client
+    /// is then told.
+    private func forward(_ subscription: RemoteSubscription, as id: UInt64, on link: Link) async {
+        let endedByManager = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await trigger in subscription.triggers {
+                    let frame = TransportFrame.trigger(subscription: id, trigger)
+                    guard await link.sendWhenRoom(frame, bytes: frame.encodedLength) else { return false }
+                }
+                return !Task.isCancelled
+            }
+            group.addTask {
+                await subscription.stop.wait()
+                return false
+            }
+            let first = await group.next() ?? false
+            subscription.cancel()
+            group.cancelAll()
+            return first
+        }
+        guard endedByManager, link.removeSubscription(id) != nil else { return }
+        let ended = TransportFrame.subscriptionEnded(
+            subscription: id,
+            reason: "topic '\(subscription.topic)' was unregistered, or its queue overflowed under the disconnect policy")
+        _ = link.send(ended, bytes: ended.encodedLength)
     }
 
     private func register(_ hello: TransportFrame.Hello, channel: any Channel, remote: String) -> Link? {
@@ -495,7 +598,7 @@ public final class TCPTransport: Transport {
             state.links[link.id] = link
             for node in link.nodes.sorted() where !localNodes.contains(node) {
                 state.routes[node, default: []].append(link)
-                if state.routes[node]?.count == 1 { eventSink.yield(.peerUp(node)) }
+                if state.routes[node]?.count == 1 { events.enqueueNow(.peerUp(node)) }
             }
             metrics.peers.record(state.routes.count)
             return link
@@ -504,6 +607,7 @@ public final class TCPTransport: Transport {
 
     private func unregister(_ link: Link) {
         let dropped = link.close()
+        for subscription in link.removeAllSubscriptions() { subscription.cancel() }
         state.withLock { state in
             state.links[link.id] = nil
             for node in link.nodes.sorted() {
@@ -511,7 +615,7 @@ public final class TCPTransport: Transport {
                 routes.removeAll { $0 === link }
                 if routes.isEmpty {
                     state.routes[node] = nil
-                    eventSink.yield(.peerDown(node))
+                    events.enqueueNow(.peerDown(node))
                 } else {
                     state.routes[node] = routes
                 }
@@ -542,12 +646,13 @@ enum TransportPipeline {
     }
 }
 
-/// Wraps accepted channels with close-on-deinit semantics (see ``TCPTransport``'s listener).
+/// Wraps channels with close-on-deinit semantics (see ``TCPTransport/configurePipeline(_:dialled:)``).
 ///
-/// NIO deprecates deinit-based teardown because it hides leaks; here it is wanted for the one case
-/// the accept loop cannot reach, so the deprecated initializer is called through a protocol
-/// witness to keep the build free of warnings.
-enum AcceptedChannel {
+/// NIO deprecates deinit-based teardown because it hides leaks; here it is wanted for the cases
+/// the connection code cannot reach (a channel dropped between its initializer and `serve`), where
+/// an unfinished `NIOAsyncWriter` would otherwise trap on deinit. The deprecated initializer is
+/// called through a protocol witness to keep the build free of warnings.
+enum DeinitClosingChannel {
     private protocol Wrapping {
         static func wrap(_ channel: any Channel) throws -> NIOAsyncChannel<TransportFrame, TransportFrame>
     }

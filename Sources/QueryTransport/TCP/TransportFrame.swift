@@ -1,5 +1,6 @@
 import NIOCore
 import QueryCore
+import QuerySQL
 
 /// One frame of the TCP transport's connection protocol.
 ///
@@ -10,7 +11,9 @@ import QueryCore
 /// node a process hosts), liveness and the client protocol.
 ///
 /// Every connection starts with a `.hello` from each side. Peers then exchange `.message` and
-/// `.ping` frames; clients send `.query` and receive `.answer`.
+/// `.ping` frames; clients send `.query` and receive `.answer`, and talk to the node's query
+/// manager with `.manage` (answered by `.managed`); a subscription's triggers arrive as `.trigger`
+/// frames under the subscribing request's id, and `.subscriptionEnded` closes it.
 enum TransportFrame: Sendable {
     /// Who is on the other end of a new connection.
     case hello(Hello)
@@ -22,6 +25,14 @@ enum TransportFrame: Sendable {
     case query(id: UInt64, node: NodeID?, sql: String)
     /// The answer to a client's query.
     case answer(id: UInt64, ClientAnswer)
+    /// A client's query-manager request, acting as `principal`.
+    case manage(id: UInt64, principal: String, ManagerRequest)
+    /// The answer to a `.manage` request.
+    case managed(id: UInt64, Result<ManagerResponse, QueryError>)
+    /// A trigger on the subscription made by the `.manage(.subscribe)` request `subscription`.
+    case trigger(subscription: UInt64, Trigger)
+    /// The subscription ended (its topic was unregistered, or the node is stopping).
+    case subscriptionEnded(subscription: UInt64, reason: String)
 
     /// The first frame on every connection.
     struct Hello: Sendable, Hashable {
@@ -40,7 +51,8 @@ enum TransportFrame: Sendable {
     }
 
     enum Kind: UInt8 {
-        case hello = 1, message = 2, ping = 3, query = 4, answer = 5
+        case hello = 1, message = 2, ping = 3, query = 4, answer = 5, manage = 6, managed = 7, trigger = 8
+        case subscriptionEnded = 9
     }
 
     /// `"QT"`.
@@ -57,11 +69,22 @@ enum TransportFrame: Sendable {
         case .ping: .ping
         case .query: .query
         case .answer: .answer
+        case .manage: .manage
+        case .managed: .managed
+        case .trigger: .trigger
+        case .subscriptionEnded: .subscriptionEnded
         }
     }
 }
 
 extension TransportFrame {
+    /// The frame's length on the wire (header and body), by encoding it.
+    var encodedLength: Int {
+        var probe = ByteBuffer()
+        write(to: &probe)
+        return probe.readableBytes
+    }
+
     /// Writes the frame (header and body) to `buffer`.
     func write(to buffer: inout ByteBuffer) {
         let start = buffer.writerIndex
@@ -88,6 +111,19 @@ extension TransportFrame {
         case .answer(let id, let answer):
             buffer.writeInteger(id)
             answer.write(to: &buffer)
+        case .manage(let id, let principal, let request):
+            buffer.writeInteger(id)
+            buffer.writeShortString(principal)
+            request.write(to: &buffer)
+        case .managed(let id, let response):
+            buffer.writeInteger(id)
+            response.write(to: &buffer)
+        case .trigger(let subscription, let trigger):
+            buffer.writeInteger(subscription)
+            trigger.write(to: &buffer)
+        case .subscriptionEnded(let subscription, let reason):
+            buffer.writeInteger(subscription)
+            buffer.writeLongString(reason)
         }
         let length = buffer.writerIndex - bodyStart
         buffer.setInteger(UInt32(truncatingIfNeeded: length), at: start + 4)
@@ -129,6 +165,19 @@ extension TransportFrame {
         case .answer:
             let id: UInt64 = try body.readChecked("answer.id")
             frame = .answer(id: id, try ClientAnswer.read(from: &body))
+        case .manage:
+            let id: UInt64 = try body.readChecked("manage.id")
+            let principal = try body.readShortString("manage.principal")
+            frame = .manage(id: id, principal: principal, try ManagerRequest.read(from: &body))
+        case .managed:
+            let id: UInt64 = try body.readChecked("managed.id")
+            frame = .managed(id: id, try Result<ManagerResponse, QueryError>.read(from: &body))
+        case .trigger:
+            let subscription: UInt64 = try body.readChecked("trigger.subscription")
+            frame = .trigger(subscription: subscription, try Trigger.read(from: &body))
+        case .subscriptionEnded:
+            let subscription: UInt64 = try body.readChecked("ended.subscription")
+            frame = .subscriptionEnded(subscription: subscription, reason: try body.readLongString("ended.reason"))
         }
         guard body.readableBytes == 0 else {
             throw QueryError(.decodingFailed, "\(kind) frame has \(body.readableBytes) trailing bytes")
