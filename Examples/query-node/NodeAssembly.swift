@@ -100,7 +100,7 @@ enum NodeAssembly {
             aggregators: try NodeConfig.nodes(config.aggregators), schedule: config.schedule,
             failoverAfter: NodeConfig.seconds(config.failoverAfter), queryTimeout: NodeConfig.seconds(config.queryTimeout),
             idleExpiry: NodeConfig.seconds(config.idleExpiry), interestLease: NodeConfig.seconds(config.interestLease),
-            prewarm: try NodeConfig.tables(config.prewarm), views: views, aggregatorSet: try config.aggregatorSetValue(),
+            prewarm: try NodeConfig.tables(config.prewarmAndEventTables), views: views, aggregatorSet: try config.aggregatorSetValue(),
             servedTables: try NodeConfig.tableSet(config.servedTables),
             partitions: try config.partitionList(),
             pinnedAggregators: try NodeConfig.nodeSet(config.pinnedAggregators))

@@ -68,6 +68,10 @@ struct NodeConfig: Decodable, Sendable {
     /// SQL: TLAs in failover order, and views (`name` → SQL).
     var aggregators: [String]?
     var views: [String: String]?
+    /// SQL: tables whose rows are published to the node's query manager as events on every new
+    /// generation (one stream per table, named after it, fields = its columns plus `origin`), so
+    /// continuous queries can watch the collection tree. They are requested as if prewarmed.
+    var eventTables: [String]?
     /// SQL: where other SQL nodes accept clients (`id` → `host:port`), for redirects.
     var directory: [String: String]?
 
@@ -124,6 +128,12 @@ extension NodeConfig {
         var result: [NodeID] = []
         for name in names ?? [] { result.append(try NodeID(validating: name)) }
         return result
+    }
+
+    /// The prewarm list with the event tables added (each once, in order).
+    var prewarmAndEventTables: [String] {
+        var seen = Set<String>()
+        return ((prewarm ?? []) + (eventTables ?? [])).filter { seen.insert($0).inserted }
     }
 
     static func tables(_ names: [String]?) throws(QueryError) -> [TableName] {

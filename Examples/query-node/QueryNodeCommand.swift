@@ -84,12 +84,28 @@ struct QueryNodeCommand: AsyncParsableCommand {
         if let managerService {
             let interest = SnapshotInterest(
                 runtime: runtime, manager: managerService, evaluator: SQLEngine(), logger: logger)
+            // Tables streamed into the manager as events, one stream per table, each generation.
+            let eventTables = try NodeConfig.tables(nodeConfig.eventTables)
+            let treeSource: CollectionTreeEventSource? =
+                eventTables.isEmpty
+                ? nil
+                : {
+                    var configuration = CollectionTreeEventSource.Configuration(tables: eventTables)
+                    configuration.originField = "origin"
+                    return CollectionTreeEventSource(configuration: configuration)
+                }()
             runtime.onNewGeneration { snapshot in
                 managerService.generationArrived(snapshot.catalog, at: snapshot.generation.time)
                 interest.generationArrived(snapshot)
+                treeSource?.generationCompleted(
+                    snapshot.catalog, generation: snapshot.generation, at: snapshot.generation.time)
             }
             services.append(managerService)
             services.append(interest)
+            if let treeSource {
+                services.append(
+                    EventSourceService(source: treeSource, sink: managerService.manager.eventSink(as: "collection-tree")))
+            }
         }
         if let metrics = try nodeConfig.endpoint(nodeConfig.metrics) {
             services.append(MetricsServer(listen: metrics, registry: registry, logger: logger))

@@ -23,11 +23,18 @@ public protocol TableCatalog: Sendable {
     func viewDefinition(_ name: TableName) -> String?
     /// Names of the tables and views held, for "did you mean" suggestions (may be empty).
     var knownNames: [TableName] { get }
+    /// A token that names this catalog's exact contents: equal tokens mean equal tables and views,
+    /// so evaluators may reuse derived data (consolidated tables, views) across queries. `nil`
+    /// (the default) means no such promise; class catalogs are then cached per
+    /// `(object identity, version)`, value catalogs not at all.
+    var contentToken: UInt64? { get }
 }
 
 extension TableCatalog {
     /// No names known: error messages carry no suggestion.
     public var knownNames: [TableName] { [] }
+    /// No content token: see ``contentToken``.
+    public var contentToken: UInt64? { nil }
 }
 
 /// Evaluates SQL over a ``TableCatalog``; implemented by QuerySQL's engine.

@@ -97,42 +97,43 @@ public struct SQLEngine: QueryEvaluator {
 }
 
 /// Relations derived from a catalog, valid for one catalog version.
+/// What a cached relation was derived from: a catalog's content token, or a class catalog's
+/// identity and version.
+enum CatalogCacheKey: Hashable {
+    case content(UInt64)
+    case object(ObjectIdentifier, version: UInt64)
+}
+
 final class EngineCache: Sendable {
     struct State {
-        var catalogIdentity: ObjectIdentifier?
-        var version: UInt64 = 0
+        var key: CatalogCacheKey?
         var relations: [String: Relation] = [:]
     }
 
     let state = Mutex(State())
 
-    /// The cached relation for `name` at this catalog identity and version, if any.
-    func lookup(_ name: String, identity: ObjectIdentifier?, version: UInt64) -> Relation? {
-        guard let identity else { return nil }
+    func lookup(_ name: String, key: CatalogCacheKey?) -> Relation? {
+        guard let key else { return nil }
         return state.withLock { s in
-            guard s.catalogIdentity == identity, s.version == version else { return nil }
+            guard s.key == key else { return nil }
             return s.relations[name]
         }
     }
 
-    func store(_ relation: Relation, as name: String, identity: ObjectIdentifier?, version: UInt64) {
-        guard let identity else { return }
+    func store(_ relation: Relation, as name: String, key: CatalogCacheKey?) {
+        guard let key else { return }
         state.withLock { s in
-            if s.catalogIdentity != identity || s.version != version {
-                s = State(catalogIdentity: identity, version: version, relations: [:])
-            }
+            if s.key != key { s = State(key: key, relations: [:]) }
             s.relations[name] = relation
         }
     }
 }
 
-/// Resolves names against a ``TableCatalog`` for one query, computing views on demand.
 final class CatalogProvider: RelationProvider {
     let catalog: any TableCatalog
     let cache: EngineCache
     let workBudget: Int
-    let identity: ObjectIdentifier?
-    let version: UInt64
+    let cacheKey: CatalogCacheKey?
     private var local: [String: Relation] = [:]
     private var inProgress = Set<String>()
 
@@ -140,18 +141,20 @@ final class CatalogProvider: RelationProvider {
         self.catalog = catalog
         self.cache = cache
         self.workBudget = workBudget
-        self.version = catalog.version
-        // Cache across queries only when the catalog is an object with a stable identity.
-        if type(of: catalog) is AnyObject.Type {
-            identity = ObjectIdentifier(catalog as AnyObject)
+        // Cache across queries only when the catalog names its contents, or is an object with a
+        // stable identity (then per version).
+        if let token = catalog.contentToken {
+            cacheKey = .content(token)
+        } else if type(of: catalog) is AnyObject.Type {
+            cacheKey = .object(ObjectIdentifier(catalog as AnyObject), version: catalog.version)
         } else {
-            identity = nil
+            cacheKey = nil
         }
     }
 
     func relation(named name: String, at location: SourceLocation) throws(QueryError) -> Relation? {
         let key = name.lowercased()
-        if let r = local[key] ?? cache.lookup(key, identity: identity, version: version) {
+        if let r = local[key] ?? cache.lookup(key, key: cacheKey) {
             local[key] = r
             return r
         }
@@ -180,7 +183,7 @@ final class CatalogProvider: RelationProvider {
         }
         if let relation {
             local[key] = relation
-            cache.store(relation, as: key, identity: identity, version: version)
+            cache.store(relation, as: key, key: cacheKey)
         }
         return relation
     }
