@@ -211,6 +211,53 @@ import Testing
         #expect(try count(pump, fleet.sql, 1) == [[.integer(14)]])
     }
 
+    @Test func aChildWhoseResyncAnswerIsLostAsksAgain() throws {
+        let (fleet, child) = (Self.childFleet, Self.child)
+        var pump = Self.running(fleet)
+        // One machine of cluster 0 is cut off until both proxies drop it: its rows leave the child.
+        pump.partitioned = [fleet.edge(0, 1)]
+        pump.advance(to: .seconds(215))
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 9)
+        // Cluster 1's relayed change of generation 22 is lost: its next deferral will show the gap
+        // and the child will ask for the table in full, of every cluster.
+        pump.loses = { _, to, message in
+            if to == child, case .deferral(let d) = message, d.cluster == fleet.cluster(1), !d.entries[0].copies.isEmpty {
+                return true
+            }
+            return false
+        }
+        pump.publish(fleet.edge(1, 0), Fixtures.processes, Fixtures.rows(fleet.edge(1, 0), count: 4))
+        pump.advance(to: .seconds(225))
+        // Generation 23: cluster 1 reports late (a silent machine holds it to the proxies' deadline);
+        // meanwhile the dropped machine returns to cluster 0's proxies after they sent generation 23,
+        // so only the answer to the child's resync carries its rows, and that answer is lost.
+        pump.partitioned = [fleet.edge(0, 1), fleet.edge(1, 1)]
+        pump.advance(to: .seconds(231))
+        pump.partitioned = [fleet.edge(1, 1)]
+        for i in 0..<2 {
+            let request = TableRequest(tables: [Fixtures.processes], lease: .seconds(30), reset: false)
+            pump.deliver(fleet.edge(0, 1), .received(.request(request), from: fleet.proxy(0, i)))
+        }
+        pump.deliver(fleet.edge(0, 1), .timerFired(EdgeAgent.generationTimer))
+        pump.loses = { _, to, message in
+            if to == child, case .deferral(let d) = message, d.cluster == fleet.cluster(0), d.entries[0].replacesScope {
+                return true
+            }
+            return false
+        }
+        pump.advance(to: .seconds(233))
+        #expect(pump.counter("query.full_resyncs", node: child) >= 1)
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 10)
+        pump.loses = nil
+        pump.partitioned = []
+        // The TLA acknowledged the lost answer for the child; the child notices the missing answer
+        // at cluster 0's next generation and asks again.
+        pump.run(seconds: 60)
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 13)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(13)]])
+    }
+
     @Test func deferredTablesAreCombinedByAChildAndHandedBack() throws {
         var fleet = Fixtures.Fleet()
         fleet.deferred = [Fixtures.processes: "tla-child:0.0"]
