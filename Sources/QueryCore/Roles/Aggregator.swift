@@ -89,7 +89,6 @@ public struct Aggregator: Role {
         var active = 0
         var activeSince: Instant
         var heard: [NodeID: Instant] = [:]
-        var needsReset = true
         var figures: [TableName: TableCompleteness] = [:]
 
         var activeProxy: NodeID? { proxies.isEmpty ? nil : proxies[active] }
@@ -414,7 +413,6 @@ public struct Aggregator: Role {
                 actions.append(RoleMetrics.counter("query.failovers", 1, role: "tla"))
                 cluster.active = next
                 cluster.activeSince = now
-                cluster.needsReset = true
                 collector.markUnsynced(name)
                 failedOver = true
             }
@@ -440,12 +438,13 @@ public struct Aggregator: Role {
                 let request = TableRequest(
                     tables: tables,
                     lease: configuration.interestLease,
-                    reset: isActive && cluster.needsReset,
+                    // Until the active proxy's full state arrived (after a start or a failover), so a
+                    // lost reset cannot leave it sending deltas against rows this TLA never held.
+                    reset: isActive && !collector.isSynced(name),
                     standby: !isActive
                 )
                 actions.append(.send(.request(request), to: proxy))
             }
-            clusters[name]!.needsReset = false
         }
     }
 

@@ -319,6 +319,33 @@ import Testing
         #expect(!pump.sent.contains { $0.from == "tla-sql:0" && $0.to == "tla-sql:0" })
     }
 
+    @Test func aRestartedProxyWhoseResetIsLostResetsAgain() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.tlaFailoverAfter = .seconds(30)
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        // The proxy restarts empty; its first request resetting what one edge believes it holds is
+        // lost, so that edge keeps sending deltas against rows the old proxy acknowledged (none,
+        // since its rows do not change).
+        pump.crash(fleet.proxy(0, 0))
+        pump.advance(to: .seconds(28))
+        var lostOne = false
+        pump.loses = { from, to, message in
+            if !lostOne, from == fleet.proxy(0, 0), to == fleet.edge(0, 1), case .request(let r) = message, r.reset {
+                lostOne = true
+                return true
+            }
+            return false
+        }
+        pump.restart(fleet.proxyRole(0, 0))
+        // The proxy asks again until the edge's full state arrived: it holds every machine's rows
+        // one generation later, well before the edge would start over on its own when the old
+        // proxy's interest lapses (and never, in a fleet whose interest changes keep it alive).
+        pump.advance(to: .seconds(55))
+        #expect(lostOne)
+        #expect(pump.role(fleet.proxy(0, 0), as: ClusterProxy.self).table(Fixtures.processes)?.rowCount == 6)
+    }
+
     @Test func aRestartedProxyWarmsUpThenReplacesWhatTheTLAHeld() throws {
         var fleet = Fixtures.Fleet()
         fleet.tlaFailoverAfter = .seconds(30)
@@ -329,12 +356,14 @@ import Testing
         let before = pump.sent.count
         pump.restart(fleet.proxyRole(0, 0))
         pump.advance(to: .seconds(55))
-        // The edges were told to start over (reset) once the TLA's interest reached the new proxy.
+        // The edges were told to start over (reset) once the TLA's interest reached the new proxy,
+        // and no more once their full state arrived.
         let resets = pump.sent[before...].filter { sent in
             if case .request(let request) = sent.message { return sent.from == fleet.proxy(0, 0) && request.reset }
             return false
         }
-        #expect(resets.map(\.to) == [fleet.edge(0, 0), fleet.edge(0, 1)])
+        #expect(Set(resets.map(\.to)) == [fleet.edge(0, 0), fleet.edge(0, 1)])
+        #expect(resets.allSatisfy { $0.at <= .seconds(30) })
         // Nothing was sent to the TLA before the proxy knew every machine's full state.
         pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
         let toTLA = pump.sent[before...].compactMap { sent -> GenerationUpdate? in
