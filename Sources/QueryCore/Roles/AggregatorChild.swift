@@ -156,13 +156,16 @@ public struct AggregatorChild: Role {
         lastRelayed[deferral.cluster] = max(lastRelayed[deferral.cluster] ?? 0, number)
         // A resync answered by neither a full entry nor the due copies before the cluster's next
         // generation was lost on the way here (the TLA acknowledged the answer for this child all the
-        // same): the cluster counts as not sent in full, so the table is asked for in full again.
+        // same): the cluster counts as not sent in full, so the table is asked for in full again at
+        // once (a drop or return carried only by the lost answer must not wait for the retry).
         for entry in deferral.entries where !entry.replacesScope {
             guard let awaited = awaitedResyncs[entry.table]?[deferral.cluster], number > awaited.generation else {
                 continue
             }
             awaitedResyncs[entry.table]?[deferral.cluster] = nil
             synced[entry.table]?.remove(deferral.cluster)
+            // Known lost, not merely slow: ask again now rather than after `resyncRetryAfter`.
+            resyncRequested[entry.table] = nil
             actions.append(
                 .log(
                     LogRecord(
