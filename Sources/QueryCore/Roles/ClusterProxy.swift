@@ -116,7 +116,10 @@ public struct ClusterProxy: Role {
             if let number = collector.deadlineReached(now: now, into: &actions) { send(number, now: now, into: &actions) }
         case .received(let message, let peer):
             onMessage(message, from: peer, now: now, into: &actions)
-        case .timerFired, .peerUp, .peerDown, .publish, .query:
+        case .peerUp(let peer):
+            // A reconnected receiver gets the full state in the next generation.
+            receivers[peer]?.startOver()
+        case .timerFired, .peerDown, .publish, .query:
             break
         }
         return actions

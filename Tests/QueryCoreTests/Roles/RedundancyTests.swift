@@ -320,6 +320,36 @@ import Testing
         #expect(!pump.sent.contains { $0.from == "tla-sql:0" && $0.to == "tla-sql:0" })
     }
 
+    @Test func aReconnectedReceiverGetsTheFullStateInTheNextGeneration() throws {
+        let fleet = Fixtures.Fleet()
+        var pump = Self.running(fleet)
+        // Nothing changes: without a reconnect, the proxy and the TLA send empty deltas.
+        pump.deliver(fleet.proxy(0, 0), .peerUp(fleet.tla(0)))
+        pump.deliver(fleet.tla(0), .peerUp(fleet.sql))
+        let before = pump.sent.count
+        pump.run(seconds: 10)
+        func updates(from: NodeID, to: NodeID) -> [GenerationUpdate] {
+            pump.sent[before...].compactMap { sent in
+                if sent.from == from, sent.to == to, case .update(let update) = sent.message { return update }
+                return nil
+            }
+        }
+        let fromProxy = try #require(updates(from: fleet.proxy(0, 0), to: fleet.tla(0)).first)
+        #expect(fromProxy.entries.allSatisfy { $0.replacesScope })
+        #expect(fromProxy.entries.first?.copies.count == 2)
+        let fromTLA = try #require(updates(from: fleet.tla(0), to: fleet.sql).first)
+        #expect(fromTLA.entries.allSatisfy { $0.replacesScope })
+        #expect(fromTLA.entries.first?.copies.count == 4)
+        // And deltas again afterwards.
+        let after = pump.sent.count
+        pump.run(seconds: 10)
+        let deltasOnly = pump.sent[after...].allSatisfy { sent in
+            if case .update(let update) = sent.message { return update.entries.allSatisfy { $0.copies.isEmpty } }
+            return true
+        }
+        #expect(deltasOnly)
+    }
+
     @Test func aRestartedProxyWhoseResetIsLostResetsAgain() throws {
         var fleet = Fixtures.Fleet()
         fleet.tlaFailoverAfter = .seconds(30)
