@@ -89,7 +89,6 @@ public struct Aggregator: Role {
         var active = 0
         var activeSince: Instant
         var heard: [NodeID: Instant] = [:]
-        var needsReset = true
         var figures: [TableName: TableCompleteness] = [:]
 
         var activeProxy: NodeID? { proxies.isEmpty ? nil : proxies[active] }
@@ -181,7 +180,10 @@ public struct Aggregator: Role {
             if let number = collector.deadlineReached(now: now, into: &actions) { send(number, now: now, into: &actions) }
         case .received(let message, let peer):
             onMessage(message, from: peer, now: now, into: &actions)
-        case .timerFired, .peerUp, .peerDown, .publish, .query:
+        case .peerUp(let peer):
+            // A reconnected receiver gets the full state in the next generation.
+            receivers[peer]?.startOver()
+        case .timerFired, .peerDown, .publish, .query:
             break
         }
         return actions
@@ -414,7 +416,6 @@ public struct Aggregator: Role {
                 actions.append(RoleMetrics.counter("query.failovers", 1, role: "tla"))
                 cluster.active = next
                 cluster.activeSince = now
-                cluster.needsReset = true
                 collector.markUnsynced(name)
                 failedOver = true
             }
@@ -440,12 +441,13 @@ public struct Aggregator: Role {
                 let request = TableRequest(
                     tables: tables,
                     lease: configuration.interestLease,
-                    reset: isActive && cluster.needsReset,
+                    // Until the active proxy's full state arrived (after a start or a failover), so a
+                    // lost reset cannot leave it sending deltas against rows this TLA never held.
+                    reset: isActive && !collector.isSynced(name),
                     standby: !isActive
                 )
                 actions.append(.send(.request(request), to: proxy))
             }
-            clusters[name]!.needsReset = false
         }
     }
 

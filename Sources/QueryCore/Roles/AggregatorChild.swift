@@ -43,6 +43,16 @@ public struct AggregatorChild: Role {
     private var resyncRequested: [TableName: UInt64] = [:]
     /// Cluster → newest generation relayed from it.
     private var lastRelayed: [NodeID: UInt64] = [:]
+    /// Table → cluster → the resync this child asked of that cluster and has not seen answered.
+    private var awaitedResyncs: [TableName: [NodeID: AwaitedResync]] = [:]
+
+    /// A resync asked of one cluster for one table: the generation it was asked in and the origins
+    /// whose full copies are due (`full`: the whole table, as an entry replacing the scope).
+    struct AwaitedResync: Sendable {
+        var generation: UInt64
+        var origins: Set<NodeID>
+        var full: Bool
+    }
 
     /// Generations to wait for a requested full resync before asking again.
     static let resyncRetryAfter: UInt64 = 3
@@ -96,7 +106,7 @@ public struct AggregatorChild: Role {
                     role: "tla-child"
                 )
             )
-            _ = intake
+            noteResyncs(deferral, intake: intake)
         case .combine(let request):
             if request.reset {
                 parent = Downstream(now: now)
@@ -144,6 +154,31 @@ public struct AggregatorChild: Role {
             }
         }
         lastRelayed[deferral.cluster] = max(lastRelayed[deferral.cluster] ?? 0, number)
+        // A resync answered by neither a full entry nor the due copies before the cluster's next
+        // generation was lost on the way here (the TLA acknowledged the answer for this child all the
+        // same): the cluster counts as not sent in full, so the table is asked for in full again at
+        // once (a drop or return carried only by the lost answer must not wait for the retry).
+        for entry in deferral.entries where !entry.replacesScope {
+            guard let awaited = awaitedResyncs[entry.table]?[deferral.cluster], number > awaited.generation else {
+                continue
+            }
+            awaitedResyncs[entry.table]?[deferral.cluster] = nil
+            synced[entry.table]?.remove(deferral.cluster)
+            // Known lost, not merely slow: ask again now rather than after `resyncRetryAfter`.
+            resyncRequested[entry.table] = nil
+            actions.append(
+                .log(
+                    LogRecord(
+                        .info,
+                        "a requested resync was not answered",
+                        metadata: [
+                            "table": entry.table.rawValue, "cluster": deferral.cluster.rawValue,
+                            "generation": "\(awaited.generation)",
+                        ]
+                    )
+                )
+            )
+        }
         for entry in deferral.entries {
             if entry.replacesScope {
                 synced[entry.table, default: []].insert(deferral.cluster)
@@ -154,6 +189,11 @@ public struct AggregatorChild: Role {
                 continue
             }
             resyncRequested[entry.table] = number
+            // The TLA forwards a full resync to every cluster's proxy: each owes a full entry.
+            for cluster in Set(lastRelayed.keys).union([deferral.cluster]) {
+                awaitedResyncs[entry.table, default: [:]][cluster] = AwaitedResync(
+                    generation: number, origins: [], full: true)
+            }
             let request = ResyncRequest(generation: number, table: entry.table, origins: [])
             actions.append(.send(.resync(request), to: configuration.parent))
             actions.append(
@@ -166,6 +206,31 @@ public struct AggregatorChild: Role {
                 )
             )
             actions.append(RoleMetrics.counter("query.full_resyncs", 1, role: "tla-child"))
+        }
+    }
+
+    /// After a deferral was applied: resyncs it answered are settled (a full entry answers any; due
+    /// copies that applied answer a partial one), and deltas it refused are awaited as resyncs.
+    private mutating func noteResyncs(_ deferral: Deferral, intake: TableStore.Intake) {
+        let cluster = deferral.cluster
+        for entry in deferral.entries {
+            let refused = Set(intake.reports[entry.table]?.resync ?? [])
+            if var awaited = awaitedResyncs[entry.table]?[cluster] {
+                if entry.replacesScope {
+                    awaitedResyncs[entry.table]?[cluster] = nil
+                } else if !awaited.full {
+                    for copy in entry.copies where !refused.contains(copy.origin) {
+                        awaited.origins.remove(copy.origin)
+                    }
+                    awaitedResyncs[entry.table]?[cluster] = awaited.origins.isEmpty ? nil : awaited
+                }
+            }
+            guard !refused.isEmpty else { continue }
+            var awaited = awaitedResyncs[entry.table]?[cluster]
+                ?? AwaitedResync(generation: deferral.generation.number, origins: [], full: false)
+            awaited.generation = max(awaited.generation, deferral.generation.number)
+            awaited.origins.formUnion(refused)
+            awaitedResyncs[entry.table, default: [:]][cluster] = awaited
         }
     }
 

@@ -64,9 +64,6 @@ public struct ClusterProxy: Role {
     private var store: TableStore
     /// Completeness, silence and drops of the cluster's machines; when to send.
     private var collector: Collector
-    /// Machines that were sent the request resetting what they believe this proxy holds (every
-    /// machine's first request does).
-    private var resetSent: Set<NodeID> = []
     private var receivers: [NodeID: Downstream] = [:]
     private var forwarded: [TableName] = []
     private var lastForward: Instant?
@@ -119,7 +116,10 @@ public struct ClusterProxy: Role {
             if let number = collector.deadlineReached(now: now, into: &actions) { send(number, now: now, into: &actions) }
         case .received(let message, let peer):
             onMessage(message, from: peer, now: now, into: &actions)
-        case .timerFired, .peerUp, .peerDown, .publish, .query:
+        case .peerUp(let peer):
+            // A reconnected receiver gets the full state in the next generation.
+            receivers[peer]?.startOver()
+        case .timerFired, .peerDown, .publish, .query:
             break
         }
         return actions
@@ -220,10 +220,11 @@ public struct ClusterProxy: Role {
         guard !tables.isEmpty else { return }
         if !quiet { lastForward = now }
         for peer in collector.sources.keys.sorted() {
-            let reset = !resetSent.contains(peer)
+            // Every request resets what the machine believes this proxy holds until its full state
+            // arrived: one lost reset must not leave it sending deltas against rows lost here.
+            let reset = !collector.isSynced(peer)
             let silent = collector.lastHeard(peer).map { now - $0 > configuration.schedule.interval } ?? true
             if quiet, !reset, !silent, !collector.isDropped(peer) { continue }
-            resetSent.insert(peer)
             let request = TableRequest(tables: tables, lease: configuration.interestLease, reset: reset)
             actions.append(.send(.request(request), to: peer))
         }

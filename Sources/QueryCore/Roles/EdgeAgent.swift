@@ -65,7 +65,10 @@ public struct EdgeAgent: Role {
             }
         case .received(let message, let peer):
             onMessage(message, from: peer, now: now, into: &actions)
-        case .timerFired, .peerUp, .peerDown, .query:
+        case .peerUp(let peer):
+            // A reconnected receiver gets the full state in the next generation.
+            receivers[peer]?.startOver()
+        case .timerFired, .peerDown, .query:
             break
         }
         return actions

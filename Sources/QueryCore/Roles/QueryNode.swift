@@ -115,6 +115,9 @@ public struct QueryNode: Role {
     private var active = 0
     private var activeSince = Instant.zero
     private var heard: [NodeID: Instant] = [:]
+    /// Requests to the active TLA reset what it believes this node holds until an update replacing
+    /// every requested table arrived (after a start or a failover): a lost reset must not leave the
+    /// TLA sending deltas against rows this node never held.
     private var needsReset = true
     private var requested: Set<TableName> = []
     private var redirected: [TableName: Redirect] = [:]
@@ -196,6 +199,11 @@ public struct QueryNode: Role {
                     .log(LogRecord(.debug, "update from standby TLA ignored", metadata: ["peer": peer.rawValue]))
                 )
                 return
+            }
+            if needsReset, update.entries.allSatisfy(\.replacesScope),
+                requested.isSubset(of: Set(update.entries.map(\.table)))
+            {
+                needsReset = false
             }
             onUpdate(update, from: peer, now: now, into: &actions)
         case .heartbeat:
@@ -528,7 +536,6 @@ public struct QueryNode: Role {
             )
             actions.append(.send(.request(request), to: aggregator))
         }
-        needsReset = false
     }
 
     private mutating func expireInterest(now: Instant, into actions: inout [RoleAction]) {

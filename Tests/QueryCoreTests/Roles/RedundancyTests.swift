@@ -211,6 +211,54 @@ import Testing
         #expect(try count(pump, fleet.sql, 1) == [[.integer(14)]])
     }
 
+    @Test func aChildWhoseResyncAnswerIsLostAsksAgain() throws {
+        let (fleet, child) = (Self.childFleet, Self.child)
+        var pump = Self.running(fleet)
+        // One machine of cluster 0 is cut off until both proxies drop it: its rows leave the child.
+        pump.partitioned = [fleet.edge(0, 1)]
+        pump.advance(to: .seconds(215))
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 9)
+        // Cluster 1's relayed change of generation 22 is lost: its next deferral will show the gap
+        // and the child will ask for the table in full, of every cluster.
+        pump.loses = { _, to, message in
+            if to == child, case .deferral(let d) = message, d.cluster == fleet.cluster(1), !d.entries[0].copies.isEmpty {
+                return true
+            }
+            return false
+        }
+        pump.publish(fleet.edge(1, 0), Fixtures.processes, Fixtures.rows(fleet.edge(1, 0), count: 4))
+        pump.advance(to: .seconds(225))
+        // Generation 23: cluster 1 reports late (a silent machine holds it to the proxies' deadline);
+        // meanwhile the dropped machine returns to cluster 0's proxies after they sent generation 23,
+        // so only the answer to the child's resync carries its rows, and that answer is lost.
+        pump.partitioned = [fleet.edge(0, 1), fleet.edge(1, 1)]
+        pump.advance(to: .seconds(231))
+        pump.partitioned = [fleet.edge(1, 1)]
+        for i in 0..<2 {
+            let request = TableRequest(tables: [Fixtures.processes], lease: .seconds(30), reset: false)
+            pump.deliver(fleet.edge(0, 1), .received(.request(request), from: fleet.proxy(0, i)))
+        }
+        pump.deliver(fleet.edge(0, 1), .timerFired(EdgeAgent.generationTimer))
+        pump.loses = { _, to, message in
+            if to == child, case .deferral(let d) = message, d.cluster == fleet.cluster(0), d.entries[0].replacesScope {
+                return true
+            }
+            return false
+        }
+        pump.advance(to: .seconds(233))
+        #expect(pump.counter("query.full_resyncs", node: child) >= 1)
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 10)
+        pump.loses = nil
+        pump.partitioned = []
+        // The TLA acknowledged the lost answer for the child; the child notices the missing answer
+        // at cluster 0's next generation (24) and asks again at once, not after the retry interval.
+        pump.advance(to: .seconds(245))
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 13)
+        pump.run(seconds: 30)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(13)]])
+    }
+
     @Test func deferredTablesAreCombinedByAChildAndHandedBack() throws {
         var fleet = Fixtures.Fleet()
         fleet.deferred = [Fixtures.processes: "tla-child:0.0"]
@@ -272,6 +320,63 @@ import Testing
         #expect(!pump.sent.contains { $0.from == "tla-sql:0" && $0.to == "tla-sql:0" })
     }
 
+    @Test func aReconnectedReceiverGetsTheFullStateInTheNextGeneration() throws {
+        let fleet = Fixtures.Fleet()
+        var pump = Self.running(fleet)
+        // Nothing changes: without a reconnect, the proxy and the TLA send empty deltas.
+        pump.deliver(fleet.proxy(0, 0), .peerUp(fleet.tla(0)))
+        pump.deliver(fleet.tla(0), .peerUp(fleet.sql))
+        let before = pump.sent.count
+        pump.run(seconds: 10)
+        func updates(from: NodeID, to: NodeID) -> [GenerationUpdate] {
+            pump.sent[before...].compactMap { sent in
+                if sent.from == from, sent.to == to, case .update(let update) = sent.message { return update }
+                return nil
+            }
+        }
+        let fromProxy = try #require(updates(from: fleet.proxy(0, 0), to: fleet.tla(0)).first)
+        #expect(fromProxy.entries.allSatisfy { $0.replacesScope })
+        #expect(fromProxy.entries.first?.copies.count == 2)
+        let fromTLA = try #require(updates(from: fleet.tla(0), to: fleet.sql).first)
+        #expect(fromTLA.entries.allSatisfy { $0.replacesScope })
+        #expect(fromTLA.entries.first?.copies.count == 4)
+        // And deltas again afterwards.
+        let after = pump.sent.count
+        pump.run(seconds: 10)
+        let deltasOnly = pump.sent[after...].allSatisfy { sent in
+            if case .update(let update) = sent.message { return update.entries.allSatisfy { $0.copies.isEmpty } }
+            return true
+        }
+        #expect(deltasOnly)
+    }
+
+    @Test func aRestartedProxyWhoseResetIsLostResetsAgain() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.tlaFailoverAfter = .seconds(30)
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        // The proxy restarts empty; its first request resetting what one edge believes it holds is
+        // lost, so that edge keeps sending deltas against rows the old proxy acknowledged (none,
+        // since its rows do not change).
+        pump.crash(fleet.proxy(0, 0))
+        pump.advance(to: .seconds(28))
+        var lostOne = false
+        pump.loses = { from, to, message in
+            if !lostOne, from == fleet.proxy(0, 0), to == fleet.edge(0, 1), case .request(let r) = message, r.reset {
+                lostOne = true
+                return true
+            }
+            return false
+        }
+        pump.restart(fleet.proxyRole(0, 0))
+        // The proxy asks again until the edge's full state arrived: it holds every machine's rows
+        // one generation later, well before the edge would start over on its own when the old
+        // proxy's interest lapses (and never, in a fleet whose interest changes keep it alive).
+        pump.advance(to: .seconds(55))
+        #expect(lostOne)
+        #expect(pump.role(fleet.proxy(0, 0), as: ClusterProxy.self).table(Fixtures.processes)?.rowCount == 6)
+    }
+
     @Test func aRestartedProxyWarmsUpThenReplacesWhatTheTLAHeld() throws {
         var fleet = Fixtures.Fleet()
         fleet.tlaFailoverAfter = .seconds(30)
@@ -282,12 +387,14 @@ import Testing
         let before = pump.sent.count
         pump.restart(fleet.proxyRole(0, 0))
         pump.advance(to: .seconds(55))
-        // The edges were told to start over (reset) once the TLA's interest reached the new proxy.
+        // The edges were told to start over (reset) once the TLA's interest reached the new proxy,
+        // and no more once their full state arrived.
         let resets = pump.sent[before...].filter { sent in
             if case .request(let request) = sent.message { return sent.from == fleet.proxy(0, 0) && request.reset }
             return false
         }
-        #expect(resets.map(\.to) == [fleet.edge(0, 0), fleet.edge(0, 1)])
+        #expect(Set(resets.map(\.to)) == [fleet.edge(0, 0), fleet.edge(0, 1)])
+        #expect(resets.allSatisfy { $0.at <= .seconds(30) })
         // Nothing was sent to the TLA before the proxy knew every machine's full state.
         pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
         let toTLA = pump.sent[before...].compactMap { sent -> GenerationUpdate? in

@@ -102,6 +102,11 @@ struct Collector: Sendable {
         return newest
     }
 
+    /// Whether `source` has sent its full state since the role started (or was marked unsynced). A
+    /// role keeps asking an unsynced source to reset what it believes the role holds: a lost reset
+    /// request would otherwise leave the source sending deltas against state the role lost.
+    func isSynced(_ source: NodeID) -> Bool { sources[source]?.synced ?? false }
+
     /// Forgets that `source` sent its full state (a failover to another of its proxies).
     mutating func markUnsynced(_ source: NodeID) { sources[source]?.synced = false }
 

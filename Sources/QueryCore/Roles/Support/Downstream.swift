@@ -52,6 +52,16 @@ struct Downstream: Sendable {
         }
     }
 
+    /// Starts over with a receiver that reconnected (it may have restarted or missed updates in
+    /// flight): nothing it acknowledged is relied on, and every table's next entry is a full copy
+    /// replacing its scope.
+    mutating func startOver() {
+        acked.removeAll()
+        ackedGeneration.removeAll()
+        pending.removeAll()
+        replaceScope.formUnion(interest.keys)
+    }
+
     /// Forgets lapsed interest (and what was acknowledged for those tables).
     mutating func expire(at now: Instant) {
         for (table, expiry) in interest where expiry <= now {
