@@ -103,7 +103,7 @@ for i in 0 1; do
     cat >"$work/sql-$i.json" <<JSON
 { "id": "sql:$i", "listen": "127.0.0.1:$(sql_port $i)", "metrics": "127.0.0.1:$(metrics_port $((30 + i)))",
   "peers": [$tlas], "aggregators": ["tla:$i", "tla:$other"], $common, "failoverAfter": $((interval * 2)),
-  "queryTimeout": $((interval * 4)), $prewarm }
+  "queryTimeout": $((interval * 4)), "eventTables": ["software_versions"], $prewarm }
 JSON
     start sql "$work/sql-$i.json"
 done
