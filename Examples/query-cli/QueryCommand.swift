@@ -21,7 +21,8 @@ struct QueryCommand: AsyncParsableCommand {
             query over the collection tree re-evaluated every generation, --public to let anyone subscribe);
             --subscribe TOPIC prints one JSON line per trigger; --unregister TOPIC; --list;
             --register-metric 'Name(field type, …)'; --publish METRIC reads one JSON object per line from
-            standard input. All act as --as PRINCIPAL (default $USER).
+            standard input. All act as --as PRINCIPAL (default $USER); over TLS (--tls-cert) the node takes
+            the principal from the client certificate and refuses an --as it does not name.
 
             Load: --load-rate N --load-duration S --load-queries FILE sends N queries per second (open
             loop, round-robin over every --node) and prints `name value unit` lines.
@@ -51,7 +52,7 @@ struct QueryCommand: AsyncParsableCommand {
     @Argument(help: "The SQL statement (omit for an interactive shell).")
     var sql: String?
 
-    @Option(name: .customLong("as"), help: "The principal manager requests act as (default $USER).")
+    @Option(name: .customLong("as"), help: "The principal manager requests act as (default $USER; with --tls-cert, the certificate's).")
     var principal: String?
 
     @Option(help: "Register a persistent query and print its topic.")
@@ -154,7 +155,12 @@ struct QueryCommand: AsyncParsableCommand {
 
     /// Runs the manager actions given on the command line, in a fixed order.
     private func manage(_ session: QuerySession) async throws {
-        let me = Principal(principal ?? ProcessInfo.processInfo.environment["USER"] ?? "anonymous")
+        // Over TLS the node names the principal from the client certificate: send none unless --as
+        // asks for one (the node refuses a name its certificate does not carry).
+        let me: Principal? =
+            if let principal { Principal(principal) } else if tlsCert != nil { nil } else {
+                Principal(ProcessInfo.processInfo.environment["USER"] ?? "anonymous")
+            }
         if let registerMetric {
             let (name, schema) = try ManagerActions.metric(registerMetric)
             _ = try await session.manage(.registerMetric(name: name, schema: schema, publishers: .anyone), as: me)

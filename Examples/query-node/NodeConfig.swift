@@ -1,3 +1,4 @@
+import Foundation
 import QueryCore
 import QueryTransport
 
@@ -78,6 +79,10 @@ struct NodeConfig: Decodable, Sendable {
     /// Mutual TLS for every connection: this node's certificate and key, and the fleet CA (PEM files).
     var tls: TLSConfig?
 
+    /// SQL: a JSON push endpoint (`POST /events`, `EventPushServer`) publishing into the node's
+    /// query manager, with bearer tokens (without `tokens`, anyone who reaches it may publish).
+    var push: PushConfig?
+
     /// Edge workload (QuerySim's `ProcessesWorkload`): seed, processes per machine, churn.
     var seed: UInt64?
     var processesPerMachine: Int?
@@ -88,6 +93,33 @@ struct NodeConfig: Decodable, Sendable {
         var key: String
         var ca: String?
         var requireClientCertificate: Bool?
+        /// Query-manager principals by client-certificate common name (default: the CN itself).
+        var principals: [String: String]?
+        /// Whether a common name missing from `principals` is refused manager requests.
+        var requireListedPrincipals: Bool?
+    }
+
+    struct PushConfig: Decodable, Sendable {
+        /// Where it listens (`host:port`).
+        var listen: String
+        /// The path events are posted to (default `/events`).
+        var path: String?
+        /// The principal events are published as (default `push`); metrics' publisher rights apply.
+        var principal: String?
+        /// Whether an unknown stream is declared from its first event (default false).
+        var declaresUnknownStreams: Bool?
+        /// Bearer tokens; absent means no authentication (a trusted network only).
+        var tokens: [PushTokenConfig]?
+    }
+
+    struct PushTokenConfig: Decodable, Sendable {
+        /// A name for logs and errors.
+        var name: String
+        /// The secret, or a file holding it (surrounding whitespace ignored).
+        var token: String?
+        var tokenFile: String?
+        /// The streams it may publish to (default all).
+        var streams: [String]?
     }
 
     struct ClusterConfig: Decodable, Sendable {
@@ -183,7 +215,9 @@ extension NodeConfig {
         tls.map {
             TLSSettings(
                 certificateChainFile: $0.certificate, privateKeyFile: $0.key, trustRootsFile: $0.ca,
-                requireClientCertificate: $0.requireClientCertificate ?? true)
+                requireClientCertificate: $0.requireClientCertificate ?? true,
+                principals: CertificatePrincipals(
+                    byCommonName: $0.principals ?? [:], requireListed: $0.requireListedPrincipals ?? false))
         }
     }
 
@@ -191,5 +225,37 @@ extension NodeConfig {
         var result: [NodeID: Endpoint] = [:]
         for (node, address) in directory ?? [:] { result[try NodeID(validating: node)] = try Endpoint(parsing: address) }
         return result
+    }
+}
+
+extension NodeConfig.PushConfig {
+    /// The endpoint's configuration, reading token files.
+    ///
+    /// - Throws: ``QueryCore/QueryError`` `.invalidArgument` naming the token that is missing its
+    ///   secret, whose file cannot be read, or whose secret is unusable.
+    func serverConfiguration() throws(QueryError) -> EventPushServer.Configuration {
+        var configuration = EventPushServer.Configuration(listen: try Endpoint(parsing: listen))
+        if let path { configuration.path = path }
+        configuration.declaresUnknownStreams = declaresUnknownStreams ?? false
+        guard let tokens else { return configuration }
+        var parsed: [PushToken] = []
+        for token in tokens {
+            let secret: String
+            switch (token.token, token.tokenFile) {
+            case (let literal?, nil):
+                secret = literal
+            case (nil, let file?):
+                do {
+                    secret = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                } catch {
+                    throw QueryError(.invalidArgument, "push token '\(token.name)': cannot read tokenFile '\(file)': \(error)")
+                }
+            default:
+                throw QueryError(.invalidArgument, "push token '\(token.name)' needs exactly one of \"token\" and \"tokenFile\"")
+            }
+            parsed.append(try PushToken(name: token.name, secret: secret, streams: token.streams.map(Set.init)))
+        }
+        configuration.authentication = .bearerTokens(parsed)
+        return configuration
     }
 }

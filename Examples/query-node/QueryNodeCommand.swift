@@ -106,6 +106,14 @@ struct QueryNodeCommand: AsyncParsableCommand {
                 services.append(
                     EventSourceService(source: treeSource, sink: managerService.manager.eventSink(as: "collection-tree")))
             }
+            if let push = nodeConfig.push {
+                let server = EventPushServer(configuration: try push.serverConfiguration(), logger: logger)
+                services.append(
+                    EventSourceService(
+                        source: server, sink: managerService.manager.eventSink(as: Principal(push.principal ?? "push"))))
+            }
+        } else if nodeConfig.push != nil {
+            throw ValidationError("\"push\" needs a node with a query manager (role sql or tla-sql)")
         }
         if let metrics = try nodeConfig.endpoint(nodeConfig.metrics) {
             services.append(MetricsServer(listen: metrics, registry: registry, logger: logger))

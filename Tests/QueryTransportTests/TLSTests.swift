@@ -41,15 +41,19 @@ struct TLSTests {
         }
     }
 
-    static func makeCertificates() throws -> Certificates {
+    /// Makes the CA, `server`, `client` and `rogue`, plus one CA-signed certificate per entry of
+    /// `subjects` (file name → subject, e.g. `"/O=fleet/CN=alice"`).
+    static func makeCertificates(subjects: [String: String] = [:]) throws -> Certificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swift-query-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         try run(["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=query-test-ca"], in: directory)
         try "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
             .write(to: directory.appendingPathComponent("ext.cnf"), atomically: true, encoding: .utf8)
-        for name in ["server", "client"] {
-            try run(["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(name)"], in: directory)
+        let all = subjects.merging(["server": "/CN=server", "client": "/CN=client"]) { mine, _ in mine }
+        for (name, subject) in all.sorted(by: { $0.key < $1.key }) {
+            try run(
+                ["req"] + ec + ["-utf8", "-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject], in: directory)
             try run(
                 [
                     "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",

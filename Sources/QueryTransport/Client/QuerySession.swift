@@ -60,21 +60,28 @@ public final class QuerySession: Sendable {
 
     /// Sends a request to the node's query manager, acting as `principal`.
     ///
+    /// Over mutual TLS the node takes the principal from this client's certificate: leave
+    /// `principal` out (`nil`) to act as whoever the certificate names; naming another is refused.
+    /// Over plain TCP the node trusts the name given, and a request must give one.
+    ///
     /// - Throws: ``QueryCore/QueryError``: the manager's error (positioned for a bad statement,
-    ///   `.permissionDenied` for a refused subscription or publish), `.unsupported` if the node
-    ///   hosts no manager, `.timeout`, `.unavailable`.
-    public func manage(_ request: ManagerRequest, as principal: Principal) async throws(QueryError) -> ManagerResponse {
+    ///   `.permissionDenied` for a refused subscription or publish, or a principal the client
+    ///   certificate does not name), `.unsupported` if the node hosts no manager, `.timeout`,
+    ///   `.unavailable`.
+    public func manage(_ request: ManagerRequest, as principal: Principal? = nil) async throws(QueryError)
+        -> ManagerResponse
+    {
         if case .subscribe = request {
             throw QueryError(.invalidArgument, "use subscribe(_:as:capacity:) to subscribe")
         }
         let id = nextID()
-        return try await managed(.manage(id: id, principal: principal.name, request), id: id)
+        return try await managed(.manage(id: id, principal: principal?.name ?? "", request), id: id)
     }
 
     /// Registers a persistent query and returns its topic.
     public func register(
         _ statement: String, kind: ManagerRequest.StatementKind = .stream, subscribers: AccessList = .only([]),
-        as principal: Principal
+        as principal: Principal? = nil
     ) async throws(QueryError) -> TopicHandle {
         let response = try await manage(
             .registerStatement(text: statement, kind: kind, subscribers: subscribers), as: principal)
@@ -87,7 +94,7 @@ public final class QuerySession: Sendable {
     /// Publishes events to a metric; returns how many triggers they caused.
     @discardableResult
     public func publish(
-        _ stream: String, events: [[String: Value]], at time: Instant? = nil, as principal: Principal
+        _ stream: String, events: [[String: Value]], at time: Instant? = nil, as principal: Principal? = nil
     ) async throws(QueryError) -> Int {
         let response = try await manage(.publish(stream: stream, events: events, time: time), as: principal)
         guard case .published(let triggers) = response else {
@@ -102,12 +109,13 @@ public final class QuerySession: Sendable {
     ///
     /// - Parameters:
     ///   - topic: The topic (from ``register(_:kind:subscribers:as:)`` or a listing).
-    ///   - principal: Who subscribes; the topic's rights must allow it.
+    ///   - principal: Who subscribes (`nil`: whoever this client's TLS certificate names); the
+    ///     topic's rights must allow it.
     ///   - capacity: The node-side queue for this subscriber (default the manager's).
     /// - Throws: ``QueryCore/QueryError`` `.permissionDenied` when refused, `.invalidArgument` for
     ///   an unknown topic.
     public func subscribe(
-        _ topic: TopicHandle, as principal: Principal, capacity: Int? = nil
+        _ topic: TopicHandle, as principal: Principal? = nil, capacity: Int? = nil
     ) async throws(QueryError) -> AsyncThrowingStream<Trigger, any Error> {
         let id = nextID()
         let (stream, continuation) = AsyncThrowingStream.makeStream(
@@ -119,7 +127,8 @@ public final class QuerySession: Sendable {
         if let closed { throw closed }
         do throws(QueryError) {
             _ = try await managed(
-                .manage(id: id, principal: principal.name, .subscribe(topic: topic.name, capacity: capacity)), id: id)
+                .manage(id: id, principal: principal?.name ?? "", .subscribe(topic: topic.name, capacity: capacity)),
+                id: id)
         } catch {
             _ = state.withLock { $0.subscriptions.removeValue(forKey: id) }
             continuation.finish(throwing: error)
@@ -129,7 +138,10 @@ public final class QuerySession: Sendable {
             guard case .cancelled = termination, let self else { return }
             // The consumer stopped iterating: tell the node.
             let removed = self.state.withLock { $0.subscriptions.removeValue(forKey: id) } != nil
-            if removed { self.outgoing.yield(.manage(id: self.nextID(), principal: principal.name, .unsubscribe(subscription: id))) }
+            if removed {
+                self.outgoing.yield(
+                    .manage(id: self.nextID(), principal: principal?.name ?? "", .unsubscribe(subscription: id)))
+            }
         }
         return stream
     }

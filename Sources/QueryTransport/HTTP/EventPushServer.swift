@@ -15,11 +15,16 @@ import Synchronization
 /// - `200 {"accepted": N}` when all N events were published;
 /// - `400 {"error": "line L: …"}` for malformed JSON, an unknown stream, an unknown field or a
 ///   value of the wrong type, naming the line and the field;
-/// - `403` if the sink's principal may not publish to a stream; `404` for another path, `405`
-///   for another method, `413` for a body over the limit, `503` before ``run(into:)``.
+/// - `401 {"error": …}` (with `WWW-Authenticate: Bearer`) without a valid bearer token, when
+///   ``Configuration/authentication`` asks for one;
+/// - `403` if the token may not publish to a stream of the request, or the sink's principal may
+///   not publish to it; `404` for another path, `405` for another method, `413` for a body over
+///   the limit, `503` before ``run(into:)``.
 ///
-/// Events are published as the sink's principal (``QuerySQL/QueryManager/eventSink(as:)``); the
-/// endpoint itself does not authenticate callers, so expose it only where every caller may publish.
+/// Events are published as the sink's principal (``QuerySQL/QueryManager/eventSink(as:)``).
+/// Callers are authenticated by ``PushAuthentication``: bearer tokens, each limited to some
+/// streams if configured. With `.none` (the default) anyone who reaches the port may publish:
+/// use it on a trusted network only.
 public final class EventPushServer: EventSource {
     /// Where and how it listens.
     public struct Configuration: Sendable {
@@ -32,6 +37,8 @@ public final class EventPushServer: EventSource {
         /// Whether an unknown stream is declared from its first event (every field `ANY`), as
         /// `query-replay` does; otherwise it is refused with 400. Default `false`.
         public var declaresUnknownStreams = false
+        /// Who may post. Default `.none`: anyone who reaches the port.
+        public var authentication = PushAuthentication.none
 
         /// Listens on `listen` with the defaults.
         public init(listen: Endpoint) { self.listen = listen }
@@ -66,6 +73,7 @@ public final class EventPushServer: EventSource {
         self.shared = shared
         let path = configuration.path
         let declares = configuration.declaresUnknownStreams
+        let authentication = configuration.authentication
         self.server = HTTP1Server(
             listen: configuration.listen,
             maximumBodyBytes: configuration.maximumBodyBytes,
@@ -79,6 +87,7 @@ public final class EventPushServer: EventSource {
                 to: request,
                 path: path,
                 declaresUnknownStreams: declares,
+                authentication: authentication,
                 now: now,
                 sink: sink
             )
@@ -123,11 +132,20 @@ public final class EventPushServer: EventSource {
         to request: HTTPRequest,
         path: String,
         declaresUnknownStreams: Bool,
+        authentication: PushAuthentication = .none,
         now: () -> Instant,
         sink: some EventSink
     ) -> Answer {
         guard request.path == path else {
             return Answer(http: json(404, error: "no such path; post events to \(path)"))
+        }
+        let token: PushToken?
+        do throws(PushAuthenticationFailure) {
+            token = try authentication.authenticate(request.header("Authorization"))
+        } catch {
+            var http = json(401, error: error.reason)
+            http.headers.append(("WWW-Authenticate", "Bearer realm=\"\(path)\""))
+            return Answer(http: http, outcome: .failure(QueryError(.permissionDenied, error.reason)))
         }
         guard request.method == "POST" else {
             return Answer(http: json(405, error: "only POST is accepted on \(path)"))
@@ -136,6 +154,7 @@ public final class EventPushServer: EventSource {
             let events = try decode(
                 request.body,
                 declaresUnknownStreams: declaresUnknownStreams,
+                token: token,
                 now: now(),
                 sink: sink
             )
@@ -156,10 +175,14 @@ public final class EventPushServer: EventSource {
 
     /// Decodes and checks a body of one JSON object or JSON lines.
     ///
-    /// - Throws: ``QueryCore/QueryError`` naming the line of the first problem.
+    /// - Parameter token: The caller's token; every event's stream must be one it may publish to
+    ///   (checked before any stream is declared).
+    /// - Throws: ``QueryCore/QueryError`` naming the line of the first problem (`.permissionDenied`
+    ///   for a stream the token may not publish to).
     static func decode(
         _ body: [UInt8],
         declaresUnknownStreams: Bool,
+        token: PushToken? = nil,
         now: Instant,
         sink: some EventSink
     ) throws(QueryError) -> [SourceEvent] {
@@ -186,6 +209,14 @@ public final class EventPushServer: EventSource {
                 .invalidArgument,
                 "empty body: post one JSON object or JSON lines with 'stream', 'time' and fields"
             )
+        }
+        // Rights first, so a refused request declares no stream either.
+        if let token {
+            for (number, line) in lines where !token.allows(stream: line.stream) {
+                throw QueryError(
+                    .permissionDenied,
+                    "line \(number): token '\(token.name)' may not publish to stream '\(line.stream.prefix(64))'")
+            }
         }
         var schemas: [String: Schema] = [:]
         var events: [SourceEvent] = []

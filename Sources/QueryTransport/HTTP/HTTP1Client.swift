@@ -4,13 +4,20 @@ import NIOPosix
 import NIOSSL
 public import QueryCore
 
-/// A small HTTP/1.1 client: one request per connection (`Connection: close`), a whole response
-/// read into memory up to a limit, a deadline on the whole exchange, and TLS for `https` URLs
-/// (system trust roots).
+/// A small HTTP/1.1 client: kept-alive connections reused per scheme, host and port, a whole
+/// response read into memory up to a limit, a deadline on the whole exchange, and TLS for `https`
+/// URLs (system trust roots).
 ///
-/// Made for low-rate machine traffic (a scrape every few seconds, a webhook per trigger), where a
-/// fresh connection per request costs nothing that matters and leaves no pool to manage. HTTP
-/// parsing is NIO's (`addHTTPClientHandlers`), which handles `Content-Length` and chunked bodies.
+/// Made for steady machine traffic (a scrape every few seconds, a webhook per trigger): after a
+/// response the connection waits in a bounded pool (``Configuration/maximumIdleConnectionsPerHost``,
+/// closed after ``Configuration/idleTimeout``) for the next request to the same place, so a
+/// webhook or scrape costs no TCP or TLS handshake. The server's `Connection: close` (or HTTP/1.0)
+/// is honoured. A kept-alive connection the server closed while it was idle is noticed on its
+/// next use: the request is retried once on a new connection if it never reached the server or
+/// its method is idempotent (`GET`, `HEAD`, `PUT`, `DELETE`, `OPTIONS`, `TRACE`); a `POST` whose
+/// fate is unknown fails with `.unavailable` for the caller to retry (``WebhookSink`` does).
+/// Copies of a client share its pool. HTTP parsing is NIO's (`addHTTPClientHandlers`), which
+/// handles `Content-Length` and chunked bodies.
 public struct HTTP1Client: Sendable {
     /// Limits.
     public struct Configuration: Sendable {
@@ -18,6 +25,11 @@ public struct HTTP1Client: Sendable {
         public var timeout: Duration = .seconds(10)
         /// The largest response body accepted. Default 16 MiB.
         public var maximumResponseBytes = 16 << 20
+        /// Idle kept-alive connections kept per scheme, host and port. Default 2; 0 turns reuse
+        /// off (every request then asks for `Connection: close`).
+        public var maximumIdleConnectionsPerHost = 2
+        /// How long an idle kept-alive connection is kept before it is closed. Default 30 s.
+        public var idleTimeout: Duration = .seconds(30)
 
         /// The defaults.
         public init() {}
@@ -26,6 +38,7 @@ public struct HTTP1Client: Sendable {
     /// The limits.
     public let configuration: Configuration
     private let group: any EventLoopGroup
+    let pool: HTTPConnectionPool
 
     /// Creates a client.
     public init(
@@ -34,6 +47,13 @@ public struct HTTP1Client: Sendable {
     ) {
         self.configuration = configuration
         self.group = eventLoopGroup
+        self.pool = HTTPConnectionPool(maximumIdlePerHost: configuration.maximumIdleConnectionsPerHost)
+    }
+
+    /// Closes the idle kept-alive connections (a later request opens a new one). The pool's
+    /// connections also close when the last copy of the client goes away.
+    public func closeIdleConnections() {
+        pool.closeAll()
     }
 
     /// Sends `method` to `url` with `body` and returns the response (any status).
@@ -50,7 +70,7 @@ public struct HTTP1Client: Sendable {
         let timeout = configuration.timeout
         do {
             return try await withThrowingTaskGroup(of: HTTPResponse?.self) { tasks in
-                tasks.addTask { try await self.exchange(method, url: url, headers: headers, body: body) }
+                tasks.addTask { try await self.perform(method, url: url, headers: headers, body: body) }
                 tasks.addTask {
                     try await Task.sleep(for: timeout)
                     return nil
@@ -63,6 +83,10 @@ public struct HTTP1Client: Sendable {
             }
         } catch let error as QueryError {
             throw error
+        } catch HTTPExchangeFailure.bodyTooLarge(let limit) {
+            throw QueryError(.limitExceeded, "\(method) \(url): response body over \(limit) bytes")
+        } catch let failure as HTTPExchangeFailure {
+            throw QueryError(.unavailable, "\(method) \(url): \(failure)")
         } catch is CancellationError {
             throw QueryError(.cancelled, "\(method) \(url) was cancelled")
         } catch {
@@ -70,74 +94,95 @@ public struct HTTP1Client: Sendable {
         }
     }
 
-    private func exchange(
+    /// Sends the request on an idle kept-alive connection if there is one, else on a new one.
+    private func perform(
         _ method: String,
         url: HTTPURL,
         headers: [(name: String, value: String)],
         body: [UInt8]
     ) async throws -> HTTPResponse {
-        let limit = configuration.maximumResponseBytes
-        let bootstrap = ClientBootstrap(group: group).connectTimeout(.nanoseconds(configuration.timeout.nanoseconds))
-        let channel = try await bootstrap.connect(host: url.host, port: url.port) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                if url.isTLS {
-                    let context = try NIOSSLContext(configuration: .makeClientConfiguration())
-                    let serverName = url.host.contains(":") ? nil : url.host
-                    try channel.pipeline.syncOperations.addHandler(
-                        NIOSSLClientHandler(context: context, serverHostname: serverName)
-                    )
+        let key = HTTPConnectionPool.Key(url)
+        let head = requestHead(method, url: url, headers: headers, bodyLength: body.count)
+        if let channel = pool.checkout(key) {
+            do {
+                return try await exchange(head, body: body, on: channel, key: key)
+            } catch HTTPExchangeFailure.closedBeforeResponse(let written, _) {
+                // The server closed the kept-alive connection while it was idle.
+                guard !written || Self.isIdempotent(method) else {
+                    throw QueryError(
+                        .unavailable,
+                        "\(method) \(url): the server closed a kept-alive connection before answering; "
+                            + "not retried, as \(method) is not idempotent")
                 }
-                try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                    wrappingChannelSynchronously: channel
-                )
             }
         }
-        return try await withTaskCancellationHandler {
-            try await channel.executeThenClose { inbound, outbound in
-                var head = HTTPHeaders()
-                head.add(name: "Host", value: url.hostHeader)
-                head.add(name: "User-Agent", value: "swift-query")
-                head.add(name: "Connection", value: "close")
-                head.add(name: "Content-Length", value: String(body.count))
-                for (name, value) in headers { head.add(name: name, value: value) }
-                try await outbound.write(
-                    .head(
-                        HTTPRequestHead(
-                            version: .http1_1,
-                            method: HTTPMethod(rawValue: method),
-                            uri: url.target,
-                            headers: head
-                        )
-                    )
-                )
-                if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-                try await outbound.write(.end(nil))
-                var response: HTTPResponse?
-                for try await part in inbound {
-                    switch part {
-                    case .head(let h):
-                        response = HTTPResponse(
-                            status: Int(h.status.code),
-                            headers: h.headers.map { (name: $0.name, value: $0.value) }
-                        )
-                    case .body(var buffer):
-                        guard response != nil else { continue }
-                        guard response!.body.count + buffer.readableBytes <= limit else {
-                            throw QueryError(.limitExceeded, "\(method) \(url): response body over \(limit) bytes")
-                        }
-                        response!.body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
-                    case .end:
-                        if let response { return response }
+        let channel = try await connect(url)
+        pool.opened(channel, key: key)
+        return try await exchange(head, body: body, on: channel, key: key)
+    }
+
+    /// Methods that RFC 9110 (9.2.2) lets a client repeat when a connection fails.
+    static func isIdempotent(_ method: String) -> Bool {
+        ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"].contains(method.uppercased())
+    }
+
+    private func requestHead(
+        _ method: String, url: HTTPURL, headers: [(name: String, value: String)], bodyLength: Int
+    ) -> HTTPRequestHead {
+        var head = HTTPHeaders()
+        head.add(name: "Host", value: url.hostHeader)
+        head.add(name: "User-Agent", value: "swift-query")
+        head.add(name: "Connection", value: pool.maximumIdlePerHost > 0 ? "keep-alive" : "close")
+        head.add(name: "Content-Length", value: String(bodyLength))
+        for (name, value) in headers { head.add(name: name, value: value) }
+        return HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: url.target, headers: head)
+    }
+
+    private func connect(_ url: HTTPURL) async throws -> any Channel {
+        let tlsContext = url.isTLS ? try pool.clientTLSContext() : nil
+        let idleTimeout = TimeAmount.nanoseconds(configuration.idleTimeout.nanoseconds)
+        return try await ClientBootstrap(group: group)
+            .connectTimeout(.nanoseconds(configuration.timeout.nanoseconds))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tlsContext {
+                        let serverName = url.host.contains(":") ? nil : url.host
+                        try pipeline.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
                     }
+                    try pipeline.addHTTPClientHandlers()
+                    try pipeline.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+                    try pipeline.addHandler(HTTPExchangeHandler())
                 }
-                throw QueryError(
-                    .unavailable,
-                    "\(method) \(url): the connection closed before the response was complete"
-                )
             }
-        } onCancel: {
-            channel.channel.close(promise: nil)
+            .connect(host: url.host, port: url.port)
+            .get()
+    }
+
+    /// One request and its whole response on `channel`; the channel goes back to the pool if
+    /// both sides keep it alive, and is closed otherwise (also when the caller is cancelled or
+    /// times out mid-exchange).
+    private func exchange(
+        _ head: HTTPRequestHead, body: [UInt8], on channel: any Channel, key: HTTPConnectionPool.Key
+    ) async throws -> HTTPResponse {
+        let promise = channel.eventLoop.makePromise(of: HTTPExchangeResult.self)
+        let exchange = HTTPExchange(
+            head: head, body: body, responseLimit: configuration.maximumResponseBytes, promise: promise)
+        // A write to a connection closed meanwhile never reaches the handler: fail the exchange
+        // (a second failure of an already completed promise is ignored).
+        channel.writeAndFlush(exchange).whenFailure { error in
+            promise.fail(HTTPExchangeFailure.closedBeforeResponse(written: false, reason: "\(error)"))
         }
+        let result = try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+        if result.keepAlive && pool.maximumIdlePerHost > 0 {
+            pool.checkin(channel, key: key)
+        } else {
+            channel.close(promise: nil)
+        }
+        return result.response
     }
 }

@@ -9,6 +9,10 @@ import Synchronization
 /// (`configureHTTPServerPipeline`), each connection is served in Swift Concurrency over
 /// `NIOAsyncChannel`, bodies are collected whole up to a limit (413 past it).
 ///
+/// Connections are kept alive between requests unless the client or the handler (a response
+/// header `Connection: close`) says otherwise; ``stop()`` closes the idle ones at once and the
+/// busy ones after their response.
+///
 /// The shape of ``MetricsServer``, with the request handling left to the owner: the JSON push
 /// endpoint builds on it, and tests use it as a webhook receiver.
 public final class HTTP1Server: Sendable {
@@ -29,7 +33,13 @@ public final class HTTP1Server: Sendable {
         var channel: (any Channel)?
         var port: Int?
         var portWaiters: [CheckedContinuation<Int?, Never>] = []
+        /// Open connections, and whether each is between a request's head and its response.
+        var connections: [ObjectIdentifier: (channel: any Channel, busy: Bool)] = [:]
+        var accepted = 0
     }
+
+    /// Connections accepted so far.
+    public var connectionsAccepted: Int { state.withLock { $0.accepted } }
 
     /// Creates a server; nothing listens until ``run()``.
     public init(
@@ -106,18 +116,39 @@ public final class HTTP1Server: Sendable {
         }
     }
 
-    /// Closes the listener; ``run()`` returns once open connections finish.
+    /// Closes the listener and the idle kept-alive connections; a connection busy with a request
+    /// closes after its response. ``run()`` returns once every connection has closed.
     public func stop() {
-        let (channel, waiters): ((any Channel)?, [CheckedContinuation<Int?, Never>]) = state.withLock { state in
-            state.stopped = true
-            defer { state.portWaiters = [] }
-            return (state.channel, state.portWaiters)
-        }
+        let (channel, waiters, idle): ((any Channel)?, [CheckedContinuation<Int?, Never>], [any Channel]) =
+            state.withLock { state in
+                state.stopped = true
+                defer { state.portWaiters = [] }
+                return (state.channel, state.portWaiters, state.connections.values.filter { !$0.busy }.map(\.channel))
+            }
         channel?.close(promise: nil)
+        for connection in idle { connection.close(promise: nil) }
         for waiter in waiters { waiter.resume(returning: nil) }
     }
 
+    /// Marks a connection busy (a request is being answered) or idle.
+    /// - Returns: Whether the server is stopping (an idle connection should then close).
+    private func mark(_ channel: any Channel, busy: Bool) -> Bool {
+        state.withLock { state in
+            state.connections[ObjectIdentifier(channel)]?.busy = busy
+            return state.stopped
+        }
+    }
+
     private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        let channel = connection.channel
+        let id = ObjectIdentifier(channel)
+        let stopping = state.withLock { state in
+            state.accepted += 1
+            state.connections[id] = (channel, false)
+            return state.stopped
+        }
+        defer { _ = state.withLock { $0.connections.removeValue(forKey: id) } }
+        if stopping { channel.close(promise: nil) }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var head: HTTPRequestHead?
@@ -126,6 +157,7 @@ public final class HTTP1Server: Sendable {
                 for try await part in inbound {
                     switch part {
                     case .head(let request):
+                        _ = mark(channel, busy: true)
                         head = request
                         body = []
                         tooLarge = false
@@ -154,7 +186,9 @@ public final class HTTP1Server: Sendable {
                                 )
                             )
                         }
-                        let keepAlive = request.isKeepAlive && !tooLarge
+                        let keepAlive =
+                            request.isKeepAlive && !tooLarge && response.header("Connection")?.lowercased() != "close"
+                            && !state.withLock(\.stopped)
                         var headers = HTTPHeaders()
                         for (name, value) in response.headers { headers.add(name: name, value: value) }
                         headers.replaceOrAdd(name: "Content-Length", value: "\(response.body.count)")
@@ -170,7 +204,7 @@ public final class HTTP1Server: Sendable {
                                 ),
                                 .body(.byteBuffer(ByteBuffer(bytes: response.body))), .end(nil),
                             ])
-                        if !keepAlive { return }
+                        if !keepAlive || mark(channel, busy: false) { return }
                         head = nil
                         body = []
                     }

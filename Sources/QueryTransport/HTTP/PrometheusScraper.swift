@@ -11,7 +11,8 @@ import Synchronization
 ///
 /// A failed scrape (connection refused, non-2xx status, malformed exposition) publishes nothing,
 /// is counted as rejected with its reason in ``statistics``, and the next scrape goes ahead at the
-/// next interval; refused samples are counted one by one.
+/// next interval; refused samples are counted one by one. Scrapes reuse one kept-alive connection
+/// (``HTTP1Client``), closed when ``run(into:)`` ends.
 public final class PrometheusScraper: EventSource {
     /// What to scrape and how often.
     public struct Configuration: Sendable {
@@ -61,6 +62,7 @@ public final class PrometheusScraper: EventSource {
 
     /// Scrapes now, then every ``Configuration/interval``, until cancelled.
     public func run(into sink: some EventSink) async throws(QueryError) {
+        defer { client.closeIdleConnections() }
         var next = pacer.elapsed()
         while !Task.isCancelled {
             do throws(QueryError) {

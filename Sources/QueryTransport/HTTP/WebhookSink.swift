@@ -16,6 +16,7 @@ import Synchronization
 /// a time, in order; a connection failure, a timeout, a 5xx or a 429 is retried with exponential
 /// backoff up to ``Configuration/maximumAttempts`` times, another 4xx is not retried; a trigger
 /// that cannot be delivered is counted in ``Statistics/failed`` and the next one goes ahead.
+/// Deliveries reuse one kept-alive connection (``HTTP1Client``), closed when ``run()`` ends.
 public final class WebhookSink: TriggerSink, Service {
     /// Where and how to post.
     public struct Configuration: Sendable {
@@ -117,6 +118,7 @@ public final class WebhookSink: TriggerSink, Service {
             self.wake.finish()
         }
         state.withLock { $0.closed = true }
+        client.closeIdleConnections()
     }
 
     private func sendQueued() async {

@@ -8,9 +8,11 @@ import Synchronization
 /// (``generationArrived(_:at:)``), and moves the engine clock forward once a second so time
 /// windows, patterns and output intervals fall due without events (``run()``).
 ///
-/// Identity: a request acts as the principal it names. On a fleet with mutual TLS only holders
-/// of a fleet certificate can connect at all; the topic rights (``QuerySQL/TopicAccess``) then
-/// decide who may subscribe and publish.
+/// Identity: ``TCPTransport`` decides who a request acts as before it gets here. With TLS it is
+/// the principal the client certificate names (``CertificatePrincipals``), and a request claiming
+/// another is refused; without TLS it is the principal the request names, which only a trusted
+/// network makes true. The topic rights (``QuerySQL/TopicAccess``) then decide who may subscribe
+/// and publish.
 public final class QueryManagerService: Service, Sendable {
     /// The manager served.
     public let manager: QueryManager

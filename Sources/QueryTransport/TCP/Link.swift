@@ -22,6 +22,8 @@ final class Link: Sendable {
     let nodes: Set<NodeID>
     /// The underlying channel (closed on shutdown).
     let channel: any Channel
+    /// Who the connection's query-manager requests act as.
+    let identity: RequestIdentity
 
     private let frameLimit: Int
     private let byteLimit: Int
@@ -37,8 +39,10 @@ final class Link: Sendable {
     }
 
     init(
-        id: UInt64, remote: String, hello: TransportFrame.Hello, channel: any Channel, frameLimit: Int, byteLimit: Int
+        id: UInt64, remote: String, hello: TransportFrame.Hello, channel: any Channel,
+        identity: RequestIdentity = .claimed, frameLimit: Int, byteLimit: Int
     ) {
+        self.identity = identity
         self.id = id
         self.remote = remote
         self.party = hello.party

@@ -34,7 +34,9 @@ import Synchronization
 /// - Clients (the `query` CLI, ``QueryClient``) connect to the same port and send queries, which
 ///   surface as ``QueryCore/TransportEvent/query(_:)``.
 /// - Optional TLS (``TLSSettings``), mutual by default: both sides present certificates from the
-///   fleet's CA.
+///   fleet's CA. With TLS, a client's manager requests act as the principal its certificate names
+///   (``CertificatePrincipals``); one that claims another principal is refused with
+///   `.permissionDenied`. Without TLS they act as the principal they claim (trusted networks only).
 public final class TCPTransport: Transport {
     /// Settings of a TCP transport; every value has a documented default.
     public struct Configuration: Sendable {
@@ -438,7 +440,10 @@ public final class TCPTransport: Transport {
                     logger.debug("closing connection to this process itself", metadata: ["peer.address": "\(remote)"])
                     return
                 }
-                guard let link = register(hello, channel: connection.channel, remote: remote) else { return }
+                let identity = await requestIdentity(of: connection.channel)
+                guard let link = register(hello, channel: connection.channel, remote: remote, identity: identity) else {
+                    return
+                }
                 established = true
                 metrics.connectionsOpened.increment()
                 logger.debug(
@@ -527,11 +532,17 @@ public final class TCPTransport: Transport {
             reply(.failure(QueryError(.unsupported, "this node hosts no query manager")))
             return nil
         }
-        guard !name.isEmpty else {
-            reply(.failure(QueryError(.invalidArgument, "a manager request must name its principal")))
+        let principal: Principal
+        do throws(QueryError) {
+            principal = try link.identity.principal(claimed: name)
+        } catch {
+            metrics.managerRequestsRefused.increment()
+            logger.notice(
+                "manager request refused",
+                metadata: ["peer.address": "\(link.remote)", "principal.claimed": "\(name)", "error": "\(error)"])
+            reply(.failure(error))
             return nil
         }
-        let principal = Principal(name)
         switch request {
         case .subscribe(let topic, let capacity):
             guard !link.hasSubscription(id) else {
@@ -588,12 +599,27 @@ public final class TCPTransport: Transport {
         _ = link.send(ended, bytes: ended.encodedLength)
     }
 
-    private func register(_ hello: TransportFrame.Hello, channel: any Channel, remote: String) -> Link? {
+    /// Who a connection's manager requests act as: the claimed principal on plain TCP, the verified
+    /// client certificate's with TLS (read once, after the handshake that the first frame implies).
+    private func requestIdentity(of channel: any Channel) async -> RequestIdentity {
+        guard let settings = configuration.tls else { return .claimed }
+        let der: [UInt8]?
+        do {
+            der = try await channel.nioSSL_peerCertificate().get()?.toDERBytes()
+        } catch {
+            der = nil
+        }
+        return RequestIdentity.of(tls: true, certificate: der, principals: settings.principals)
+    }
+
+    private func register(
+        _ hello: TransportFrame.Hello, channel: any Channel, remote: String, identity: RequestIdentity
+    ) -> Link? {
         state.withLock { state in
             guard state.phase == .running else { return nil }
             state.nextLinkID += 1
             let link = Link(
-                id: state.nextLinkID, remote: remote, hello: hello, channel: channel,
+                id: state.nextLinkID, remote: remote, hello: hello, channel: channel, identity: identity,
                 frameLimit: configuration.outboundQueueFrames, byteLimit: configuration.outboundQueueBytes)
             state.links[link.id] = link
             for node in link.nodes.sorted() where !localNodes.contains(node) {

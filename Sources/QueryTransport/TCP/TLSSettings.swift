@@ -8,6 +8,11 @@ import QueryCore
 ///
 /// Host names are not checked by default (``verifyHostname``): peers are identified by their
 /// certificate's chain to the fleet CA, and addresses in a fleet are often IPs.
+///
+/// A node with TLS takes the principal of a client's query-manager requests from the client's
+/// certificate (its subject common name, or ``principals``' mapping of it) and refuses a request
+/// that claims another; a connection without a client certificate may ask SQL queries but not use
+/// the manager. Without TLS, requests act as whoever they name: a trusted network only.
 public struct TLSSettings: Sendable {
     /// PEM file with this node's certificate (and intermediates).
     public var certificateChainFile: String
@@ -19,17 +24,22 @@ public struct TLSSettings: Sendable {
     public var requireClientCertificate: Bool
     /// Whether the server's certificate must name the host dialled. Default `false`.
     public var verifyHostname: Bool
+    /// How a client certificate names the principal of its query-manager requests. Default: the
+    /// subject common name.
+    public var principals: CertificatePrincipals
 
     /// Creates TLS settings.
     public init(
         certificateChainFile: String, privateKeyFile: String, trustRootsFile: String? = nil,
-        requireClientCertificate: Bool = true, verifyHostname: Bool = false
+        requireClientCertificate: Bool = true, verifyHostname: Bool = false,
+        principals: CertificatePrincipals = CertificatePrincipals()
     ) {
         self.certificateChainFile = certificateChainFile
         self.privateKeyFile = privateKeyFile
         self.trustRootsFile = trustRootsFile
         self.requireClientCertificate = requireClientCertificate
         self.verifyHostname = verifyHostname
+        self.principals = principals
     }
 
     /// The server and client contexts, loaded once.

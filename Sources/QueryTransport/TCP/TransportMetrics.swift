@@ -11,6 +11,8 @@ struct TransportMetrics: Sendable {
     let connectionsOpened: Counter
     let connectionErrors: Counter
     let reconnectAttempts: Counter
+    /// Manager requests refused before reaching the manager (principal mismatch, no certificate).
+    let managerRequestsRefused: Counter
     let peers: Gauge
     let queuedFrames: Gauge
     private let drops: [SendOutcome.DropReason: Counter]
@@ -23,6 +25,7 @@ struct TransportMetrics: Sendable {
         connectionsOpened = Counter(label: "query.transport.connections_opened", factory: factory)
         connectionErrors = Counter(label: "query.transport.connection_errors", factory: factory)
         reconnectAttempts = Counter(label: "query.transport.reconnect_attempts", factory: factory)
+        managerRequestsRefused = Counter(label: "query.transport.manager_requests_refused", factory: factory)
         peers = Gauge(label: "query.transport.peers", factory: factory)
         queuedFrames = Gauge(label: "query.transport.queued_frames", factory: factory)
         var drops: [SendOutcome.DropReason: Counter] = [:]
