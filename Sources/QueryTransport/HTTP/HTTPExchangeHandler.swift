@@ -61,10 +61,16 @@ final class HTTPExchangeHandler: ChannelDuplexHandler {
 
     /// Can transition: idle → waiting → receiving → idle, and from any state to closed.
     private enum State {
+        /// No request in flight; the connection may take one.
         case idle
+        /// A request was written (`written`: while the connection was open); no response yet.
         case waiting(HTTPExchange, written: Bool)
+        /// The response head arrived; its body is being collected.
         case receiving(HTTPExchange, HTTPResponse, keepAlive: Bool)
+        /// Closed or failed: every later request fails.
         case closed
+        /// Parked while a received body chunk is appended in place (never observed).
+        case modifying
     }
 
     private var state = State.idle
@@ -78,6 +84,8 @@ final class HTTPExchangeHandler: ChannelDuplexHandler {
             exchange.promise.fail(HTTPExchangeFailure.closedBeforeResponse(written: false, reason: nil))
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
+        case .modifying:
+            preconditionFailure("HTTPExchangeHandler observed in its modifying state")
         case .waiting, .receiving:
             exchange.promise.fail(HTTPExchangeFailure.busy)
             promise?.fail(HTTPExchangeFailure.busy)
@@ -92,31 +100,40 @@ final class HTTPExchangeHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (unwrapInboundIn(data), state) {
-        case (.head(let head), .waiting(let exchange, _)):
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            guard case .waiting(let exchange, _) = state else { return unexpected(context: context) }
             // 1xx heads (100 Continue) precede the real one; a request without `Expect` gets none,
             // but a server may send them anyway.
             guard head.status.code >= 200 || head.status.code == 101 else { return }
             let response = HTTPResponse(
                 status: Int(head.status.code), headers: head.headers.map { (name: $0.name, value: $0.value) })
             state = .receiving(exchange, response, keepAlive: head.isKeepAlive)
-        case (.body(let buffer), .receiving(let exchange, var response, let keepAlive)):
+        case .body(let buffer):
+            guard case .receiving(let exchange, var response, let keepAlive) = state else {
+                return unexpected(context: context)
+            }
             guard response.body.count + buffer.readableBytes <= exchange.responseLimit else {
                 fail(HTTPExchangeFailure.bodyTooLarge(limit: exchange.responseLimit), context: context)
                 return
             }
-            state = .closed  // parked while the body is appended (no copy of the response)
+            state = .modifying  // the state lets go of the body, so the append does not copy it
             response.body.append(contentsOf: buffer.readableBytesView)
             state = .receiving(exchange, response, keepAlive: keepAlive)
-        case (.end, .receiving(let exchange, let response, let keepAlive)):
+        case .end:
+            guard case .receiving(let exchange, let response, let keepAlive) = state else {
+                return unexpected(context: context)
+            }
             state = keepAlive ? .idle : .closed
             exchange.promise.succeed(HTTPExchangeResult(response: response, keepAlive: keepAlive))
             if !keepAlive { context.close(promise: nil) }
-        case (_, .closed):
-            break
-        default:
-            fail(HTTPExchangeFailure.unexpectedResponse, context: context)
         }
+    }
+
+    /// A response part no request asked for (ignored once the connection is closed).
+    private func unexpected(context: ChannelHandlerContext) {
+        if case .closed = state { return }
+        fail(HTTPExchangeFailure.unexpectedResponse, context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -146,6 +163,8 @@ final class HTTPExchangeHandler: ChannelDuplexHandler {
             exchange.promise.fail(HTTPExchangeFailure.closedMidResponse(reason: reason))
         case .idle, .closed:
             break
+        case .modifying:
+            preconditionFailure("HTTPExchangeHandler observed in its modifying state")
         }
         state = .closed
     }
@@ -157,6 +176,8 @@ final class HTTPExchangeHandler: ChannelDuplexHandler {
             exchange.promise.fail(error)
         case .idle, .closed:
             break
+        case .modifying:
+            preconditionFailure("HTTPExchangeHandler observed in its modifying state")
         }
         state = .closed
         context.close(promise: nil)
