@@ -101,11 +101,12 @@ struct CertificatePrincipalTests {
     /// A TLS node hosting a manager, and a TLS client session to it with certificate `client`.
     static func withTLSNode(
         _ certificates: TLSTests.Certificates, principals: CertificatePrincipals = CertificatePrincipals(),
-        client: String, metrics: TestMetrics = TestMetrics(),
+        requireClientCertificate: Bool = true, client: String, metrics: TestMetrics = TestMetrics(),
         _ body: (QuerySession, QueryClient) async throws -> Void
     ) async throws {
         var settings = certificates.settings("server")
         settings.principals = principals
+        settings.requireClientCertificate = requireClientCertificate
         let service = QueryManagerService(evaluator: SQLEngine())
         let transport = TCPTransport(
             nodes: ["sql:0"],
@@ -201,6 +202,19 @@ struct CertificatePrincipalTests {
             } catch {
                 #expect(error.code == .permissionDenied)
                 #expect(error.message == "the client certificate's common name 'client' maps to no principal")
+            }
+        }
+        // A node that does not ask for client certificates has no identity for the manager: it
+        // refuses every request rather than trust the claim.
+        try await Self.withTLSNode(certificates, requireClientCertificate: false, client: "alice") { session, _ in
+            for claim: Principal? in [nil, "alice"] {
+                do throws(QueryError) {
+                    _ = try await session.manage(.list, as: claim)
+                    Issue.record("a TLS request without a client certificate used the manager")
+                } catch {
+                    #expect(error.code == .permissionDenied)
+                    #expect(error.message.contains("need a client certificate"))
+                }
             }
         }
         // A certificate without a common name cannot act as anyone either.
