@@ -52,7 +52,9 @@ struct QueryCommand: AsyncParsableCommand {
     @Argument(help: "The SQL statement (omit for an interactive shell).")
     var sql: String?
 
-    @Option(name: .customLong("as"), help: "The principal manager requests act as (default $USER; with --tls-cert, the certificate's).")
+    @Option(
+        name: .customLong("as"),
+        help: "The principal manager requests act as (default $USER; with --tls-cert, the certificate's).")
     var principal: String?
 
     @Option(help: "Register a persistent query and print its topic.")

@@ -246,12 +246,15 @@ extension NodeConfig.PushConfig {
                 secret = literal
             case (nil, let file?):
                 do {
-                    secret = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                    secret = try String(contentsOfFile: file, encoding: .utf8)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
                 } catch {
-                    throw QueryError(.invalidArgument, "push token '\(token.name)': cannot read tokenFile '\(file)': \(error)")
+                    throw QueryError(
+                        .invalidArgument, "push token '\(token.name)': cannot read tokenFile '\(file)': \(error)")
                 }
             default:
-                throw QueryError(.invalidArgument, "push token '\(token.name)' needs exactly one of \"token\" and \"tokenFile\"")
+                throw QueryError(
+                    .invalidArgument, "push token '\(token.name)' needs exactly one of \"token\" and \"tokenFile\"")
             }
             parsed.append(try PushToken(name: token.name, secret: secret, streams: token.streams.map(Set.init)))
         }

@@ -108,9 +108,8 @@ struct QueryNodeCommand: AsyncParsableCommand {
             }
             if let push = nodeConfig.push {
                 let server = EventPushServer(configuration: try push.serverConfiguration(), logger: logger)
-                services.append(
-                    EventSourceService(
-                        source: server, sink: managerService.manager.eventSink(as: Principal(push.principal ?? "push"))))
+                let sink = managerService.manager.eventSink(as: Principal(push.principal ?? "push"))
+                services.append(EventSourceService(source: server, sink: sink))
             }
         } else if nodeConfig.push != nil {
             throw ValidationError("\"push\" needs a node with a query manager (role sql or tla-sql)")

@@ -20,7 +20,9 @@ struct CertificatePrincipalTests {
     /// The DER bytes of a certificate made by ``TLSTests/makeCertificates(subjects:)``.
     static func der(_ name: String, in certificates: TLSTests.Certificates) throws -> [UInt8] {
         try TLSTests.run(
-            ["x509", "-in", "\(name).pem", "-outform", "DER", "-out", "\(name).der"], in: certificates.directory)
+            ["x509", "-in", "\(name).pem", "-outform", "DER", "-out", "\(name).der"],
+            in: certificates.directory
+        )
         return Array(try Data(contentsOf: certificates.directory.appendingPathComponent("\(name).der")))
     }
 
@@ -30,13 +32,18 @@ struct CertificatePrincipalTests {
         #expect(try X509Subject.commonName(ofCertificate: Self.der("client", in: certificates)) == "client")
         #expect(try X509Subject.commonName(ofCertificate: Self.der("alice", in: certificates)) == "alice-cn")
         #expect(try X509Subject.commonName(ofCertificate: Self.der("noname", in: certificates)) == nil)
-        #expect(try X509Subject.commonName(ofCertificate: Self.der("unicode", in: certificates)) == "J\u{00F6}rg \u{6E2C}\u{8A66}")
+        #expect(
+            try X509Subject.commonName(ofCertificate: Self.der("unicode", in: certificates))
+                == "J\u{00F6}rg \u{6E2C}\u{8A66}"
+        )
 
         // Every truncation of a real certificate, and bytes flipped along it, give a typed error
         // or a name: never a trap or an out-of-bounds read.
         let der = try Self.der("alice", in: certificates)
         for length in 0..<der.count {
-            #expect(throws: QueryError.self) { _ = try X509Subject.commonName(ofCertificate: Array(der.prefix(length))) }
+            #expect(throws: QueryError.self) {
+                _ = try X509Subject.commonName(ofCertificate: Array(der.prefix(length)))
+            }
         }
         var generator = SplitMix64(seed: 6)
         for _ in 0..<500 {
@@ -48,7 +55,9 @@ struct CertificatePrincipalTests {
                 #expect(error.code == .decodingFailed)
             }
         }
-        #expect(throws: QueryError.self) { _ = try X509Subject.commonName(ofCertificate: [0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF]) }
+        #expect(throws: QueryError.self) {
+            _ = try X509Subject.commonName(ofCertificate: [0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF])
+        }
     }
 
     @Test func identitiesResolveClaimedPrincipals() throws {
@@ -69,7 +78,9 @@ struct CertificatePrincipalTests {
             Issue.record("a mismatching principal was accepted")
         } catch {
             #expect(error.code == .permissionDenied)
-            #expect(error.message == "the request acts as 'root', but the client certificate (CN=node-7) identifies 'ops'")
+            #expect(
+                error.message == "the request acts as 'root', but the client certificate (CN=node-7) identifies 'ops'"
+            )
         }
 
         // TLS without a client certificate: no manager requests, whatever they claim.
@@ -100,8 +111,11 @@ struct CertificatePrincipalTests {
 
     /// A TLS node hosting a manager, and a TLS client session to it with certificate `client`.
     static func withTLSNode(
-        _ certificates: TLSTests.Certificates, principals: CertificatePrincipals = CertificatePrincipals(),
-        requireClientCertificate: Bool = true, client: String, metrics: TestMetrics = TestMetrics(),
+        _ certificates: TLSTests.Certificates,
+        principals: CertificatePrincipals = CertificatePrincipals(),
+        requireClientCertificate: Bool = true,
+        client: String,
+        metrics: TestMetrics = TestMetrics(),
         _ body: (QuerySession, QueryClient) async throws -> Void
     ) async throws {
         var settings = certificates.settings("server")
@@ -111,7 +125,10 @@ struct CertificatePrincipalTests {
         let transport = TCPTransport(
             nodes: ["sql:0"],
             configuration: .init(listen: Endpoint(host: "127.0.0.1", port: 0), tls: settings),
-            logger: quietLogger("tls-manager"), metricsFactory: metrics, manager: service)
+            logger: quietLogger("tls-manager"),
+            metricsFactory: metrics,
+            manager: service
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await transport.run() }
             group.addTask {
@@ -125,7 +142,8 @@ struct CertificatePrincipalTests {
             let port = try #require(await transport.listeningPort())
             let queryClient = QueryClient(
                 endpoints: [Endpoint(host: "127.0.0.1", port: port)],
-                configuration: .init(queryTimeout: .seconds(60), tls: certificates.settings(client)))
+                configuration: .init(queryTimeout: .seconds(60), tls: certificates.settings(client))
+            )
             try await queryClient.withSession { session in try await body(session, queryClient) }
             transport.beginGracefulShutdown()
             try await group.waitForAll()
@@ -154,7 +172,10 @@ struct CertificatePrincipalTests {
                     Issue.record("a request claiming another principal was accepted")
                 } catch {
                     #expect(error.code == .permissionDenied)
-                    #expect(error.message == "the request acts as 'ops', but the client certificate (CN=client) identifies 'client'")
+                    #expect(
+                        error.message
+                            == "the request acts as 'ops', but the client certificate (CN=client) identifies 'client'"
+                    )
                 }
             }
             do throws(QueryError) {

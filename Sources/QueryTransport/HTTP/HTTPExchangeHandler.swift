@@ -94,7 +94,10 @@ final class HTTPExchangeHandler: ChannelDuplexHandler {
         state = .waiting(exchange, written: context.channel.isActive)
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
         if !exchange.body.isEmpty {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: exchange.body)))), promise: nil)
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: exchange.body)))),
+                promise: nil
+            )
         }
         context.write(wrapOutboundOut(.end(nil)), promise: promise)
     }
@@ -107,7 +110,9 @@ final class HTTPExchangeHandler: ChannelDuplexHandler {
             // but a server may send them anyway.
             guard head.status.code >= 200 || head.status.code == 101 else { return }
             let response = HTTPResponse(
-                status: Int(head.status.code), headers: head.headers.map { (name: $0.name, value: $0.value) })
+                status: Int(head.status.code),
+                headers: head.headers.map { (name: $0.name, value: $0.value) }
+            )
             state = .receiving(exchange, response, keepAlive: head.isKeepAlive)
         case .body(let buffer):
             guard case .receiving(let exchange, var response, let keepAlive) = state else {

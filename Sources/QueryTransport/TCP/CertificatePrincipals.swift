@@ -28,13 +28,16 @@ public struct CertificatePrincipals: Sendable, Hashable {
     public func principal(commonName: String?) throws(QueryError) -> Principal {
         guard let commonName, !commonName.isEmpty else {
             throw QueryError(
-                .permissionDenied, "the client certificate has no subject common name to act as a principal")
+                .permissionDenied,
+                "the client certificate has no subject common name to act as a principal"
+            )
         }
         if let mapped = byCommonName[commonName] { return Principal(mapped) }
         guard !requireListed else {
             throw QueryError(
                 .permissionDenied,
-                "the client certificate's common name '\(commonName.prefix(64))' maps to no principal")
+                "the client certificate's common name '\(commonName.prefix(64))' maps to no principal"
+            )
         }
         return Principal(commonName)
     }
@@ -68,7 +71,9 @@ enum RequestIdentity: Sendable, Equatable {
             return .refused(
                 QueryError(
                     .permissionDenied,
-                    "this node uses TLS: query-manager requests need a client certificate, which names the principal"))
+                    "this node uses TLS: query-manager requests need a client certificate, which names the principal"
+                )
+            )
         }
         do throws(QueryError) {
             let commonName = try X509Subject.commonName(ofCertificate: certificate)
@@ -96,7 +101,8 @@ enum RequestIdentity: Sendable, Equatable {
                 throw QueryError(
                     .permissionDenied,
                     "the request acts as '\(claimed.prefix(64))', but the client certificate (CN=\(commonName.prefix(64))) "
-                        + "identifies '\(principal.name)'")
+                        + "identifies '\(principal.name)'"
+                )
             }
             return principal
         case .refused(let error):

@@ -58,7 +58,9 @@ enum X509Subject {
             return text
         default:
             throw QueryError(
-                .decodingFailed, "certificate common name has unsupported string type 0x\(String(tag, radix: 16))")
+                .decodingFailed,
+                "certificate common name has unsupported string type 0x\(String(tag, radix: 16))"
+            )
         }
     }
 }
@@ -79,7 +81,8 @@ struct DERReader {
         guard found == tag else {
             throw QueryError(
                 .decodingFailed,
-                "certificate: expected \(what) (tag 0x\(String(tag, radix: 16))), found tag 0x\(String(found, radix: 16))")
+                "certificate: expected \(what) (tag 0x\(String(tag, radix: 16))), found tag 0x\(String(found, radix: 16))"
+            )
         }
         return content
     }
@@ -105,7 +108,9 @@ struct DERReader {
         }
         guard length <= bytes.count else {
             throw QueryError(
-                .decodingFailed, "certificate: \(what) claims \(length) bytes, \(bytes.count) remain")
+                .decodingFailed,
+                "certificate: \(what) claims \(length) bytes, \(bytes.count) remain"
+            )
         }
         let content = bytes.prefix(length)
         bytes = bytes.dropFirst(length)

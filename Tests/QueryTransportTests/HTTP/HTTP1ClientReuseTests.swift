@@ -15,7 +15,11 @@ import Testing
     static func echoServer(log: RequestLog = RequestLog(), close: Bool = false) -> HTTP1Server {
         HTTP1Server(listen: Endpoint(host: "127.0.0.1", port: 0)) { request in
             log.append(request)
-            var response = HTTPResponse(status: 200, contentType: "text/plain", text: "\(request.method) \(request.target)")
+            var response = HTTPResponse(
+                status: 200,
+                contentType: "text/plain",
+                text: "\(request.method) \(request.target)"
+            )
             if close { response.headers.append(("Connection", "close")) }
             return response
         }
@@ -29,7 +33,10 @@ import Testing
             for n in 0..<6 {
                 let method = n.isMultiple(of: 2) ? "GET" : "POST"
                 let response = try await client.send(
-                    method, to: try HTTPURL("http://127.0.0.1:\(port)/r\(n)"), body: method == "POST" ? [1, 2, 3] : [])
+                    method,
+                    to: try HTTPURL("http://127.0.0.1:\(port)/r\(n)"),
+                    body: method == "POST" ? [1, 2, 3] : []
+                )
                 #expect(response.status == 200)
                 #expect(response.text == "\(method) /r\(n)")
             }
@@ -197,12 +204,18 @@ import Testing
         }
         try await withServer(receiver) { port in
             let webhook = WebhookSink(
-                configuration: WebhookSink.Configuration(url: try HTTPURL("http://127.0.0.1:\(port)/hook")))
+                configuration: WebhookSink.Configuration(url: try HTTPURL("http://127.0.0.1:\(port)/hook"))
+            )
             try manager.addSink(webhook, to: topic, as: "ops")
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await webhook.run() }
                 for n in 1...3 {
-                    try manager.publish("Cpu", fields: ["host": .text("h\(n)"), "load": 95], at: .milliseconds(Int64(n) * 1000), as: "ops")
+                    try manager.publish(
+                        "Cpu",
+                        fields: ["host": .text("h\(n)"), "load": 95],
+                        at: .milliseconds(Int64(n) * 1000),
+                        as: "ops"
+                    )
                 }
                 #expect(await eventually { webhook.statistics.delivered == 3 })
                 group.cancelAll()
@@ -210,7 +223,8 @@ import Testing
             #expect(receiver.connectionsAccepted == 1)
 
             let scraper = PrometheusScraper(
-                configuration: .init(url: try HTTPURL("http://127.0.0.1:\(port)/metrics")))
+                configuration: .init(url: try HTTPURL("http://127.0.0.1:\(port)/metrics"))
+            )
             let scrapes = QueryManager()
             for _ in 0..<3 { #expect(try await scraper.scrape(into: scrapes.eventSink(as: "scraper")) == 1) }
             #expect(receiver.connectionsAccepted == 2)
@@ -309,8 +323,14 @@ final class ScriptedHTTPServer: Sendable {
             var headers = HTTPHeaders()
             headers.add(name: "Content-Length", value: "\(body.utf8.count)")
             headers.add(name: "Connection", value: "keep-alive")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                promise: nil
+            )
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))),
+                promise: nil
+            )
             let done = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
             if server.closeAfterAnswers && answered == server.answersPerConnection {

@@ -13,13 +13,19 @@ import Testing
     }
 
     static func post(
-        _ body: String, authorization: String?, to manager: QueryManager, declares: Bool = false,
+        _ body: String,
+        authorization: String?,
+        to manager: QueryManager,
+        declares: Bool = false,
         method: String = "POST"
     ) throws -> EventPushServer.Answer {
         EventPushServer.respond(
             to: HTTPRequest(
-                method: method, target: "/events", headers: authorization.map { [("Authorization", $0)] } ?? [],
-                body: Array(body.utf8)),
+                method: method,
+                target: "/events",
+                headers: authorization.map { [("Authorization", $0)] } ?? [],
+                body: Array(body.utf8)
+            ),
             path: "/events",
             declaresUnknownStreams: declares,
             authentication: try tokens(),
@@ -76,22 +82,41 @@ import Testing
         try manager.registerMetric("Gpu", schema: try Schema([("x", .integer)]), publishers: .anyone)
         // Line 1 is allowed, line 2 is not: nothing is published, 403 names the line and stream.
         let mixed = try Self.post(
-            Self.cpuEvent + "\n" + #"{"stream": "Gpu", "x": 1}"#, authorization: "Bearer cpu-t0ken", to: manager)
+            Self.cpuEvent + "\n" + #"{"stream": "Gpu", "x": 1}"#,
+            authorization: "Bearer cpu-t0ken",
+            to: manager
+        )
         #expect(mixed.http.status == 403)
         #expect(mixed.http.text == "{\"error\": \"line 2: token 'cpu-only' may not publish to stream 'Gpu'\"}\n")
         #expect(capture.triggers.isEmpty)
         // Stream names match case-insensitively, as the manager's do.
         #expect(
-            try Self.post(#"{"stream": "cPU", "host": "b", "load": 99}"#, authorization: "Bearer cpu-t0ken", to: manager)
-                .http.status == 200)
+            try Self.post(
+                #"{"stream": "cPU", "host": "b", "load": 99}"#,
+                authorization: "Bearer cpu-t0ken",
+                to: manager
+            )
+            .http.status == 200
+        )
         // A refused stream is not declared either, even where unknown streams are.
         let undeclared = try Self.post(
-            #"{"stream": "Disk", "free": 0.5}"#, authorization: "Bearer cpu-t0ken", to: manager, declares: true)
+            #"{"stream": "Disk", "free": 0.5}"#,
+            authorization: "Bearer cpu-t0ken",
+            to: manager,
+            declares: true
+        )
         #expect(undeclared.http.status == 403)
         #expect(manager.schema(ofMetric: "Disk") == nil)
         // The unrestricted token may; the manager's own rights still apply to it (403 as before).
-        #expect(try Self.post(#"{"stream": "Gpu", "x": 2}"#, authorization: "Bearer c0llect0r-s3cret", to: manager).http.status == 200)
-        let secret = try Self.post(#"{"stream": "Secret", "x": 1}"#, authorization: "Bearer c0llect0r-s3cret", to: manager)
+        #expect(
+            try Self.post(#"{"stream": "Gpu", "x": 2}"#, authorization: "Bearer c0llect0r-s3cret", to: manager).http
+                .status == 200
+        )
+        let secret = try Self.post(
+            #"{"stream": "Secret", "x": 1}"#,
+            authorization: "Bearer c0llect0r-s3cret",
+            to: manager
+        )
         #expect(secret.http.status == 403)
         #expect(secret.http.text.contains("may not publish to metric 'Secret'"))
     }
@@ -104,7 +129,9 @@ import Testing
         // extensions and single-byte changes.
         var generator = SplitMix64(seed: 2)
         for _ in 0..<2000 {
-            let secret = (0..<Int.random(in: 1...12, using: &generator)).map { _ in UInt8.random(in: 97...100, using: &generator) }
+            let secret = (0..<Int.random(in: 1...12, using: &generator)).map { _ in
+                UInt8.random(in: 97...100, using: &generator)
+            }
             var presented: [UInt8]
             switch Int.random(in: 0..<4, using: &generator) {
             case 0: presented = secret
@@ -112,9 +139,15 @@ import Testing
             case 2: presented = secret + secret.prefix(Int.random(in: 1...secret.count, using: &generator))
             default:
                 presented = secret
-                presented[Int.random(in: 0..<secret.count, using: &generator)] = UInt8.random(in: 97...100, using: &generator)
+                presented[Int.random(in: 0..<secret.count, using: &generator)] = UInt8.random(
+                    in: 97...100,
+                    using: &generator
+                )
             }
-            #expect(PushToken.constantTimeEquals(presented, secret) == (presented == secret), "\(presented) vs \(secret)")
+            #expect(
+                PushToken.constantTimeEquals(presented, secret) == (presented == secret),
+                "\(presented) vs \(secret)"
+            )
         }
     }
 
@@ -136,10 +169,18 @@ import Testing
             #expect(anonymous.header("WWW-Authenticate") == "Bearer realm=\"/events\"")
             #expect(anonymous.text.hasPrefix("{\"error\": "))
             let wrongStream = try await client.send(
-                "POST", to: url, headers: [("Authorization", "Bearer cpu-t0ken")],
-                body: Array(#"{"stream": "Secret", "x": 1}"#.utf8))
+                "POST",
+                to: url,
+                headers: [("Authorization", "Bearer cpu-t0ken")],
+                body: Array(#"{"stream": "Secret", "x": 1}"#.utf8)
+            )
             #expect(wrongStream.status == 403)
-            let ok = try await client.send("POST", to: url, headers: [("Authorization", "Bearer cpu-t0ken")], body: body)
+            let ok = try await client.send(
+                "POST",
+                to: url,
+                headers: [("Authorization", "Bearer cpu-t0ken")],
+                body: body
+            )
             #expect(ok.status == 200)
             var iterator = alerts.makeAsyncIterator()
             #expect(await iterator.next()?.rows == [["a", 95]])
