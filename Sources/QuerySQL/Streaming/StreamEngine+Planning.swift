@@ -402,7 +402,9 @@ extension StreamEngine {
                     register(id, stream: entry.stream, consumer: input, filter: streamFilters[position])
                     continue
                 }
-                let input = StreamInput(statement: statement, position: position, stream: entry.stream, window: entry.window)
+                let input = StreamInput(
+                    statement: statement, position: position, stream: entry.stream, window: entry.window,
+                    compilesEvents: usesEventFilters)
                 statement.inputs.append(input)
                 register(id, stream: entry.stream, consumer: input, filter: streamFilters[position])
             }

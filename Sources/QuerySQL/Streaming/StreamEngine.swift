@@ -67,6 +67,24 @@ public final class StreamEngine {
         let filters = FilterIndex()
         var namedWindow: NamedWindowRuntime?
 
+        /// Whether `values` fit the schema as they are (no coercion needed).
+        @inline(__always)
+        func accepts(_ values: [Value]) -> Bool {
+            guard values.count == types.count else { return false }
+            for i in values.indices {
+                let type = types[i]
+                if type == .any { continue }
+                switch values[i] {
+                case .null: continue
+                case .integer: if type != .integer { return false }
+                case .real: if type != .real { return false }
+                case .text: if type != .text { return false }
+                case .boolean: if type != .boolean { return false }
+                }
+            }
+            return true
+        }
+
         init(index: Int, name: String, schema: Schema) {
             self.index = index
             self.name = name
@@ -75,28 +93,105 @@ public final class StreamEngine {
         }
     }
 
-    private(set) var streams: [StreamType] = []
-    private var streamsByName: [String: Int] = [:]
-    private var statements: [StatementID: StatementRuntime] = [:]
-    private var registrations: [StatementID: [(stream: Int, consumer: ObjectIdentifier)]] = [:]
-    private var patternStatements: [PatternStatementRuntime] = []
-    private var nextStatement = 1
-    private var timers = DeadlineHeap<any TimerTarget>()
-    /// Time-window expiries of aggregating inputs, one queue per window length.
-    private var expiryQueues: [ExpiryQueue] = []
-    private var scheduled: [ObjectIdentifier: Instant] = [:]
-    private var queue = EventQueue()
-    private var outputs: [StreamOutput] = []
-    private var sequence: UInt64 = 0
-    private var filterOrder: UInt64 = 0
-    private var matchBuffer: [FilterEntry] = []
+    /// The engine's mutable state, held in one struct behind a pointer the engine owns: every
+    /// access below goes through the pointer, so the per-event path pays no dynamic exclusivity
+    /// check (class stored properties cost one `swift_beginAccess` per access, dozens per event).
+    ///
+    /// Safety: the engine is confined to one task (it is not `Sendable`), and each access through
+    /// the accessors below is instantaneous or a short `modify` that calls no runtime code that
+    /// could re-enter the engine, so no two accesses to one field overlap.
+    struct State {
+        var streams: [StreamType] = []
+        var streamsByName: [String: Int] = [:]
+        var statements: [StatementID: StatementRuntime] = [:]
+        var registrations: [StatementID: [(stream: Int, consumer: ObjectIdentifier)]] = [:]
+        var patternStatements: [PatternStatementRuntime] = []
+        var nextStatement = 1
+        var timers = DeadlineHeap<any TimerTarget>()
+        /// Time-window expiries of aggregating inputs, one queue per window length.
+        var expiryQueues: [ExpiryQueue] = []
+        var scheduled: [ObjectIdentifier: Instant] = [:]
+        var queue = EventQueue()
+        var outputs: [StreamOutput] = []
+        var sequence: UInt64 = 0
+        var matchBuffer: [Int32] = []
+        var now: Instant?
+    }
+
+    private let state: UnsafeMutablePointer<State> = {
+        let p = UnsafeMutablePointer<State>.allocate(capacity: 1)
+        p.initialize(to: State())
+        return p
+    }()
+
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    private(set) var streams: [StreamType] {
+        _read { yield state.pointee.streams }
+        _modify { yield &state.pointee.streams }
+    }
+    private var streamsByName: [String: Int] {
+        _read { yield state.pointee.streamsByName }
+        _modify { yield &state.pointee.streamsByName }
+    }
+    private var statements: [StatementID: StatementRuntime] {
+        _read { yield state.pointee.statements }
+        _modify { yield &state.pointee.statements }
+    }
+    private var registrations: [StatementID: [(stream: Int, consumer: ObjectIdentifier)]] {
+        _read { yield state.pointee.registrations }
+        _modify { yield &state.pointee.registrations }
+    }
+    private var patternStatements: [PatternStatementRuntime] {
+        _read { yield state.pointee.patternStatements }
+        _modify { yield &state.pointee.patternStatements }
+    }
+    private var nextStatement: Int {
+        get { state.pointee.nextStatement }
+        set { state.pointee.nextStatement = newValue }
+    }
+    private var timers: DeadlineHeap<any TimerTarget> {
+        _read { yield state.pointee.timers }
+        _modify { yield &state.pointee.timers }
+    }
+    private var expiryQueues: [ExpiryQueue] {
+        _read { yield state.pointee.expiryQueues }
+        _modify { yield &state.pointee.expiryQueues }
+    }
+    private var scheduled: [ObjectIdentifier: Instant] {
+        _read { yield state.pointee.scheduled }
+        _modify { yield &state.pointee.scheduled }
+    }
+    private var queue: EventQueue {
+        _read { yield state.pointee.queue }
+        _modify { yield &state.pointee.queue }
+    }
+    private var outputs: [StreamOutput] {
+        _read { yield state.pointee.outputs }
+        _modify { yield &state.pointee.outputs }
+    }
+    private var sequence: UInt64 {
+        get { state.pointee.sequence }
+        set { state.pointee.sequence = newValue }
+    }
 
     /// Whether statements that qualify run on ``AggregatingInput`` (flat per-group state); `false`
     /// forces the general row pipeline (differential tests compare the two).
     var usesFlatAggregation = true
 
+    /// Whether single-stream statements without aggregates evaluate events through
+    /// ``EventFilter``; `false` forces ``RowPipeline/processOne(_:entering:engine:)`` (differential
+    /// tests compare the two).
+    var usesEventFilters = true
+
     /// The engine's time: the newest event time or clock time seen, `nil` before the first.
-    public private(set) var now: Instant?
+    public private(set) var now: Instant? {
+        get { state.pointee.now }
+        set { state.pointee.now = newValue }
+    }
 
     /// Creates an empty engine.
     public init() {}
@@ -194,7 +289,7 @@ public final class StreamEngine {
         guard let runtime = statements.removeValue(forKey: id) else { return }
         runtime.stop(engine: self)
         for (stream, consumer) in registrations.removeValue(forKey: id) ?? [] {
-            streams[stream].filters.remove { ObjectIdentifier($0.consumer) == consumer }
+            streams[stream].filters.remove { ObjectIdentifier($0) == consumer }
         }
         patternStatements.removeAll { $0 === runtime }
         if let named = runtime as? NamedWindowRuntime, streams[named.stream].namedWindow === named {
@@ -250,6 +345,19 @@ public final class StreamEngine {
 
     /// Sends one event to a resolved stream.
     public func send(_ stream: StreamHandle, _ values: [Value], at time: Instant? = nil) throws(QueryError) -> [StreamOutput] {
+        if state.pointee.streams[stream.index].accepts(values) {
+            sendUnchecked(stream.index, values, at: time)
+        } else {
+            sendUnchecked(stream.index, try conformed(values, to: stream), at: time)
+        }
+        return takeOutputs()
+    }
+
+    /// `values` with each value coerced to its field's type.
+    ///
+    /// - Throws: ``QueryError`` `.invalidArgument` for a wrong value count, `.typeMismatch` for a
+    ///   value that does not fit its field.
+    private func conformed(_ values: [Value], to stream: StreamHandle) throws(QueryError) -> [Value] {
         let type = streams[stream.index]
         let types = type.types
         guard values.count == types.count else {
@@ -270,18 +378,25 @@ public final class StreamEngine {
             }
             values[i] = v
         }
-        sendUnchecked(stream.index, values, at: time)
-        return takeOutputs()
+        return values
     }
 
     /// Sends an event whose values are known to fit the schema (benchmarks, internal producers).
     package func sendUnchecked(_ stream: Int, _ values: [Value], at time: Instant?) {
+        let now = self.now
         let t = max(time ?? now ?? .zero, now ?? time ?? .zero)
-        fireTimers(until: t)
-        now = t
-        sequence &+= 1
-        queue.append(Event(stream: stream, time: t, sequence: sequence, values: values))
-        drain()
+        if hasTimers { fireTimers(until: t) }
+        state.pointee.now = t
+        state.pointee.sequence &+= 1
+        let event = Event(stream: stream, time: t, sequence: state.pointee.sequence, values: values)
+        if queue.isEmpty {
+            // Nothing is waiting: routing the event at once is what draining the queue would do.
+            route(event)
+            drain()
+        } else {
+            queue.append(event)
+            drain()
+        }
     }
 
     /// Moves engine time forward to `time`, firing due window expiries, batches, pattern timers
@@ -340,7 +455,19 @@ public final class StreamEngine {
                 queue.append(Event(stream: target, time: time, sequence: sequence, values: values))
             }
         }
+        if state.pointee.outputs.capacity == 0 { state.pointee.outputs.reserveCapacity(4) }
         outputs.append(StreamOutput(statement: statement.id, time: time, columns: statement.columns, rows: rows))
+    }
+
+    /// Whether any timer or expiry queue exists (otherwise an event need not look for due timers).
+    private var hasTimers: Bool { !state.pointee.timers.isEmpty || !state.pointee.expiryQueues.isEmpty }
+
+    /// One result row of a statement that inserts into no stream (the per-event path of filters).
+    func emitResult(_ statement: StatementID, columns: [String], row: [Value]) {
+        // The array is handed to the caller after each event: start it with room for a few.
+        if state.pointee.outputs.capacity == 0 { state.pointee.outputs.reserveCapacity(4) }
+        state.pointee.outputs.append(
+            StreamOutput(statement: statement, time: state.pointee.now ?? .zero, columns: columns, rows: [row]))
     }
 
     private func fireTimers(until time: Instant) {
@@ -350,14 +477,17 @@ public final class StreamEngine {
             // (ties go to the heap).
             var queue: ExpiryQueue? = nil
             var best = Int64.max
-            for q in expiryQueues {
+            let queues = state.pointee.expiryQueues
+            for q in queues {
                 if let d = q.nextDeadline, d < best {
                     best = d
                     queue = q
                 }
             }
             if best > limit { queue = nil }
-            if let top = timers.peek?.0.nanosecondsSinceEpoch, top <= best { queue = nil }
+            let top = state.pointee.timers.firstDeadline
+            if let top, top.nanosecondsSinceEpoch <= best { queue = nil }
+            if queue == nil, top == nil || top! > time { return }
             if let queue {
                 let at = Instant(nanosecondsSinceEpoch: best)
                 if now == nil || at > now! { now = at }
@@ -379,26 +509,26 @@ public final class StreamEngine {
     }
 
     private func drain() {
-        while let event = queue.popFirst() {
+        while !state.pointee.queue.isEmpty, let event = state.pointee.queue.popFirst() {
             route(event)
         }
     }
 
     private func route(_ event: Event) {
-        let type = streams[event.stream]
+        let type = state.pointee.streams[event.stream]
         type.namedWindow?.consume(event, engine: self)
-        if type.filters.count == 0 { return }
-        var matches = matchBuffer
-        matchBuffer = []
-        type.filters.matches(event, into: &matches)
-        for entry in matches { entry.consumer.consume(event, engine: self) }
-        matches.removeAll(keepingCapacity: true)
-        matchBuffer = matches
+        let filters = type.filters
+        if filters.count == 0 { return }
+        // The buffer is taken out while consumers run, so a nested route gets its own.
+        var matches: [Int32] = []
+        swap(&matches, &state.pointee.matchBuffer)
+        filters.matches(event, into: &matches)
+        for i in matches { filters.consumer(i).consume(event, engine: self) }
+        swap(&matches, &state.pointee.matchBuffer)
     }
 
     func register(_ statement: StatementID, stream: Int, consumer: any EventConsumer, filter: CompiledExpression?) {
-        filterOrder += 1
-        streams[stream].filters.add(FilterEntry(consumer: consumer, filter: filter, order: filterOrder))
+        streams[stream].filters.add(consumer: consumer, filter: filter)
         registrations[statement, default: []].append((stream, ObjectIdentifier(consumer)))
     }
 

@@ -342,6 +342,8 @@ struct DeadlineHeap<Payload> {
     var isEmpty: Bool { items.isEmpty }
     var count: Int { items.count }
     var peek: (Instant, Payload)? { items.first.map { ($0.0, $0.2) } }
+    /// The earliest deadline, without copying its payload.
+    var firstDeadline: Instant? { items.isEmpty ? nil : items[0].0 }
 
     @inline(__always)
     private func less(_ a: (Instant, UInt64, Payload), _ b: (Instant, UInt64, Payload)) -> Bool {

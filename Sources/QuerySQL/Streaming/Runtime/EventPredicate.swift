@@ -57,11 +57,33 @@ struct EventPredicate: Sendable {
         case general(CompiledExpression)
     }
 
+    /// A conjunct `field test integer`, kept apart in a plain array (no reference counting while
+    /// iterating) and checked before the others.
+    struct IntegerTest: Sendable {
+        var column: Int
+        var test: Test
+        var constant: Int64
+    }
+
+    /// The `field test integer` conjuncts.
+    let integerTests: [IntegerTest]
+    /// The other conjuncts, in their order in the condition.
     let parts: [Part]
 
     /// Compiles `expression` (over row position 0).
     init(_ expression: CompiledExpression) {
-        parts = expression.conjuncts.map(Self.part)
+        var integers: [IntegerTest] = []
+        var others: [Part] = []
+        for conjunct in expression.conjuncts {
+            let part = Self.part(conjunct)
+            if case .integerField(let column, let test, let constant) = part {
+                integers.append(IntegerTest(column: column, test: test, constant: constant))
+            } else {
+                others.append(part)
+            }
+        }
+        integerTests = integers
+        parts = others
     }
 
     private static func part(_ e: CompiledExpression) -> Part {
@@ -78,11 +100,30 @@ struct EventPredicate: Sendable {
         }
     }
 
-    /// Whether the event satisfies every conjunct.
+    /// Whether the event satisfies every conjunct. (Conjuncts have no side effects, so checking
+    /// the integer ones first gives the same answer.)
     @inline(__always)
     func isTrue(_ event: Event) -> Bool {
+        for t in integerTests where !Self.holds(t, event.values) { return false }
+        return otherPartsHold(event)
+    }
+
+    /// Whether the event satisfies every conjunct other than the ``integerTests``.
+    @inline(__always)
+    func otherPartsHold(_ event: Event) -> Bool {
         for part in parts where !Self.holds(part, event) { return false }
         return true
+    }
+
+    /// Whether `values` (an event's) satisfy one integer test.
+    @inline(__always)
+    static func holds(_ t: IntegerTest, _ values: [Value]) -> Bool {
+        guard t.column < values.count else { return false }
+        switch values[t.column] {
+        case .integer(let i): return t.test.holds(i < t.constant ? -1 : (i == t.constant ? 0 : 1))
+        case .null: return false
+        case let v: return t.test.holds(Value.compare(v, .integer(t.constant)))
+        }
     }
 
     private static func holds(_ part: Part, _ event: Event) -> Bool {

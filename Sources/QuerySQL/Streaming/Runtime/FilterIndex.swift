@@ -5,31 +5,21 @@ protocol EventConsumer: AnyObject {
     func consume(_ event: Event, engine: StreamEngine)
 }
 
-/// One registered filter: who gets the event and the full condition to check.
-final class FilterEntry {
-    let consumer: any EventConsumer
-    let filter: CompiledExpression?
-    /// The filter without the conjunct the index already checked.
-    let residual: CompiledExpression?
-    /// ``residual`` compiled for the per-event path.
-    let residualPredicate: EventPredicate?
-    /// Registration order, so delivery order does not depend on hashing.
-    let order: UInt64
-    /// The equality the entry is indexed under, if any: field and values.
-    let indexColumn: Int?
-    let indexValues: [Value]
+/// How a registered filter is indexed: the first conjunct of the form `field = constant` or
+/// `field IN (constants)` (non-null constants) gives the field and values, and the rest of the
+/// conjunction is the residual to check on the candidates the index finds.
+struct FilterIndexing {
+    /// The indexed field, or `nil` when no conjunct qualifies (then `residual` is the whole filter).
+    var column: Int?
+    var values: [Value]
+    var residual: CompiledExpression?
 
-    init(consumer: any EventConsumer, filter: CompiledExpression?, order: UInt64) {
-        self.consumer = consumer
-        self.filter = filter
-        self.order = order
-        var column: Int? = nil
-        var values: [Value] = []
-        var indexed: Int? = nil
+    init(_ filter: CompiledExpression?) {
+        column = nil
+        values = []
+        residual = filter
         let conjuncts = filter?.conjuncts ?? []
-        // Index the first conjunct of the form `field = constant` or `field IN (constants)`.
         for (position, conjunct) in conjuncts.enumerated() {
-            indexed = position
             switch conjunct {
             case .compare(.equal, .field(0, let c), .constant(let v)) where !v.isNull,
                 .compare(.equal, .constant(let v), .field(0, let c)) where !v.isNull:
@@ -40,23 +30,15 @@ final class FilterEntry {
                 column = c
                 values = list.compactMap { if case .constant(let v) = $0 { return v } else { return nil } }
             default:
-                indexed = nil
                 continue
             }
-            break
-        }
-        self.indexColumn = column
-        self.indexValues = values
-        if column != nil, let indexed {
             // Equality on the indexed field is exact for `=`/`IN` with non-null constants, so the
             // rest of the conjunction is all that remains to check.
             var rest = conjuncts
-            rest.remove(at: indexed)
-            self.residual = rest.isEmpty ? nil : rest.dropFirst().reduce(rest[0]) { .and($0, $1) }
-        } else {
-            self.residual = filter
+            rest.remove(at: position)
+            residual = rest.isEmpty ? nil : rest.dropFirst().reduce(rest[0]) { .and($0, $1) }
+            return
         }
-        self.residualPredicate = residual.map(EventPredicate.init)
     }
 }
 
@@ -64,88 +46,244 @@ final class FilterEntry {
 /// it can satisfy (Esper's filter index): equality conditions on a field go into a hash table per
 /// field, keyed by the constant; other filters are checked one by one.
 ///
+/// Entries are numbered in registration order; buckets and results are arrays of those numbers,
+/// so matching an event allocates nothing and touches no reference counts. The table hashes a
+/// value with ``ValueHash`` (one multiply for numbers, FNV-1a over text bytes) and probes linearly.
+///
 /// - Complexity: matching an event costs one hash lookup per indexed field plus the candidates
 ///   found, not the number of registered statements.
 final class FilterIndex {
-    /// A field and a constant it must equal.
-    struct Key: Hashable {
-        var column: Int
-        var value: Value
+    /// The entries indexed under one field.
+    struct Table {
+        let column: Int
+        /// Open addressing: a bucket number + 1 per slot, 0 for empty; the capacity is a power of 2.
+        var slots: [Int32] = Array(repeating: 0, count: 16)
+        var hashes: [Int] = []
+        var keys: [Value] = []
+        /// Entry numbers per bucket, ascending (registration order), as built.
+        var lists: [[Int32]] = []
+        /// The same, flat for matching: bucket `b` is `entries[start[b] ..< start[b] + count[b]]`.
+        var entries: [Int32] = []
+        var start: [Int32] = []
+        var count: [Int32] = []
+        /// Per bucket: whether some entry in it has a residual condition (none: taken whole).
+        var conditional: [Bool] = []
 
-        /// One word for the hasher (a cheap hash of the value), not the value's bytes.
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(column &* 0x9E37_79B9 ^ HashedGroupKey.hash(value))
-        }
-    }
+        init(column: Int) { self.column = column }
 
-    private var unindexed: [FilterEntry] = []
-    /// The entries indexed under one key, in registration order.
-    struct Bucket {
-        var entries: [FilterEntry] = []
-        /// How many of them have a residual condition (none: the bucket is taken whole).
-        var conditional = 0
-
-        mutating func append(_ entry: FilterEntry) {
-            entries.append(entry)
-            if entry.residualPredicate != nil { conditional += 1 }
-        }
-    }
-
-    private var byKey: [Key: Bucket] = [:]
-    /// The fields some entry is indexed on.
-    private var columns: [Int] = []
-    private(set) var count = 0
-    /// How many filter conditions were evaluated so far (to check that the index prunes).
-    private(set) var evaluations = 0
-
-    func add(_ entry: FilterEntry) {
-        count += 1
-        if let column = entry.indexColumn {
-            if !columns.contains(column) { columns.append(column) }
-            for v in Set(entry.indexValues) { byKey[Key(column: column, value: v), default: Bucket()].append(entry) }
-        } else {
-            unindexed.append(entry)
-        }
-    }
-
-    func remove(where predicate: (FilterEntry) -> Bool) {
-        var removed = Set<ObjectIdentifier>()
-        unindexed.removeAll { e in
-            if predicate(e) { removed.insert(ObjectIdentifier(e)); return true }
-            return false
-        }
-        for key in Array(byKey.keys) {
-            var kept = Bucket()
-            for e in byKey[key]!.entries {
-                if predicate(e) { removed.insert(ObjectIdentifier(e)) } else { kept.append(e) }
+        /// The bucket holding `value` (whose hash is `hash`), if any.
+        @inline(__always)
+        func find(_ value: Value, hash: Int) -> Int? {
+            let mask = slots.count - 1
+            var i = hash & mask
+            while true {
+                let s = Int(slots[i])
+                if s == 0 { return nil }
+                if hashes[s - 1] == hash && Value.compare(keys[s - 1], value) == 0 { return s - 1 }
+                i = (i + 1) & mask
             }
-            byKey[key] = kept.entries.isEmpty ? nil : kept
         }
-        count -= removed.count
-        columns = Array(Set(byKey.keys.map(\.column))).sorted()
+
+        /// Adds `entries` (ascending entry numbers) under their values.
+        mutating func add(_ added: [(entry: Int32, value: Value, conditional: Bool)]) {
+            for (entry, value, isConditional) in added {
+                let hash = ValueHash.of(value)
+                if let b = find(value, hash: hash) {
+                    if lists[b].last != entry { lists[b].append(entry) }
+                    conditional[b] = conditional[b] || isConditional
+                    continue
+                }
+                if (keys.count + 1) * 2 > slots.count { grow() }
+                keys.append(value)
+                hashes.append(hash)
+                lists.append([entry])
+                conditional.append(isConditional)
+                place(bucket: keys.count - 1)
+            }
+            entries = lists.flatMap { $0 }
+            start = []
+            count = []
+            var at: Int32 = 0
+            for list in lists {
+                start.append(at)
+                count.append(Int32(list.count))
+                at += Int32(list.count)
+            }
+        }
+
+        private mutating func place(bucket: Int) {
+            let mask = slots.count - 1
+            var i = hashes[bucket] & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = Int32(bucket + 1)
+        }
+
+        private mutating func grow() {
+            slots = Array(repeating: 0, count: slots.count * 2)
+            for b in keys.indices { place(bucket: b) }
+        }
     }
 
-    /// The entries whose filters accept `event`, in registration order.
-    func matches(_ event: Event, into result: inout [FilterEntry]) {
-        result.removeAll(keepingCapacity: true)
-        // Each list is in registration order; only results gathered from several lists need sorting.
-        var lists = 0
-        for column in columns where column < event.values.count {
-            if let bucket = byKey[Key(column: column, value: event.values[column])] {
-                evaluations &+= bucket.entries.count
+    /// Everything the index holds, behind a pointer the index owns so the per-event path pays no
+    /// dynamic exclusivity checks (the index is confined to its engine's task, and no access
+    /// below calls out while it lasts). The per-event data is in flat arrays of plain values, so
+    /// matching retains nothing.
+    struct Storage {
+        /// The registered consumers, in registration order (an entry's number is its position).
+        var consumers: [any EventConsumer] = []
+        /// The filters as registered, to rebuild the index after a removal.
+        var filters: [CompiledExpression?] = []
+        /// The `field op integer` conjuncts of every entry's residual condition: entry `e`'s are
+        /// `integerTests[testStart[e] ..< testStart[e] + testCount[e]]`.
+        var integerTests: [EventPredicate.IntegerTest] = []
+        var testStart: [Int32] = []
+        var testCount: [Int32] = []
+        /// Per entry: the rest of its residual condition, if any.
+        var otherResiduals: [EventPredicate?] = []
+        var hasOtherResidual: [Bool] = []
+        var unindexed: [Int32] = []
+        var tables: [Table] = []
+        /// How many filter conditions were evaluated so far.
+        var evaluations = 0
+
+        /// Registers filters, numbered after the existing ones in the given order.
+        mutating func add(_ added: [(consumer: any EventConsumer, filter: CompiledExpression?)]) {
+            var byTable: [Int: [(entry: Int32, value: Value, conditional: Bool)]] = [:]
+            for (consumer, filter) in added {
+                let entry = Int32(consumers.count)
+                consumers.append(consumer)
+                filters.append(filter)
+                let indexing = FilterIndexing(filter)
+                let residual = indexing.residual.map(EventPredicate.init)
+                testStart.append(Int32(integerTests.count))
+                testCount.append(Int32(residual?.integerTests.count ?? 0))
+                integerTests += residual?.integerTests ?? []
+                let other = residual.flatMap { $0.parts.isEmpty ? nil : $0 }
+                otherResiduals.append(other)
+                hasOtherResidual.append(other != nil)
+                guard let column = indexing.column else {
+                    unindexed.append(entry)
+                    continue
+                }
+                var t = tables.firstIndex { $0.column == column }
+                if t == nil {
+                    tables.append(Table(column: column))
+                    t = tables.count - 1
+                }
+                byTable[t!, default: []] += indexing.values.map { (entry, $0, residual != nil) }
+            }
+            for (t, entries) in byTable { tables[t].add(entries) }
+        }
+
+        /// Whether entry `entry`'s residual condition holds for `event`.
+        @inline(__always)
+        func passes(_ entry: Int, _ event: Event) -> Bool {
+            var i = Int(testStart[entry])
+            let end = i + Int(testCount[entry])
+            while i < end {
+                if !EventPredicate.holds(integerTests[i], event.values) { return false }
+                i += 1
+            }
+            if hasOtherResidual[entry] { return otherResiduals[entry]!.otherPartsHold(event) }
+            return true
+        }
+
+        mutating func matches(_ event: Event, into result: inout [Int32]) {
+            result.removeAll(keepingCapacity: true)
+            // Each list is in registration order; only results gathered from several lists need sorting.
+            var lists = 0
+            for t in tables.indices {
+                let column = tables[t].column
+                guard column < event.values.count else { continue }
+                let value = event.values[column]
+                if value.isNull { continue }
+                guard let b = tables[t].find(value, hash: ValueHash.of(value)) else { continue }
                 lists += 1
-                if bucket.conditional == 0 {
-                    result.append(contentsOf: bucket.entries)
+                let start = Int(tables[t].start[b]), count = Int(tables[t].count[b])
+                evaluations &+= count
+                if !tables[t].conditional[b] {
+                    for i in start..<start + count { result.append(tables[t].entries[i]) }
                 } else {
-                    for entry in bucket.entries where entry.residualPredicate?.isTrue(event) ?? true { result.append(entry) }
+                    for i in start..<start + count {
+                        let entry = tables[t].entries[i]
+                        if passes(Int(entry), event) { result.append(entry) }
+                    }
                 }
             }
+            if !unindexed.isEmpty {
+                evaluations &+= unindexed.count
+                lists += 1
+                for i in unindexed.indices where passes(Int(unindexed[i]), event) { result.append(unindexed[i]) }
+            }
+            if lists > 1 && result.count > 1 { result.sort() }
         }
-        if !unindexed.isEmpty {
-            evaluations &+= unindexed.count
-            lists += 1
-            for entry in unindexed where entry.residualPredicate?.isTrue(event) ?? true { result.append(entry) }
+    }
+
+    private let storage: UnsafeMutablePointer<Storage> = {
+        let p = UnsafeMutablePointer<Storage>.allocate(capacity: 1)
+        p.initialize(to: Storage())
+        return p
+    }()
+
+    deinit {
+        storage.deinitialize(count: 1)
+        storage.deallocate()
+    }
+
+    /// The number of registered filters.
+    var count: Int { storage.pointee.consumers.count }
+    /// How many filter conditions were evaluated so far (to check that the index prunes).
+    var evaluations: Int { storage.pointee.evaluations }
+
+    func add(consumer: any EventConsumer, filter: CompiledExpression?) {
+        storage.pointee.add([(consumer, filter)])
+    }
+
+    /// Removes the entries whose consumer satisfies `predicate`; the rest keep their order.
+    func remove(where predicate: (any EventConsumer) -> Bool) {
+        let old = storage.pointee
+        var rebuilt = Storage()
+        rebuilt.evaluations = old.evaluations
+        rebuilt.add(zip(old.consumers, old.filters).filter { !predicate($0.0) }.map { ($0.0, $0.1) })
+        storage.pointee = rebuilt
+    }
+
+    /// The consumer of entry `entry`.
+    @inline(__always)
+    func consumer(_ entry: Int32) -> any EventConsumer { storage.pointee.consumers[Int(entry)] }
+
+    /// The entries whose filters accept `event`, in registration order.
+    @inline(__always)
+    func matches(_ event: Event, into result: inout [Int32]) {
+        storage.pointee.matches(event, into: &result)
+    }
+}
+
+/// A hash of a ``Value`` consistent with its equality (`1`, `1.0` and `true` hash alike): the bits
+/// of numbers times a constant, FNV-1a over the bytes of text. Cheaper than `Hasher` for the one
+/// key of an index lookup.
+enum ValueHash {
+    @inline(__always)
+    static func of(_ v: Value) -> Int {
+        switch v {
+        case .null: return 0x1F3D
+        case .integer(let i): return Int(truncatingIfNeeded: i) &* 0x9E37_79B9
+        case .boolean(let b): return (b ? 1 : 0) &* 0x9E37_79B9
+        case .real(let d):
+            if let i = Value.exactInteger(d) { return Int(truncatingIfNeeded: i) &* 0x9E37_79B9 }
+            return d.isNaN ? 0x7FF8 : Int(truncatingIfNeeded: d.bitPattern)
+        case .text(let s): return text(s)
         }
-        if lists > 1 && result.count > 1 { result.sort { $0.order < $1.order } }
+    }
+
+    static func text(_ s: String) -> Int {
+        var s = s
+        let h = s.withUTF8 { bytes in
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+            return h
+        }
+        // Mix the high bits down: the table masks the low ones.
+        return Int(truncatingIfNeeded: h ^ (h >> 29))
     }
 }

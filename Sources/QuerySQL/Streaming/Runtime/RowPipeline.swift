@@ -71,8 +71,12 @@ final class RowPipeline {
     /// Receives finished result rows.
     var emit: ([[Value]], StreamEngine) -> Void = { _, _ in }
 
+    /// The statement compiled for single events, when it reads one stream and has no aggregates.
+    let eventFilter: EventFilter?
+
     init(plan: StreamSelectPlan) {
         self.plan = plan
+        self.eventFilter = EventFilter(plan)
         if plan.isAggregated && plan.groupBy.isEmpty {
             ungrouped = GroupState(key: [], specs: plan.aggregates, fifo: plan.fifo)
         }
@@ -244,5 +248,51 @@ final class RowPipeline {
         if let limit = plan.limit, rows.count > limit { rows = Array(rows.prefix(limit)) }
         guard !rows.isEmpty else { return }
         emit(rows.map(\.values), engine)
+    }
+}
+
+/// A single-stream statement without aggregates compiled for the per-event path: `WHERE` and
+/// `HAVING` as ``EventPredicate``s and the select list as field slots, constants, or (otherwise)
+/// expressions. ``result(_:)`` is the row ``RowPipeline/processOne(_:entering:engine:)`` emits
+/// for an entering event, or `nil` where it emits nothing (a differential test checks this).
+struct EventFilter: Sendable {
+    enum Item: Sendable {
+        case field(Int)
+        case constant(Value)
+        case expression(CompiledExpression)
+    }
+
+    let whereClause: EventPredicate?
+    let having: EventPredicate?
+    let items: [Item]
+
+    init?(_ plan: StreamSelectPlan) {
+        guard plan.width == 1, !plan.isAggregated else { return nil }
+        whereClause = plan.whereClause.map(EventPredicate.init)
+        having = plan.having.map(EventPredicate.init)
+        items = plan.selectExpressions.map { e in
+            switch e {
+            case .field(0, let c): .field(c)
+            case .constant(let v): .constant(v)
+            default: .expression(e)
+            }
+        }
+    }
+
+    /// The result row for `event`, or `nil` if `WHERE` or `HAVING` rejects it.
+    @inline(__always)
+    func result(_ event: Event) -> [Value]? {
+        if let whereClause, !whereClause.isTrue(event) { return nil }
+        if let having, !having.isTrue(event) { return nil }
+        var row: [Value] = []
+        row.reserveCapacity(items.count)
+        for item in items {
+            switch item {
+            case .field(let c): row.append(c < event.values.count ? event.values[c] : .null)
+            case .constant(let v): row.append(v)
+            case .expression(let e): row.append(e.evaluate(.one(event)))
+            }
+        }
+        return row
     }
 }

@@ -36,7 +36,9 @@ final class StreamInput: EventConsumer, TimerTarget {
     let retains: Bool
     var stopped = false
 
-    init(statement: SelectStatementRuntime, position: Int, stream: Int, window: WindowSpec) {
+    /// - Parameter compilesEvents: whether a pass-through statement without aggregates may use its
+    ///   ``EventFilter`` (otherwise it goes through the row pipeline).
+    init(statement: SelectStatementRuntime, position: Int, stream: Int, window: WindowSpec, compilesEvents: Bool = true) {
         self.statement = statement
         self.position = position
         self.stream = stream
@@ -47,13 +49,30 @@ final class StreamInput: EventConsumer, TimerTarget {
         } else {
             passesThrough = false
         }
+        // The statement's output settings are final before its inputs are made.
+        if compilesEvents, passesThrough, statement.insertInto == nil, let filter = statement.pipeline.eventFilter {
+            eventFilter = filter
+            columns = statement.columns
+        } else {
+            eventFilter = nil
+            columns = []
+        }
     }
 
     /// Whether events go straight to ``RowPipeline/processOne(_:entering:engine:)``.
     private let passesThrough: Bool
+    /// For a pass-through statement without aggregates or `insert into`: its `WHERE`, `HAVING`
+    /// and select list compiled over the event, and its result columns.
+    private let eventFilter: EventFilter?
+    private let columns: [String]
 
     func consume(_ event: Event, engine: StreamEngine) {
         guard !stopped, let now = engine.now else { return }
+        if let eventFilter {
+            // What `processOne` does for such a statement, without forming a row.
+            if let row = eventFilter.result(event) { engine.emitResult(statement.id, columns: columns, row: row) }
+            return
+        }
         if passesThrough {
             // No window and one position: the event is the whole update.
             statement.pipeline.processOne(.one(event), entering: true, engine: engine)
