@@ -6,7 +6,8 @@ import QuerySim
 /// `query-bench tree`: the whole collection tree in QuerySim — by default 60,000 machines in
 /// 1,000 clusters (2 proxies each), 2 TLAs and 2 SQL nodes, ~25 `processes` rows per machine with
 /// 5% churn — measuring the CPU spent inside the roles per generation (thread CPU time around
-/// every role invocation; the simulator, the network and the workload generator are excluded).
+/// every role invocation, less the cost of reading that clock; the simulator, the network and the
+/// workload generator are excluded).
 struct TreeBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tree",
