@@ -176,7 +176,7 @@ struct TableStore: Sendable {
     ) {
         report.applied += 1
         report.rowsMerged += item.copy.rowsCarried
-        // Updated in place (through the dictionary's modify accessor), so the history array is not
+        // Updated in place (through the dictionary's values, one lookup), so the history array is not
         // copied on every apply.
         if let index = stored.origins.index(forKey: item.origin) {
             Self.update(&stored.origins.values[index], with: item, held: held, scope: scope, keepsHistory: keepsHistory)
