@@ -4,6 +4,9 @@
 public struct NodeID: Sendable, Hashable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
     /// The node's name.
     public let rawValue: String
+    /// The name's hash, computed once: node names key the roles' dictionaries on every hot path,
+    /// and hashing the string on every lookup was a large share of their time.
+    private let nameHash: Int
 
     /// Creates a node identity from outside input.
     ///
@@ -13,17 +16,25 @@ public struct NodeID: Sendable, Hashable, Comparable, CustomStringConvertible, E
             throw QueryError(.invalidArgument, "invalid node id '\(name.prefix(40))': must be 1–255 bytes")
         }
         self.rawValue = name
+        self.nameHash = name.hashValue
     }
 
     /// Creates a node identity from a string in code.
     public init(_ name: String) {
         precondition(!name.isEmpty && name.utf8.count <= 255, "invalid node id '\(name)'")
         self.rawValue = name
+        self.nameHash = name.hashValue
     }
 
     public init(stringLiteral value: String) { self.init(value) }
 
     public var description: String { rawValue }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(nameHash) }
+
+    public static func == (lhs: NodeID, rhs: NodeID) -> Bool {
+        lhs.nameHash == rhs.nameHash && lhs.rawValue == rhs.rawValue
+    }
 
     public static func < (lhs: NodeID, rhs: NodeID) -> Bool { lhs.rawValue < rhs.rawValue }
 }

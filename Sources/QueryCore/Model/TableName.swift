@@ -5,6 +5,8 @@
 public struct TableName: Sendable, Hashable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
     /// The normalised (lower-case) name.
     public let rawValue: String
+    /// The name's hash, computed once: table names key the roles' dictionaries on every hot path.
+    private let nameHash: Int
 
     /// Creates a table name from outside input, validating it.
     ///
@@ -14,6 +16,7 @@ public struct TableName: Sendable, Hashable, Comparable, CustomStringConvertible
             throw QueryError(.invalidArgument, "invalid table name '\(name)': \(problem)")
         }
         self.rawValue = name.lowercased()
+        self.nameHash = rawValue.hashValue
     }
 
     /// Creates a table name from a literal in code.
@@ -22,11 +25,13 @@ public struct TableName: Sendable, Hashable, Comparable, CustomStringConvertible
     public init(stringLiteral value: String) {
         precondition(TableName.problem(in: value) == nil, "invalid table name literal '\(value)'")
         self.rawValue = value.lowercased()
+        self.nameHash = rawValue.hashValue
     }
 
     /// Creates a table name without validation, for names that were already validated (decoders, parsers).
     package init(unchecked name: String) {
         self.rawValue = name.lowercased()
+        self.nameHash = rawValue.hashValue
     }
 
     /// Why `name` is not a valid table name, or `nil` if it is.
@@ -45,6 +50,12 @@ public struct TableName: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     public var description: String { rawValue }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(nameHash) }
+
+    public static func == (lhs: TableName, rhs: TableName) -> Bool {
+        lhs.nameHash == rhs.nameHash && lhs.rawValue == rhs.rawValue
+    }
 
     public static func < (lhs: TableName, rhs: TableName) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -104,6 +104,8 @@ public struct Aggregator: Role {
     public let configuration: Configuration
     private var store: TableStore
     private var clusters: [NodeID: ClusterState] = [:]
+    /// The clusters' names, sorted (the set is fixed by the configuration).
+    private let clusterOrder: [NodeID]
     /// Completeness, silence and drops of the clusters; when to send.
     private var collector: Collector
     /// Silence and drops of the children: a child silent for `dropAfter` is dropped like a cluster,
@@ -127,6 +129,7 @@ public struct Aggregator: Role {
             clusters[source.cluster] = ClusterState(proxies: proxies, activeSince: .zero)
             for proxy in proxies { proxyCluster[proxy] = source.cluster }
         }
+        clusterOrder = Set(configuration.clusters.map(\.cluster)).sorted()
         childReset = Set(configuration.deferred.values)
         // Clusters and children are dropped after the same silence, and report to the same tier.
         func bookkeeping(_ noun: String) -> Collector.Configuration {
@@ -183,6 +186,7 @@ public struct Aggregator: Role {
         case .peerUp(let peer):
             // A reconnected receiver gets the full state in the next generation.
             receivers[peer]?.startOver()
+            if childSources.sources[peer] != nil { resendDeferred(to: peer, now: now, into: &actions) }
         case .timerFired, .peerDown, .publish, .query:
             break
         }
@@ -359,6 +363,21 @@ public struct Aggregator: Role {
         }
     }
 
+    /// A child that reconnected may have missed relayed updates this TLA acknowledged for it: its
+    /// deferred tables are asked of every cluster's active proxy in full (relayed to it as they
+    /// arrive), and its next hand-back is a full one.
+    private mutating func resendDeferred(to child: NodeID, now: Instant, into actions: inout [RoleAction]) {
+        childReset.insert(child)
+        let tables = configuration.deferred.filter { $0.value == child }.map(\.key).sorted()
+        for table in tables {
+            let request = ResyncRequest(generation: collector.sent, table: table, origins: [])
+            forwardResync(request, now: now, into: &actions)
+        }
+        actions.append(
+            .log(LogRecord(.info, "child reconnected: resending its deferred tables", metadata: ["child": child.rawValue]))
+        )
+    }
+
     /// A child could not apply relayed deltas: ask each origin's cluster's active proxy for full copies.
     private mutating func forwardResync(_ request: ResyncRequest, now: Instant, into actions: inout [RoleAction]) {
         var byCluster: [NodeID: [NodeID]] = [:]
@@ -390,7 +409,7 @@ public struct Aggregator: Role {
     /// recently (or simply the next), and asks the new one for the cluster's full state.
     private mutating func failOver(now: Instant, into actions: inout [RoleAction]) {
         var failedOver = false
-        for name in clusters.keys.sorted() {
+        for name in clusterOrder {
             var cluster = clusters[name]!
             defer { clusters[name] = cluster }
             guard let active = cluster.activeProxy else { continue }
@@ -434,7 +453,7 @@ public struct Aggregator: Role {
         let tables = wanted(at: now)
         forwarded = tables
         guard !tables.isEmpty else { return }
-        for name in clusters.keys.sorted() {
+        for name in clusterOrder {
             let cluster = clusters[name]!
             for (index, proxy) in cluster.proxies.enumerated() {
                 let isActive = index == cluster.active
@@ -522,13 +541,13 @@ public struct Aggregator: Role {
             origins = store.sortedOrigins(of: table)
             // Filter out dropped clusters' origins only when some cluster is dropped (a lookup per
             // origin, up to the whole fleet).
-            if let stored = store[table], collector.sources.values.contains(where: { !$0.isLive }) {
+            if let stored = store[table], collector.anyDropped {
                 origins = origins.filter { origin in
                     guard let scope = stored.origins[origin]?.scope else { return false }
                     return !collector.isDropped(scope)
                 }
             }
-            completeness = Self.combine(clusters: clusters, sources: collector.sources, table: table)
+            completeness = Self.combine(clusters: clusters, order: clusterOrder, sources: collector.sources, table: table)
         }
         return receivers[peer]!.entry(
             for: table,
@@ -544,11 +563,12 @@ public struct Aggregator: Role {
     /// but not contributing, never-heard clusters as known.
     static func combine(
         clusters: [NodeID: ClusterState],
+        order: [NodeID],
         sources: [NodeID: Collector.Source],
         table: TableName
     ) -> TableCompleteness {
         var total = TableCompleteness()
-        for name in clusters.keys.sorted() {
+        for name in order {
             let cluster = clusters[name]!
             let source = sources[name] ?? Collector.Source()
             guard let figures = cluster.figures[table] else {

@@ -185,9 +185,12 @@ public struct ClusterProxy: Role {
         // An edge that stopped publishing a table it used to: its rows of that table vanish. Judged
         // only from the newest update; otherwise the edge, believing its acknowledged rows held here,
         // would never resend a table that no longer changes.
-        let listed = newest ? Set(update.entries.map(\.table)) : []
-        for name in newest ? store.names : [] where !listed.contains(name) && store.holds(name, origin: peer) {
-            if forwarded.contains(name) {
+        if newest {
+            // A handful of tables: linear searches, no sets or sorting per update.
+            let unlisted = forwarded.filter { name in
+                !update.entries.contains { $0.table == name } && store.holds(name, origin: peer)
+            }
+            for name in unlisted {
                 _ = store.apply(
                     TableEntry(table: name, copies: [], removed: [peer], completeness: TableCompleteness()),
                     scope: peer,
@@ -279,8 +282,10 @@ public struct ClusterProxy: Role {
         var oldest: Instant?
         var newest: Instant?
         if let stored = store[table] {
+            // Look each origin up among the dropped only when some machine is dropped.
+            let anyDropped = collector.anyDropped
             for origin in store.sortedOrigins(of: table) {
-                if let since = collector.droppedSince(origin) {
+                if anyDropped, let since = collector.droppedSince(origin) {
                     dropped.append(DroppedNode(node: origin, since: since))
                     continue
                 }

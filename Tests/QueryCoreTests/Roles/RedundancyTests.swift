@@ -259,6 +259,39 @@ import Testing
         #expect(try count(pump, fleet.sql, 1) == [[.integer(13)]])
     }
 
+    @Test func aReconnectedChildGetsItsDeferredTablesInFullAtOnce() throws {
+        let (fleet, child) = (Self.childFleet, Self.child)
+        var pump = Self.running(fleet)
+        // The child is cut off for a generation (it keeps its state): the relayed change of one
+        // machine is lost, and the TLA acknowledged it for the child.
+        pump.partitioned = [child]
+        pump.publish(fleet.edge(0, 0), Fixtures.processes, Fixtures.rows(fleet.edge(0, 0), count: 5))
+        pump.run(seconds: 10)
+        pump.partitioned = []
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 12)
+        pump.deliver(fleet.tla(0), .peerDown(child))
+        let before = pump.sent.count
+        pump.deliver(fleet.tla(0), .peerUp(child))
+        // At once, not at the next generation: every cluster's table, in full, relayed to the child.
+        let relayed = pump.sent[before...].compactMap { sent -> Deferral? in
+            if sent.to == child, case .deferral(let deferral) = sent.message { return deferral }
+            return nil
+        }
+        #expect(Set(relayed.map(\.cluster)) == [fleet.cluster(0), fleet.cluster(1)])
+        #expect(relayed.allSatisfy { $0.entries.allSatisfy(\.replacesScope) })
+        #expect(pump.role(child, as: AggregatorChild.self).table(Fixtures.processes)?.rowCount == 14)
+        // Its next hand-back is a full one, and the SQL node sees every row.
+        let handBack = pump.sent.count
+        pump.run(seconds: 10)
+        let combine = pump.sent[handBack...].first { sent in
+            if sent.to == child, case .combine = sent.message { return true }
+            return false
+        }
+        if case .combine(let request)? = combine?.message { #expect(request.reset) } else { Issue.record("no combine request") }
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(try count(pump, fleet.sql, 1) == [[.integer(14)]])
+    }
+
     @Test func deferredTablesAreCombinedByAChildAndHandedBack() throws {
         var fleet = Fixtures.Fleet()
         fleet.deferred = [Fixtures.processes: "tla-child:0.0"]

@@ -67,6 +67,9 @@ struct Collector: Sendable {
         sources.compactMap { id, s in s.droppedSince.map { DroppedNode(node: id, since: $0) } }.sorted()
     }
 
+    /// Whether some source is dropped.
+    var anyDropped: Bool { sources.values.contains { !$0.isLive } }
+
     /// Whether `source` is dropped.
     func isDropped(_ source: NodeID) -> Bool { sources[source]?.droppedSince != nil }
 

@@ -3,6 +3,9 @@
 ///
 /// Every update lists *all* differences between what the receiver acknowledged and what the sender
 /// holds now, so a lost update or acknowledgement costs only a resend, never a divergence.
+///
+/// Everything known about one table is kept together (``TableState``), so each step looks a table
+/// up once: a sender does this for every receiver, every table and every generation.
 struct Downstream: Sendable {
     /// One change an update carried: the origin's version, or `nil` for a removal.
     struct Change: Sendable {
@@ -10,21 +13,43 @@ struct Downstream: Sendable {
         var version: Version?
     }
 
-    /// Table → when the interest lapses.
-    var interest: [TableName: Instant] = [:]
+    /// What one update carried for one table.
+    struct Pending: Sendable {
+        var generation: UInt64
+        var changes: [Change]
+    }
+
+    /// Everything the sender knows about the receiver and one table.
+    struct TableState: Sendable {
+        /// When the interest lapses (`nil`: none, or lapsed).
+        var interest: Instant?
+        /// Origin → acknowledged version.
+        var acked: [NodeID: Version] = [:]
+        /// The newest generation acknowledged (older acknowledgements are ignored).
+        var ackedGeneration: UInt64?
+        /// What the unacknowledged updates carried, oldest generation first.
+        var pending: [Pending] = []
+        /// The next entry lists every origin (after a reset or a full resync).
+        var replaceScope = false
+        /// Sent at least once; the first entry of a table always replaces the receiver's scope (a
+        /// restarted sender must not leave behind origins it no longer knows).
+        var everSent = false
+
+        /// Forgets what the receiver acknowledged and what is pending.
+        mutating func forgetAcknowledged() {
+            acked.removeAll()
+            ackedGeneration = nil
+            pending.removeAll()
+        }
+
+        /// The index of what the update of `generation` carried, if still remembered.
+        func pendingIndex(_ generation: UInt64) -> Int? { pending.firstIndex { $0.generation == generation } }
+    }
+
+    /// Table → what is known about it.
+    private(set) var tables: [TableName: TableState] = [:]
     /// The receiver only keeps interest warm (a standby); it gets heartbeats, not updates.
     var standby = false
-    /// Table → origin → acknowledged version.
-    var acked: [TableName: [NodeID: Version]] = [:]
-    /// Table → newest generation acknowledged (older acknowledgements are ignored).
-    var ackedGeneration: [TableName: UInt64] = [:]
-    /// Generation → table → what that update carried.
-    var pending: [UInt64: [TableName: [Change]]] = [:]
-    /// Tables whose next entry lists every origin (after a reset or a full resync).
-    var replaceScope: Set<TableName> = []
-    /// Tables sent at least once; the first entry of a table always replaces the receiver's scope
-    /// (a restarted sender must not leave behind origins it no longer knows).
-    var everSent: Set<TableName> = []
     /// When the receiver last asked for anything.
     var lastRequest: Instant
 
@@ -35,7 +60,12 @@ struct Downstream: Sendable {
 
     /// The tables with live interest at `now`, sorted.
     func liveTables(at now: Instant) -> [TableName] {
-        interest.filter { $0.value > now }.keys.sorted()
+        var live: [TableName] = []
+        for (table, state) in tables {
+            if let expiry = state.interest, expiry > now { live.append(table) }
+        }
+        if live.count > 1 { live.sort() }
+        return live
     }
 
     /// Records a request.
@@ -43,12 +73,24 @@ struct Downstream: Sendable {
         lastRequest = now
         standby = request.standby
         let expiry = now + request.lease
-        for table in request.tables { interest[table] = max(interest[table] ?? expiry, expiry) }
-        if request.reset {
-            acked.removeAll()
-            ackedGeneration.removeAll()
-            pending.removeAll()
-            replaceScope.formUnion(request.tables)
+        if request.reset { forEachState { $0.forgetAcknowledged() } }
+        for table in request.tables {
+            Self.update(&tables[table, default: TableState()]) { state in
+                state.interest = max(state.interest ?? expiry, expiry)
+                if request.reset { state.replaceScope = true }
+            }
+        }
+    }
+
+    /// Applies `body` to a state in place (through the dictionary's modify accessor: no copy).
+    private static func update(_ state: inout TableState, _ body: (inout TableState) -> Void) { body(&state) }
+
+    /// Applies `body` to every table's state in place.
+    private mutating func forEachState(_ body: (inout TableState) -> Void) {
+        var index = tables.startIndex
+        while index != tables.endIndex {
+            body(&tables.values[index])
+            index = tables.index(after: index)
         }
     }
 
@@ -56,19 +98,20 @@ struct Downstream: Sendable {
     /// flight): nothing it acknowledged is relied on, and every table's next entry is a full copy
     /// replacing its scope.
     mutating func startOver() {
-        acked.removeAll()
-        ackedGeneration.removeAll()
-        pending.removeAll()
-        replaceScope.formUnion(interest.keys)
+        forEachState { state in
+            state.forgetAcknowledged()
+            if state.interest != nil { state.replaceScope = true }
+        }
     }
 
     /// Forgets lapsed interest (and what was acknowledged for those tables).
     mutating func expire(at now: Instant) {
-        for (table, expiry) in interest where expiry <= now {
-            interest.removeValue(forKey: table)
-            acked.removeValue(forKey: table)
-            ackedGeneration.removeValue(forKey: table)
-            replaceScope.insert(table)
+        forEachState { state in
+            guard let expiry = state.interest, expiry <= now else { return }
+            state.interest = nil
+            state.acked.removeAll()
+            state.ackedGeneration = nil
+            state.replaceScope = true
         }
     }
 
@@ -86,42 +129,52 @@ struct Downstream: Sendable {
         generation: UInt64,
         merge: Bool = false
     ) -> TableEntry {
-        let replaces = replaceScope.contains(table) || !everSent.contains(table)
-        everSent.insert(table)
-        if replaces { acked[table] = [:] }
-        let held = acked[table] ?? [:]
+        // Older generations are forgotten for every table (an update is acknowledged as a whole).
+        if generation > Downstream.pendingDepth {
+            forEachState { state in
+                if state.pending.contains(where: { $0.generation + Downstream.pendingDepth < generation }) {
+                    state.pending.removeAll { $0.generation + Downstream.pendingDepth < generation }
+                }
+            }
+        }
+        var state = tables.removeValue(forKey: table) ?? TableState()
+        let replaces = state.replaceScope || !state.everSent
+        state.everSent = true
+        if replaces { state.acked.removeAll() }
         var copies: [OriginCopy] = []
         var changes: [Change] = []
         var heldAndIncluded = 0
-        if let stored = store[table] {
+        let stored = store[table]
+        if let stored {
+            let held = state.acked
             for origin in origins {
                 guard let slice = stored.table.slices[origin] else { continue }
-                let ackedVersion = held[origin]
+                let ackedVersion = held.isEmpty ? nil : held[origin]
                 if ackedVersion != nil { heldAndIncluded += 1 }
                 if ackedVersion == slice.version { continue }
-                guard let copy = store.copy(of: table, origin: origin, acked: ackedVersion) else { continue }
+                let copy = TableStore.copy(of: slice, record: stored.origins[origin], acked: ackedVersion)
                 copies.append(OriginCopy(origin: origin, copy: copy, publishedAt: slice.publishedAt))
                 changes.append(Change(origin: origin, version: slice.version))
             }
         }
         var removed: [NodeID] = []
-        if heldAndIncluded < held.count {
+        if heldAndIncluded < state.acked.count {
             // Some acknowledged origins are no longer sent: remove them (sorting only those).
             let included = Set(origins)
-            removed = held.keys.filter { !included.contains($0) || store[table]?.table.slices[$0] == nil }.sorted()
+            removed = state.acked.keys.filter { !included.contains($0) || stored?.table.slices[$0] == nil }.sorted()
             for origin in removed { changes.append(Change(origin: origin, version: nil)) }
         }
-        if merge, let earlier = pending[generation]?[table] {
-            pending[generation, default: [:]][table] = earlier + changes
-        } else {
-            pending[generation, default: [:]][table] = changes
-        }
-        if generation > Downstream.pendingDepth {
-            for old in pending.keys where old + Downstream.pendingDepth < generation {
-                pending.removeValue(forKey: old)
+        if let index = state.pendingIndex(generation) {
+            if merge {
+                state.pending[index].changes += changes
+            } else {
+                state.pending[index].changes = changes
             }
+        } else {
+            state.pending.append(Pending(generation: generation, changes: changes))
         }
-        replaceScope.remove(table)
+        state.replaceScope = false
+        tables[table] = state
         return TableEntry(
             table: table,
             copies: copies,
@@ -133,18 +186,20 @@ struct Downstream: Sendable {
 
     /// Promotes what the acknowledged update carried for `tables` (except `excluding` origins) into
     /// what the receiver holds.
-    mutating func acknowledge(generation: UInt64, tables: [TableName], excluding: Set<NodeID> = []) {
-        for table in tables {
-            if let newest = ackedGeneration[table], generation < newest { continue }
-            guard let changes = pending[generation]?[table] else { continue }
-            ackedGeneration[table] = generation
-            // Mutate in place: a copy of the table's acknowledged versions (one per origin, up to a
-            // whole fleet at a TLA) would be duplicated on every acknowledgement.
-            if acked[table] == nil { acked[table] = [:] }
-            for change in changes where excluding.isEmpty || !excluding.contains(change.origin) {
-                acked[table]![change.origin] = change.version
+    mutating func acknowledge(generation: UInt64, tables names: [TableName], excluding: Set<NodeID> = []) {
+        for table in names {
+            guard tables[table] != nil else { continue }
+            Self.update(&tables[table]!) { state in
+                if let newest = state.ackedGeneration, generation < newest { return }
+                guard let index = state.pendingIndex(generation) else { return }
+                state.ackedGeneration = generation
+                // In place: the acknowledged versions (one per origin, up to a whole fleet at a TLA)
+                // are not copied.
+                for change in state.pending[index].changes where excluding.isEmpty || !excluding.contains(change.origin) {
+                    state.acked[change.origin] = change.version
+                }
+                state.pending.remove(at: index)
             }
-            pending[generation]?[table] = nil
         }
     }
 
@@ -152,12 +207,17 @@ struct Downstream: Sendable {
     /// receiver was believed to hold of the listed origins (all of them if none are listed).
     mutating func resync(_ request: ResyncRequest, generation: UInt64) {
         if request.origins.isEmpty {
-            acked[request.table] = [:]
-            pending[generation]?[request.table] = nil
-            replaceScope.insert(request.table)
+            Self.update(&tables[request.table, default: TableState()]) { state in
+                state.acked.removeAll()
+                if let index = state.pendingIndex(generation) { state.pending.remove(at: index) }
+                state.replaceScope = true
+            }
             return
         }
         acknowledge(generation: generation, tables: [request.table], excluding: Set(request.origins))
-        for origin in request.origins { acked[request.table]?.removeValue(forKey: origin) }
+        guard tables[request.table] != nil else { return }
+        Self.update(&tables[request.table]!) { state in
+            for origin in request.origins { state.acked.removeValue(forKey: origin) }
+        }
     }
 }

@@ -28,10 +28,14 @@ extension TableStore {
         var intake = Intake()
         var acked: [TableName] = relayed
         var resyncs: [ResyncRequest] = []
+        // The counters of the whole update, reported once (not once per table).
+        var total = ApplyReport()
         for entry in entries {
             let report = apply(entry, scope: scope(entry), now: now)
             intake.reports[entry.table] = report
-            RoleMetrics.applied(report, role: role, into: &actions)
+            total.rowsMerged += report.rowsMerged
+            total.stale += report.stale
+            total.resync += report.resync
             for refusal in report.refused {
                 actions.append(
                     .log(
@@ -49,6 +53,7 @@ extension TableStore {
                 resyncs.append(ResyncRequest(generation: generation, table: entry.table, origins: report.resync))
             }
         }
+        RoleMetrics.applied(total, role: role, into: &actions)
         // An update that changed nothing leaves nothing pending at the sender: no acknowledgement needed.
         let changedSomething =
             !relayed.isEmpty || entries.contains { !$0.copies.isEmpty || !$0.removed.isEmpty || $0.replacesScope }

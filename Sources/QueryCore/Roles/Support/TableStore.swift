@@ -81,47 +81,55 @@ struct TableStore: Sendable {
     mutating func apply(_ entry: TableEntry, scope: NodeID, now: Instant) -> ApplyReport {
         var report = ApplyReport()
         let confirmed = entry.completeness.newestPublish ?? now
-        if let first = entry.copies.first, tables[entry.table] == nil {
+        if let first = entry.copies.first, tables.index(forKey: entry.table) == nil {
             tables[entry.table] = Stored(table: Table(name: entry.table, schema: first.copy.schema))
         }
-        if sourced.contains(entry.table), !entry.copies.isEmpty {
+        let isSourced = !sourced.isEmpty && sourced.contains(entry.table)
+        if isSourced, !entry.copies.isEmpty {
             applySourced(entry, scope: scope, confirmed: confirmed, into: &report)
         }
         guard var stored = tables.removeValue(forKey: entry.table) else { return report }
-        if !sourced.contains(entry.table) {
-            for item in entry.copies {
-                let held = stored.table.slices[item.origin]
+        if !isSourced {
+            // By index: the copies are borrowed from the entry, not copied one by one.
+            for index in entry.copies.indices {
+                let origin = entry.copies[index].origin
+                let held = stored.table.slices[origin]
                 let outcome: ApplyOutcome
                 do {
-                    outcome = try stored.table.apply(item.copy, origin: item.origin, publishedAt: item.publishedAt)
+                    outcome = try stored.table.apply(
+                        entry.copies[index].copy, origin: origin, publishedAt: entry.copies[index].publishedAt)
                 } catch {
-                    report.refused.append("\(item.origin): \(error.message)")
+                    report.refused.append("\(origin): \(error.message)")
                     continue
                 }
                 switch outcome {
                 case .applied:
-                    record(item, held: held, scope: scope, confirmed: confirmed, in: &stored, into: &report)
+                    record(entry.copies[index], held: held, scope: scope, confirmed: confirmed, in: &stored, into: &report)
                 case .rejectedStale:
                     report.stale += 1
                 case .needsResync:
-                    report.resync.append(item.origin)
+                    report.resync.append(origin)
                 }
             }
         }
-        var toRemove = entry.removed
-        if entry.replacesScope {
-            let listed = Set(entry.copies.map(\.origin))
-            for (origin, record) in stored.origins where record.scope == scope && !listed.contains(origin) {
-                toRemove.append(origin)
+        if entry.replacesScope || !entry.removed.isEmpty {
+            var toRemove = entry.removed
+            if entry.replacesScope {
+                let listed = Set(entry.copies.map(\.origin))
+                for (origin, record) in stored.origins where record.scope == scope && !listed.contains(origin) {
+                    toRemove.append(origin)
+                }
+            }
+            for origin in toRemove where stored.origins[origin]?.scope == scope || stored.origins[origin] == nil {
+                if stored.table.removeOrigin(origin) != nil { report.removed += 1 }
+                stored.origins.removeValue(forKey: origin)
             }
         }
-        for origin in toRemove where stored.origins[origin]?.scope == scope || stored.origins[origin] == nil {
-            if stored.table.removeOrigin(origin) != nil { report.removed += 1 }
-            stored.origins.removeValue(forKey: origin)
-        }
         // An edge's entry (scope = the origin itself) confirms its rows as of the entry, changed or not.
-        if let record = stored.origins[scope], record.scope == scope, record.confirmedAt < confirmed {
-            stored.origins[scope]!.confirmedAt = confirmed
+        if let index = stored.origins.index(forKey: scope), stored.origins.values[index].scope == scope,
+            stored.origins.values[index].confirmedAt < confirmed
+        {
+            stored.origins.values[index].confirmedAt = confirmed
         }
         if report.removed > 0 || stored.table.slices.count != stored.sortedOrigins?.count { stored.sortedOrigins = nil }
         tables[entry.table] = stored
@@ -168,11 +176,15 @@ struct TableStore: Sendable {
     ) {
         report.applied += 1
         report.rowsMerged += item.copy.rowsCarried
-        // Updated in place (through the dictionary's modify accessor), so the history array is not
+        // Updated in place (through the dictionary's values, one lookup), so the history array is not
         // copied on every apply.
-        Self.update(
-            &stored.origins[item.origin, default: OriginRecord(confirmedAt: confirmed, scope: scope)],
-            with: item, held: held, scope: scope, keepsHistory: keepsHistory)
+        if let index = stored.origins.index(forKey: item.origin) {
+            Self.update(&stored.origins.values[index], with: item, held: held, scope: scope, keepsHistory: keepsHistory)
+        } else {
+            var fresh = OriginRecord(confirmedAt: confirmed, scope: scope)
+            Self.update(&fresh, with: item, held: held, scope: scope, keepsHistory: keepsHistory)
+            stored.origins[item.origin] = fresh
+        }
     }
 
     private static func update(
@@ -272,7 +284,13 @@ struct TableStore: Sendable {
     func copy(of name: TableName, origin: NodeID, acked: Version?) -> TableCopy? {
         guard let stored = tables[name], let slice = stored.table.slices[origin] else { return nil }
         if acked == slice.version { return nil }
-        if let acked, let record = stored.origins[origin] {
+        return Self.copy(of: slice, record: stored.origins[origin], acked: acked)
+    }
+
+    /// The copy that brings a receiver holding `acked` of an origin's rows to `slice` (the origin's
+    /// current rows, with its bookkeeping `record`); `acked` is not `slice`'s version.
+    static func copy(of slice: Table.Slice, record: OriginRecord?, acked: Version?) -> TableCopy {
+        if let acked, let record {
             if let delta = record.lastDelta, delta.baseVersion == acked, delta.version == slice.version {
                 return delta
             }

@@ -1,0 +1,80 @@
+import Testing
+
+@testable import QueryCore
+
+/// ``Downstream`` keeps everything about one table together so a sender looks each table up once;
+/// this test holds it to the layout it replaced (`ReferenceDownstream`, one dictionary per kind of
+/// fact) over random sequences of requests, resets, reconnects, expiries, entries, acknowledgements
+/// and resyncs, while the sender's rows change underneath.
+@Suite struct DownstreamTests {
+    static let tables: [TableName] = ["a", "b", "c"]
+    static let origins: [NodeID] = (0..<5).map { NodeID("edge:0.\($0)") }
+
+    /// An entry's content in comparable form.
+    static func shape(_ entry: TableEntry) -> String {
+        let copies = entry.copies.map { "\($0.origin)@\($0.copy.version)\($0.copy.isFull ? "F" : "D\($0.copy.base!)")" }
+        return "\(entry.table) copies=\(copies) removed=\(entry.removed) replaces=\(entry.replacesScope)"
+    }
+
+    @Test func perTableStateAgreesWithTheReference() throws {
+        for seed in testSeeds(200, salt: 77) {
+            var rng = SeededRandom(seed: seed)
+            var store = TableStore(keepsHistory: true)
+            var now = Instant.zero + .seconds(1)
+            var new = Downstream(now: now)
+            var reference = ReferenceDownstream(now: now)
+            var generation: UInt64 = 1
+            var bump: [NodeID: Int64] = [:]
+            for step in 0..<120 {
+                let context = "seed \(seed) step \(step)"
+                switch Int.random(in: 0..<100, using: &rng) {
+                case 0..<25:
+                    // The sender's rows change (or an origin appears).
+                    let table = rng.pick(Self.tables), origin = rng.pick(Self.origins)
+                    bump[origin, default: 0] += 1
+                    let rows = Fixtures.rows(origin, count: Int.random(in: 1...4, using: &rng), bump: bump[origin]!)
+                    _ = try store.publish(table, origin: origin, segment: rows, now: now)
+                case 25..<35:
+                    let tables = Self.tables.filter { _ in rng.chance(0.6) }
+                    let request = TableRequest(
+                        tables: tables, lease: .seconds(Int64.random(in: 5...40, using: &rng)),
+                        reset: rng.chance(0.2), standby: false)
+                    new.record(request, now: now)
+                    reference.record(request, now: now)
+                case 35..<38:
+                    new.startOver()
+                    reference.startOver()
+                case 38..<45:
+                    now = now + .seconds(Int64.random(in: 1...15, using: &rng))
+                    new.expire(at: now)
+                    reference.expire(at: now)
+                case 45..<75:
+                    if rng.chance(0.5) { generation += 1 }
+                    let table = rng.pick(Self.tables)
+                    let origins = Self.origins.filter { origin in rng.chance(0.8) && store.holds(table, origin: origin) }
+                    let merge = rng.chance(0.2)
+                    let number = merge ? generation - UInt64.random(in: 0...min(generation - 1, 2), using: &rng) : generation
+                    let a = new.entry(
+                        for: table, origins: origins, store: store, completeness: TableCompleteness(),
+                        generation: number, merge: merge)
+                    let b = reference.entry(
+                        for: table, origins: origins, store: store, completeness: TableCompleteness(),
+                        generation: number, merge: merge)
+                    #expect(Self.shape(a) == Self.shape(b), "\(context)")
+                case 75..<92:
+                    let number = generation - UInt64.random(in: 0...min(generation - 1, 6), using: &rng)
+                    let tables = Self.tables.filter { _ in rng.chance(0.7) }
+                    new.acknowledge(generation: number, tables: tables)
+                    reference.acknowledge(generation: number, tables: tables)
+                default:
+                    let number = generation - UInt64.random(in: 0...min(generation - 1, 3), using: &rng)
+                    let origins = rng.chance(0.3) ? [] : Self.origins.filter { _ in rng.chance(0.4) }
+                    let request = ResyncRequest(generation: number, table: rng.pick(Self.tables), origins: origins)
+                    new.resync(request, generation: number)
+                    reference.resync(request, generation: number)
+                }
+                #expect(new.liveTables(at: now) == reference.liveTables(at: now), "\(context)")
+            }
+        }
+    }
+}
