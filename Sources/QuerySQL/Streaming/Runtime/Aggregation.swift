@@ -140,20 +140,100 @@ final class LazyExtremumHeap {
     }
 }
 
+/// The running count and sum of the numeric values in a window (`count`, `sum`, `avg`, `total`),
+/// kept exactly: integers in an `Int64` with a floating-point guard that notices overflow, reals
+/// apart. Plain data (no references), so flat per-group arrays of it cost no reference counting.
+struct RunningSum {
+    /// Non-null values (or rows, for `count(*)`) currently counted.
+    var count: Int64 = 0
+    private var integerSum: Int64 = 0
+    private var integerSumOverflowGuard: Double = 0
+    private var realSum: Double = 0
+    private var realCount: Int64 = 0
+
+    /// Adds a non-null value to the sum and the count.
+    @inline(__always)
+    mutating func add(_ v: Value) {
+        count += 1
+        switch v {
+        case .integer(let i):
+            integerSum = integerSum &+ i
+            integerSumOverflowGuard += Double(i)
+        case .boolean(let b):
+            integerSum = integerSum &+ (b ? 1 : 0)
+            integerSumOverflowGuard += b ? 1 : 0
+        default:
+            realSum += SQLArithmetic.double(v) ?? 0
+            realCount += 1
+        }
+    }
+
+    /// Removes a non-null value added earlier.
+    @inline(__always)
+    mutating func remove(_ v: Value) {
+        count -= 1
+        switch v {
+        case .integer(let i):
+            integerSum = integerSum &- i
+            integerSumOverflowGuard -= Double(i)
+        case .boolean(let b):
+            integerSum = integerSum &- (b ? 1 : 0)
+            integerSumOverflowGuard -= b ? 1 : 0
+        default:
+            realSum -= SQLArithmetic.double(v) ?? 0
+            realCount -= 1
+        }
+        if count == 0 { resetSums() }
+    }
+
+    /// Starts the sums exactly from zero again: no floating-point residue survives an empty window.
+    @inline(__always)
+    mutating func resetSums() {
+        integerSum = 0
+        integerSumOverflowGuard = 0
+        realSum = 0
+        realCount = 0
+    }
+
+    private var integerSumOverflowed: Bool { Swift.abs(integerSumOverflowGuard) >= 9.2e18 }
+
+    private var exactTotal: Double {
+        (integerSumOverflowed ? integerSumOverflowGuard : Double(integerSum)) + realSum
+    }
+
+    /// The value of `count`, `sum`, `avg` or `total` (SQLite's results: `sum` of integers is an
+    /// integer, `avg` a real, `sum` of nothing `NULL`, `total` of nothing `0.0`).
+    @inline(__always)
+    func value(_ function: AggregateFunction) -> Value {
+        switch function {
+        case .count: return .integer(count)
+        case .sum:
+            if count == 0 { return .null }
+            if realCount == 0 && !integerSumOverflowed { return .integer(integerSum) }
+            return .real(exactTotal)
+        case .total: return .real(count == 0 ? 0 : exactTotal)
+        case .avg: return count == 0 ? .null : .real(exactTotal / Double(count))
+        case .min, .max: return .null
+        }
+    }
+
+    /// `avg` as a double, `nil` for an empty window (the same number ``value(_:)`` gives).
+    @inline(__always)
+    var average: Double? { count == 0 ? nil : exactTotal / Double(count) }
+}
+
 /// The incremental state of one aggregate over the rows currently in a window: values are added
 /// when rows enter and subtracted when they leave; nothing is rescanned.
 struct Accumulator {
     let function: AggregateFunction
     let distinct: Bool
-    /// Non-null values (or rows, for `count(*)`) currently counted.
-    private(set) var count: Int64 = 0
-    private var integerSum: Int64 = 0
-    private var integerSumOverflowGuard: Double = 0
-    private var realSum: Double = 0
-    private var realCount: Int64 = 0
+    private var sum = RunningSum()
     private var deque: MonotonicDeque?
     private var heap: LazyExtremumHeap?
     private var distinctCounts: [Value: Int]?
+
+    /// Non-null values (or rows, for `count(*)`) currently counted.
+    var count: Int64 { sum.count }
 
     /// - Parameter fifo: whether values leave in the order they entered (monotonic deque for min/max).
     init(_ spec: StreamAggregateSpec, fifo: Bool) {
@@ -177,21 +257,11 @@ struct Accumulator {
             distinctCounts![v] = n + 1
             if n > 0 { return }
         }
-        count += 1
         switch function {
-        case .count: break
-        case .sum, .avg, .total:
-            if case .integer(let i) = v {
-                integerSum = integerSum &+ i
-                integerSumOverflowGuard += Double(i)
-            } else if case .boolean(let b) = v {
-                integerSum = integerSum &+ (b ? 1 : 0)
-                integerSumOverflowGuard += b ? 1 : 0
-            } else {
-                realSum += SQLArithmetic.double(v) ?? 0
-                realCount += 1
-            }
+        case .count: sum.count += 1
+        case .sum, .avg, .total: sum.add(v)
         case .min, .max:
+            sum.count += 1
             if let deque { deque.enter(v, sequence: sequence) } else { heap?.enter(v) }
         }
     }
@@ -204,63 +274,31 @@ struct Accumulator {
             if n <= 1 { distinctCounts!.removeValue(forKey: v) } else { distinctCounts![v] = n - 1; return }
             if n == 0 { return }
         }
-        count -= 1
         switch function {
-        case .count: break
-        case .sum, .avg, .total:
-            if case .integer(let i) = v {
-                integerSum = integerSum &- i
-                integerSumOverflowGuard -= Double(i)
-            } else if case .boolean(let b) = v {
-                integerSum = integerSum &- (b ? 1 : 0)
-                integerSumOverflowGuard -= b ? 1 : 0
-            } else {
-                realSum -= SQLArithmetic.double(v) ?? 0
-                realCount -= 1
-            }
+        case .count: sum.count -= 1
+        case .sum, .avg, .total: sum.remove(v)
         case .min, .max:
+            sum.count -= 1
             if let deque { deque.leave(sequence: sequence) } else { heap?.leave(v) }
-        }
-        if count == 0 {
-            // Start exactly from zero again: no floating-point residue survives an empty window.
-            integerSum = 0
-            integerSumOverflowGuard = 0
-            realSum = 0
-            realCount = 0
-            deque?.reset()
+            if sum.count == 0 { deque?.reset() }
         }
     }
 
     /// Counts one row for `count(*)`.
-    mutating func enterRow() { count += 1 }
+    mutating func enterRow() { sum.count += 1 }
     /// Un-counts one row for `count(*)`.
-    mutating func leaveRow() { count -= 1 }
-
-    private var integerSumOverflowed: Bool { Swift.abs(integerSumOverflowGuard) >= 9.2e18 }
+    mutating func leaveRow() { sum.count -= 1 }
 
     /// The aggregate's current value (SQLite's results: `sum` of integers is an integer, `avg` a
     /// real, `sum` of nothing `NULL`, `total` of nothing `0.0`).
     var value: Value {
         switch function {
-        case .count:
-            return .integer(count)
-        case .sum:
-            if count == 0 { return .null }
-            if realCount == 0 && !integerSumOverflowed { return .integer(integerSum) }
-            return .real(exactTotal)
-        case .total:
-            return .real(count == 0 ? 0 : exactTotal)
-        case .avg:
-            if count == 0 { return .null }
-            return .real(exactTotal / Double(count))
+        case .count, .sum, .total, .avg:
+            return sum.value(function)
         case .min, .max:
-            if count == 0 { return .null }
+            if sum.count == 0 { return .null }
             return deque?.current ?? heap?.current ?? .null
         }
-    }
-
-    private var exactTotal: Double {
-        (integerSumOverflowed ? integerSumOverflowGuard : Double(integerSum)) + realSum
     }
 }
 

@@ -1,0 +1,67 @@
+import QueryCore
+
+/// The pending expiries of every ``AggregatingInput`` with a time window of one length, in
+/// deadline order (events enter in time order, so appending keeps the order): the engine fires
+/// the head instead of keeping one timer per statement. Statements whose events expire at the
+/// same instant are expired in the order the events entered them (the timer heap breaks such ties
+/// by when the timer was set, so the order among statements can differ from the general path's;
+/// each statement's own triggers are the same).
+final class ExpiryQueue {
+    /// One pending deadline: when, and which input's window.
+    private struct Pending {
+        var deadline: Int64
+        var slot: Int32
+    }
+
+    /// The mutable state, in one stored property so each operation is one exclusive access.
+    private struct State {
+        var inputs: [AggregatingInput?] = []
+        var pending = RingBuffer<Pending>()
+    }
+
+    let duration: Int64
+    /// Unchecked at run time: each method touches the state in short accesses that never span a
+    /// call out (``fireFirst(at:engine:)`` re-reads it after each input expires), and the engine
+    /// is single-threaded, so accesses never overlap; the compiler still checks statically.
+    @exclusivity(unchecked) private var state = State()
+
+    init(duration: Int64) { self.duration = duration }
+
+    /// A slot for an input that is being created.
+    func reserveSlot() -> Int32 {
+        state.inputs.append(nil)
+        return Int32(state.inputs.count - 1)
+    }
+
+    func bind(_ slot: Int32, to input: AggregatingInput) { state.inputs[Int(slot)] = input }
+
+    @inline(__always)
+    func push(deadline: Int64, slot: Int32) {
+        state.pending.append(Pending(deadline: deadline, slot: slot))
+    }
+
+    /// The earliest pending deadline, in nanoseconds since the epoch.
+    var nextDeadline: Int64? { state.pending.first?.deadline }
+
+    /// Expires the input whose deadline is first (the engine calls this when that deadline has
+    /// come, once per pending deadline, in order).
+    ///
+    /// Further inputs due at the same instant are expired in the same call, in order, as long as
+    /// the ones expired so far cannot have queued events for the engine (no `INSERT INTO`): then
+    /// nothing the engine does between two calls (draining derived events, flushing pattern
+    /// matches) could observe the difference, and the engine's loop runs once per instant rather
+    /// than once per input.
+    func fireFirst(at time: Instant, engine: StreamEngine) {
+        guard let first = state.pending.popFirst() else { return }
+        var input = state.inputs[Int(first.slot)]
+        while true {
+            guard let current = input else { break }
+            current.expire(at: time, engine: engine)
+            guard current.statement.insertInto == nil, let next = state.pending.first,
+                next.deadline == first.deadline
+            else { break }
+            state.pending.popFirst()
+            input = state.inputs[Int(next.slot)]
+        }
+    }
+}
