@@ -100,7 +100,7 @@ extension Segment {
     /// When the picks keep every row of `self` in place (replacing some with rows of `other`), a
     /// column whose replacement values are identical to the values they replace is shared, not
     /// copied: an update of a few columns copies only those columns.
-    func gathering(_ picks: [Int32], other: Segment?) -> Segment {
+    package func gathering(_ picks: [Int32], other: Segment?) -> Segment {
         if picks.isEmpty { return .empty(schema) }
         var inPlace = picks.count == rowCount
         if inPlace {
