@@ -12,6 +12,7 @@ struct QueryBench: ParsableCommand {
         subcommands: [
             // One suite per line; add yours here.
             CoreBenchmark.self,
+            DeltaBenchmark.self,
             SQLBenchmark.self,
             StreamBenchmark.self,
             TreeBenchmark.self,

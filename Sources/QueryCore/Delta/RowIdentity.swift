@@ -179,13 +179,32 @@ enum RowIdentity {
                 guard xCount > 0 else { return true }
                 return x.bytes.withUnsafeBufferPointer { xb in
                     y.bytes.withUnsafeBufferPointer { yb in
-                        memcmpBytes(xb.baseAddress! + xStart, yb.baseAddress! + yStart, xCount) == 0
+                        bytesEqual(xb.baseAddress! + xStart, yb.baseAddress! + yStart, xCount)
                     }
                 }
             }
         case .any:
             return identical(a[i], b[j])
         }
+    }
+
+    /// Whether `count` bytes at `a` and `b` are equal, compared 8 at a time.
+    @inline(__always)
+    static func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        let x = UnsafeRawPointer(a)
+        let y = UnsafeRawPointer(b)
+        var i = 0
+        while i + 8 <= count {
+            if x.loadUnaligned(fromByteOffset: i, as: UInt64.self) != y.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                return false
+            }
+            i += 8
+        }
+        while i < count {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
     }
 
     /// Whether both values are null, or neither is and `values` says they are equal.

@@ -21,6 +21,12 @@ extension Segment {
     ///     deleted).
     /// - Complexity: O(rows held + rows carried) expected; O(1) for a full copy or an empty delta.
     public func applying(_ copy: TableCopy, heldVersion: Version?) throws(QueryError) -> Segment {
+        try applying(copy, heldVersion: heldVersion, strategy: .automatic)
+    }
+
+    /// ``applying(_:heldVersion:)`` with the keyed matching method chosen by `strategy` (tests
+    /// force each one).
+    func applying(_ copy: TableCopy, heldVersion: Version?, strategy: DeltaStrategy) throws(QueryError) -> Segment {
         if let heldVersion, copy.version <= heldVersion {
             throw QueryError(
                 .staleVersion,
@@ -39,33 +45,30 @@ extension Segment {
             guard upserts.schema == schema else {
                 throw QueryError(.schemaMismatch, "delta rows have schema \(upserts.schema); held rows have \(schema)")
             }
-            return try applyingDelta(upserts: upserts, deletes: deletes)
+            return try applyingDelta(upserts: upserts, deletes: deletes, strategy: strategy)
         }
     }
 
     /// Applies upserts and deletes that were checked against this segment's schema.
-    func applyingDelta(upserts: Segment, deletes: Segment) throws(QueryError) -> Segment {
+    func applyingDelta(
+        upserts: Segment,
+        deletes: Segment,
+        strategy: DeltaStrategy = .automatic
+    ) throws(QueryError) -> Segment {
         if upserts.isEmpty && deletes.isEmpty { return self }
         try Segment.checkRowLimit(rowCount + upserts.rowCount)
         try Segment.checkRowLimit(deletes.rowCount)
-        if schema.isKeyed { return try keyedApply(upserts: upserts, deletes: deletes) }
+        if schema.isKeyed { return try keyedApply(upserts: upserts, deletes: deletes, strategy: strategy) }
         return try keylessApply(upserts: upserts, deletes: deletes)
     }
 
-    /// Deltas carrying at most this many rows are applied by linear search instead of hashing (the
-    /// common case of a few changed rows per origin, where hash tables cost more than they save).
-    static let smallDeltaRows = 8
-    /// ... as long as the linear search compares at most this many keys (held rows × carried rows).
-    static let smallDeltaComparisons = 2048
-
-    private func keyedApply(upserts: Segment, deletes: Segment) throws(QueryError) -> Segment {
+    private func keyedApply(upserts: Segment, deletes: Segment, strategy: DeltaStrategy) throws(QueryError) -> Segment {
+        if strategy.appliesLinearly(held: rowCount, carried: upserts.rowCount + deletes.rowCount) {
+            return try linearKeyedApply(upserts: upserts, deletes: deletes)
+        }
         let keyIndices = schema.keyColumns
         let upsertKeys = keyIndices.map { upserts.columns[$0] }
         let deleteKeys = deletes.columns
-        let carried = upserts.rowCount + deletes.rowCount
-        if carried <= Segment.smallDeltaRows, carried * rowCount <= Segment.smallDeltaComparisons {
-            return try smallKeyedApply(upserts: upserts, upsertKeys: upsertKeys, deleteKeys: deleteKeys)
-        }
         let upsertHashes = RowIdentity.hashes(of: upsertKeys, rowCount: upserts.rowCount)
         let deleteHashes = RowIdentity.hashes(of: deleteKeys, rowCount: deletes.rowCount)
         // Upsert rows are stored as `u`, delete rows as `~d`.
@@ -138,73 +141,6 @@ extension Segment {
             )
         }
         for u in 0..<upserts.rowCount where !upsertUsed[u] { picks.append(Column.pickSecond(u)) }
-        return gathering(picks, other: upserts)
-    }
-
-    /// ``keyedApply(upserts:deletes:)`` for a few carried rows: linear search, no hashing.
-    private func smallKeyedApply(
-        upserts: Segment,
-        upsertKeys: [Column],
-        deleteKeys: [Column]
-    ) throws(QueryError) -> Segment {
-        let upsertCount = upserts.rowCount
-        let deleteCount = deleteKeys.first?.count ?? 0
-        // The delta itself must name each key once.
-        for u in 0..<upsertCount {
-            for v in 0..<u where RowIdentity.rowsIdentical(upsertKeys, v, upsertKeys, u) {
-                throw QueryError(
-                    .invalidArgument,
-                    "delta upserts key \(Segment.describeKey(upsertKeys, row: u)) twice (rows \(v + 1) and \(u + 1))"
-                )
-            }
-        }
-        for d in 0..<deleteCount {
-            for e in 0..<d where RowIdentity.rowsIdentical(deleteKeys, e, deleteKeys, d) {
-                throw QueryError(.invalidArgument, "delta deletes twice key \(Segment.describeKey(deleteKeys, row: d))")
-            }
-            for u in 0..<upsertCount where RowIdentity.rowsIdentical(upsertKeys, u, deleteKeys, d) {
-                throw QueryError(
-                    .invalidArgument,
-                    "delta both upserts and deletes key \(Segment.describeKey(deleteKeys, row: d))"
-                )
-            }
-        }
-        let heldKeys = schema.keyColumns.map { columns[$0] }
-        var upsertUsed = 0  // bit sets over at most `smallDeltaRows` rows
-        var deleteUsed = 0
-        var picks: [Int32] = []
-        picks.reserveCapacity(rowCount + upsertCount)
-        rows: for i in 0..<rowCount {
-            for u in 0..<upsertCount where RowIdentity.rowsIdentical(heldKeys, i, upsertKeys, u) {
-                guard upsertUsed & (1 << u) == 0 else {
-                    throw QueryError(
-                        .baseVersionMismatch,
-                        "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice"
-                    )
-                }
-                upsertUsed |= 1 << u
-                picks.append(Column.pickSecond(u))
-                continue rows
-            }
-            for d in 0..<deleteCount where RowIdentity.rowsIdentical(heldKeys, i, deleteKeys, d) {
-                guard deleteUsed & (1 << d) == 0 else {
-                    throw QueryError(
-                        .baseVersionMismatch,
-                        "held rows have key \(Segment.describeKey(heldKeys, row: i)) twice"
-                    )
-                }
-                deleteUsed |= 1 << d
-                continue rows
-            }
-            picks.append(Column.pickFirst(i))
-        }
-        guard deleteUsed.nonzeroBitCount == deleteCount else {
-            throw QueryError(
-                .baseVersionMismatch,
-                "delta deletes \(deleteCount - deleteUsed.nonzeroBitCount) key(s) that are not held"
-            )
-        }
-        for u in 0..<upsertCount where upsertUsed & (1 << u) == 0 { picks.append(Column.pickSecond(u)) }
         return gathering(picks, other: upserts)
     }
 

@@ -16,14 +16,22 @@ extension Segment {
     /// - Returns: Upserts (schema of `self`) and deletes (``Schema/deleteSchema``).
     /// - Throws: ``QueryError`` `.schemaMismatch` if the schemas differ, `.invalidArgument` if a
     ///   keyed segment holds one key twice, `.limitExceeded` above 2³¹ − 1 rows.
-    /// - Complexity: O(rows of `self` + rows of `new`) expected, hashing column arrays directly.
+    /// - Complexity: O(rows of `self` + rows of `new`) expected, hashing column arrays directly (small
+    ///   segments are matched by linear scans instead, see ``DeltaStrategy``).
     public func diff(to new: Segment) throws(QueryError) -> (upserts: Segment, deletes: Segment) {
+        try diff(to: new, strategy: .automatic)
+    }
+
+    /// ``diff(to:)`` with the keyed matching method chosen by `strategy` (tests force each one).
+    func diff(to new: Segment, strategy: DeltaStrategy) throws(QueryError) -> (upserts: Segment, deletes: Segment) {
         guard schema == new.schema else {
             throw QueryError(.schemaMismatch, "cannot diff rows of schema \(schema) against \(new.schema)")
         }
         try Segment.checkRowLimit(rowCount)
         try Segment.checkRowLimit(new.rowCount)
-        if schema.isKeyed { return try keyedDiff(to: new) }
+        if schema.isKeyed {
+            return try keyedDiff(to: new, strategy: strategy)
+        }
         let (inserted, removed) = multisetDifference(to: new)
         return (new.gathering(inserted, other: nil), gathering(removed, other: nil))
     }
@@ -48,65 +56,6 @@ extension Segment {
     /// The key values of row `row` of `keyColumns`, for error messages.
     static func describeKey(_ keyColumns: [Column], row: Int) -> String {
         "(" + keyColumns.map { $0[row].description.prefix(40) }.joined(separator: ", ") + ")"
-    }
-
-    private func keyedDiff(to new: Segment) throws(QueryError) -> (upserts: Segment, deletes: Segment) {
-        let keyIndices = schema.keyColumns
-        let oldKeys = keyIndices.map { columns[$0] }
-        let newKeys = keyIndices.map { new.columns[$0] }
-        if isEmpty {
-            try Segment.checkUniqueKeys(newKeys, rowCount: new.rowCount)
-            return (new, .empty(schema.deleteSchema))
-        }
-        let oldHashes = RowIdentity.hashes(of: oldKeys, rowCount: rowCount)
-        let newHashes = RowIdentity.hashes(of: newKeys, rowCount: new.rowCount)
-        // Old rows are stored as `i`, new rows whose key is not (or no longer) old as `~j`.
-        var table = RowTable(capacityFor: rowCount + new.rowCount)
-        for i in 0..<rowCount {
-            let hash = oldHashes[i]
-            let (slot, found) = table.find(hash: hash) { r in
-                oldHashes[Int(r)] == hash && RowIdentity.rowsIdentical(oldKeys, Int(r), oldKeys, i)
-            }
-            if found {
-                throw QueryError(
-                    .invalidArgument,
-                    "key \(Segment.describeKey(oldKeys, row: i)) appears twice (rows \(table.slots[slot] + 1) and \(i + 1))"
-                )
-            }
-            table.insert(Int32(i), at: slot)
-        }
-        var matched = [Bool](repeating: false, count: rowCount)
-        var upserts: [Int32] = []
-        for j in 0..<new.rowCount {
-            let hash = newHashes[j]
-            let (slot, found) = table.find(hash: hash) { r in
-                if r >= 0 {
-                    return oldHashes[Int(r)] == hash && RowIdentity.rowsIdentical(oldKeys, Int(r), newKeys, j)
-                }
-                return newHashes[Int(~r)] == hash && RowIdentity.rowsIdentical(newKeys, Int(~r), newKeys, j)
-            }
-            if found {
-                let r = table.slots[slot]
-                guard r >= 0 else {
-                    throw QueryError(
-                        .invalidArgument,
-                        "key \(Segment.describeKey(newKeys, row: j)) appears twice (rows \(~r + 1) and \(j + 1))"
-                    )
-                }
-                matched[Int(r)] = true
-                table.insert(~Int32(j), at: slot)
-                if !RowIdentity.rowsIdentical(columns, Int(r), new.columns, j) { upserts.append(Int32(j)) }
-            } else {
-                table.insert(~Int32(j), at: slot)
-                upserts.append(Int32(j))
-            }
-        }
-        var deletes: [Int32] = []
-        for i in 0..<rowCount where !matched[i] { deletes.append(Int32(i)) }
-        return (
-            new.gathering(upserts, other: nil),
-            Segment.gathering(deletes, columns: oldKeys, schema: schema.deleteSchema)
-        )
     }
 
     /// Throws if `keyColumns` hold one key twice.

@@ -20,7 +20,9 @@ extension Table {
         origin: NodeID,
         publishedAt: Instant
     ) throws(QueryError) -> ApplyOutcome {
-        let held = slices[origin]
+        // One hash lookup for the read and the write (origin names are strings).
+        let index = slices.index(forKey: origin)
+        let held = index.map { slices.values[$0] }
         if let held, copy.version <= held.version {
             staleRejections += 1
             return .rejectedStale(held: held.version)
@@ -30,7 +32,7 @@ extension Table {
             try replace(origin: origin, version: version, segment: segment, publishedAt: publishedAt)
             return .applied
         case .delta(let base, let version, _, _):
-            guard let held, held.version == base else { return .needsResync(held: held?.version) }
+            guard let index, let held, held.version == base else { return .needsResync(held: held?.version) }
             guard copy.schema == schema else {
                 throw QueryError(
                     .schemaMismatch,
@@ -45,7 +47,7 @@ extension Table {
             } catch {
                 throw QueryError(error.code, "table '\(name)' from \(origin): \(error.message)")
             }
-            slices[origin] = Slice(version: version, segment: segment, publishedAt: publishedAt)
+            slices.values[index] = Slice(version: version, segment: segment, publishedAt: publishedAt)
             return .applied
         }
     }

@@ -40,6 +40,12 @@ public struct NullBitmap: Sendable, Hashable {
         count += 1
     }
 
+    /// Sets or clears row `index`'s flag (`index < count`).
+    public mutating func set(_ index: Int, isNull: Bool) {
+        let bit: UInt64 = 1 << UInt64(index & 63)
+        if isNull { words[index >> 6] |= bit } else { words[index >> 6] &= ~bit }
+    }
+
     /// Reserves room for `capacity` rows.
     public mutating func reserveCapacity(_ capacity: Int) {
         words.reserveCapacity((capacity + 63) / 64)

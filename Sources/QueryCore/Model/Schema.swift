@@ -51,6 +51,27 @@ public struct Schema: Sendable, Hashable, CustomStringConvertible {
     public let columns: [ColumnDefinition]
     /// Indices (into ``columns``) of the key columns; empty for a keyless table.
     public let keyColumns: [Int]
+    /// What is derived from the columns and key once, in one shared box (so copying a schema, or a
+    /// segment holding one, retains one more reference, not four).
+    private let derived: Derived
+
+    /// The columns of an empty segment of this schema (shared empty columns), so that empty
+    /// results allocate nothing.
+    package var emptyColumns: [Column] { derived.emptyColumns }
+
+    /// The parts of a schema computed when it is made.
+    private final class Derived: Sendable {
+        /// The delete schema's columns, key and empty columns; `nil` when it is the schema itself.
+        /// Every delta made or applied checks its deletes against it, and delete schemas derived
+        /// from one schema share these arrays, so comparing them stops at the arrays' identity.
+        let delete: (columns: [ColumnDefinition], keyColumns: [Int], derived: Derived)?
+        let emptyColumns: [Column]
+
+        init(delete: (columns: [ColumnDefinition], keyColumns: [Int], derived: Derived)?, emptyColumns: [Column]) {
+            self.delete = delete
+            self.emptyColumns = emptyColumns
+        }
+    }
 
     /// Creates a schema, validating it.
     ///
@@ -87,22 +108,50 @@ public struct Schema: Sendable, Hashable, CustomStringConvertible {
             }
             keyColumns.append(index)
         }
-        self.columns = columns
-        self.keyColumns = keyColumns
+        self.init(unchecked: columns, keyColumns: keyColumns)
     }
 
     /// A schema assembled by code that guarantees it is valid (derived from a valid schema).
     package init(unchecked columns: [ColumnDefinition], keyColumns: [Int]) {
         self.columns = columns
         self.keyColumns = keyColumns
+        let emptyColumns = columns.map { Column.empty($0.type) }
+        if keyColumns.isEmpty || keyColumns.elementsEqual(columns.indices) {
+            // Keyless (deletes are whole rows) or all key in order: the delete schema is this one.
+            derived = Derived(delete: nil, emptyColumns: emptyColumns)
+        } else {
+            let deleteDerived = Derived(delete: nil, emptyColumns: keyColumns.map { emptyColumns[$0] })
+            derived = Derived(
+                delete: (keyColumns.map { columns[$0] }, Array(keyColumns.indices), deleteDerived),
+                emptyColumns: emptyColumns
+            )
+        }
+    }
+
+    /// A delete schema (all columns key, in order; its own delete schema), sharing `parts`.
+    private init(delete parts: (columns: [ColumnDefinition], keyColumns: [Int], derived: Derived)) {
+        columns = parts.columns
+        keyColumns = parts.keyColumns
+        derived = parts.derived
     }
 
     /// The schema of a keyed table's delete rows: only the key columns, in key order, all of them key.
     ///
     /// For a keyless table this is the schema itself (deletes are whole rows).
+    ///
+    /// - Complexity: O(1), without allocating: computed when the schema is made.
     public var deleteSchema: Schema {
-        guard isKeyed else { return self }
-        return Schema(unchecked: keyColumns.map { columns[$0] }, keyColumns: Array(keyColumns.indices))
+        guard let delete = derived.delete else { return self }
+        return Schema(delete: delete)
+    }
+
+    public static func == (lhs: Schema, rhs: Schema) -> Bool {
+        lhs.columns == rhs.columns && lhs.keyColumns == rhs.keyColumns
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(columns)
+        hasher.combine(keyColumns)
     }
 
     /// Creates a schema from `(name, type)` pairs; a convenience for code and tests.

@@ -59,8 +59,10 @@ public struct Segment: Sendable {
     }
 
     /// A segment with no rows.
+    ///
+    /// - Complexity: O(1), without allocating (the schema holds shared empty columns).
     public static func empty(_ schema: Schema) -> Segment {
-        Segment(unchecked: schema, columns: schema.columns.map { Column.empty($0.type) }, rowCount: 0)
+        Segment(unchecked: schema, columns: schema.emptyColumns, rowCount: 0)
     }
 
     /// Whether there are no rows.

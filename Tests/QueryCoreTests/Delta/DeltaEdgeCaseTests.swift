@@ -194,7 +194,7 @@ import Testing
     }
 
     /// Small deltas are applied by linear search, larger ones by hashing: both must agree.
-    @Test(arguments: [2, Segment.smallDeltaRows, Segment.smallDeltaRows + 1, 40])
+    @Test(arguments: [2, DeltaStrategy.linearApplyRows, DeltaStrategy.linearApplyRows + 1, 40])
     func bothApplyPathsAgree(changed: Int) throws {
         let held = rows(0..<50, "a")
         // Change `changed / 2` rows, delete a quarter as many, insert the rest.

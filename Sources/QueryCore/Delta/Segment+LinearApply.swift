@@ -1,0 +1,126 @@
+/// The keyed apply of small deltas: linear search over typed keys, no hash tables, and the picks
+/// on the stack, so applying a few changed rows allocates only the columns that change.
+extension Segment {
+    /// Applies a keyed delta by linear search (see ``DeltaStrategy``): the same rows, in the same
+    /// order, and the same errors as the hashed apply. At most 64 rows may be carried.
+    ///
+    /// - Complexity: O(rows held × rows carried + rows carried²) key comparisons.
+    func linearKeyedApply(upserts: Segment, deletes: Segment) throws(QueryError) -> Segment {
+        let key = schema.keyColumns
+        precondition(upserts.rowCount + deletes.rowCount <= 64, "a linear apply tracks at most 64 carried rows")
+        if key.count == 1, let held = IntegerKeyComparer.keys(columns[key[0]]),
+            let upsertKeys = IntegerKeyComparer.keys(upserts.columns[key[0]]),
+            deletes.columns.count == 1, let deleteKeys = IntegerKeyComparer.keys(deletes.columns[0])
+        {
+            return try linearKeyedApply(
+                upserts: upserts,
+                deletes: deletes,
+                IntegerKeyComparer(first: held, second: upsertKeys),
+                IntegerKeyComparer(first: held, second: deleteKeys),
+                IntegerKeyComparer(first: upsertKeys, second: upsertKeys),
+                IntegerKeyComparer(first: deleteKeys, second: deleteKeys),
+                IntegerKeyComparer(first: upsertKeys, second: deleteKeys)
+            )
+        }
+        let heldKeys = key.map { columns[$0] }
+        let upsertKeys = key.map { upserts.columns[$0] }
+        let deleteKeys = deletes.columns
+        return try linearKeyedApply(
+            upserts: upserts,
+            deletes: deletes,
+            ColumnsKeyComparer(first: heldKeys, second: upsertKeys),
+            ColumnsKeyComparer(first: heldKeys, second: deleteKeys),
+            ColumnsKeyComparer(first: upsertKeys, second: upsertKeys),
+            ColumnsKeyComparer(first: deleteKeys, second: deleteKeys),
+            ColumnsKeyComparer(first: upsertKeys, second: deleteKeys)
+        )
+    }
+
+    /// The linear apply over five key comparers: held × upserts, held × deletes, upserts ×
+    /// upserts, deletes × deletes and upserts × deletes.
+    private func linearKeyedApply<K: RowKeyComparer>(
+        upserts: Segment,
+        deletes: Segment,
+        _ heldUpsert: K,
+        _ heldDelete: K,
+        _ upsertUpsert: K,
+        _ deleteDelete: K,
+        _ upsertDelete: K
+    ) throws(QueryError) -> Segment {
+        let upsertCount = upserts.rowCount
+        let deleteCount = deletes.rowCount
+        // The delta itself must name each key once.
+        for u in 0..<upsertCount {
+            for v in 0..<u where upsertUpsert.same(v, u) {
+                throw QueryError(
+                    .invalidArgument,
+                    "delta upserts key \(describeKey(upserts, row: u)) twice (rows \(v + 1) and \(u + 1))"
+                )
+            }
+        }
+        for d in 0..<deleteCount {
+            for e in 0..<d where deleteDelete.same(e, d) {
+                throw QueryError(.invalidArgument, "delta deletes twice key \(Segment.describeKey(deletes.columns, row: d))")
+            }
+            for u in 0..<upsertCount where upsertDelete.same(u, d) {
+                throw QueryError(
+                    .invalidArgument,
+                    "delta both upserts and deletes key \(describeKey(upserts, row: u))"
+                )
+            }
+        }
+        let outcome = withUnsafeTemporaryAllocation(of: Int32.self, capacity: rowCount + upsertCount) {
+            picks -> Result<Segment, QueryError> in
+            var upsertUsed: UInt64 = 0  // bit sets over at most 64 carried rows
+            var deleteUsed: UInt64 = 0
+            var picked = 0
+            rows: for i in 0..<rowCount {
+                for u in 0..<upsertCount where heldUpsert.same(i, u) {
+                    guard upsertUsed & (1 << UInt64(u)) == 0 else {
+                        return .failure(heldTwice(row: i))
+                    }
+                    upsertUsed |= 1 << UInt64(u)
+                    picks[picked] = Column.pickSecond(u)
+                    picked += 1
+                    continue rows
+                }
+                for d in 0..<deleteCount where heldDelete.same(i, d) {
+                    guard deleteUsed & (1 << UInt64(d)) == 0 else {
+                        return .failure(heldTwice(row: i))
+                    }
+                    deleteUsed |= 1 << UInt64(d)
+                    continue rows
+                }
+                picks[picked] = Column.pickFirst(i)
+                picked += 1
+            }
+            guard deleteUsed.nonzeroBitCount == deleteCount else {
+                return .failure(
+                    QueryError(
+                        .baseVersionMismatch,
+                        "delta deletes \(deleteCount - deleteUsed.nonzeroBitCount) key(s) that are not held"
+                    )
+                )
+            }
+            for u in 0..<upsertCount where upsertUsed & (1 << UInt64(u)) == 0 {
+                picks[picked] = Column.pickSecond(u)
+                picked += 1
+            }
+            return .success(gathering(UnsafeBufferPointer(rebasing: picks[0..<picked]), other: upserts))
+        }
+        return try outcome.get()
+    }
+
+    /// The error for a held key that appears twice (held rows no valid history produces).
+    private func heldTwice(row: Int) -> QueryError {
+        QueryError(
+            .baseVersionMismatch,
+            "held rows have key \(Segment.describeKey(schema.keyColumns.map { columns[$0] }, row: row)) twice"
+        )
+    }
+
+    /// The key of row `row` of `segment` (of this schema), for error messages.
+    private func describeKey(_ segment: Segment, row: Int) -> String {
+        Segment.describeKey(schema.keyColumns.map { segment.columns[$0] }, row: row)
+    }
+}
