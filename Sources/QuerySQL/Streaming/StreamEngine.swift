@@ -100,8 +100,23 @@ public final class StreamEngine {
     /// Safety: the engine is confined to one task (it is not `Sendable`), and each access through
     /// the accessors below is instantaneous or a short `modify` that calls no runtime code that
     /// could re-enter the engine, so no two accesses to one field overlap.
+    /// What routing an event of one stream needs, without reference counting per event.
+    ///
+    /// Safety of the unowned references: `State.streams` holds every stream type for the engine's
+    /// life (streams are never taken out of it), each type owns its filter index, and a named
+    /// window is held by its stream type's `namedWindow`, which is only changed together with
+    /// the route (``attachNamedWindow(_:to:)``, ``removeStatement(_:)``). None of these change
+    /// while an event is routed: consumers never define streams or add or remove statements.
+    struct StreamRoute {
+        unowned(unsafe) let type: StreamType
+        unowned(unsafe) let filters: FilterIndex
+        unowned(unsafe) var namedWindow: NamedWindowRuntime?
+    }
+
     struct State {
         var streams: [StreamType] = []
+        /// Parallel to `streams`.
+        var routes: [StreamRoute] = []
         var streamsByName: [String: Int] = [:]
         var statements: [StatementID: StatementRuntime] = [:]
         var registrations: [StatementID: [(stream: Int, consumer: ObjectIdentifier)]] = [:]
@@ -112,7 +127,8 @@ public final class StreamEngine {
         var expiryQueues: [ExpiryQueue] = []
         var scheduled: [ObjectIdentifier: Instant] = [:]
         var queue = EventQueue()
-        var outputs: [StreamOutput] = []
+        /// Triggers produced and not yet handed out.
+        var pending = StreamOutputBuffer()
         var sequence: UInt64 = 0
         var matchBuffer: [Int32] = []
         var now: Instant?
@@ -169,10 +185,6 @@ public final class StreamEngine {
         _read { yield state.pointee.queue }
         _modify { yield &state.pointee.queue }
     }
-    private var outputs: [StreamOutput] {
-        _read { yield state.pointee.outputs }
-        _modify { yield &state.pointee.outputs }
-    }
     private var sequence: UInt64 {
         get { state.pointee.sequence }
         set { state.pointee.sequence = newValue }
@@ -217,6 +229,7 @@ public final class StreamEngine {
         }
         let type = StreamType(index: streams.count, name: name, schema: schema)
         streams.append(type)
+        state.pointee.routes.append(StreamRoute(type: type, filters: type.filters, namedWindow: nil))
         streamsByName[key] = type.index
         return StreamHandle(index: type.index, name: name)
     }
@@ -294,6 +307,7 @@ public final class StreamEngine {
         patternStatements.removeAll { $0 === runtime }
         if let named = runtime as? NamedWindowRuntime, streams[named.stream].namedWindow === named {
             streams[named.stream].namedWindow = nil
+            state.pointee.routes[named.stream].namedWindow = nil
         }
     }
 
@@ -345,12 +359,53 @@ public final class StreamEngine {
 
     /// Sends one event to a resolved stream.
     public func send(_ stream: StreamHandle, _ values: [Value], at time: Instant? = nil) throws(QueryError) -> [StreamOutput] {
-        if state.pointee.streams[stream.index].accepts(values) {
+        if state.pointee.routes[stream.index].type.accepts(values) {
             sendUnchecked(stream.index, values, at: time)
         } else {
             sendUnchecked(stream.index, try conformed(values, to: stream), at: time)
         }
         return takeOutputs()
+    }
+
+    /// Sends one event to a resolved stream and appends the triggers it produced (with any timers
+    /// due before it) to `outputs`: the same triggers as ``send(_:_:at:)-(StreamHandle,_,_)``
+    /// returns, in flat storage a caller can reuse so that delivering them allocates nothing.
+    ///
+    /// - Throws: ``QueryError`` `.invalidArgument` for a wrong value count, `.typeMismatch` for a
+    ///   value that does not fit its field; then nothing is appended.
+    public func send(
+        _ stream: StreamHandle, _ values: [Value], at time: Instant? = nil, into outputs: inout StreamOutputBuffer
+    ) throws(QueryError) {
+        let checked = state.pointee.routes[stream.index].type.accepts(values) ? values : try conformed(values, to: stream)
+        // Triggers are appended to the caller's buffer directly; anything produced earlier and not
+        // yet taken (by `advance` or a statement's creation) comes first, as `send` would return it.
+        takePending(into: &outputs)
+        swap(&outputs, &state.pointee.pending)
+        sendUnchecked(stream.index, checked, at: time)
+        swap(&outputs, &state.pointee.pending)
+    }
+
+    /// Moves engine time forward like ``advance(to:)`` and appends the triggers produced to
+    /// `outputs`.
+    public func advance(to time: Instant, into outputs: inout StreamOutputBuffer) {
+        takePending(into: &outputs)
+        swap(&outputs, &state.pointee.pending)
+        if now == nil || time >= now! {
+            fireTimers(until: time)
+            now = time
+        }
+        swap(&outputs, &state.pointee.pending)
+    }
+
+    /// Moves triggers not yet handed out to the end of `outputs`.
+    private func takePending(into outputs: inout StreamOutputBuffer) {
+        if state.pointee.pending.isEmpty { return }
+        for t in state.pointee.pending.indices {
+            outputs.append(
+                statement: state.pointee.pending.statement(at: t), time: state.pointee.pending.time(at: t),
+                columns: state.pointee.pending.columns(at: t), rows: state.pointee.pending[t].rows)
+        }
+        state.pointee.pending.removeAll()
     }
 
     /// `values` with each value coerced to its field's type.
@@ -412,9 +467,9 @@ public final class StreamEngine {
 
     /// The triggers produced since the last call (for callers using ``sendUnchecked``).
     package func takeOutputs() -> [StreamOutput] {
-        if outputs.isEmpty { return [] }
-        let taken = outputs
-        outputs = []
+        if state.pointee.pending.isEmpty { return [] }
+        let taken = state.pointee.pending.outputs
+        state.pointee.pending.removeAll()
         return taken
     }
 
@@ -455,19 +510,21 @@ public final class StreamEngine {
                 queue.append(Event(stream: target, time: time, sequence: sequence, values: values))
             }
         }
-        if state.pointee.outputs.capacity == 0 { state.pointee.outputs.reserveCapacity(4) }
-        outputs.append(StreamOutput(statement: statement.id, time: time, columns: statement.columns, rows: rows))
+        state.pointee.pending.append(statement: statement.id, time: time, columns: statement.columns, rows: rows)
     }
 
     /// Whether any timer or expiry queue exists (otherwise an event need not look for due timers).
     private var hasTimers: Bool { !state.pointee.timers.isEmpty || !state.pointee.expiryQueues.isEmpty }
 
-    /// One result row of a statement that inserts into no stream (the per-event path of filters).
-    func emitResult(_ statement: StatementID, columns: [String], row: [Value]) {
-        // The array is handed to the caller after each event: start it with room for a few.
-        if state.pointee.outputs.capacity == 0 { state.pointee.outputs.reserveCapacity(4) }
-        state.pointee.outputs.append(
-            StreamOutput(statement: statement, time: state.pointee.now ?? .zero, columns: columns, rows: [row]))
+    /// The one result row of `filter` for `event` (which passed it), for a statement that inserts
+    /// into no stream (the per-event path of filters): written straight into the pending triggers.
+    @inline(__always)
+    func emitResult(_ statement: StatementID, columns: [String], of filter: borrowing EventFilter, for event: Event) {
+        state.pointee.pending.beginOneRowTrigger(statement: statement, time: state.pointee.now ?? .zero, columns: columns)
+        // Appending the row evaluates only the select list (no engine access) while the buffer is
+        // held.
+        filter.appendRow(event, to: &state.pointee.pending.values)
+        state.pointee.pending.endRow()
     }
 
     private func fireTimers(until time: Instant) {
@@ -515,15 +572,15 @@ public final class StreamEngine {
     }
 
     private func route(_ event: Event) {
-        let type = state.pointee.streams[event.stream]
-        type.namedWindow?.consume(event, engine: self)
-        let filters = type.filters
+        let route = state.pointee.routes[event.stream]
+        route.namedWindow?.consume(event, engine: self)
+        let filters = route.filters
         if filters.count == 0 { return }
         // The buffer is taken out while consumers run, so a nested route gets its own.
         var matches: [Int32] = []
         swap(&matches, &state.pointee.matchBuffer)
         filters.matches(event, into: &matches)
-        for i in matches { filters.consumer(i).consume(event, engine: self) }
+        filters.deliver(event, to: matches, engine: self)
         swap(&matches, &state.pointee.matchBuffer)
     }
 
@@ -545,11 +602,13 @@ public final class StreamEngine {
     func addDerivedStream(_ name: String, schema: Schema) -> Int {
         let type = StreamType(index: streams.count, name: name, schema: schema)
         streams.append(type)
+        state.pointee.routes.append(StreamRoute(type: type, filters: type.filters, namedWindow: nil))
         streamsByName[name.lowercased()] = type.index
         return type.index
     }
 
     func attachNamedWindow(_ window: NamedWindowRuntime, to stream: Int) {
         streams[stream].namedWindow = window
+        state.pointee.routes[stream].namedWindow = window
     }
 }

@@ -79,7 +79,21 @@ final class FilterIndex {
             while true {
                 let s = Int(slots[i])
                 if s == 0 { return nil }
-                if hashes[s - 1] == hash && Value.compare(keys[s - 1], value) == 0 { return s - 1 }
+                if hashes[s - 1] == hash && ValueHash.equal(keys[s - 1], value) { return s - 1 }
+                i = (i + 1) & mask
+            }
+        }
+
+        /// ``find(_:hash:)`` on the table at `table`, reading its arrays in place (calling a method
+        /// on a table reached through a pointer copies the table, retaining each of its arrays).
+        @inline(__always)
+        static func find(in table: UnsafePointer<Table>, _ value: Value, hash: Int) -> Int? {
+            let mask = table.pointee.slots.count - 1
+            var i = hash & mask
+            while true {
+                let s = Int(table.pointee.slots[i])
+                if s == 0 { return nil }
+                if table.pointee.hashes[s - 1] == hash && ValueHash.equal(table.pointee.keys[s - 1], value) { return s - 1 }
                 i = (i + 1) & mask
             }
         }
@@ -131,6 +145,8 @@ final class FilterIndex {
     struct Storage {
         /// The registered consumers, in registration order (an entry's number is its position).
         var consumers: [any EventConsumer] = []
+        /// The same, unowned, for delivering events without reference counting.
+        var targets: [Target] = []
         /// The filters as registered, to rebuild the index after a removal.
         var filters: [CompiledExpression?] = []
         /// The `field op integer` conjuncts of every entry's residual condition: entry `e`'s are
@@ -152,6 +168,7 @@ final class FilterIndex {
             for (consumer, filter) in added {
                 let entry = Int32(consumers.count)
                 consumers.append(consumer)
+                targets.append(Target(consumer: consumer))
                 filters.append(filter)
                 let indexing = FilterIndexing(filter)
                 let residual = indexing.residual.map(EventPredicate.init)
@@ -189,33 +206,49 @@ final class FilterIndex {
         }
 
         mutating func matches(_ event: Event, into result: inout [Int32]) {
-            result.removeAll(keepingCapacity: true)
+            evaluations &+= collect(event, into: &result)
+        }
+
+        /// The entries whose filters accept `event`, in registration order, and how many filter
+        /// conditions that took. (Non-mutating, and reading the tables in place through a buffer
+        /// pointer: indexing `tables` while `self` is being mutated would copy a whole table, with
+        /// a retain and a release of each of its arrays.)
+        @inline(__always)
+        func collect(_ event: Event, into result: inout [Int32]) -> Int {
+            if !result.isEmpty { result.removeAll(keepingCapacity: true) }
             // Each list is in registration order; only results gathered from several lists need sorting.
             var lists = 0
-            for t in tables.indices {
-                let column = tables[t].column
-                guard column < event.values.count else { continue }
-                let value = event.values[column]
-                if value.isNull { continue }
-                guard let b = tables[t].find(value, hash: ValueHash.of(value)) else { continue }
-                lists += 1
-                let start = Int(tables[t].start[b]), count = Int(tables[t].count[b])
-                evaluations &+= count
-                if !tables[t].conditional[b] {
-                    for i in start..<start + count { result.append(tables[t].entries[i]) }
-                } else {
-                    for i in start..<start + count {
-                        let entry = tables[t].entries[i]
-                        if passes(Int(entry), event) { result.append(entry) }
+            var evaluated = 0
+            tables.withUnsafeBufferPointer { buffer in
+                // Subscripting the pointer addresses a table in place (the buffer's subscript
+                // would copy it).
+                guard let tables = buffer.baseAddress else { return }
+                for t in 0..<buffer.count {
+                    let column = tables[t].column
+                    guard column < event.values.count else { continue }
+                    let value = event.values[column]
+                    if value.isNull { continue }
+                    guard let b = Table.find(in: tables + t, value, hash: ValueHash.of(value)) else { continue }
+                    lists += 1
+                    let start = Int(tables[t].start[b]), count = Int(tables[t].count[b])
+                    evaluated &+= count
+                    if !tables[t].conditional[b] {
+                        for i in start..<start + count { result.append(tables[t].entries[i]) }
+                    } else {
+                        for i in start..<start + count {
+                            let entry = tables[t].entries[i]
+                            if passes(Int(entry), event) { result.append(entry) }
+                        }
                     }
                 }
             }
             if !unindexed.isEmpty {
-                evaluations &+= unindexed.count
+                evaluated &+= unindexed.count
                 lists += 1
                 for i in unindexed.indices where passes(Int(unindexed[i]), event) { result.append(unindexed[i]) }
             }
             if lists > 1 && result.count > 1 { result.sort() }
+            return evaluated
         }
     }
 
@@ -248,6 +281,20 @@ final class FilterIndex {
         storage.pointee = rebuilt
     }
 
+    /// A registered consumer, unowned. Safety: `Storage.consumers` holds the same consumer
+    /// strongly at the same position, and both arrays only change together (``add(consumer:filter:)``,
+    /// ``remove(where:)``), never while events are delivered (consumers do not register or remove
+    /// statements).
+    struct Target {
+        unowned(unsafe) let consumer: any EventConsumer
+    }
+
+    /// Hands `event` to the consumers of `entries`, in order.
+    @inline(__always)
+    func deliver(_ event: Event, to entries: [Int32], engine: StreamEngine) {
+        for entry in entries { storage.pointee.targets[Int(entry)].consumer.consume(event, engine: engine) }
+    }
+
     /// The consumer of entry `entry`.
     @inline(__always)
     func consumer(_ entry: Int32) -> any EventConsumer { storage.pointee.consumers[Int(entry)] }
@@ -274,6 +321,16 @@ enum ValueHash {
             return d.isNaN ? 0x7FF8 : Int(truncatingIfNeeded: d.bitPattern)
         case .text(let s): return text(s)
         }
+    }
+
+    /// Whether two values are equal (`Value.compare(a, b) == 0`); two texts go straight to their
+    /// byte counts and bytes.
+    @inline(__always)
+    static func equal(_ a: Value, _ b: Value) -> Bool {
+        if case .text(let x) = a, case .text(let y) = b {
+            return x.utf8.count == y.utf8.count && Value.compareText(x, y) == 0
+        }
+        return Value.compare(a, b) == 0
     }
 
     static func text(_ s: String) -> Int {

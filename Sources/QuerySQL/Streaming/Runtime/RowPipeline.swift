@@ -280,19 +280,31 @@ struct EventFilter: Sendable {
     }
 
     /// The result row for `event`, or `nil` if `WHERE` or `HAVING` rejects it.
-    @inline(__always)
     func result(_ event: Event) -> [Value]? {
-        if let whereClause, !whereClause.isTrue(event) { return nil }
-        if let having, !having.isTrue(event) { return nil }
+        guard passes(event) else { return nil }
         var row: [Value] = []
         row.reserveCapacity(items.count)
+        appendRow(event, to: &row)
+        return row
+    }
+
+    /// Whether `WHERE` and `HAVING` accept `event`.
+    @inline(__always)
+    func passes(_ event: Event) -> Bool {
+        if let whereClause, !whereClause.isTrue(event) { return false }
+        if let having, !having.isTrue(event) { return false }
+        return true
+    }
+
+    /// Appends the select list's values for `event` (which passed) to `values`.
+    @inline(__always)
+    func appendRow(_ event: Event, to values: inout [Value]) {
         for item in items {
             switch item {
-            case .field(let c): row.append(c < event.values.count ? event.values[c] : .null)
-            case .constant(let v): row.append(v)
-            case .expression(let e): row.append(e.evaluate(.one(event)))
+            case .field(let c): values.append(c < event.values.count ? event.values[c] : .null)
+            case .constant(let v): values.append(v)
+            case .expression(let e): values.append(e.evaluate(.one(event)))
             }
         }
-        return row
     }
 }

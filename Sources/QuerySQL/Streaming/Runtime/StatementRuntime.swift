@@ -70,7 +70,7 @@ final class StreamInput: EventConsumer, TimerTarget {
         guard !stopped, let now = engine.now else { return }
         if let eventFilter {
             // What `processOne` does for such a statement, without forming a row.
-            if let row = eventFilter.result(event) { engine.emitResult(statement.id, columns: columns, row: row) }
+            if eventFilter.passes(event) { engine.emitResult(statement.id, columns: columns, of: eventFilter, for: event) }
             return
         }
         if passesThrough {
