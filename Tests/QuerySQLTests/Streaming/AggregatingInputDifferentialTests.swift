@@ -161,6 +161,59 @@ import Testing
         Self.compare(flat, general, statements, "insert into")
     }
 
+    /// A key field whose equal values differ in representation (`0.0` and `-0.0` in a real field,
+    /// equal text in distinct storage; `1`, `1.0` and `true` sent to an integer field are coerced
+    /// alike): the rows show the latest event's representation,
+    /// also when the select list or `HAVING` reads the key (the flat path keeps a representative
+    /// only while the key stays identical), and `HAVING` reading another field keeps every event.
+    @Test(arguments: 1...3 as ClosedRange<UInt64>)
+    func keyRepresentationFollowsLatestEvent(seed: UInt64) throws {
+        let statements = [
+            "select k, count(*) as n from T.win:length(30) group by k",
+            "select r, avg(v) as a from T.win:time(1 sec) group by r having r >= 0 or count(*) > 0",
+            "select k * 2 as d, sum(v) as s from T.win:time(1500 msec) group by k having cast(k as text) != 'x'",
+            "select host, count(*) as n from T.win:length(20) group by host having max(v) > 0 and w is not null",
+            "select k, count(*) as n from T.win:time(1 sec) group by k having count(*) > 0 and w is not null",
+            "select host, count(*) as n from T.win:time(1 sec) group by host",
+            "select r * 1 as x, count(*) as n from T.win:length(25) group by r",
+        ]
+        let long = String(repeating: "y", count: 30)
+        let ks: [Value] = [.integer(1), .real(1), .boolean(true), .integer(2), .real(2), .null]
+        let rs: [Value] = [.real(0), .real(-0.0), .integer(0), .real(3), .integer(3)]
+        let (flat, general) = try Self.run(statements: statements, seed: seed, events: 600, hosts: 1, keys: 1) { rng in
+            // Text equal to another event's but in its own storage.
+            let host: Value = .text(long + String(Int.random(in: 0..<3, using: &rng)))
+            let w: Value = Bool.random(using: &rng) ? .null : .real(0.5)
+            return [
+                host, ks.randomElement(using: &rng)!, rs.randomElement(using: &rng)!,
+                .integer(Int64.random(in: -3...5, using: &rng)), w,
+            ]
+        }
+        #expect(flat.count > 1_000)
+        Self.compare(flat, general, statements, "seed \(seed)")
+    }
+
+    /// ``FlatRing`` against an array used as a queue, across growth and wrap-around.
+    @Test func flatRingMatchesArrayQueue() {
+        var rng = SeededGenerator(seed: 5)
+        var ring = FlatRing<Value>(filler: .null)
+        var reference: [Value] = []
+        for step in 0..<5_000 {
+            if Int.random(in: 0..<5, using: &rng) < 3 {
+                let v: Value = .text("t\(step)")
+                ring.append(v)
+                reference.append(v)
+            } else if !reference.isEmpty {
+                #expect(ring.removeFirst() == reference.removeFirst(), "step \(step)")
+            }
+            #expect(ring.count == reference.count)
+            if !reference.isEmpty {
+                let i = Int.random(in: 0..<reference.count, using: &rng)
+                #expect(ring[i] == reference[i] && ring.first == reference[0], "step \(step)")
+            }
+        }
+    }
+
     /// The group table alone against a dictionary: random keys of every storage class (including
     /// `1` and `1.0`, `0.0` and `-0.0`, NaN, equal text in distinct storage) found, created and
     /// released in random order.

@@ -16,7 +16,7 @@ final class ExpiryQueue {
     /// The mutable state, in one stored property so each operation is one exclusive access.
     private struct State {
         var inputs: [AggregatingInput?] = []
-        var pending = RingBuffer<Pending>()
+        var pending = FlatRing(filler: Pending(deadline: 0, slot: -1))
     }
 
     let duration: Int64
@@ -41,7 +41,7 @@ final class ExpiryQueue {
     }
 
     /// The earliest pending deadline, in nanoseconds since the epoch.
-    var nextDeadline: Int64? { state.pending.first?.deadline }
+    var nextDeadline: Int64? { state.pending.isEmpty ? nil : state.pending.first.deadline }
 
     /// Expires the input whose deadline is first (the engine calls this when that deadline has
     /// come, once per pending deadline, in order).
@@ -52,16 +52,16 @@ final class ExpiryQueue {
     /// matches) could observe the difference, and the engine's loop runs once per instant rather
     /// than once per input.
     func fireFirst(at time: Instant, engine: StreamEngine) {
-        guard let first = state.pending.popFirst() else { return }
+        guard !state.pending.isEmpty else { return }
+        let first = state.pending.removeFirst()
         var input = state.inputs[Int(first.slot)]
         while true {
             guard let current = input else { break }
             current.expire(at: time, engine: engine)
-            guard current.statement.insertInto == nil, let next = state.pending.first,
-                next.deadline == first.deadline
+            guard current.statement.insertInto == nil, !state.pending.isEmpty,
+                state.pending.first.deadline == first.deadline
             else { break }
-            state.pending.popFirst()
-            input = state.inputs[Int(next.slot)]
+            input = state.inputs[Int(state.pending.removeFirst().slot)]
         }
     }
 }

@@ -60,9 +60,24 @@ struct FlatAggregationState {
     private let key: Key
     private let specs: [StreamAggregateSpec]
     private let arguments: [Argument]
+    /// Per aggregate, the field its argument is (≥ 0), ``rowArgument`` for `count(*)` or
+    /// ``expressionArgument``: the common cases without copying an ``Argument`` (which may
+    /// retain a compiled expression).
+    private let argumentFields: [Int]
+    private static let rowArgument = -1
+    private static let expressionArgument = -2
+    /// The field a `GROUP BY field` key is, else -1 (read before switching over ``key``).
+    private let keyField: Int
     private let kinds: [Kind]
     private let usesGeneral: Bool
-    private let having: AggregateCondition?
+    /// The `aggregate op constant` conjuncts of `HAVING`, one entry per conjunct in three plain
+    /// arrays (reading them retains nothing, unlike iterating ``AggregateCondition/parts``).
+    private let havingSlots: [Int]
+    private let havingTests: [EventPredicate.Test]
+    private let havingConstants: [Value]
+    /// The other conjuncts of `HAVING`, evaluated after the comparisons (conjuncts are pure, so
+    /// the order does not change the result).
+    private let havingGeneral: [CompiledExpression]
     private let selectExpressions: [CompiledExpression]
     private let fifo: Bool
     private let retains: Bool
@@ -86,9 +101,16 @@ struct FlatAggregationState {
     /// Set when the statement stops: nothing enters or leaves any more.
     var stopped = false
 
-    private var entries = RingBuffer<Entry>()
+    private var entries = FlatRing(filler: Entry(time: 0, group: -1, sequence: 0))
     /// Aggregate arguments of the held events, `k` per event.
-    private var heldArguments = RingBuffer<Value>()
+    private var heldArguments = FlatRing<Value>(filler: .null)
+    /// With `GROUP BY field` where the select list and `HAVING` read no other field: that field.
+    /// Then a group's representative only changes when an entering event's key value is not
+    /// identical to the representative's (see ``representativeKeys``), since any event with the
+    /// same key value gives the same rows; storing each event would retain and release its values.
+    private let representativeKeyField: Int?
+    /// The representative's key value per group, when ``representativeKeyField`` is set.
+    private var representativeKeys: [Value] = []
 
     init(plan: StreamSelectPlan, window: AggregatingInput.Window) {
         self.plan = plan
@@ -100,6 +122,7 @@ struct FlatAggregationState {
             if case .field(0, let c) = plan.groupBy[0] { key = .field(c) } else { key = .expression(plan.groupBy[0]) }
         default: key = .many(plan.groupBy)
         }
+        if case .field(let c) = key { keyField = c } else { keyField = -1 }
         self.specs = plan.aggregates
         self.k = plan.aggregates.count
         self.arguments = plan.aggregates.map { (spec) -> Argument in
@@ -107,6 +130,13 @@ struct FlatAggregationState {
             case nil: return .row
             case .field(0, let c)?: return .field(c)
             case let e?: return .expression(e)
+            }
+        }
+        self.argumentFields = arguments.map { (argument) -> Int in
+            switch argument {
+            case .row: return Self.rowArgument
+            case .field(let c): return c
+            case .expression: return Self.expressionArgument
             }
         }
         let kinds = plan.aggregates.map { (spec) -> Kind in
@@ -119,11 +149,34 @@ struct FlatAggregationState {
         }
         self.kinds = kinds
         self.usesGeneral = kinds.contains { if case .general = $0 { return true } else { return false } }
-        self.having = plan.having.map(AggregateCondition.init)
+        let having = plan.having.map(AggregateCondition.init)
+        var slots: [Int] = [], tests: [EventPredicate.Test] = [], constants: [Value] = []
+        var general: [CompiledExpression] = []
+        for part in having?.parts ?? [] {
+            switch part {
+            case .compare(let slot, let test, let constant):
+                slots.append(slot)
+                tests.append(test)
+                constants.append(constant)
+            case .general(let e): general.append(e)
+            }
+        }
+        havingSlots = slots
+        havingTests = tests
+        havingConstants = constants
+        havingGeneral = general
         self.selectExpressions = plan.selectExpressions
         self.fifo = plan.fifo
         if case .none = window { retains = false } else { retains = true }
         self.groups = GroupTable(width: plan.groupBy.count)
+        if case .field(let c) = key {
+            var read = plan.selectExpressions
+            for case .general(let e) in having?.parts ?? [] { read.append(e) }
+            let onlyKey = read.allSatisfy { StreamEngine.fields(of: $0).allSatisfy { $0 == [0, c] } }
+            representativeKeyField = onlyKey ? c : nil
+        } else {
+            representativeKeyField = nil
+        }
         self.keyScratch = [Value](repeating: .null, count: plan.groupBy.count)
         if plan.groupBy.isEmpty { addGroupStorage(0) }
     }
@@ -164,33 +217,46 @@ struct FlatAggregationState {
         touchedCount = 0
         var entered = false
         for _ in 0..<leaving {
-            let entry = entries.popFirst()!
+            let entry = entries.removeFirst()
             let g = entry.group
             if g >= 0 {
                 let gi = Int(g)
                 rowCounts[gi] -= 1
                 for a in 0..<k {
-                    let v = heldArguments.popFirst()!
+                    let v = heldArguments.removeFirst()
                     leave(v, slot: gi &* k &+ a, aggregate: a, sequence: entry.sequence)
                 }
                 touch(g)
             } else {
-                for _ in 0..<k { heldArguments.popFirst() }
+                for _ in 0..<k { heldArguments.removeFirst() }
             }
         }
         if let event = entering {
             var group: Int32 = -1
             if wherePredicate?.isTrue(event) ?? true {
-                let g = groupNumber(for: event)
+                let (g, isNew) = groupNumber(for: event)
                 let gi = Int(g)
                 rowCounts[gi] += 1
-                representatives[gi] = event
+                if let c = representativeKeyField {
+                    let held = c < event.values.count ? event.values[c] : .null
+                    if isNew || !Self.identical(representativeKeys[gi], held) {
+                        representatives[gi] = event
+                        representativeKeys[gi] = held
+                    }
+                } else {
+                    representatives[gi] = event
+                }
                 for a in 0..<k {
                     let v: Value
-                    switch arguments[a] {
-                    case .row: v = .null
-                    case .field(let c): v = c < event.values.count ? event.values[c] : .null
-                    case .expression(let e): v = e.evaluate(.one(event))
+                    let c = argumentFields[a]
+                    if c >= 0 {
+                        v = c < event.values.count ? event.values[c] : .null
+                    } else if c == Self.rowArgument {
+                        v = .null
+                    } else if case .expression(let e) = arguments[a] {
+                        v = e.evaluate(.one(event))
+                    } else {
+                        v = .null
                     }
                     enter(v, slot: gi &* k &+ a, aggregate: a, sequence: event.sequence)
                     if retains { heldArguments.append(v) }
@@ -222,7 +288,7 @@ struct FlatAggregationState {
 
     @inline(__always)
     private mutating func enter(_ v: Value, slot: Int, aggregate a: Int, sequence: UInt64) {
-        if case .row = arguments[a] {
+        if argumentFields[a] == Self.rowArgument {
             // `count(*)`: every row counts.
             if case .general = kinds[a] { enterGeneralRow(slot) } else { sums[slot].count += 1 }
             return
@@ -236,7 +302,7 @@ struct FlatAggregationState {
 
     @inline(__always)
     private mutating func leave(_ v: Value, slot: Int, aggregate a: Int, sequence: UInt64) {
-        if case .row = arguments[a] {
+        if argumentFields[a] == Self.rowArgument {
             if case .general = kinds[a] { leaveGeneralRow(slot) } else { sums[slot].count -= 1 }
             return
         }
@@ -288,7 +354,7 @@ struct FlatAggregationState {
         }
     }
 
-    private func aggregateValues(_ g: Int32) -> [Value] {
+    private mutating func aggregateValues(_ g: Int32) -> [Value] {
         var values: [Value] = []
         values.reserveCapacity(k)
         for a in 0..<k { values.append(aggregateValue(g, a)) }
@@ -297,25 +363,31 @@ struct FlatAggregationState {
 
     /// Whether group `g` satisfies `HAVING` (as `CompiledExpression.isTrue(row, aggregates)` would
     /// say): comparisons of one aggregate with a constant read just that aggregate.
+    ///
+    /// `mutating` though it only reads: called from ``update(leaving:entering:now:)``, a
+    /// non-mutating call may pass a copy of the whole state (retaining every array in it).
     @inline(__always)
-    private func passesHaving(_ g: Int32) -> Bool {
-        guard let having else { return true }
-        var values: [Value]? = nil
-        for part in having.parts {
-            switch part {
-            case .compare(let slot, let test, let constant):
-                guard slot < k else { return false }
-                if !AggregateCondition.holds(aggregateValue(g, slot), test, constant) { return false }
-            case .general(let e):
-                if values == nil { values = aggregateValues(g) }
-                if !e.isTrue(representatives[Int(g)].map { Row.one($0) }, values!) { return false }
-            }
+    private mutating func passesHaving(_ g: Int32) -> Bool {
+        for i in 0..<havingSlots.count {
+            let slot = havingSlots[i]
+            guard slot < k else { return false }
+            if !AggregateCondition.holds(aggregateValue(g, slot), havingTests[i], havingConstants[i]) { return false }
         }
+        if havingGeneral.isEmpty { return true }
+        return passesGeneralHaving(g)
+    }
+
+    /// The conjuncts of `HAVING` other than `aggregate op constant`.
+    @inline(never)
+    private mutating func passesGeneralHaving(_ g: Int32) -> Bool {
+        let values = aggregateValues(g)
+        let row = representatives[Int(g)].map { Row.one($0) }
+        for e in havingGeneral where !e.isTrue(row, values) { return false }
         return true
     }
 
     /// The select list for group `g`.
-    private func resultRow(_ g: Int32) -> [Value] {
+    private mutating func resultRow(_ g: Int32) -> [Value] {
         let values = aggregateValues(g)
         let source = representatives[Int(g)].map { Row.one($0) }
         return selectExpressions.map { $0.evaluate(source, values) }
@@ -323,10 +395,16 @@ struct FlatAggregationState {
 
     // MARK: Groups
 
-    private mutating func groupNumber(for event: Event) -> Int32 {
+    /// The event's group, and whether it is new.
+    private mutating func groupNumber(for event: Event) -> (Int32, Bool) {
         let found: (Int32, Bool)
+        if keyField >= 0 {
+            found = groups.group(for: keyField < event.values.count ? event.values[keyField] : .null)
+            if found.1 { addGroupStorage(found.0) }
+            return found
+        }
         switch key {
-        case .none: return 0
+        case .none: return (0, false)
         case .field(let c):
             found = groups.group(for: c < event.values.count ? event.values[c] : .null)
         case .expression(let e):
@@ -336,9 +414,22 @@ struct FlatAggregationState {
             for j in expressions.indices { keyScratch[j] = expressions[j].evaluate(row) }
             found = keyScratch.withUnsafeBufferPointer { groups.group(for: $0) }
         }
-        let (g, isNew) = found
-        if isNew { addGroupStorage(g) }
-        return g
+        if found.1 { addGroupStorage(found.0) }
+        return found
+    }
+
+    /// Whether two values have the same representation (same case and bits, text with the same
+    /// raw bits), so any expression gives the same result for either.
+    @inline(__always)
+    static func identical(_ a: Value, _ b: Value) -> Bool {
+        switch (a, b) {
+        case (.text(let x), .text(let y)): return GroupTable.rawBits(x) == GroupTable.rawBits(y)
+        case (.integer(let x), .integer(let y)): return x == y
+        case (.real(let x), .real(let y)): return x.bitPattern == y.bitPattern
+        case (.boolean(let x), .boolean(let y)): return x == y
+        case (.null, .null): return true
+        default: return false
+        }
     }
 
     /// Fresh per-group state for a new group number (appended, or reset when reused).
@@ -347,12 +438,14 @@ struct FlatAggregationState {
         if gi == rowCounts.count {
             rowCounts.append(0)
             representatives.append(nil)
+            if representativeKeyField != nil { representativeKeys.append(.null) }
             touchStamps.append(0)
             for _ in 0..<k { sums.append(RunningSum()) }
             if usesGeneral { for a in 0..<k { accumulators.append(Accumulator(specs[a], fifo: fifo)) } }
         } else {
             rowCounts[gi] = 0
             representatives[gi] = nil
+            if representativeKeyField != nil { representativeKeys[gi] = .null }
             for a in 0..<k { sums[gi &* k &+ a] = RunningSum() }
             if usesGeneral { for a in 0..<k { accumulators[gi &* k &+ a] = Accumulator(specs[a], fifo: fifo) } }
         }
@@ -361,6 +454,7 @@ struct FlatAggregationState {
     private mutating func releaseGroup(_ g: Int32) {
         groups.release(g)
         representatives[Int(g)] = nil
+        if representativeKeyField != nil { representativeKeys[Int(g)] = .null }
     }
 
     /// The number of live groups.
