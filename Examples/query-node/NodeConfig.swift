@@ -110,6 +110,12 @@ struct NodeConfig: Decodable, Sendable {
         var declaresUnknownStreams: Bool?
         /// Bearer tokens; absent means no authentication (a trusted network only).
         var tokens: [PushTokenConfig]?
+        /// Seconds a kept-alive connection may idle (default 60).
+        var idleTimeout: Double?
+        /// Seconds a request may take to arrive in full (default 30).
+        var requestTimeout: Double?
+        /// Open connections at most; more are answered 503 (default 1024).
+        var maxConnections: Int?
     }
 
     struct PushTokenConfig: Decodable, Sendable {
@@ -237,6 +243,21 @@ extension NodeConfig.PushConfig {
         var configuration = EventPushServer.Configuration(listen: try Endpoint(parsing: listen))
         if let path { configuration.path = path }
         configuration.declaresUnknownStreams = declaresUnknownStreams ?? false
+        for (key, seconds) in [("idleTimeout", idleTimeout), ("requestTimeout", requestTimeout)] {
+            if let seconds, !(seconds > 0 && seconds.isFinite) {
+                throw QueryError(.invalidArgument, "push.\(key) must be a positive number of seconds, not \(seconds)")
+            }
+        }
+        // Clamped to a billion seconds so the conversion cannot overflow.
+        func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((min(seconds, 1e9) * 1000).rounded())) }
+        if let idleTimeout { configuration.limits.idleTimeout = duration(idleTimeout) }
+        if let requestTimeout { configuration.limits.requestTimeout = duration(requestTimeout) }
+        if let maxConnections {
+            guard maxConnections > 0 else {
+                throw QueryError(.invalidArgument, "push.maxConnections must be at least 1, not \(maxConnections)")
+            }
+            configuration.limits.maximumConnections = maxConnections
+        }
         guard let tokens else { return configuration }
         var parsed: [PushToken] = []
         for token in tokens {

@@ -39,6 +39,8 @@ public final class EventPushServer: EventSource {
         public var declaresUnknownStreams = false
         /// Who may post. Default `.none`: anyone who reaches the port.
         public var authentication = PushAuthentication.none
+        /// Idle and request timeouts and the connection limit (``HTTP1Server/Limits``).
+        public var limits = HTTP1Server.Limits()
 
         /// Listens on `listen` with the defaults.
         public init(listen: Endpoint) { self.listen = listen }
@@ -77,6 +79,7 @@ public final class EventPushServer: EventSource {
         self.server = HTTP1Server(
             listen: configuration.listen,
             maximumBodyBytes: configuration.maximumBodyBytes,
+            limits: configuration.limits,
             eventLoopGroup: eventLoopGroup,
             logger: logger
         ) { request in
@@ -105,6 +108,11 @@ public final class EventPushServer: EventSource {
     }
 
     public var statistics: EventSourceStatistics { shared.counters.withLock { $0 } }
+
+    /// Connections answered `503` because the connection limit was reached.
+    public var connectionsRefused: Int { server.connectionsRefused }
+    /// Connections closed by the idle or request timeout.
+    public var connectionsTimedOut: Int { server.connectionsTimedOut }
 
     /// The bound port once listening; `nil` if it stopped first.
     public func listeningPort() async -> Int? { await server.listeningPort() }

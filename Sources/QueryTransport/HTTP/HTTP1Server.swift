@@ -13,6 +13,12 @@ import Synchronization
 /// header `Connection: close`) says otherwise; ``stop()`` closes the idle ones at once and the
 /// busy ones after their response.
 ///
+/// ``Limits`` keep one client from holding the server: a kept-alive connection idle for
+/// ``Limits/idleTimeout`` is closed, so is one whose request is not complete within
+/// ``Limits/requestTimeout`` of its head (slowloris), and past ``Limits/maximumConnections`` a new
+/// connection is answered `503` and closed. Each is counted (``connectionsRefused``,
+/// ``connectionsTimedOut``).
+///
 /// The shape of ``MetricsServer``, with the request handling left to the owner: the JSON push
 /// endpoint builds on it, and tests use it as a webhook receiver.
 public final class HTTP1Server: Sendable {
@@ -23,6 +29,8 @@ public final class HTTP1Server: Sendable {
     public let listen: Endpoint
     /// The largest request body accepted.
     public let maximumBodyBytes: Int
+    /// Timeouts and the connection limit.
+    public let limits: Limits
     private let handler: Handler
     private let group: any EventLoopGroup
     private let logger: Logger
@@ -36,21 +44,52 @@ public final class HTTP1Server: Sendable {
         /// Open connections, and whether each is between a request's head and its response.
         var connections: [ObjectIdentifier: (channel: any Channel, busy: Bool)] = [:]
         var accepted = 0
+        /// Admitted connections not yet closed (counted from accept, so a burst cannot overshoot).
+        var open = 0
+        var refused = 0
+        var timedOut = 0
     }
 
-    /// Connections accepted so far.
+    /// How long connections may wait and how many may be open.
+    public struct Limits: Sendable {
+        /// A kept-alive connection without a new request for this long is closed. Default 60 s.
+        public var idleTimeout: Duration = .seconds(60)
+        /// A request must be complete (head to end of body) within this long. Default 30 s.
+        public var requestTimeout: Duration = .seconds(30)
+        /// Open connections at most; a new one past this is answered `503` and closed. Default 1,024.
+        public var maximumConnections = 1_024
+
+        /// The defaults.
+        public init() {}
+
+        /// Chosen limits.
+        public init(idleTimeout: Duration, requestTimeout: Duration, maximumConnections: Int) {
+            self.idleTimeout = idleTimeout
+            self.requestTimeout = requestTimeout
+            self.maximumConnections = maximumConnections
+        }
+    }
+
+    /// Connections accepted so far (including refused ones).
     public var connectionsAccepted: Int { state.withLock { $0.accepted } }
+    /// Connections answered `503` because ``Limits/maximumConnections`` were open.
+    public var connectionsRefused: Int { state.withLock { $0.refused } }
+    /// Connections closed for idling past ``Limits/idleTimeout`` or for a request slower than
+    /// ``Limits/requestTimeout``.
+    public var connectionsTimedOut: Int { state.withLock { $0.timedOut } }
 
     /// Creates a server; nothing listens until ``run()``.
     public init(
         listen: Endpoint,
         maximumBodyBytes: Int = 8 << 20,
+        limits: Limits = Limits(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "query.http"),
         handler: @escaping Handler
     ) {
         self.listen = listen
         self.maximumBodyBytes = maximumBodyBytes
+        self.limits = limits
         self.handler = handler
         self.group = eventLoopGroup
         self.logger = logger
@@ -74,12 +113,24 @@ public final class HTTP1Server: Sendable {
     /// - Throws: ``QueryCore/QueryError`` `.unavailable` if the address cannot be bound.
     public func run() async throws(QueryError) {
         let server: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+        let idleTimeout = TimeAmount(limits.idleTimeout)
+        let requestTimeout = TimeAmount(limits.requestTimeout)
+        let timedOut: @Sendable (HTTPConnectionGuard.Closure) -> Void = { _ in self.state.withLock { $0.timedOut += 1 } }
         do {
             server = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: listen.host, port: listen.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        if self.admit(channel) {
+                            try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                            try channel.pipeline.syncOperations.addHandler(
+                                HTTPConnectionGuard(idleTimeout: idleTimeout, requestTimeout: requestTimeout, onClose: timedOut))
+                        } else {
+                            let limit = self.limits.maximumConnections
+                            self.logger.debug("HTTP connection refused: limit reached", metadata: ["limit": "\(limit)"])
+                            try channel.pipeline.syncOperations.addHandler(
+                                RefusingHandler(response: HTTP1Server.refusal(limit: limit)))
+                        }
                         return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                             wrappingChannelSynchronously: channel
                         )
@@ -130,6 +181,30 @@ public final class HTTP1Server: Sendable {
         for waiter in waiters { waiter.resume(returning: nil) }
     }
 
+    /// Counts an accepted connection and admits it if fewer than ``Limits/maximumConnections``
+    /// are open; an admitted connection is uncounted when it closes.
+    private func admit(_ channel: any Channel) -> Bool {
+        let admitted = state.withLock { state in
+            state.accepted += 1
+            guard state.open < limits.maximumConnections else {
+                state.refused += 1
+                return false
+            }
+            state.open += 1
+            return true
+        }
+        if admitted { channel.closeFuture.whenComplete { _ in self.state.withLock { $0.open -= 1 } } }
+        return admitted
+    }
+
+    /// The raw response to a connection past the limit (written without the HTTP pipeline: no
+    /// request was read).
+    static func refusal(limit: Int) -> String {
+        let body = "too many connections (limit \(limit))\n"
+        return "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+    }
+
     /// Marks a connection busy (a request is being answered) or idle.
     /// - Returns: Whether the server is stopping (an idle connection should then close).
     private func mark(_ channel: any Channel, busy: Bool) -> Bool {
@@ -143,7 +218,6 @@ public final class HTTP1Server: Sendable {
         let channel = connection.channel
         let id = ObjectIdentifier(channel)
         let stopping = state.withLock { state in
-            state.accepted += 1
             state.connections[id] = (channel, false)
             return state.stopped
         }
@@ -212,6 +286,35 @@ public final class HTTP1Server: Sendable {
             }
         } catch {
             logger.debug("HTTP connection closed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Answers a connection accepted past the limit with a raw `503` and closes it; whatever the client
+/// sends is discarded (no HTTP parsing for a connection that will not be served).
+private final class RefusingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let response: String
+    private var sent = false
+
+    init(response: String) { self.response = response }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { refuse(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        refuse(context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    private func refuse(_ context: ChannelHandlerContext) {
+        guard !sent else { return }
+        sent = true
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(NIOAny(ByteBuffer(string: response))).whenComplete { _ in
+            loopBound.value.close(promise: nil)
         }
     }
 }
