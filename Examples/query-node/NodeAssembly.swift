@@ -50,7 +50,8 @@ enum NodeAssembly {
                 throw QueryError(.invalidArgument, "a tla-child config needs \"parent\"")
             }
             let configuration = AggregatorChild.Configuration(
-                parent: try NodeID(validating: parent), schedule: schedule)
+                parent: try NodeID(validating: parent), schedule: schedule,
+                dropAfter: NodeConfig.seconds(config.dropAfter) ?? .seconds(180))
             return ([AggregatorChild(id: try config.nodeID("id"), configuration: configuration)], [])
         case .sql:
             return (

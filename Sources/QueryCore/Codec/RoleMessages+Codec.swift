@@ -251,12 +251,15 @@ extension CombineRequest: WireCodable {
         generation.encode(into: &writer)
         writer.writeList(droppedClusters)
         writer.writeBool(reset)
+        writer.writeList(tables)
     }
 
     public init(from reader: inout WireReader) throws(QueryError) {
         let generation = try Generation(from: &reader)
         let dropped = try reader.readList(DroppedNode.self, minimumElementSize: 10, what: "dropped count")
-        self.init(generation: generation, droppedClusters: dropped, reset: try reader.readBool("reset"))
+        let reset = try reader.readBool("reset")
+        let tables = try reader.readList(TableName.self, minimumElementSize: 2, what: "deferred table count")
+        self.init(generation: generation, droppedClusters: dropped, reset: reset, tables: tables)
     }
 }
 

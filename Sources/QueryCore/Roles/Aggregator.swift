@@ -485,7 +485,8 @@ public struct Aggregator: Role {
             let request = CombineRequest(
                 generation: generation,
                 droppedClusters: dropped,
-                reset: childReset.contains(child)
+                reset: childReset.contains(child),
+                tables: configuration.deferred.filter { $0.value == child }.map(\.key)
             )
             actions.append(.send(.combine(request), to: child))
         }

@@ -18,16 +18,22 @@ public struct AggregatorChild: Role {
         public var sourcedTables: Set<TableName>
         /// The schedule (for generation numbers).
         public var schedule: GenerationSchedule
+        /// A cluster whose rows have not been relayed for this long is left out of what the child
+        /// hands back (and reported dropped), as its TLA does: a TLA that restarted cannot know
+        /// how old the child's rows of a cluster it has not heard yet are. Default 3 minutes.
+        public var dropAfter: Duration
 
         /// Creates a configuration.
         public init(
             parent: NodeID,
             schedule: GenerationSchedule = GenerationSchedule(),
-            sourcedTables: Set<TableName> = []
+            sourcedTables: Set<TableName> = [],
+            dropAfter: Duration = .seconds(180)
         ) {
             self.parent = parent
             self.schedule = schedule
             self.sourcedTables = sourcedTables
+            self.dropAfter = dropAfter
         }
     }
 
@@ -43,6 +49,8 @@ public struct AggregatorChild: Role {
     private var resyncRequested: [TableName: UInt64] = [:]
     /// Cluster → newest generation relayed from it.
     private var lastRelayed: [NodeID: UInt64] = [:]
+    /// Cluster → when something of it was last relayed here.
+    private var lastRelayedAt: [NodeID: Instant] = [:]
     /// Table → cluster → the resync this child asked of that cluster and has not seen answered.
     private var awaitedResyncs: [TableName: [NodeID: AwaitedResync]] = [:]
 
@@ -85,6 +93,7 @@ public struct AggregatorChild: Role {
         }
         switch message {
         case .deferral(let deferral):
+            lastRelayedAt[deferral.cluster] = now
             for entry in deferral.entries { figures[entry.table, default: [:]][deferral.cluster] = entry.completeness }
             requestFullState(deferral, into: &actions)
             let intake = store.intake(
@@ -111,12 +120,19 @@ public struct AggregatorChild: Role {
             if request.reset {
                 parent = Downstream(now: now)
             }
-            let dropped = Dictionary(
+            var dropped = Dictionary(
                 request.droppedClusters.map { ($0.node, $0.since) },
                 uniquingKeysWith: { a, _ in a }
             )
+            // Clusters silent here for `dropAfter` are dropped too, whatever the TLA knows.
+            for (cluster, heard) in lastRelayedAt where dropped[cluster] == nil && now - heard >= configuration.dropAfter {
+                dropped[cluster] = heard + configuration.dropAfter
+            }
             let number = request.generation.number
-            let entries = store.names.map { entry($0, dropped: dropped, generation: number, merge: false) }
+            // Every deferred table, also one not held (yet, or any more after a restart): an entry
+            // without copies that replaces this child's scope tells the TLA to let go of old rows.
+            let tables = Set(store.names).union(request.tables).sorted()
+            let entries = tables.map { entry($0, dropped: dropped, generation: number, merge: false) }
             let update = GenerationUpdate(generation: request.generation, entries: entries)
             RoleMetrics.send(update, to: peer, role: "tla-child", into: &actions)
             lastDropped = dropped

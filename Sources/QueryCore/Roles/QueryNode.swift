@@ -118,7 +118,16 @@ public struct QueryNode: Role {
     /// Requests to the active TLA reset what it believes this node holds until an update replacing
     /// every requested table arrived (after a start or a failover): a lost reset must not leave the
     /// TLA sending deltas against rows this node never held.
-    private var needsReset = true
+    private var needsReset = true {
+        didSet { if needsReset { receivedInFull = [] } }
+    }
+    /// While ``needsReset``: the requested tables that arrived in full (entries replacing this
+    /// node's scope) since. A TLA with children sends deferred tables in a second update of the
+    /// generation, so the reset is over once every requested table came in full, in any update.
+    private var receivedInFull: Set<TableName> = []
+    /// Table → the newest generation in which this node asked the active TLA to resend it because
+    /// its updates stopped arriving (see ``resyncLaggingTables(now:into:)``).
+    private var lagResyncs: [TableName: UInt64] = [:]
     private var requested: Set<TableName> = []
     private var redirected: [TableName: Redirect] = [:]
 
@@ -200,10 +209,9 @@ public struct QueryNode: Role {
                 )
                 return
             }
-            if needsReset, update.entries.allSatisfy(\.replacesScope),
-                requested.isSubset(of: Set(update.entries.map(\.table)))
-            {
-                needsReset = false
+            if needsReset {
+                for entry in update.entries where entry.replacesScope { receivedInFull.insert(entry.table) }
+                if requested.isSubset(of: receivedInFull) { needsReset = false }
             }
             onUpdate(update, from: peer, now: now, into: &actions)
         case .heartbeat:
@@ -249,6 +257,7 @@ public struct QueryNode: Role {
         }
         if newest.map({ $0 < update.generation }) ?? true { newest = update.generation }
         catalog.version &+= 1
+        resyncLaggingTables(now: now, into: &actions)
         let wanted = wanted()
         for name in update.entries.map(\.table) {
             if !wanted.contains(name) {
@@ -535,6 +544,32 @@ public struct QueryNode: Role {
                 standby: !isActive
             )
             actions.append(.send(.request(request), to: aggregator))
+        }
+    }
+
+    /// Asks the active TLA to resend, in full, each requested table whose updates stopped arriving
+    /// while others' did: a table held since generation `g` when generation `g + 2` has arrived
+    /// missed at least one update (a TLA lists every requested table in every generation; a table
+    /// deferred to a child comes in a second update of the same generation, so one generation of
+    /// lag is normal). Without this, rows the lost updates removed (a dropped machine's) would be
+    /// served until the table next changes. Asked at most once per generation per table.
+    private mutating func resyncLaggingTables(now: Instant, into actions: inout [RoleAction]) {
+        guard !needsReset, let current = newest?.number, let aggregator = activeAggregator else { return }
+        for table in requested.sorted() {
+            guard let held = tableGeneration[table]?.number, held + 2 <= current,
+                lagResyncs[table].map({ $0 < current }) ?? true
+            else { continue }
+            lagResyncs[table] = current
+            actions.append(.send(.resync(ResyncRequest(generation: current, table: table, origins: [])), to: aggregator))
+            actions.append(
+                .log(
+                    LogRecord(
+                        .info, "table updates stopped arriving: asking for it in full",
+                        metadata: ["table": table.rawValue, "held": "\(held)", "generation": "\(current)"]
+                    )
+                )
+            )
+            actions.append(RoleMetrics.counter("query.resyncs", 1, role: "sql"))
         }
     }
 

@@ -92,7 +92,8 @@ public final class Fleet {
                 Aggregator(id: $0, configuration: aggregatorConfiguration)
             }
             for child in children {
-                let childConfiguration = AggregatorChild.Configuration(parent: FleetShape.aggregator(a), schedule: schedule)
+                let childConfiguration = AggregatorChild.Configuration(
+                    parent: FleetShape.aggregator(a), schedule: schedule, dropAfter: c.dropAfter)
                 try simulation.addNode(child, skew: skew()) { AggregatorChild(id: $0, configuration: childConfiguration) }
             }
         }

@@ -76,7 +76,8 @@ import Testing
                 CombineRequest(
                     generation: generation,
                     droppedClusters: [DroppedNode(node: "cluster:2", since: .seconds(50))],
-                    reset: true
+                    reset: true,
+                    tables: ["software_versions", "processes"]
                 )
             ),
             .query(RemoteQuery(QueryRequest(id: QueryID(9), sql: "SELECT 1"))),

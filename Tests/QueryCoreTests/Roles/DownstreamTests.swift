@@ -77,4 +77,32 @@ import Testing
             }
         }
     }
+
+    /// A receiver that applied a removal whose acknowledgement was lost no longer holds the origin,
+    /// though the sender's acknowledged state says it does: when the origin returns unchanged (a
+    /// dropped machine that comes back), the sender must send it in full, not skip it as held.
+    @Test func anOriginReturningAfterAnUnacknowledgedRemovalIsSentInFull() throws {
+        var store = TableStore(keepsHistory: true)
+        let now = Instant.zero + .seconds(1)
+        var downstream = Downstream(now: now)
+        let table: TableName = "a", origin = Self.origins[0], other = Self.origins[1]
+        _ = try store.publish(table, origin: origin, segment: Fixtures.rows(origin, count: 2, bump: 1), now: now)
+        _ = try store.publish(table, origin: other, segment: Fixtures.rows(other, count: 2, bump: 1), now: now)
+        downstream.record(TableRequest(tables: [table], lease: .seconds(60), reset: false, standby: false), now: now)
+        func entry(_ origins: [NodeID], _ generation: UInt64) -> TableEntry {
+            downstream.entry(
+                for: table, origins: origins, store: store, completeness: TableCompleteness(), generation: generation)
+        }
+        #expect(entry([origin, other], 1).copies.count == 2)
+        downstream.acknowledge(generation: 1, tables: [table])
+        // Generation 2 drops the origin; the receiver applies it, but its acknowledgement is lost.
+        #expect(entry([other], 2).removed == [origin])
+        // Generation 3: the origin is back with the same rows (same version).
+        let back = entry([origin, other], 3)
+        #expect(back.copies.map(\.origin) == [origin], "\(Self.shape(back))")
+        #expect(back.copies.first?.copy.isFull == true)
+        // Once that is acknowledged, an unchanged origin is skipped again.
+        downstream.acknowledge(generation: 3, tables: [table])
+        #expect(entry([origin, other], 4).copies.isEmpty)
+    }
 }

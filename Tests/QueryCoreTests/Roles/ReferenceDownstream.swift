@@ -98,11 +98,19 @@ struct ReferenceDownstream: Sendable {
         var copies: [OriginCopy] = []
         var changes: [Change] = []
         var heldAndIncluded = 0
+        // Origins whose removal an unacknowledged (still remembered) update carried: the receiver
+        // may hold them or not, so they are sent in full.
+        var removalsInFlight: Set<NodeID> = []
+        for (pendingGeneration, byTable) in pending
+        where generation <= ReferenceDownstream.pendingDepth || pendingGeneration + ReferenceDownstream.pendingDepth >= generation {
+            for change in byTable[table] ?? [] where change.version == nil { removalsInFlight.insert(change.origin) }
+        }
         if let stored = store[table] {
             for origin in origins {
                 guard let slice = stored.table.slices[origin] else { continue }
-                let ackedVersion = held[origin]
+                var ackedVersion = held[origin]
                 if ackedVersion != nil { heldAndIncluded += 1 }
+                if removalsInFlight.contains(origin) { ackedVersion = nil }
                 if ackedVersion == slice.version { continue }
                 guard let copy = store.copy(of: table, origin: origin, acked: ackedVersion) else { continue }
                 copies.append(OriginCopy(origin: origin, copy: copy, publishedAt: slice.publishedAt))
@@ -150,6 +158,8 @@ struct ReferenceDownstream: Sendable {
                 acked[table]![change.origin] = change.version
             }
             pending[generation]?[table] = nil
+            // Older unacknowledged updates are superseded (this one listed every difference).
+            for older in pending.keys where older < generation { pending[older]?[table] = nil }
         }
     }
 

@@ -7,11 +7,16 @@ public struct CombineRequest: Sendable, Hashable {
     public var droppedClusters: [DroppedNode]
     /// The TLA holds nothing from the child (it restarted): send full copies.
     public var reset: Bool
+    /// The tables deferred to the child, sorted. The child answers with an entry for each, also
+    /// for one it holds nothing of (after a restart): the TLA then lets go of the rows it held
+    /// from the child for that table instead of serving them as current.
+    public var tables: [TableName]
 
     /// Creates a combine request.
-    public init(generation: Generation, droppedClusters: [DroppedNode], reset: Bool = false) {
+    public init(generation: Generation, droppedClusters: [DroppedNode], reset: Bool = false, tables: [TableName] = []) {
         self.generation = generation
         self.droppedClusters = droppedClusters.sorted()
         self.reset = reset
+        self.tables = tables.sorted()
     }
 }

@@ -27,7 +27,8 @@ struct Downstream: Sendable {
         var acked: [NodeID: Version] = [:]
         /// The newest generation acknowledged (older acknowledgements are ignored).
         var ackedGeneration: UInt64?
-        /// What the unacknowledged updates carried, oldest generation first.
+        /// What the unacknowledged updates carried (usually oldest generation first; a resync reply
+        /// for an older generation is appended).
         var pending: [Pending] = []
         /// The next entry lists every origin (after a reset or a full resync).
         var replaceScope = false
@@ -147,10 +148,14 @@ struct Downstream: Sendable {
         let stored = store[table]
         if let stored {
             let held = state.acked
+            let removalsInFlight = Self.removalsInFlight(state.pending)
             for origin in origins {
                 guard let slice = stored.table.slices[origin] else { continue }
-                let ackedVersion = held.isEmpty ? nil : held[origin]
+                var ackedVersion = held.isEmpty ? nil : held[origin]
                 if ackedVersion != nil { heldAndIncluded += 1 }
+                // The receiver may have applied an unacknowledged removal of this origin (only the
+                // acknowledgement was lost): what it holds is unknown, so it gets a full copy.
+                if !removalsInFlight.isEmpty, removalsInFlight.contains(origin) { ackedVersion = nil }
                 if ackedVersion == slice.version { continue }
                 let copy = TableStore.copy(of: slice, record: stored.origins[origin], acked: ackedVersion)
                 copies.append(OriginCopy(origin: origin, copy: copy, publishedAt: slice.publishedAt))
@@ -184,6 +189,15 @@ struct Downstream: Sendable {
         )
     }
 
+    /// The origins whose removal an unacknowledged update carried.
+    private static func removalsInFlight(_ pending: [Pending]) -> Set<NodeID> {
+        var origins: Set<NodeID> = []
+        for update in pending {
+            for change in update.changes where change.version == nil { origins.insert(change.origin) }
+        }
+        return origins
+    }
+
     /// Promotes what the acknowledged update carried for `tables` (except `excluding` origins) into
     /// what the receiver holds.
     mutating func acknowledge(generation: UInt64, tables names: [TableName], excluding: Set<NodeID> = []) {
@@ -198,7 +212,9 @@ struct Downstream: Sendable {
                 for change in state.pending[index].changes where excluding.isEmpty || !excluding.contains(change.origin) {
                     state.acked[change.origin] = change.version
                 }
-                state.pending.remove(at: index)
+                // Older unacknowledged updates are superseded: this one listed every difference
+                // from what was acknowledged before (their removals are no longer in doubt).
+                state.pending.removeAll { $0.generation <= generation }
             }
         }
     }
