@@ -290,7 +290,10 @@ public struct Aggregator: Role {
         }
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "tla"))
         let number = update.generation.number
-        collector.reported(cluster, generation: number, full: update.entries.allSatisfy(\.replacesScope))
+        // Synced once every table asked for came in full since the failover or start: a full reply
+        // to one table's resync does not make the cluster synced.
+        collector.reported(
+            cluster, generation: number, inFull: update.entries.filter(\.replacesScope).map(\.table), wanted: forwarded)
         var local: [TableEntry] = []
         var relayed: [NodeID: [TableEntry]] = [:]
         for entry in update.entries {

@@ -89,4 +89,20 @@ import Testing
         tla.reported("b", generation: 2, full: true)
         #expect(tla.warmingUp(at: .seconds(5)))  // a failed over: unsynced again
     }
+
+    /// Seed 138: a full reply to one table's resync does not make a source synced; every wanted
+    /// table must have come in full since it was marked unsynced, in one update or several.
+    @Test func aSourceIsSyncedOnceEveryWantedTableCameInFull() {
+        var c = collector(["a"])
+        c.start(now: .zero)
+        c.reported("a", generation: 1, inFull: ["t1"], wanted: ["t1", "t2"])
+        #expect(!c.isSynced("a"))
+        c.reported("a", generation: 1, inFull: ["t2"], wanted: ["t1", "t2"])
+        #expect(c.isSynced("a"))
+        c.markUnsynced("a")
+        c.reported("a", generation: 2, inFull: ["t2"], wanted: ["t1", "t2"])
+        #expect(!c.isSynced("a"))
+        c.reported("a", generation: 3, inFull: ["t1", "t2"], wanted: ["t1", "t2"])
+        #expect(c.isSynced("a"))
+    }
 }

@@ -105,4 +105,30 @@ import Testing
         downstream.acknowledge(generation: 3, tables: [table])
         #expect(entry([origin, other], 4).copies.isEmpty)
     }
+
+    /// The mirror case (seed 230): a receiver applied a full entry whose acknowledgement was lost;
+    /// when one of its origins then leaves (a dropped machine), the removal must be sent although
+    /// the sender never saw that origin acknowledged.
+    @Test func anOriginSentButNotAcknowledgedIsRemovedWhenItLeaves() throws {
+        var store = TableStore(keepsHistory: true)
+        let now = Instant.zero + .seconds(1)
+        var downstream = Downstream(now: now)
+        let table: TableName = "a", origin = Self.origins[0], other = Self.origins[1]
+        _ = try store.publish(table, origin: origin, segment: Fixtures.rows(origin, count: 2, bump: 1), now: now)
+        _ = try store.publish(table, origin: other, segment: Fixtures.rows(other, count: 2, bump: 1), now: now)
+        downstream.record(TableRequest(tables: [table], lease: .seconds(60), reset: false, standby: false), now: now)
+        func entry(_ origins: [NodeID], _ generation: UInt64) -> TableEntry {
+            downstream.entry(
+                for: table, origins: origins, store: store, completeness: TableCompleteness(), generation: generation)
+        }
+        // Generation 1 replaces the receiver's scope with both origins; its acknowledgement is lost.
+        let first = entry([origin, other], 1)
+        #expect(first.replacesScope && first.copies.count == 2)
+        // Generation 2: the origin has left. The receiver may hold it: it is removed.
+        let second = entry([other], 2)
+        #expect(second.removed == [origin], "\(Self.shape(second))")
+        downstream.acknowledge(generation: 2, tables: [table])
+        // Acknowledged: nothing more to remove.
+        #expect(entry([other], 3).removed.isEmpty)
+    }
 }

@@ -101,9 +101,12 @@ struct ReferenceDownstream: Sendable {
         // Origins whose removal an unacknowledged (still remembered) update carried: the receiver
         // may hold them or not, so they are sent in full.
         var removalsInFlight: Set<NodeID> = []
+        var addedInFlight: Set<NodeID> = []
         for (pendingGeneration, byTable) in pending
         where generation <= ReferenceDownstream.pendingDepth || pendingGeneration + ReferenceDownstream.pendingDepth >= generation {
-            for change in byTable[table] ?? [] where change.version == nil { removalsInFlight.insert(change.origin) }
+            for change in byTable[table] ?? [] {
+                if change.version == nil { removalsInFlight.insert(change.origin) } else { addedInFlight.insert(change.origin) }
+            }
         }
         if let stored = store[table] {
             for origin in origins {
@@ -118,10 +121,11 @@ struct ReferenceDownstream: Sendable {
             }
         }
         var removed: [NodeID] = []
-        if heldAndIncluded < held.count {
-            // Some acknowledged origins are no longer sent: remove them (sorting only those).
+        if heldAndIncluded < held.count || !addedInFlight.isEmpty {
+            // Some acknowledged (or possibly held) origins are no longer sent: remove them.
             let included = Set(origins)
-            removed = held.keys.filter { !included.contains($0) || store[table]?.table.slices[$0] == nil }.sorted()
+            removed = Set(held.keys).union(addedInFlight)
+                .filter { !included.contains($0) || store[table]?.table.slices[$0] == nil }.sorted()
             for origin in removed { changes.append(Change(origin: origin, version: nil)) }
         }
         if merge, let earlier = pending[generation]?[table] {

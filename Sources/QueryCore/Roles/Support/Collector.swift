@@ -21,6 +21,9 @@ struct Collector: Sendable {
         var droppedSince: Instant?
         /// It has sent its full state since the role started (or since it was marked unsynced).
         var synced = false
+        /// While not ``synced``: the tables it has sent in full since (a reply to a resync of one
+        /// table is full for that table only).
+        var receivedInFull: Set<TableName> = []
 
         /// Whether the source is not dropped.
         var isLive: Bool { droppedSince == nil }
@@ -105,13 +108,39 @@ struct Collector: Sendable {
         return newest
     }
 
+    /// Notes that `source` reported generation `number`, with `tables` in full (entries replacing
+    /// its scope): it is synced once every table in `wanted` came in full since it was marked
+    /// unsynced, in one update or several (a resync reply carries one table).
+    ///
+    /// - Returns: Whether `number` is the newest generation it reported.
+    @discardableResult
+    mutating func reported(
+        _ source: NodeID, generation number: UInt64, inFull tables: [TableName], wanted: [TableName]
+    ) -> Bool {
+        var state = sources[source] ?? Source()
+        let newest = number > state.reported
+        state.reported = max(state.reported, number)
+        if !state.synced {
+            state.receivedInFull.formUnion(tables)
+            if wanted.allSatisfy(state.receivedInFull.contains) {
+                state.synced = true
+                state.receivedInFull = []
+            }
+        }
+        sources[source] = state
+        return newest
+    }
+
     /// Whether `source` has sent its full state since the role started (or was marked unsynced). A
     /// role keeps asking an unsynced source to reset what it believes the role holds: a lost reset
     /// request would otherwise leave the source sending deltas against state the role lost.
     func isSynced(_ source: NodeID) -> Bool { sources[source]?.synced ?? false }
 
     /// Forgets that `source` sent its full state (a failover to another of its proxies).
-    mutating func markUnsynced(_ source: NodeID) { sources[source]?.synced = false }
+    mutating func markUnsynced(_ source: NodeID) {
+        sources[source]?.synced = false
+        sources[source]?.receivedInFull = []
+    }
 
     /// Drops every live source silent for `dropAfter` (logged and counted).
     mutating func checkSilence(now: Instant, into actions: inout [RoleAction]) {

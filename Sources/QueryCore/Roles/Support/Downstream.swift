@@ -148,7 +148,7 @@ struct Downstream: Sendable {
         let stored = store[table]
         if let stored {
             let held = state.acked
-            let removalsInFlight = Self.removalsInFlight(state.pending)
+            let removalsInFlight = Self.inFlight(state.pending, removals: true)
             for origin in origins {
                 guard let slice = stored.table.slices[origin] else { continue }
                 var ackedVersion = held.isEmpty ? nil : held[origin]
@@ -163,10 +163,15 @@ struct Downstream: Sendable {
             }
         }
         var removed: [NodeID] = []
-        if heldAndIncluded < state.acked.count {
+        // Origins an unacknowledged update carried may be held by the receiver (only the
+        // acknowledgement was lost): they count as held for removals.
+        let addedInFlight = state.pending.isEmpty ? [] : Self.inFlight(state.pending, removals: false)
+        if heldAndIncluded < state.acked.count || !addedInFlight.isEmpty {
             // Some acknowledged origins are no longer sent: remove them (sorting only those).
             let included = Set(origins)
-            removed = state.acked.keys.filter { !included.contains($0) || stored?.table.slices[$0] == nil }.sorted()
+            var candidates = addedInFlight
+            candidates.formUnion(state.acked.keys)
+            removed = candidates.filter { !included.contains($0) || stored?.table.slices[$0] == nil }.sorted()
             for origin in removed { changes.append(Change(origin: origin, version: nil)) }
         }
         if let index = state.pendingIndex(generation) {
@@ -189,11 +194,12 @@ struct Downstream: Sendable {
         )
     }
 
-    /// The origins whose removal an unacknowledged update carried.
-    private static func removalsInFlight(_ pending: [Pending]) -> Set<NodeID> {
+    /// The origins whose removal (`removals`) or new version (otherwise) an unacknowledged update
+    /// carried.
+    private static func inFlight(_ pending: [Pending], removals: Bool) -> Set<NodeID> {
         var origins: Set<NodeID> = []
         for update in pending {
-            for change in update.changes where change.version == nil { origins.insert(change.origin) }
+            for change in update.changes where (change.version == nil) == removals { origins.insert(change.origin) }
         }
         return origins
     }
