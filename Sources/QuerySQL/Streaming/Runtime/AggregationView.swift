@@ -50,10 +50,13 @@ final class AggregationView {
     /// rows (storing each event would retain and release its values).
     let representativeKeyField: Int?
 
-    /// The mutable state, in one struct so an operation is one access. Unchecked at run time:
-    /// every method touches it in accesses that call nothing outside the view, and the engine is
-    /// single-threaded, so accesses never overlap; the compiler still checks statically.
-    private struct State {
+    /// The mutable state, behind a pointer the view owns so that statements read the ring through
+    /// it without reference counting (``FlatAggregationState/shared``). Safety: the engine is
+    /// single-threaded and no access spans a call out of the view or the statement reading it;
+    /// the statements hold the view (``AggregatingInput/view``) for as long as they use the pointer.
+    struct State {
+        let isGrouped: Bool
+        let representativeKeyField: Int?
         var groups: GroupTable
         var keyScratch: [Value]
         var entries = FlatRing(filler: Entry(time: 0, group: -1, sequence: 0))
@@ -71,9 +74,37 @@ final class AggregationView {
         var lastSequence: UInt64 = 0
         var lastGroup: Int32 = -1
         var lastPosition = -1
+
+        /// Drops the entries before every attached cursor, releasing groups left without entries.
+        mutating func trim() {
+            var low = Int.max
+            for c in cursors where c < low { low = c }
+            while base < low && !entries.isEmpty {
+                let entry = entries.removeFirst()
+                base &+= 1
+                guard entry.group >= 0, isGrouped else { continue }
+                let g = Int(entry.group)
+                held[g] -= 1
+                if held[g] == 0 {
+                    groups.release(entry.group)
+                    representatives[g] = nil
+                    if representativeKeyField != nil { representativeKeys[g] = .null }
+                }
+            }
+        }
     }
 
-    @exclusivity(unchecked) private var state: State
+    let storage: UnsafeMutablePointer<State> = .allocate(capacity: 1)
+
+    private var state: State {
+        _read { yield storage.pointee }
+        _modify { yield &storage.pointee }
+    }
+
+    deinit {
+        storage.deinitialize(count: 1)
+        storage.deallocate()
+    }
 
     init(plan: StreamSelectPlan, window: AggregatingInput.Window) {
         self.window = window
@@ -87,9 +118,10 @@ final class AggregationView {
         if case .field(let c) = key { keyField = c } else { keyField = -1 }
         isGrouped = !plan.groupBy.isEmpty
         representativeKeyField = Self.representativeKeyField(plan)
-        state = State(
+        storage.initialize(to: State(
+            isGrouped: !plan.groupBy.isEmpty, representativeKeyField: representativeKeyField,
             groups: GroupTable(width: plan.groupBy.count),
-            keyScratch: [Value](repeating: .null, count: plan.groupBy.count))
+            keyScratch: [Value](repeating: .null, count: plan.groupBy.count)))
         if !isGrouped {
             state.held.append(0)
             state.representatives.append(nil)
@@ -141,7 +173,7 @@ final class AggregationView {
         guard state.cursors[slot] != Int.max else { return }
         state.cursors[slot] = Int.max
         state.attached -= 1
-        trim()
+        storage.pointee.trim()
     }
 
     /// How many statements are attached.
@@ -157,7 +189,7 @@ final class AggregationView {
     func advance(_ slot: Int, to position: Int) {
         let old = state.cursors[slot]
         state.cursors[slot] = position
-        if old == state.base { trim() }
+        if old == state.base { storage.pointee.trim() }
     }
 
     /// The entry at absolute position `position` (held: at or after every attached cursor).
@@ -186,7 +218,7 @@ final class AggregationView {
         return enterFirst(event, now: now)
     }
 
-    private func enterFirst(_ event: Event, now: Instant) -> (group: Int32, position: Int) {
+    func enterFirst(_ event: Event, now: Instant) -> (group: Int32, position: Int) {
         var group: Int32 = -1
         if wherePredicate?.isTrue(event) ?? true {
             let (g, isNew) = groupNumber(for: event)
@@ -225,23 +257,6 @@ final class AggregationView {
         return state.base &+ state.entries.count &- 1
     }
 
-    /// Drops the entries before every attached cursor, releasing groups left without entries.
-    private func trim() {
-        var low = Int.max
-        for c in state.cursors where c < low { low = c }
-        while state.base < low && !state.entries.isEmpty {
-            let entry = state.entries.removeFirst()
-            state.base &+= 1
-            guard entry.group >= 0, isGrouped else { continue }
-            let g = Int(entry.group)
-            state.held[g] -= 1
-            if state.held[g] == 0 {
-                state.groups.release(entry.group)
-                state.representatives[g] = nil
-                if representativeKeyField != nil { state.representativeKeys[g] = .null }
-            }
-        }
-    }
 
     /// The event's group, and whether its number is new.
     private func groupNumber(for event: Event) -> (Int32, Bool) {

@@ -38,6 +38,8 @@ struct FlatAggregationState {
     let window: AggregatingInput.Window
     /// The window's entries and groups; unowned: the input holds it (``AggregatingInput/view``).
     unowned(unsafe) let view: AggregationView
+    /// The view's state, read in place on the per-event path (calls on ``view`` would retain it).
+    private let shared: UnsafeMutablePointer<AggregationView.State>
     /// This statement's slot in the view.
     private let slot: Int
     /// Whether the statement groups (else group 0 lives for ever).
@@ -94,6 +96,7 @@ struct FlatAggregationState {
         self.plan = plan
         self.window = view.window
         self.view = view
+        self.shared = view.storage
         self.slot = view.attach()
         self.cursor = view.cursor(slot)
         self.isGrouped = !plan.groupBy.isEmpty
@@ -162,8 +165,13 @@ struct FlatAggregationState {
         if stopped { return ([], false) }
         // The view enters the event once for all its statements; this statement's window is
         // what lies between its cursor and the event's position (or the ring's end).
-        let (group, position) = view.enter(event, now: now)
-        let end = position >= 0 ? position : view.end
+        let group: Int32, position: Int
+        if shared.pointee.lastSequence == event.sequence {
+            (group, position) = (shared.pointee.lastGroup, shared.pointee.lastPosition)
+        } else {
+            (group, position) = view.enterFirst(event, now: now)
+        }
+        let end = position >= 0 ? position : shared.pointee.base &+ shared.pointee.entries.count
         var leaving = 0
         switch window {
         case .none: break
@@ -175,7 +183,7 @@ struct FlatAggregationState {
 
     mutating func expire(at time: Instant) -> [[Value]] {
         guard !stopped, case .time(let d) = window else { return [] }
-        let n = due(at: time.nanosecondsSinceEpoch, duration: d, before: view.end)
+        let n = due(at: time.nanosecondsSinceEpoch, duration: d, before: shared.pointee.base &+ shared.pointee.entries.count)
         return n > 0 ? update(leaving: n, entering: nil, group: -1, held: false).0 : []
     }
 
@@ -183,7 +191,8 @@ struct FlatAggregationState {
     @inline(__always)
     private func due(at t: Int64, duration: Int64, before end: Int) -> Int {
         var n = 0
-        while cursor &+ n < end, view.entry(at: cursor &+ n).time &+ duration <= t { n += 1 }
+        let base = shared.pointee.base
+        while cursor &+ n < end, shared.pointee.entries[cursor &+ n &- base].time &+ duration <= t { n += 1 }
         return n
     }
 
@@ -196,8 +205,9 @@ struct FlatAggregationState {
         touchedCount = 0
         var entered = false
         let oldCursor = cursor
+        let base = shared.pointee.base
         for _ in 0..<leaving {
-            let entry = view.entry(at: cursor)
+            let entry = shared.pointee.entries[cursor &- base]
             cursor &+= 1
             let g = entry.group
             if g >= 0 {
@@ -244,7 +254,7 @@ struct FlatAggregationState {
             }
         }
         if touchedCount == 0 {
-            if cursor != oldCursor { view.advance(slot, to: cursor) }
+            if cursor != oldCursor { advanceCursor(from: oldCursor) }
             return ([], entered)
         }
         var rows: [[Value]] = []
@@ -255,8 +265,15 @@ struct FlatAggregationState {
         }
         // Entries this statement no longer holds may be dropped now that its rows are built (they
         // read the view's representatives).
-        if cursor != oldCursor { view.advance(slot, to: cursor) }
+        if cursor != oldCursor { advanceCursor(from: oldCursor) }
         return (rows, entered)
+    }
+
+    /// Publishes this statement's cursor to the view and lets it drop entries no statement holds.
+    @inline(__always)
+    private func advanceCursor(from old: Int) {
+        shared.pointee.cursors[slot] = cursor
+        if old == shared.pointee.base { shared.pointee.trim() }
     }
 
     @inline(__always)
@@ -354,7 +371,7 @@ struct FlatAggregationState {
     @inline(never)
     private mutating func passesGeneralHaving(_ g: Int32) -> Bool {
         let values = aggregateValues(g)
-        let row = view.representative(g).map { Row.one($0) }
+        let row = shared.pointee.representatives[Int(g)].map { Row.one($0) }
         for e in havingGeneral where !e.isTrue(row, values) { return false }
         return true
     }
@@ -362,7 +379,7 @@ struct FlatAggregationState {
     /// The select list for group `g`.
     private mutating func resultRow(_ g: Int32) -> [Value] {
         let values = aggregateValues(g)
-        let source = view.representative(g).map { Row.one($0) }
+        let source = shared.pointee.representatives[Int(g)].map { Row.one($0) }
         return selectExpressions.map { $0.evaluate(source, values) }
     }
 
