@@ -397,7 +397,9 @@ extension StreamEngine {
                     // Single-stream aggregation: flat per-group state instead of the row pipeline.
                     var queue: ExpiryQueue? = nil
                     if case .time(let ns) = kind { queue = expiryQueue(duration: ns) }
-                    let input = AggregatingInput(statement: statement, plan: plan, window: kind, expiry: queue)
+                    let view = aggregationView(
+                        stream: entry.stream, filter: streamFilters[position], plan: plan, window: kind)
+                    let input = AggregatingInput(statement: statement, plan: plan, view: view, expiry: queue)
                     statement.aggregating = input
                     register(id, stream: entry.stream, consumer: input, filter: streamFilters[position])
                     continue

@@ -125,6 +125,8 @@ public final class StreamEngine {
         var timers = DeadlineHeap<any TimerTarget>()
         /// Time-window expiries of aggregating inputs, one queue per window length.
         var expiryQueues: [ExpiryQueue] = []
+        /// Views aggregating statements share, by sharing key (views without statements are dropped).
+        var views: [String: AggregationView] = [:]
         var scheduled: [ObjectIdentifier: Instant] = [:]
         var queue = EventQueue()
         /// Triggers produced and not yet handed out.
@@ -193,6 +195,11 @@ public final class StreamEngine {
     /// Whether statements that qualify run on ``AggregatingInput`` (flat per-group state); `false`
     /// forces the general row pipeline (differential tests compare the two).
     var usesFlatAggregation = true
+
+    /// Whether aggregating statements with the same stream, filter, window, `WHERE` and `GROUP BY`
+    /// share one ``AggregationView`` (the window's entries and group numbering); `false` gives
+    /// every statement its own (differential tests compare the two).
+    var sharesViews = true
 
     /// Whether single-stream statements without aggregates evaluate events through
     /// ``EventFilter``; `false` forces ``RowPipeline/processOne(_:entering:engine:)`` (differential
@@ -305,6 +312,9 @@ public final class StreamEngine {
             streams[stream].filters.remove { ObjectIdentifier($0) == consumer }
         }
         patternStatements.removeAll { $0 === runtime }
+        if let view = (runtime as? SelectStatementRuntime)?.aggregating?.view, view.attachedCount == 0 {
+            state.pointee.views = state.pointee.views.filter { $0.value !== view }
+        }
         if let named = runtime as? NamedWindowRuntime, streams[named.stream].namedWindow === named {
             streams[named.stream].namedWindow = nil
             state.pointee.routes[named.stream].namedWindow = nil
@@ -534,11 +544,11 @@ public final class StreamEngine {
             // (ties go to the heap).
             var queue: ExpiryQueue? = nil
             var best = Int64.max
-            let queues = state.pointee.expiryQueues
-            for q in queues {
-                if let d = q.nextDeadline, d < best {
+            // Indexed in place: iterating a copy of the array would retain and release it.
+            for i in 0..<state.pointee.expiryQueues.count {
+                if let d = state.pointee.expiryQueues[i].nextDeadline, d < best {
                     best = d
-                    queue = q
+                    queue = state.pointee.expiryQueues[i]
                 }
             }
             if best > limit { queue = nil }
@@ -549,7 +559,7 @@ public final class StreamEngine {
                 let at = Instant(nanosecondsSinceEpoch: best)
                 if now == nil || at > now! { now = at }
                 queue.fireFirst(at: at, engine: self)
-                for pattern in patternStatements { pattern.flushMatches(engine: self) }
+                flushPatterns()
                 drain()
                 continue
             }
@@ -560,9 +570,16 @@ public final class StreamEngine {
             scheduled.removeValue(forKey: key)
             if now == nil || at > now! { now = at }
             target.timerFired(at: at, engine: self)
-            for pattern in patternStatements { pattern.flushMatches(engine: self) }
+            flushPatterns()
             drain()
         }
+    }
+
+    /// Lets pattern statements process matches their timers found.
+    @inline(__always)
+    private func flushPatterns() {
+        if state.pointee.patternStatements.isEmpty { return }
+        for pattern in patternStatements { pattern.flushMatches(engine: self) }
     }
 
     private func drain() {
@@ -587,6 +604,19 @@ public final class StreamEngine {
     func register(_ statement: StatementID, stream: Int, consumer: any EventConsumer, filter: CompiledExpression?) {
         streams[stream].filters.add(consumer: consumer, filter: filter)
         registrations[statement, default: []].append((stream, ObjectIdentifier(consumer)))
+    }
+
+    /// The view an aggregating statement over `stream` with this filter, plan and window attaches
+    /// to: an existing one with the same sharing key (``AggregationView/sharingKey(stream:filter:plan:window:)``)
+    /// while ``sharesViews`` is set, else a new one.
+    func aggregationView(
+        stream: Int, filter: CompiledExpression?, plan: StreamSelectPlan, window: AggregatingInput.Window
+    ) -> AggregationView {
+        let key = sharesViews ? AggregationView.sharingKey(stream: stream, filter: filter, plan: plan, window: window) : nil
+        if let key, let view = state.pointee.views[key] { return view }
+        let view = AggregationView(plan: plan, window: window)
+        if let key { state.pointee.views[key] = view }
+        return view
     }
 
     /// The expiry queue shared by aggregating inputs with time windows of `duration` nanoseconds.

@@ -50,19 +50,31 @@ final class AggregatingInput: EventConsumer {
         }
     }
 
-    /// - Parameter expiry: the engine's expiry queue for the window's length (time windows).
-    init(statement: SelectStatementRuntime, plan: StreamSelectPlan, window: Window, expiry: ExpiryQueue?) {
+    /// The window's entries and groups, possibly shared with other statements (see
+    /// ``AggregationView``).
+    let view: AggregationView
+
+    /// - Parameters:
+    ///   - view: the window's shared part (same window, `WHERE` and `GROUP BY` as `plan`).
+    ///   - expiry: the engine's expiry queue for the window's length (time windows).
+    init(statement: SelectStatementRuntime, plan: StreamSelectPlan, view: AggregationView, expiry: ExpiryQueue?) {
         self.statement = statement
-        self.window = window
-        self.state = FlatAggregationState(plan: plan, window: window)
+        self.window = view.window
+        self.view = view
+        self.state = FlatAggregationState(plan: plan, view: view)
         self.expiry = expiry
+        self.insertsIntoStream = statement.insertInto != nil
         self.expirySlot = expiry?.reserveSlot() ?? 0
         expiry?.bind(expirySlot, to: self)
     }
 
+    /// Whether the statement inserts its rows into a stream (fixed before its inputs are made).
+    let insertsIntoStream: Bool
+
+    /// Stops the input: it leaves its view and its expiry queue (which may outlive the statement).
     func stop() {
-        state = FlatAggregationState(plan: state.plan, window: window)
-        state.stopped = true
+        state.stop()
+        expiry?.unbind(expirySlot)
     }
 
     var stopped: Bool { state.stopped }

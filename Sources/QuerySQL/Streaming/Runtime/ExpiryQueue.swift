@@ -35,6 +35,10 @@ final class ExpiryQueue {
 
     func bind(_ slot: Int32, to input: AggregatingInput) { state.inputs[Int(slot)] = input }
 
+    /// Forgets a stopped input: its pending deadlines fire nothing (the input's statement may
+    /// be gone, so the input must not be asked about it any more).
+    func unbind(_ slot: Int32) { state.inputs[Int(slot)] = nil }
+
     @inline(__always)
     func push(deadline: Int64, slot: Int32) {
         state.pending.append(Pending(deadline: deadline, slot: slot))
@@ -56,9 +60,13 @@ final class ExpiryQueue {
         let first = state.pending.removeFirst()
         var input = state.inputs[Int(first.slot)]
         while true {
+            // Deadlines of stopped (unbound) inputs are skipped.
+            while input == nil, !state.pending.isEmpty, state.pending.first.deadline == first.deadline {
+                input = state.inputs[Int(state.pending.removeFirst().slot)]
+            }
             guard let current = input else { break }
             current.expire(at: time, engine: engine)
-            guard current.statement.insertInto == nil, !state.pending.isEmpty,
+            guard !current.insertsIntoStream, !state.pending.isEmpty,
                 state.pending.first.deadline == first.deadline
             else { break }
             input = state.inputs[Int(state.pending.removeFirst().slot)]

@@ -68,8 +68,77 @@ final class FilterIndex {
         var count: [Int32] = []
         /// Per bucket: whether some entry in it has a residual condition (none: taken whole).
         var conditional: [Bool] = []
+        /// Text keys by representation: open addressing over the raw bits of each text key
+        /// (bucket + 1 per slot, 0 empty), see ``findText(in:_:)``.
+        var textSlots: [Int32] = []
+        /// Per bucket, the raw bits of its key when it is text (else unused).
+        var textBits: [TextBits] = []
 
         init(column: Int) { self.column = column }
+
+        /// The raw representation of a string: two strings with equal bits hold the same inline
+        /// short string (the bytes themselves, so equal text) or share storage (so equal text).
+        /// The converse does not hold for long strings, which is why a miss falls back to the
+        /// content hash.
+        struct TextBits: Equatable {
+            var low: UInt64
+            var high: UInt64
+
+            @inline(__always)
+            init(_ s: String) { (low, high) = unsafeBitCast(s, to: (UInt64, UInt64).self) }
+
+            init(low: UInt64, high: UInt64) {
+                self.low = low
+                self.high = high
+            }
+
+            @inline(__always)
+            var slotHash: Int {
+                let m = ((low &* 0x9E37_79B9_7F4A_7C15) ^ high) &* 0xBF58_476D_1CE4_E5B9
+                return Int(truncatingIfNeeded: m ^ (m >> 32))
+            }
+        }
+
+        /// The bucket whose key has exactly `text`'s representation, if any: no byte is hashed or
+        /// compared. Short strings (up to 15 UTF-8 bytes) are stored inline, so an event's text
+        /// equal to a short key is always found here; a miss is not proof of absence (a long or
+        /// differently stored equal string), so callers then use ``find(in:_:hash:)``.
+        @inline(__always)
+        static func findText(in table: UnsafePointer<Table>, _ text: String) -> Int? {
+            let count = table.pointee.textSlots.count
+            if count == 0 { return nil }
+            let bits = TextBits(text)
+            let mask = count - 1
+            var i = bits.slotHash & mask
+            while true {
+                let s = Int(table.pointee.textSlots[i])
+                if s == 0 { return nil }
+                if table.pointee.textBits[s - 1] == bits { return s - 1 }
+                i = (i + 1) & mask
+            }
+        }
+
+        /// Rebuilds ``textSlots`` for the text keys (after buckets were added).
+        private mutating func indexTextKeys() {
+            var texts: [Int] = []
+            textBits = keys.map { key in
+                if case .text(let s) = key { return TextBits(s) }
+                return TextBits(low: 0, high: 0)
+            }
+            for b in keys.indices { if case .text = keys[b] { texts.append(b) } }
+            guard !texts.isEmpty else {
+                textSlots = []
+                return
+            }
+            var capacity = 16
+            while capacity < texts.count * 2 { capacity *= 2 }
+            textSlots = Array(repeating: 0, count: capacity)
+            for b in texts {
+                var i = textBits[b].slotHash & (capacity - 1)
+                while textSlots[i] != 0 { i = (i + 1) & (capacity - 1) }
+                textSlots[i] = Int32(b + 1)
+            }
+        }
 
         /// The bucket holding `value` (whose hash is `hash`), if any.
         @inline(__always)
@@ -108,12 +177,19 @@ final class FilterIndex {
                     continue
                 }
                 if (keys.count + 1) * 2 > slots.count { grow() }
-                keys.append(value)
+                // A text key in its canonical form: short text inline, so events' equal short
+                // text has the same representation (``findText(in:_:)``).
+                if case .text(let text) = value {
+                    keys.append(.text(String(decoding: Array(text.utf8), as: UTF8.self)))
+                } else {
+                    keys.append(value)
+                }
                 hashes.append(hash)
                 lists.append([entry])
                 conditional.append(isConditional)
                 place(bucket: keys.count - 1)
             }
+            indexTextKeys()
             entries = lists.flatMap { $0 }
             start = []
             count = []
@@ -228,7 +304,13 @@ final class FilterIndex {
                     guard column < event.values.count else { continue }
                     let value = event.values[column]
                     if value.isNull { continue }
-                    guard let b = Table.find(in: tables + t, value, hash: ValueHash.of(value)) else { continue }
+                    let found: Int?
+                    if case .text(let text) = value, let b = Table.findText(in: tables + t, text) {
+                        found = b
+                    } else {
+                        found = Table.find(in: tables + t, value, hash: ValueHash.of(value))
+                    }
+                    guard let b = found else { continue }
                     lists += 1
                     let start = Int(tables[t].start[b]), count = Int(tables[t].count[b])
                     evaluated &+= count

@@ -1,11 +1,12 @@
 import QueryCore
 
-/// The state of an ``AggregatingInput``: groups, their accumulators, and the window's entries,
+/// The state of an ``AggregatingInput``: its groups' accumulators and its place in the window,
 /// all in arrays of plain values so an update is one exclusive access to the input's one stored
 /// property and allocates nothing unless it produces a row.
 ///
-/// - Groups are numbered by a ``GroupTable`` over the typed key values (a single field is read
-///   in place; no `GroupKey` is built).
+/// - The window's entries (time, group, sequence), the group numbering and each group's latest
+///   event live in an ``AggregationView``, possibly shared with other statements; this state
+///   reads its window from its cursor in the view's ring on.
 /// - `count`, `sum`, `avg` and `total` (not `distinct`) keep a ``RunningSum`` per group and
 ///   aggregate in one flat array; other aggregates keep the general ``Accumulator``.
 /// - Aggregate arguments and the single `GROUP BY` field that are plain fields are read from the
@@ -13,15 +14,6 @@ import QueryCore
 /// - `HAVING` conjuncts `aggregate op constant` are checked against the one aggregate they read;
 ///   the aggregate values and the result row are built only for groups that pass.
 struct FlatAggregationState {
-    /// One event held by the window.
-    private struct Entry {
-        /// When it entered, in nanoseconds since the epoch.
-        var time: Int64
-        /// Its group, or -1 if it did not pass `WHERE` (it still occupies a length window slot).
-        var group: Int32
-        var sequence: UInt64
-    }
-
     /// Where an aggregate's argument comes from.
     private enum Argument {
         /// `count(*)`: no argument.
@@ -42,22 +34,16 @@ struct FlatAggregationState {
         case general
     }
 
-    /// How the group key is found.
-    private enum Key {
-        /// No `GROUP BY`: one group, number 0.
-        case none
-        /// `GROUP BY field`.
-        case field(Int)
-        /// `GROUP BY expression`.
-        case expression(CompiledExpression)
-        /// Several `GROUP BY` expressions.
-        case many([CompiledExpression])
-    }
-
     let plan: StreamSelectPlan
     let window: AggregatingInput.Window
-    private let wherePredicate: EventPredicate?
-    private let key: Key
+    /// The window's entries and groups; unowned: the input holds it (``AggregatingInput/view``).
+    unowned(unsafe) let view: AggregationView
+    /// The view's state, read in place on the per-event path (calls on ``view`` would retain it).
+    private let shared: UnsafeMutablePointer<AggregationView.State>
+    /// This statement's slot in the view.
+    private let slot: Int
+    /// Whether the statement groups (else group 0 lives for ever).
+    private let isGrouped: Bool
     private let specs: [StreamAggregateSpec]
     private let arguments: [Argument]
     /// Per aggregate, the field its argument is (≥ 0), ``rowArgument`` for `count(*)` or
@@ -66,8 +52,6 @@ struct FlatAggregationState {
     private let argumentFields: [Int]
     private static let rowArgument = -1
     private static let expressionArgument = -2
-    /// The field a `GROUP BY field` key is, else -1 (read before switching over ``key``).
-    private let keyField: Int
     private let kinds: [Kind]
     private let usesGeneral: Bool
     /// The `aggregate op constant` conjuncts of `HAVING`, one entry per conjunct in three plain
@@ -84,9 +68,13 @@ struct FlatAggregationState {
     /// Aggregates per group.
     private let k: Int
 
-    private var groups: GroupTable
+    /// Per group number: this statement's entries in the group, and whether the group is live
+    /// for this statement (it had entries since its storage was last reset).
     private var rowCounts: [Int] = []
-    private var representatives: [Event?] = []
+    private var live: [Bool] = []
+    private var liveCount = 0
+    /// The absolute position of this statement's oldest entry in the view's ring.
+    private var cursor: Int
     /// `k` per group; the slots of ``Kind/general`` aggregates are unused.
     private var sums: [RunningSum] = []
     /// `k` per group when some aggregate is ``Kind/general``, else empty.
@@ -97,32 +85,21 @@ struct FlatAggregationState {
     /// reused, never shrunk).
     private var touched: [Int32] = []
     private var touchedCount = 0
-    private var keyScratch: [Value] = []
     /// Set when the statement stops: nothing enters or leaves any more.
     var stopped = false
 
-    private var entries = FlatRing(filler: Entry(time: 0, group: -1, sequence: 0))
-    /// Aggregate arguments of the held events, `k` per event.
+    /// Aggregate arguments of this statement's held events, `k` per event.
     private var heldArguments = FlatRing<Value>(filler: .null)
-    /// With `GROUP BY field` where the select list and `HAVING` read no other field: that field.
-    /// Then a group's representative only changes when an entering event's key value is not
-    /// identical to the representative's (see ``representativeKeys``), since any event with the
-    /// same key value gives the same rows; storing each event would retain and release its values.
-    private let representativeKeyField: Int?
-    /// The representative's key value per group, when ``representativeKeyField`` is set.
-    private var representativeKeys: [Value] = []
 
-    init(plan: StreamSelectPlan, window: AggregatingInput.Window) {
+    /// Attaches to `view` (which holds the same window, `WHERE` and `GROUP BY` as `plan`).
+    init(plan: StreamSelectPlan, view: AggregationView) {
         self.plan = plan
-        self.window = window
-        self.wherePredicate = plan.whereClause.map(EventPredicate.init)
-        switch plan.groupBy.count {
-        case 0: key = .none
-        case 1:
-            if case .field(0, let c) = plan.groupBy[0] { key = .field(c) } else { key = .expression(plan.groupBy[0]) }
-        default: key = .many(plan.groupBy)
-        }
-        if case .field(let c) = key { keyField = c } else { keyField = -1 }
+        self.window = view.window
+        self.view = view
+        self.shared = view.storage
+        self.slot = view.attach()
+        self.cursor = view.cursor(slot)
+        self.isGrouped = !plan.groupBy.isEmpty
         self.specs = plan.aggregates
         self.k = plan.aggregates.count
         self.arguments = plan.aggregates.map { (spec) -> Argument in
@@ -168,17 +145,17 @@ struct FlatAggregationState {
         self.selectExpressions = plan.selectExpressions
         self.fifo = plan.fifo
         if case .none = window { retains = false } else { retains = true }
-        self.groups = GroupTable(width: plan.groupBy.count)
-        if case .field(let c) = key {
-            var read = plan.selectExpressions
-            for case .general(let e) in having?.parts ?? [] { read.append(e) }
-            let onlyKey = read.allSatisfy { StreamEngine.fields(of: $0).allSatisfy { $0 == [0, c] } }
-            representativeKeyField = onlyKey ? c : nil
-        } else {
-            representativeKeyField = nil
-        }
-        self.keyScratch = [Value](repeating: .null, count: plan.groupBy.count)
         if plan.groupBy.isEmpty { addGroupStorage(0) }
+    }
+
+    /// Detaches from the view; nothing enters or leaves any more.
+    mutating func stop() {
+        guard !stopped else { return }
+        stopped = true
+        view.detach(slot)
+        heldArguments = FlatRing(filler: .null)
+        sums = []
+        accumulators = []
     }
 
     // MARK: Events
@@ -186,38 +163,52 @@ struct FlatAggregationState {
     /// Returns the result rows and whether the event entered a time window (so needs an expiry).
     mutating func consume(_ event: Event, now: Instant) -> ([[Value]], Bool) {
         if stopped { return ([], false) }
+        // The view enters the event once for all its statements; this statement's window is
+        // what lies between its cursor and the event's position (or the ring's end).
+        let group: Int32, position: Int
+        if shared.pointee.lastSequence == event.sequence {
+            (group, position) = (shared.pointee.lastGroup, shared.pointee.lastPosition)
+        } else {
+            (group, position) = view.enterFirst(event, now: now)
+        }
+        let end = position >= 0 ? position : shared.pointee.base &+ shared.pointee.entries.count
         var leaving = 0
         switch window {
         case .none: break
-        case .length(let n): leaving = entries.count >= n ? entries.count - n + 1 : 0
-        case .time(let d): leaving = due(at: now.nanosecondsSinceEpoch, duration: d)
+        case .length(let n): leaving = end &- cursor >= n ? end &- cursor &- n &+ 1 : 0
+        case .time(let d): leaving = due(at: now.nanosecondsSinceEpoch, duration: d, before: end)
         }
-        return update(leaving: leaving, entering: event, now: now)
+        return update(leaving: leaving, entering: event, group: group, held: position >= 0)
     }
 
     mutating func expire(at time: Instant) -> [[Value]] {
         guard !stopped, case .time(let d) = window else { return [] }
-        let n = due(at: time.nanosecondsSinceEpoch, duration: d)
-        return n > 0 ? update(leaving: n, entering: nil, now: time).0 : []
+        let n = due(at: time.nanosecondsSinceEpoch, duration: d, before: shared.pointee.base &+ shared.pointee.entries.count)
+        return n > 0 ? update(leaving: n, entering: nil, group: -1, held: false).0 : []
     }
 
-    /// How many held events have expired by `t`.
+    /// How many of this statement's held events before position `end` have expired by `t`.
     @inline(__always)
-    private func due(at t: Int64, duration: Int64) -> Int {
+    private func due(at t: Int64, duration: Int64, before end: Int) -> Int {
         var n = 0
-        while n < entries.count, entries[n].time &+ duration <= t { n += 1 }
+        let base = shared.pointee.base
+        while cursor &+ n < end, shared.pointee.entries[cursor &+ n &- base].time &+ duration <= t { n += 1 }
         return n
     }
 
-    /// One window update: the `leaving` oldest events leave, then `entering` enters; returns one
-    /// result row per touched group that satisfies `HAVING`, and whether `entering` entered a time
-    /// window.
-    private mutating func update(leaving: Int, entering: Event?, now: Instant) -> ([[Value]], Bool) {
+    /// One window update: the `leaving` oldest events leave, then `entering` (whose group the
+    /// view found, -1 if it failed `WHERE`; `held`: the view's window holds it) enters; returns
+    /// one result row per touched group that satisfies `HAVING`, and whether `entering` entered a
+    /// time window.
+    private mutating func update(leaving: Int, entering: Event?, group: Int32, held: Bool) -> ([[Value]], Bool) {
         stamp &+= 1
         touchedCount = 0
         var entered = false
+        let oldCursor = cursor
+        let base = shared.pointee.base
         for _ in 0..<leaving {
-            let entry = entries.removeFirst()
+            let entry = shared.pointee.entries[cursor &- base]
+            cursor &+= 1
             let g = entry.group
             if g >= 0 {
                 let gi = Int(g)
@@ -232,20 +223,11 @@ struct FlatAggregationState {
             }
         }
         if let event = entering {
-            var group: Int32 = -1
-            if wherePredicate?.isTrue(event) ?? true {
-                let (g, isNew) = groupNumber(for: event)
+            if group >= 0 {
+                let g = group
                 let gi = Int(g)
+                if gi >= rowCounts.count || !live[gi] { addGroupStorage(g) }
                 rowCounts[gi] += 1
-                if let c = representativeKeyField {
-                    let held = c < event.values.count ? event.values[c] : .null
-                    if isNew || !Self.identical(representativeKeys[gi], held) {
-                        representatives[gi] = event
-                        representativeKeys[gi] = held
-                    }
-                } else {
-                    representatives[gi] = event
-                }
                 for a in 0..<k {
                     let v: Value
                     let c = argumentFields[a]
@@ -262,28 +244,36 @@ struct FlatAggregationState {
                     if retains { heldArguments.append(v) }
                 }
                 touch(g)
-                group = g
             }
             switch window {
             case .none: break
             case .length:
                 if group < 0 { for _ in 0..<k { heldArguments.append(.null) } }
-                entries.append(Entry(time: now.nanosecondsSinceEpoch, group: group, sequence: event.sequence))
             case .time:
-                if group >= 0 {
-                    entries.append(Entry(time: now.nanosecondsSinceEpoch, group: group, sequence: event.sequence))
-                    entered = true
-                }
+                entered = held
             }
         }
-        if touchedCount == 0 { return ([], entered) }
+        if touchedCount == 0 {
+            if cursor != oldCursor { advanceCursor(from: oldCursor) }
+            return ([], entered)
+        }
         var rows: [[Value]] = []
         for t in 0..<touchedCount {
             let g = touched[t]
             if passesHaving(g) { rows.append(resultRow(g)) }
-            if case .none = key {} else if rowCounts[Int(g)] <= 0 { releaseGroup(g) }
+            if isGrouped && rowCounts[Int(g)] <= 0 { releaseGroup(g) }
         }
+        // Entries this statement no longer holds may be dropped now that its rows are built (they
+        // read the view's representatives).
+        if cursor != oldCursor { advanceCursor(from: oldCursor) }
         return (rows, entered)
+    }
+
+    /// Publishes this statement's cursor to the view and lets it drop entries no statement holds.
+    @inline(__always)
+    private func advanceCursor(from old: Int) {
+        shared.pointee.cursors[slot] = cursor
+        if old == shared.pointee.base { shared.pointee.trim() }
     }
 
     @inline(__always)
@@ -381,7 +371,7 @@ struct FlatAggregationState {
     @inline(never)
     private mutating func passesGeneralHaving(_ g: Int32) -> Bool {
         let values = aggregateValues(g)
-        let row = representatives[Int(g)].map { Row.one($0) }
+        let row = shared.pointee.representatives[Int(g)].map { Row.one($0) }
         for e in havingGeneral where !e.isTrue(row, values) { return false }
         return true
     }
@@ -389,34 +379,11 @@ struct FlatAggregationState {
     /// The select list for group `g`.
     private mutating func resultRow(_ g: Int32) -> [Value] {
         let values = aggregateValues(g)
-        let source = representatives[Int(g)].map { Row.one($0) }
+        let source = shared.pointee.representatives[Int(g)].map { Row.one($0) }
         return selectExpressions.map { $0.evaluate(source, values) }
     }
 
     // MARK: Groups
-
-    /// The event's group, and whether it is new.
-    private mutating func groupNumber(for event: Event) -> (Int32, Bool) {
-        let found: (Int32, Bool)
-        if keyField >= 0 {
-            found = groups.group(for: keyField < event.values.count ? event.values[keyField] : .null)
-            if found.1 { addGroupStorage(found.0) }
-            return found
-        }
-        switch key {
-        case .none: return (0, false)
-        case .field(let c):
-            found = groups.group(for: c < event.values.count ? event.values[c] : .null)
-        case .expression(let e):
-            found = groups.group(for: e.evaluate(.one(event)))
-        case .many(let expressions):
-            let row = Row.one(event)
-            for j in expressions.indices { keyScratch[j] = expressions[j].evaluate(row) }
-            found = keyScratch.withUnsafeBufferPointer { groups.group(for: $0) }
-        }
-        if found.1 { addGroupStorage(found.0) }
-        return found
-    }
 
     /// Whether two values have the same representation (same case and bits, text with the same
     /// raw bits), so any expression gives the same result for either.
@@ -432,36 +399,34 @@ struct FlatAggregationState {
         }
     }
 
-    /// Fresh per-group state for a new group number (appended, or reset when reused).
+    /// Fresh per-group state for group number `g`, which becomes live for this statement (storage
+    /// is appended up to `g`, or reset when the number is reused).
+    @inline(never)
     private mutating func addGroupStorage(_ g: Int32) {
         let gi = Int(g)
-        if gi == rowCounts.count {
+        while rowCounts.count <= gi {
             rowCounts.append(0)
-            representatives.append(nil)
-            if representativeKeyField != nil { representativeKeys.append(.null) }
+            live.append(false)
             touchStamps.append(0)
             for _ in 0..<k { sums.append(RunningSum()) }
             if usesGeneral { for a in 0..<k { accumulators.append(Accumulator(specs[a], fifo: fifo)) } }
-        } else {
-            rowCounts[gi] = 0
-            representatives[gi] = nil
-            if representativeKeyField != nil { representativeKeys[gi] = .null }
-            for a in 0..<k { sums[gi &* k &+ a] = RunningSum() }
-            if usesGeneral { for a in 0..<k { accumulators[gi &* k &+ a] = Accumulator(specs[a], fifo: fifo) } }
         }
+        rowCounts[gi] = 0
+        for a in 0..<k { sums[gi &* k &+ a] = RunningSum() }
+        if usesGeneral { for a in 0..<k { accumulators[gi &* k &+ a] = Accumulator(specs[a], fifo: fifo) } }
+        live[gi] = true
+        liveCount += 1
     }
 
+    /// Group `g` has no entries left in this statement's window: its storage is reset when it
+    /// becomes live again.
     private mutating func releaseGroup(_ g: Int32) {
-        groups.release(g)
-        representatives[Int(g)] = nil
-        if representativeKeyField != nil { representativeKeys[Int(g)] = .null }
+        live[Int(g)] = false
+        liveCount -= 1
     }
 
     /// The number of live groups.
-    var groupCount: Int {
-        if case .none = key { return 0 }
-        return groups.count
-    }
+    var groupCount: Int { isGrouped ? liveCount : 0 }
 }
 
 /// A `HAVING` condition evaluated on a group's aggregate values: conjuncts `aggregate op constant`
