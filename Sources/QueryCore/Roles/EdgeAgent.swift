@@ -28,8 +28,10 @@ public struct EdgeAgent: Role {
     public let id: NodeID
     /// The settings.
     public let configuration: Configuration
-    private var store = TableStore(keepsHistory: true)
-    private var receivers: [NodeID: Downstream] = [:]
+    /// The machine's own tables (it is their only origin).
+    private var published = PublishedTables()
+    /// The proxies that asked, sorted by node (a couple: a small array, not a dictionary).
+    private var receivers: [(peer: NodeID, link: EdgeLink)] = []
 
     /// Creates an edge agent.
     public init(id: NodeID, configuration: Configuration = Configuration()) {
@@ -38,14 +40,14 @@ public struct EdgeAgent: Role {
     }
 
     /// The tables this machine publishes, sorted.
-    public var publishedTables: [TableName] { store.names }
+    public var publishedTables: [TableName] { published.tables.map(\.name) }
 
     /// The current version of a published table, if any.
-    public func version(of table: TableName) -> Version? { store[table]?.table.version(of: id) }
+    public func version(of table: TableName) -> Version? { published[table]?.version }
 
     /// The proxies with live interest at `now`, sorted.
     public func requesters(at now: Instant) -> [NodeID] {
-        receivers.filter { !$0.value.liveTables(at: now).isEmpty }.keys.sorted()
+        receivers.filter { $0.link.hasLiveTables(at: now) }.map(\.peer)
     }
 
     public mutating func handle(_ input: RoleInput, now: Instant) -> [RoleAction] {
@@ -56,22 +58,22 @@ public struct EdgeAgent: Role {
         case .timerFired(let timer) where timer == Self.generationTimer:
             onGeneration(now: now, into: &actions)
         case .publish(let table, let segment):
-            do {
-                _ = try store.publish(table, origin: id, segment: segment, now: now)
-            } catch {
-                actions.append(
-                    .log(LogRecord(.warning, "publish refused: \(error)", metadata: ["table": table.rawValue]))
-                )
-            }
+            _ = published.publish(table, segment: segment, now: now)
         case .received(let message, let peer):
             onMessage(message, from: peer, now: now, into: &actions)
         case .peerUp(let peer):
             // A reconnected receiver gets the full state in the next generation.
-            receivers[peer]?.startOver()
+            if let i = receiverIndex(peer) { receivers[i].link.startOver() }
         case .timerFired, .peerDown, .query:
             break
         }
         return actions
+    }
+
+    /// The index of `peer` among the receivers, if it asked.
+    private func receiverIndex(_ peer: NodeID) -> Int? {
+        for i in receivers.indices where receivers[i].peer == peer { return i }
+        return nil
     }
 
     private mutating func onMessage(
@@ -88,22 +90,30 @@ public struct EdgeAgent: Role {
                 )
                 return
             }
-            receivers[peer, default: Downstream(now: now)].record(request, now: now)
-        case .ack(let ack):
-            receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
-        case .resync(let request):
-            guard var downstream = receivers.removeValue(forKey: peer) else { return }
-            downstream.resync(request, generation: request.generation)
-            actions.append(RoleMetrics.counter("query.resyncs", 1, role: "edge"))
-            let reply = entry(request.table, for: &downstream, generation: request.generation, merge: true)
-            receivers[peer] = downstream
-            if let reply {
-                let update = GenerationUpdate(
-                    generation: configuration.schedule.generation(request.generation),
-                    entries: [reply]
-                )
-                RoleMetrics.send(update, to: peer, role: "edge", into: &actions)
+            if let i = receiverIndex(peer) {
+                receivers[i].link.record(request, now: now)
+            } else {
+                var link = EdgeLink(now: now)
+                link.record(request, now: now)
+                let position = receivers.firstIndex { peer < $0.peer } ?? receivers.endIndex
+                receivers.insert((peer, link), at: position)
             }
+        case .ack(let ack):
+            if let i = receiverIndex(peer) { receivers[i].link.acknowledge(generation: ack.generation, tables: ack.tables) }
+        case .resync(let request):
+            guard let i = receiverIndex(peer) else { return }
+            receivers[i].link.resync(request, origin: id, generation: request.generation)
+            actions.append(RoleMetrics.counter("query.resyncs", 1, role: "edge"))
+            guard let table = published[request.table] else { return }
+            receivers[i].link.forgetOldPending(before: request.generation)
+            let reply = entry(table, basis: receivers[i].link.basis(of: request.table))
+            receivers[i].link.sent(
+                request.table, version: reply.copies.first?.copy.version, generation: request.generation, merge: true)
+            let update = GenerationUpdate(
+                generation: configuration.schedule.generation(request.generation),
+                entries: [reply]
+            )
+            RoleMetrics.send(update, to: peer, role: "edge", into: &actions)
         default:
             break
         }
@@ -113,43 +123,81 @@ public struct EdgeAgent: Role {
         let number = configuration.schedule.latestSlot(.edge, at: now)
         let generation = configuration.schedule.generation(number)
         var bytes = 0
-        for peer in receivers.keys.sorted() {
-            // Taken out while it is worked on: one lookup instead of one per access, no copies.
-            var downstream = receivers.removeValue(forKey: peer)!
-            downstream.expire(at: now)
-            let live = downstream.liveTables(at: now)
-            if live.isEmpty { continue }  // no live interest left: forget the proxy
-            let entries = live.compactMap { entry($0, for: &downstream, generation: number, merge: false) }
-            receivers[peer] = downstream
-            let update = GenerationUpdate(generation: generation, entries: entries)
-            bytes += update.estimatedBytes
-            actions.append(.send(.update(update), to: peer))
+        // Entries with the same basis are identical: built once per table and basis, shared by the
+        // receivers (usually every proxy acknowledged the same version).
+        var built: [(table: Int, acked: Version?, replaces: Bool, entry: TableEntry)] = []
+        // The previous receiver's update, reused when this one's entries are the same ones.
+        var previous: (picks: [Int], update: GenerationUpdate, bytes: Int)?
+        var i = receivers.startIndex
+        while i < receivers.endIndex {
+            receivers[i].link.expire(at: now)
+            guard receivers[i].link.hasLiveTables(at: now) else {
+                receivers.remove(at: i)  // no live interest left: forget the proxy
+                continue
+            }
+            let peer = receivers[i].peer
+            var picks: [Int] = []
+            var pruned = false
+            // By index: the link's tables are updated in place while they are walked.
+            for j in receivers[i].link.tables.indices {
+                guard let expiry = receivers[i].link.tables[j].interest, expiry > now,
+                    let t = published.index(of: receivers[i].link.tables[j].name)
+                else { continue }
+                if !pruned {
+                    receivers[i].link.forgetOldPending(before: number)
+                    pruned = true
+                }
+                let basis = receivers[i].link.basis(at: j)
+                let pick: Int
+                if let found = built.firstIndex(where: {
+                    $0.table == t && $0.acked == basis.acked && $0.replaces == basis.replaces
+                }) {
+                    pick = found
+                } else {
+                    pick = built.count
+                    built.append((t, basis.acked, basis.replaces, entry(published.tables[t], basis: basis)))
+                }
+                receivers[i].link.sent(
+                    at: j, version: built[pick].entry.copies.first?.copy.version, generation: number, merge: false)
+                picks.append(pick)
+            }
+            if let previous, previous.picks == picks {
+                bytes += previous.bytes
+                actions.append(.send(.update(previous.update), to: peer))
+            } else {
+                // The entries are in table order already (the link's tables are sorted).
+                var update = GenerationUpdate(generation: generation, entries: [])
+                update.entries = picks.map { built[$0].entry }
+                let size = update.estimatedBytes
+                previous = (picks, update, size)
+                bytes += size
+                actions.append(.send(.update(update), to: peer))
+            }
+            i += 1
         }
         if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "edge")) }
         scheduleNext(after: now, into: &actions)
     }
 
-    private func entry(
-        _ table: TableName,
-        for downstream: inout Downstream,
-        generation: UInt64,
-        merge: Bool
-    ) -> TableEntry? {
-        guard let stored = store[table], stored.table.slices[id] != nil else { return nil }
-        let confirmed = stored.origins[id]?.confirmedAt
+    /// The entry of `table` for a receiver holding `basis.acked` of it (`replaces`: the entry
+    /// replaces the receiver's scope).
+    private func entry(_ table: PublishedTables.Published, basis: (acked: Version?, replaces: Bool)) -> TableEntry {
         let completeness = TableCompleteness(
             machinesContributing: 1,
             machinesKnown: 1,
-            oldestPublish: confirmed,
-            newestPublish: confirmed
+            oldestPublish: table.confirmedAt,
+            newestPublish: table.confirmedAt
         )
-        return downstream.entry(
-            for: table,
-            origins: [id],
-            store: store,
-            completeness: completeness,
-            generation: generation,
-            merge: merge
+        var copies: [OriginCopy] = []
+        if basis.acked != table.version {
+            copies = [OriginCopy(origin: id, copy: table.copy(acked: basis.acked), publishedAt: table.publishedAt)]
+        }
+        return TableEntry(
+            table: table.name,
+            copies: copies,
+            removed: [],
+            replacesScope: basis.replaces,
+            completeness: completeness
         )
     }
 

@@ -1,0 +1,100 @@
+/// The tables an edge publishes: for each, its one origin's (the machine's own) current rows, the
+/// last few versions (to diff against what a receiver acknowledged) and the delta that produced the
+/// current version (sent as is to receivers that acknowledged its base).
+///
+/// The single-origin counterpart of ``TableStore/publish(_:origin:segment:now:)`` and
+/// ``TableStore/copy(of:record:acked:)``: the same versions, the same deltas, the same full copies,
+/// without per-origin dictionaries (an edge publishes a handful of tables and is their only origin).
+/// `EdgeAgentDifferentialTests` holds the edge built on it to the one built on ``TableStore``.
+struct PublishedTables: Sendable {
+    /// One published table.
+    struct Published: Sendable {
+        let name: TableName
+        /// The current version.
+        var version: Version
+        /// The current rows.
+        var segment: Segment
+        /// When the current version was published.
+        var publishedAt: Instant
+        /// When the rows were last published, changed or not.
+        var confirmedAt: Instant
+        /// Older versions, oldest first, at most ``TableStore/historyDepth``.
+        var previous: [(version: Version, segment: Segment)] = []
+        /// The delta that produced the current version, if it was one.
+        var lastDelta: TableCopy?
+
+        /// The copy that brings a receiver holding `acked` to the current version (`acked` is not
+        /// the current version): the last delta when its base is `acked`, a diff from a kept older
+        /// version, or a full copy.
+        func copy(acked: Version?) -> TableCopy {
+            if let acked {
+                if let delta = lastDelta, delta.baseVersion == acked, delta.version == version { return delta }
+                if let old = previous.last(where: { $0.version == acked }),
+                    let delta = TableCopy.between(base: old, target: (version, segment))
+                {
+                    return delta
+                }
+            }
+            return .full(version: version, segment: segment)
+        }
+    }
+
+    /// The tables, sorted by name (a handful: looked up by a linear scan).
+    private(set) var tables: [Published] = []
+
+    /// The index of `name`, if published.
+    ///
+    /// - Complexity: O(tables), comparing precomputed name hashes first.
+    func index(of name: TableName) -> Int? {
+        for i in tables.indices where tables[i].name == name { return i }
+        return nil
+    }
+
+    subscript(name: TableName) -> Published? { index(of: name).map { tables[$0] } }
+
+    /// Sets the rows of `name` to `segment`, creating a new version only if the rows changed;
+    /// returns whether they changed. Versions rise by at least one and are at least `now` in
+    /// milliseconds, so they never go back, even across a restart.
+    ///
+    /// One diff tells both whether the rows changed and what to send (an empty diff means the same
+    /// rows, compared exactly); a diff that cannot be made (a key held twice) falls back to comparing
+    /// the rows as multisets and sending full copies. A changed schema starts the table over.
+    mutating func publish(_ name: TableName, segment: Segment, now: Instant) -> Bool {
+        let floor = Version(max(0, now.milliseconds))
+        guard let index = index(of: name) else {
+            let fresh = Published(
+                name: name, version: max(1, floor), segment: segment, publishedAt: now, confirmedAt: now)
+            let position = tables.firstIndex { name < $0.name } ?? tables.endIndex
+            tables.insert(fresh, at: position)
+            return true
+        }
+        return Self.publish(&tables[index], segment: segment, now: now, floor: floor)
+    }
+
+    /// ``publish(_:segment:now:)`` on one table, in place.
+    private static func publish(_ table: inout Published, segment: Segment, now: Instant, floor: Version) -> Bool {
+        let version = max(table.version &+ 1, floor)
+        var delta: TableCopy?
+        if table.segment.schema == segment.schema {
+            if let (upserts, deletes) = try? table.segment.diff(to: segment) {
+                if upserts.isEmpty && deletes.isEmpty {
+                    table.confirmedAt = now
+                    return false
+                }
+                delta = TableCopy.make(
+                    base: table.version, to: (version, segment), upserts: upserts, deletes: deletes)
+            } else if table.segment.hasSameRows(as: segment) {
+                table.confirmedAt = now
+                return false
+            }
+        }
+        if table.previous.count >= TableStore.historyDepth { table.previous.removeFirst() }
+        table.previous.append((table.version, table.segment))
+        table.lastDelta = delta.flatMap { $0.isDelta ? $0 : nil }
+        table.version = version
+        table.segment = segment
+        table.publishedAt = now
+        table.confirmedAt = now
+        return true
+    }
+}
