@@ -86,21 +86,31 @@ extension Segment {
         var columns = self.columns
         // Let go of this segment's reference so the columns are uniquely held (if nobody else holds them).
         self = .empty(schema)
-        for c in columns.indices {
-            let source = other?.columns[c]
-            if count == rowCount, let source,
-                Segment.picksKeep(columns[c], picks, from: first, source: source)
-            {
-                continue
+        let replacing = count == rowCount
+        // Through buffers: each column is borrowed or written where it is, not copied out and back.
+        columns.withUnsafeMutableBufferPointer { columns in
+            if let other {
+                other.columns.withUnsafeBufferPointer { sources in
+                    for c in columns.indices {
+                        if replacing, Column.picksKeep(columns[c], picks, from: first, source: sources[c]) { continue }
+                        Column.gatherInPlace(&columns[c], picks, from: first, sources[c])
+                    }
+                }
+            } else {
+                // Every pick is of a held row (rows are only dropped): no source is read.
+                for c in columns.indices {
+                    Column.gatherInPlace(&columns[c], picks, from: first, Column.empty(columns[c].type))
+                }
             }
-            Column.gatherInPlace(&columns[c], picks, from: first, source)
         }
         self = Segment(unchecked: schema, columns: columns, rowCount: count)
     }
+}
 
+extension Column {
     /// Whether writing `picks` (as many as the rows, from position `first`) would leave `column`'s
     /// values as they are: every picked value is identical to the one it replaces.
-    private static func picksKeep(
+    fileprivate static func picksKeep(
         _ column: Column,
         _ picks: UnsafeBufferPointer<Int32>,
         from first: Int,
@@ -117,22 +127,20 @@ extension Segment {
         }
         return true
     }
-}
 
-extension Column {
     /// Replaces `column` by ``gathering(_:from:_:)`` of `picks` (which satisfy
-    /// ``Segment/canGatherInPlace(_:rowCount:)``; positions before `first` keep their rows),
+    /// ``Segment/canGatherInPlace(_:rowCount:)``; positions before `first` keep their rows) from
+    /// `column` and `second` (a column of the same type; an empty one if no pick is negative),
     /// writing into its buffers when it holds them uniquely.
     static func gatherInPlace(
         _ column: inout Column,
         _ picks: UnsafeBufferPointer<Int32>,
         from first: Int,
-        _ second: Column?
+        _ second: Column
     ) {
         let count = picks.count
-        let nulls =
-            column.nulls == nil && second?.nulls == nil
-            ? nil : gatherNulls(picks, column, second ?? column)
+        var nulls: NullBitmap?
+        if column.nulls != nil || second.nulls != nil { nulls = gatherNulls(picks, column, second) }
         var storage = column.storage
         // Drop the column's references so `storage` holds the buffers alone.
         column = Column.empty(column.type)
@@ -140,36 +148,46 @@ extension Column {
         switch storage {
         case .integer(var a):
             storage = .boolean([])
-            var b: [Int64] = []
-            if case .integer(let values)? = second?.storage { b = values }
-            gatherArrayInPlace(&a, picks, from: first, b)
+            if case .integer(let b) = second.storage {
+                gatherArrayInPlace(&a, picks, from: first, b)
+            } else {
+                gatherArrayInPlace(&a, picks, from: first, [])
+            }
             storage = .integer(a)
         case .real(var a):
             storage = .boolean([])
-            var b: [Double] = []
-            if case .real(let values)? = second?.storage { b = values }
-            gatherArrayInPlace(&a, picks, from: first, b)
+            if case .real(let b) = second.storage {
+                gatherArrayInPlace(&a, picks, from: first, b)
+            } else {
+                gatherArrayInPlace(&a, picks, from: first, [])
+            }
             storage = .real(a)
         case .boolean(var a):
             storage = .integer([])
-            var b: [Bool] = []
-            if case .boolean(let values)? = second?.storage { b = values }
-            gatherArrayInPlace(&a, picks, from: first, b)
+            if case .boolean(let b) = second.storage {
+                gatherArrayInPlace(&a, picks, from: first, b)
+            } else {
+                gatherArrayInPlace(&a, picks, from: first, [])
+            }
             storage = .boolean(a)
         case .any(var a):
             storage = .boolean([])
-            var b: [Value] = []
-            if case .any(let values)? = second?.storage { b = values }
-            gatherArrayInPlace(&a, picks, from: first, b)
+            if case .any(let b) = second.storage {
+                gatherArrayInPlace(&a, picks, from: first, b)
+            } else {
+                gatherArrayInPlace(&a, picks, from: first, [])
+            }
             storage = .any(a)
         case .text(let text):
             var bytes = text.bytes
             var offsets = text.offsets
             storage = .boolean([])
             _ = consume text
-            var b = placeholderText
-            if case .text(let values)? = second?.storage { b = values }
-            gatherTextInPlace(&bytes, &offsets, picks, from: first, b)
+            if case .text(let b) = second.storage {
+                gatherTextInPlace(&bytes, &offsets, picks, from: first, b)
+            } else {
+                gatherTextInPlace(&bytes, &offsets, picks, from: first, placeholderText)
+            }
             storage = .text(TextColumn(bytes: bytes, offsets: offsets))
         }
         column = Column(storage: storage, nulls: nulls, count: count)

@@ -90,7 +90,24 @@ struct TableStore: Sendable {
         if isSourced, !entry.copies.isEmpty {
             applySourced(entry, scope: scope, confirmed: confirmed, into: &report)
         }
-        guard var stored = tables.removeValue(forKey: entry.table) else { return report }
+        guard let index = tables.index(forKey: entry.table) else { return report }
+        // In place (through the dictionary's values): the table is not moved out and back.
+        Self.apply(
+            entry, to: &tables.values[index], scope: scope, confirmed: confirmed, isSourced: isSourced,
+            keepsHistory: keepsHistory, into: &report)
+        return report
+    }
+
+    /// ``apply(_:scope:now:)`` on the stored table (a sourced table's copies are applied already).
+    private static func apply(
+        _ entry: TableEntry,
+        to stored: inout Stored,
+        scope: NodeID,
+        confirmed: Instant,
+        isSourced: Bool,
+        keepsHistory: Bool,
+        into report: inout ApplyReport
+    ) {
         if !isSourced {
             // By index: the copies are borrowed from the entry, not copied one by one.
             // A delta is applied into the held rows unless they must be kept whole: a sender keeps
@@ -114,7 +131,7 @@ struct TableStore: Sendable {
                 case .applied:
                     record(
                         entry.copies[index], replaced: result.replaced, scope: scope, confirmed: confirmed,
-                        in: &stored, into: &report)
+                        keepsHistory: keepsHistory, in: &stored, into: &report)
                 case .rejectedStale:
                     report.stale += 1
                 case .needsResync:
@@ -142,8 +159,6 @@ struct TableStore: Sendable {
             stored.origins.values[index].confirmedAt = confirmed
         }
         if report.removed > 0 || stored.table.slices.count != stored.sortedOrigins?.count { stored.sortedOrigins = nil }
-        tables[entry.table] = stored
-        return report
     }
 
     /// A sourced table's entry is applied all-or-nothing: every copy or none.
@@ -167,7 +182,9 @@ struct TableStore: Sendable {
         case .applied:
             for (item, held) in zip(entry.copies, held) {
                 let replaced = held.map { Table.Replaced.rows(version: $0.version, segment: $0.segment) } ?? .nothing
-                record(item, replaced: replaced, scope: scope, confirmed: confirmed, in: &stored, into: &report)
+                Self.record(
+                    item, replaced: replaced, scope: scope, confirmed: confirmed, keepsHistory: keepsHistory,
+                    in: &stored, into: &report)
             }
         case .rejectedStale:
             report.stale += entry.copies.count
@@ -177,11 +194,12 @@ struct TableStore: Sendable {
     }
 
     /// Bookkeeping for an applied copy: history for diffing, the delta to forward, the scope.
-    private func record(
+    private static func record(
         _ item: OriginCopy,
         replaced: Table.Replaced,
         scope: NodeID,
         confirmed: Instant,
+        keepsHistory: Bool,
         in stored: inout Stored,
         into report: inout ApplyReport
     ) {
