@@ -97,7 +97,7 @@ extension Column {
         }
     }
 
-    private static func gatherNulls(_ picks: UnsafeBufferPointer<Int32>, _ a: Column, _ b: Column) -> NullBitmap? {
+    static func gatherNulls(_ picks: UnsafeBufferPointer<Int32>, _ a: Column, _ b: Column) -> NullBitmap? {
         if a.nulls == nil && b.nulls == nil { return nil }
         var words = [UInt64](repeating: 0, count: (picks.count + 63) / 64)
         var any = false

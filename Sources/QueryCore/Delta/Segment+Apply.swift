@@ -58,14 +58,51 @@ extension Segment {
         if upserts.isEmpty && deletes.isEmpty { return self }
         try Segment.checkRowLimit(rowCount + upserts.rowCount)
         try Segment.checkRowLimit(deletes.rowCount)
-        if schema.isKeyed { return try keyedApply(upserts: upserts, deletes: deletes, strategy: strategy) }
-        return try keylessApply(upserts: upserts, deletes: deletes)
+        let outcome = withUnsafeTemporaryAllocation(of: Int32.self, capacity: rowCount + upserts.rowCount) {
+            buffer -> Result<Segment, QueryError> in
+            do throws(QueryError) {
+                let count = try deltaPicks(upserts: upserts, deletes: deletes, strategy: strategy, into: buffer)
+                return .success(gathering(UnsafeBufferPointer(rebasing: buffer[0..<count]), other: upserts))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
     }
 
-    private func keyedApply(upserts: Segment, deletes: Segment, strategy: DeltaStrategy) throws(QueryError) -> Segment {
-        if strategy.appliesLinearly(held: rowCount, carried: upserts.rowCount + deletes.rowCount) {
-            return try linearKeyedApply(upserts: upserts, deletes: deletes)
+    /// The picks (see ``Column/pickFirst(_:)``) that turn these rows into the rows after a delta of
+    /// `upserts` and `deletes` (checked against this segment's schema), written to `picks` (room for
+    /// `rowCount + upserts.rowCount`); returns how many.
+    ///
+    /// For a keyed table the picks keep the held rows in order (a row whose key is upserted picks
+    /// the upsert, a deleted row is skipped) and then append the upserts of new keys in their
+    /// order; for a keyless table they keep the held rows not deleted, in order, then every upsert.
+    /// Either way the picks of held rows increase, and each is at or after its position.
+    ///
+    /// - Throws: ``QueryError`` as ``applying(_:heldVersion:)`` does for a malformed delta or one
+    ///   deleting rows that are not held.
+    func deltaPicks(
+        upserts: Segment,
+        deletes: Segment,
+        strategy: DeltaStrategy,
+        into picks: UnsafeMutableBufferPointer<Int32>
+    ) throws(QueryError) -> Int {
+        precondition(picks.count >= rowCount + upserts.rowCount, "room for the held rows and the upserts")
+        if schema.isKeyed {
+            if strategy.appliesLinearly(held: rowCount, carried: upserts.rowCount + deletes.rowCount) {
+                return try linearKeyedPicks(upserts: upserts, deletes: deletes, into: picks)
+            }
+            return try hashedKeyedPicks(upserts: upserts, deletes: deletes, into: picks)
         }
+        return try keylessPicks(upserts: upserts, deletes: deletes, into: picks)
+    }
+
+    /// The keyed picks matched through a hash table of the carried rows' keys.
+    private func hashedKeyedPicks(
+        upserts: Segment,
+        deletes: Segment,
+        into picks: UnsafeMutableBufferPointer<Int32>
+    ) throws(QueryError) -> Int {
         let keyIndices = schema.keyColumns
         let upsertKeys = keyIndices.map { upserts.columns[$0] }
         let deleteKeys = deletes.columns
@@ -104,13 +141,13 @@ extension Segment {
         var upsertUsed = [Bool](repeating: false, count: upserts.rowCount)
         var deleteUsed = [Bool](repeating: false, count: deletes.rowCount)
         var deleted = 0
-        var picks: [Int32] = []
-        picks.reserveCapacity(rowCount + upserts.rowCount)
+        var picked = 0
         for i in 0..<rowCount {
             let hash = heldHashes[i]
             let (slot, found) = table.find(hash: hash) { matches($0, hash, heldKeys, i) }
             guard found else {
-                picks.append(Column.pickFirst(i))
+                picks[picked] = Column.pickFirst(i)
+                picked += 1
                 continue
             }
             let r = table.slots[slot]
@@ -122,7 +159,8 @@ extension Segment {
                     )
                 }
                 upsertUsed[Int(r)] = true
-                picks.append(Column.pickSecond(Int(r)))
+                picks[picked] = Column.pickSecond(Int(r))
+                picked += 1
             } else {
                 guard !deleteUsed[Int(~r)] else {
                     throw QueryError(
@@ -140,15 +178,23 @@ extension Segment {
                 "delta deletes \(deletes.rowCount - deleted) key(s) that are not held"
             )
         }
-        for u in 0..<upserts.rowCount where !upsertUsed[u] { picks.append(Column.pickSecond(u)) }
-        return gathering(picks, other: upserts)
+        for u in 0..<upserts.rowCount where !upsertUsed[u] {
+            picks[picked] = Column.pickSecond(u)
+            picked += 1
+        }
+        return picked
     }
 
-    private func keylessApply(upserts: Segment, deletes: Segment) throws(QueryError) -> Segment {
-        var picks: [Int32] = []
-        picks.reserveCapacity(rowCount + upserts.rowCount)
+    /// The keyless picks: held rows in excess of the deletes (as multisets), then every upsert.
+    private func keylessPicks(
+        upserts: Segment,
+        deletes: Segment,
+        into picks: UnsafeMutableBufferPointer<Int32>
+    ) throws(QueryError) -> Int {
+        var picked = 0
         if deletes.isEmpty {
-            for i in 0..<rowCount { picks.append(Column.pickFirst(i)) }
+            for i in 0..<rowCount { picks[i] = Column.pickFirst(i) }
+            picked = rowCount
         } else {
             // Held rows in excess of the deletes are kept; deletes in excess of the held rows are an error.
             let (kept, unmatched) = deletes.multisetDifference(to: self)
@@ -158,9 +204,15 @@ extension Segment {
                     "delta deletes \(unmatched.count) row(s) that are not held"
                 )
             }
-            picks.append(contentsOf: kept)
+            for pick in kept {
+                picks[picked] = pick
+                picked += 1
+            }
         }
-        for u in 0..<upserts.rowCount { picks.append(Column.pickSecond(u)) }
-        return gathering(picks, other: upserts)
+        for u in 0..<upserts.rowCount {
+            picks[picked] = Column.pickSecond(u)
+            picked += 1
+        }
+        return picked
     }
 }

@@ -1,20 +1,27 @@
 /// The keyed apply of small deltas: linear search over typed keys, no hash tables, and the picks
-/// on the stack, so applying a few changed rows allocates only the columns that change.
+/// in the caller's buffer (on the stack), so applying a few changed rows allocates only the
+/// columns that change.
 extension Segment {
-    /// Applies a keyed delta by linear search (see ``DeltaStrategy``): the same rows, in the same
-    /// order, and the same errors as the hashed apply. At most 64 rows may be carried.
+    /// The picks of a keyed delta matched by linear search (see ``DeltaStrategy``): the same picks
+    /// and the same errors as the hashed match. At most 64 rows may be carried.
     ///
+    /// - Returns: How many picks were written to `picks`.
     /// - Complexity: O(rows held × rows carried + rows carried²) key comparisons.
-    func linearKeyedApply(upserts: Segment, deletes: Segment) throws(QueryError) -> Segment {
+    func linearKeyedPicks(
+        upserts: Segment,
+        deletes: Segment,
+        into picks: UnsafeMutableBufferPointer<Int32>
+    ) throws(QueryError) -> Int {
         let key = schema.keyColumns
         precondition(upserts.rowCount + deletes.rowCount <= 64, "a linear apply tracks at most 64 carried rows")
         if key.count == 1, let held = IntegerKeyComparer.keys(columns[key[0]]),
             let upsertKeys = IntegerKeyComparer.keys(upserts.columns[key[0]]),
             deletes.columns.count == 1, let deleteKeys = IntegerKeyComparer.keys(deletes.columns[0])
         {
-            return try linearKeyedApply(
+            return try linearKeyedPicks(
                 upserts: upserts,
                 deletes: deletes,
+                into: picks,
                 IntegerKeyComparer(first: held, second: upsertKeys),
                 IntegerKeyComparer(first: held, second: deleteKeys),
                 IntegerKeyComparer(first: upsertKeys, second: upsertKeys),
@@ -25,9 +32,10 @@ extension Segment {
         let heldKeys = key.map { columns[$0] }
         let upsertKeys = key.map { upserts.columns[$0] }
         let deleteKeys = deletes.columns
-        return try linearKeyedApply(
+        return try linearKeyedPicks(
             upserts: upserts,
             deletes: deletes,
+            into: picks,
             ColumnsKeyComparer(first: heldKeys, second: upsertKeys),
             ColumnsKeyComparer(first: heldKeys, second: deleteKeys),
             ColumnsKeyComparer(first: upsertKeys, second: upsertKeys),
@@ -38,15 +46,16 @@ extension Segment {
 
     /// The linear apply over five key comparers: held × upserts, held × deletes, upserts ×
     /// upserts, deletes × deletes and upserts × deletes.
-    private func linearKeyedApply<K: RowKeyComparer>(
+    private func linearKeyedPicks<K: RowKeyComparer>(
         upserts: Segment,
         deletes: Segment,
+        into picks: UnsafeMutableBufferPointer<Int32>,
         _ heldUpsert: K,
         _ heldDelete: K,
         _ upsertUpsert: K,
         _ deleteDelete: K,
         _ upsertDelete: K
-    ) throws(QueryError) -> Segment {
+    ) throws(QueryError) -> Int {
         let upsertCount = upserts.rowCount
         let deleteCount = deletes.rowCount
         // The delta itself must name each key once.
@@ -69,46 +78,36 @@ extension Segment {
                 )
             }
         }
-        let outcome = withUnsafeTemporaryAllocation(of: Int32.self, capacity: rowCount + upsertCount) {
-            picks -> Result<Segment, QueryError> in
-            var upsertUsed: UInt64 = 0  // bit sets over at most 64 carried rows
-            var deleteUsed: UInt64 = 0
-            var picked = 0
-            rows: for i in 0..<rowCount {
-                for u in 0..<upsertCount where heldUpsert.same(i, u) {
-                    guard upsertUsed & (1 << UInt64(u)) == 0 else {
-                        return .failure(heldTwice(row: i))
-                    }
-                    upsertUsed |= 1 << UInt64(u)
-                    picks[picked] = Column.pickSecond(u)
-                    picked += 1
-                    continue rows
-                }
-                for d in 0..<deleteCount where heldDelete.same(i, d) {
-                    guard deleteUsed & (1 << UInt64(d)) == 0 else {
-                        return .failure(heldTwice(row: i))
-                    }
-                    deleteUsed |= 1 << UInt64(d)
-                    continue rows
-                }
-                picks[picked] = Column.pickFirst(i)
-                picked += 1
-            }
-            guard deleteUsed.nonzeroBitCount == deleteCount else {
-                return .failure(
-                    QueryError(
-                        .baseVersionMismatch,
-                        "delta deletes \(deleteCount - deleteUsed.nonzeroBitCount) key(s) that are not held"
-                    )
-                )
-            }
-            for u in 0..<upsertCount where upsertUsed & (1 << UInt64(u)) == 0 {
+        var upsertUsed: UInt64 = 0  // bit sets over at most 64 carried rows
+        var deleteUsed: UInt64 = 0
+        var picked = 0
+        rows: for i in 0..<rowCount {
+            for u in 0..<upsertCount where heldUpsert.same(i, u) {
+                guard upsertUsed & (1 << UInt64(u)) == 0 else { throw heldTwice(row: i) }
+                upsertUsed |= 1 << UInt64(u)
                 picks[picked] = Column.pickSecond(u)
                 picked += 1
+                continue rows
             }
-            return .success(gathering(UnsafeBufferPointer(rebasing: picks[0..<picked]), other: upserts))
+            for d in 0..<deleteCount where heldDelete.same(i, d) {
+                guard deleteUsed & (1 << UInt64(d)) == 0 else { throw heldTwice(row: i) }
+                deleteUsed |= 1 << UInt64(d)
+                continue rows
+            }
+            picks[picked] = Column.pickFirst(i)
+            picked += 1
         }
-        return try outcome.get()
+        guard deleteUsed.nonzeroBitCount == deleteCount else {
+            throw QueryError(
+                .baseVersionMismatch,
+                "delta deletes \(deleteCount - deleteUsed.nonzeroBitCount) key(s) that are not held"
+            )
+        }
+        for u in 0..<upsertCount where upsertUsed & (1 << UInt64(u)) == 0 {
+            picks[picked] = Column.pickSecond(u)
+            picked += 1
+        }
+        return picked
     }
 
     /// The error for a held key that appears twice (held rows no valid history produces).

@@ -20,35 +20,98 @@ extension Table {
         origin: NodeID,
         publishedAt: Instant
     ) throws(QueryError) -> ApplyOutcome {
+        try applyReporting(copy, origin: origin, publishedAt: publishedAt, inPlace: true).outcome
+    }
+
+    /// What an applied copy did to the rows held before it (a sender keeps them, or the delta, to
+    /// bring receivers that hold the older version up to date).
+    enum Replaced: Sendable {
+        /// Nothing was held (or nothing was applied).
+        case nothing
+        /// The held rows were replaced by new ones; they are these, at this version.
+        case rows(version: Version, segment: Segment)
+        /// The held rows were updated in place by the delta applied; these upsert rows inserted
+        /// new keys.
+        case inPlace(inserted: InsertedRows)
+    }
+
+    /// ``apply(_:origin:publishedAt:)``, also saying what the copy replaced.
+    ///
+    /// - Parameter inPlace: apply a delta into the held rows' own storage (their buffers are
+    ///   overwritten when nobody else holds them); otherwise the held rows are kept intact and
+    ///   returned as ``Replaced/rows(version:segment:)``. The rows held afterwards are the same.
+    mutating func applyReporting(
+        _ copy: TableCopy,
+        origin: NodeID,
+        publishedAt: Instant,
+        inPlace: Bool
+    ) throws(QueryError) -> (outcome: ApplyOutcome, replaced: Replaced) {
         // One hash lookup for the read and the write (origin names are strings).
-        let index = slices.index(forKey: origin)
-        let held = index.map { slices.values[$0] }
-        if let held, copy.version <= held.version {
+        guard let index = slices.index(forKey: origin) else {
+            switch copy {
+            case .full(let version, let segment):
+                try replace(origin: origin, version: version, segment: segment, publishedAt: publishedAt)
+                return (.applied, .nothing)
+            case .delta:
+                return (.needsResync(held: nil), .nothing)
+            }
+        }
+        let heldVersion = slices.values[index].version
+        if copy.version <= heldVersion {
             staleRejections += 1
-            return .rejectedStale(held: held.version)
+            return (.rejectedStale(held: heldVersion), .nothing)
         }
         switch copy {
         case .full(let version, let segment):
+            let held = slices.values[index].segment
             try replace(origin: origin, version: version, segment: segment, publishedAt: publishedAt)
-            return .applied
-        case .delta(let base, let version, _, _):
-            guard let index, let held, held.version == base else { return .needsResync(held: held?.version) }
+            return (.applied, .rows(version: heldVersion, segment: held))
+        case .delta(let base, let version, let upserts, let deletes):
+            guard heldVersion == base else { return (.needsResync(held: heldVersion), .nothing) }
             guard copy.schema == schema else {
                 throw QueryError(
                     .schemaMismatch,
                     "table '\(name)' from \(origin): delta schema \(copy.schema) differs from \(schema)"
                 )
             }
-            let segment: Segment
+            guard inPlace else {
+                let held = slices.values[index].segment
+                let segment: Segment
+                do {
+                    segment = try held.applying(copy, heldVersion: heldVersion)
+                } catch where error.code == .baseVersionMismatch {
+                    return (.needsResync(held: heldVersion), .nothing)
+                } catch {
+                    throw QueryError(error.code, "table '\(name)' from \(origin): \(error.message)")
+                }
+                slices.values[index] = Slice(version: version, segment: segment, publishedAt: publishedAt)
+                return (.applied, .rows(version: heldVersion, segment: held))
+            }
+            // The checks of `Segment.applying`, in its order, before the rows are taken out.
             do {
-                segment = try held.segment.applying(copy, heldVersion: held.version)
-            } catch  where error.code == .baseVersionMismatch {
-                return .needsResync(held: held.version)
+                try copy.validate()
             } catch {
                 throw QueryError(error.code, "table '\(name)' from \(origin): \(error.message)")
             }
+            guard upserts.schema == slices.values[index].segment.schema else {
+                throw QueryError(
+                    .schemaMismatch,
+                    "table '\(name)' from \(origin): delta rows have schema \(upserts.schema); held rows have \(slices.values[index].segment.schema)"
+                )
+            }
+            // Take the rows out of the table so they are held once, apply, put them back.
+            var segment = slices.values[index].segment
+            slices.values[index].segment = .empty(schema)
+            let inserted: InsertedRows
+            do {
+                inserted = try segment.applyDeltaInPlace(upserts: upserts, deletes: deletes)
+            } catch {
+                slices.values[index].segment = segment
+                if error.code == .baseVersionMismatch { return (.needsResync(held: heldVersion), .nothing) }
+                throw QueryError(error.code, "table '\(name)' from \(origin): \(error.message)")
+            }
             slices.values[index] = Slice(version: version, segment: segment, publishedAt: publishedAt)
-            return .applied
+            return (.applied, .inPlace(inserted: inserted))
         }
     }
 

@@ -1,16 +1,18 @@
 /// The tables a role holds, per origin, with what it needs to send them on: the last few versions
-/// of each origin's rows (to diff against what a receiver acknowledged) and the copy that produced
-/// the current version (forwarded as is when a receiver acknowledged its base).
+/// of each origin's rows, or the deltas that led from them to the current rows (to bring a receiver
+/// that acknowledged an older version up to date), and the copy that produced the current version
+/// (forwarded as is when a receiver acknowledged its base).
 ///
 /// Shared by every role that receives or sends tables; applying enforces the version rule.
 struct TableStore: Sendable {
     /// Bookkeeping for one origin of one table.
     struct OriginRecord: Sendable {
-        /// Older versions, oldest first, at most ``TableStore/historyDepth``.
-        var previous: [(version: Version, segment: Segment)] = []
-        /// The copy that produced the current version, if it was a delta (forwarded unchanged to
-        /// receivers that acknowledged its base).
-        var lastDelta: TableCopy?
+        /// How older versions can be reached, oldest first, at most ``TableStore/historyDepth``.
+        var history: [HistoryStep] = []
+        /// The copy that produced the current version, if it was a delta applied by replacing the
+        /// rows (forwarded unchanged to receivers that acknowledged its base); a delta applied in
+        /// place is the last ``history`` step instead.
+        var replacingDelta: TableCopy?
         /// When the origin last confirmed its rows.
         var confirmedAt: Instant
         /// The sender scope the origin belongs to (its edge, its cluster, or the whole table).
@@ -37,7 +39,7 @@ struct TableStore: Sendable {
         var refused: [String] = []
     }
 
-    /// How many older versions each origin keeps for diffing.
+    /// How many older versions each origin keeps for diffing (as rows or as the deltas applied since).
     static let historyDepth = 2
 
     private(set) var tables: [TableName: Stored] = [:]
@@ -88,23 +90,48 @@ struct TableStore: Sendable {
         if isSourced, !entry.copies.isEmpty {
             applySourced(entry, scope: scope, confirmed: confirmed, into: &report)
         }
-        guard var stored = tables.removeValue(forKey: entry.table) else { return report }
+        guard let index = tables.index(forKey: entry.table) else { return report }
+        // In place (through the dictionary's values): the table is not moved out and back.
+        Self.apply(
+            entry, to: &tables.values[index], scope: scope, confirmed: confirmed, isSourced: isSourced,
+            keepsHistory: keepsHistory, into: &report)
+        return report
+    }
+
+    /// ``apply(_:scope:now:)`` on the stored table (a sourced table's copies are applied already).
+    private static func apply(
+        _ entry: TableEntry,
+        to stored: inout Stored,
+        scope: NodeID,
+        confirmed: Instant,
+        isSourced: Bool,
+        keepsHistory: Bool,
+        into report: inout ApplyReport
+    ) {
         if !isSourced {
             // By index: the copies are borrowed from the entry, not copied one by one.
+            // A delta is applied into the held rows unless they must be kept whole: a sender keeps
+            // the deltas of a keyed table (which compose), but the rows of a keyless one.
+            let inPlace = !keepsHistory || stored.table.schema.isKeyed
             for index in entry.copies.indices {
                 let origin = entry.copies[index].origin
-                let held = stored.table.slices[origin]
-                let outcome: ApplyOutcome
+                let result: (outcome: ApplyOutcome, replaced: Table.Replaced)
                 do {
-                    outcome = try stored.table.apply(
-                        entry.copies[index].copy, origin: origin, publishedAt: entry.copies[index].publishedAt)
+                    result = try stored.table.applyReporting(
+                        entry.copies[index].copy,
+                        origin: origin,
+                        publishedAt: entry.copies[index].publishedAt,
+                        inPlace: inPlace
+                    )
                 } catch {
                     report.refused.append("\(origin): \(error.message)")
                     continue
                 }
-                switch outcome {
+                switch result.outcome {
                 case .applied:
-                    record(entry.copies[index], held: held, scope: scope, confirmed: confirmed, in: &stored, into: &report)
+                    record(
+                        entry.copies[index], replaced: result.replaced, scope: scope, confirmed: confirmed,
+                        keepsHistory: keepsHistory, in: &stored, into: &report)
                 case .rejectedStale:
                     report.stale += 1
                 case .needsResync:
@@ -132,8 +159,6 @@ struct TableStore: Sendable {
             stored.origins.values[index].confirmedAt = confirmed
         }
         if report.removed > 0 || stored.table.slices.count != stored.sortedOrigins?.count { stored.sortedOrigins = nil }
-        tables[entry.table] = stored
-        return report
     }
 
     /// A sourced table's entry is applied all-or-nothing: every copy or none.
@@ -156,7 +181,10 @@ struct TableStore: Sendable {
         switch outcome {
         case .applied:
             for (item, held) in zip(entry.copies, held) {
-                record(item, held: held, scope: scope, confirmed: confirmed, in: &stored, into: &report)
+                let replaced = held.map { Table.Replaced.rows(version: $0.version, segment: $0.segment) } ?? .nothing
+                Self.record(
+                    item, replaced: replaced, scope: scope, confirmed: confirmed, keepsHistory: keepsHistory,
+                    in: &stored, into: &report)
             }
         case .rejectedStale:
             report.stale += entry.copies.count
@@ -166,11 +194,12 @@ struct TableStore: Sendable {
     }
 
     /// Bookkeeping for an applied copy: history for diffing, the delta to forward, the scope.
-    private func record(
+    private static func record(
         _ item: OriginCopy,
-        held: Table.Slice?,
+        replaced: Table.Replaced,
         scope: NodeID,
         confirmed: Instant,
+        keepsHistory: Bool,
         in stored: inout Stored,
         into report: inout ApplyReport
     ) {
@@ -179,10 +208,10 @@ struct TableStore: Sendable {
         // Updated in place (through the dictionary's values, one lookup), so the history array is not
         // copied on every apply.
         if let index = stored.origins.index(forKey: item.origin) {
-            Self.update(&stored.origins.values[index], with: item, held: held, scope: scope, keepsHistory: keepsHistory)
+            Self.update(&stored.origins.values[index], with: item, replaced: replaced, scope: scope, keepsHistory: keepsHistory)
         } else {
             var fresh = OriginRecord(confirmedAt: confirmed, scope: scope)
-            Self.update(&fresh, with: item, held: held, scope: scope, keepsHistory: keepsHistory)
+            Self.update(&fresh, with: item, replaced: replaced, scope: scope, keepsHistory: keepsHistory)
             stored.origins[item.origin] = fresh
         }
     }
@@ -190,20 +219,24 @@ struct TableStore: Sendable {
     private static func update(
         _ record: inout OriginRecord,
         with item: OriginCopy,
-        held: Table.Slice?,
+        replaced: Table.Replaced,
         scope: NodeID,
         keepsHistory: Bool
     ) {
         record.scope = scope
         record.confirmedAt = max(record.confirmedAt, item.publishedAt)
         guard keepsHistory else { return }
-        if let held {
-            if record.previous.count >= TableStore.historyDepth { record.previous.removeFirst() }
-            record.previous.append((held.version, held.segment))
-        } else {
-            record.previous.removeAll()
+        switch replaced {
+        case .nothing:
+            record.history.removeAll()
+            record.replacingDelta = item.copy.isDelta ? item.copy : nil
+        case .rows(let version, let segment):
+            record.push(.rows(version: version, segment: segment))
+            record.replacingDelta = item.copy.isDelta ? item.copy : nil
+        case .inPlace(let inserted):
+            record.push(.applied(delta: item.copy, inserted: inserted))
+            record.replacingDelta = nil
         }
-        record.lastDelta = item.copy.isDelta ? item.copy : nil
     }
 
     /// Sets `origin`'s rows of `name` to `segment` (an edge publishing), creating a new version only
@@ -265,9 +298,8 @@ struct TableStore: Sendable {
     /// produced the new rows.
     private static func remember(_ record: inout OriginRecord, held: Table.Slice, now: Instant, delta: TableCopy?) {
         record.confirmedAt = now
-        if record.previous.count >= TableStore.historyDepth { record.previous.removeFirst() }
-        record.previous.append((held.version, held.segment))
-        record.lastDelta = delta
+        record.push(.rows(version: held.version, segment: held.segment))
+        record.replacingDelta = delta
     }
 
     /// Marks `origin`'s rows of `name` confirmed at `time` without a change.
@@ -289,16 +321,16 @@ struct TableStore: Sendable {
 
     /// The copy that brings a receiver holding `acked` of an origin's rows to `slice` (the origin's
     /// current rows, with its bookkeeping `record`); `acked` is not `slice`'s version.
+    ///
+    /// The delta that produced `slice` when the receiver holds its base; otherwise a delta from the
+    /// kept history (a diff from older rows, or the deltas applied since `acked` composed into one);
+    /// otherwise a full copy.
     static func copy(of slice: Table.Slice, record: OriginRecord?, acked: Version?) -> TableCopy {
         if let acked, let record {
             if let delta = record.lastDelta, delta.baseVersion == acked, delta.version == slice.version {
                 return delta
             }
-            if let old = record.previous.last(where: { $0.version == acked }),
-                let delta = TableCopy.between(base: old, target: (slice.version, slice.segment))
-            {
-                return delta
-            }
+            if let delta = record.delta(from: acked, to: slice) { return delta }
         }
         return .full(version: slice.version, segment: slice.segment)
     }
