@@ -44,6 +44,9 @@ struct TreeBenchmark: ParsableCommand {
     @Option(help: "Seed.")
     var seed: UInt64 = 1
 
+    @Option(help: "Queries per generation at one SQL node, over two more generations, for the query figures (0: none).")
+    var queries = 40
+
     mutating func run() throws {
         let shape = FleetShape(
             clusters: clusters, machinesPerCluster: machinesPerCluster, proxiesPerCluster: proxies,
@@ -141,6 +144,56 @@ struct TreeBenchmark: ParsableCommand {
         Bench.emit("tree.probe_queries_answered", Double(latencies.count), "queries")
         let latency = latencies.isEmpty ? 0 : latencies.reduce(0, +) / Double(latencies.count)
         Bench.emit("tree.data_latency_generations", latency, "generations")
+
+        if queries > 0 {
+            let load = Self.queryLoad(
+                fleet: fleet, queries: queries, after: UInt64(warmup + generations + 2), end: end, overhead: overhead)
+            Bench.emit("tree.sql_queries_per_cpu_s", load.perSecond, "queries/s")
+            Bench.emit("tree.sql_query_ms", load.milliseconds, "ms")
+            Bench.emit("tree.sql_queries_answered", Double(load.answered), "queries")
+        }
+    }
+
+    /// Monitoring queries a SQL node answers over the fleet's snapshot, in turn.
+    static let queryMix = [
+        "SELECT count(*) FROM processes WHERE uid = 5000 AND rss > 200000000",
+        """
+        SELECT p.process_name, sv.version, avg(p.rss) avg_memory
+        FROM processes p, software_versions sv
+        WHERE p.machine_id = sv.machine_id AND p.uid=5000
+        GROUP BY 1,2 HAVING avg_memory > 100*1000000
+        """,
+        "SELECT process_name, count(*), sum(rss), max(cpu) FROM processes GROUP BY process_name",
+        "SELECT count(DISTINCT machine_id) FROM processes WHERE rss > 400000000",
+    ]
+
+    /// The cost of answering queries at one SQL node (`sql:0`): in each of two generations after
+    /// `after`, once the generation has arrived, `queries` queries from ``queryMix`` go to the node
+    /// at once and the node's CPU time is measured (the first query of a generation pays for
+    /// whatever the node derives from the new tables; the others share it).
+    static func queryLoad(
+        fleet: Fleet, queries: Int, after: UInt64, end: (UInt64) -> Instant, overhead: Double
+    ) -> (perSecond: Double, milliseconds: Double, answered: Int) {
+        let sim = fleet.simulation
+        var ids: [QueryID] = []
+        var seconds = 0.0
+        for g in 1...2 {
+            let at = end(after + UInt64(g)) - .seconds(2)
+            fleet.run(until: at - .milliseconds(1))
+            sim.roleClock = Bench.threadCPUSeconds
+            sim.resetRoleTimes()
+            for q in 0..<queries {
+                ids.append(fleet.submit(queryMix[q % queryMix.count], to: FleetShape.sql(0), at: at))
+            }
+            fleet.run(until: end(after + UInt64(g)))
+            sim.roleClock = nil
+            seconds += max(0, (sim.roleSeconds["sql"] ?? 0) - overhead * Double(sim.roleSteps["sql"] ?? 0))
+        }
+        let answered = ids.filter { id in
+            if case .success? = sim.query(id)?.outcome { true } else { false }
+        }.count
+        guard answered > 0, seconds > 0 else { return (0, 0, answered) }
+        return (Double(answered) / seconds, seconds * 1000 / Double(answered), answered)
     }
 
     /// The thread CPU time one timed step spends reading the clock, measured as the simulation

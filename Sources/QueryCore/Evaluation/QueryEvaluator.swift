@@ -28,6 +28,10 @@ public protocol TableCatalog: Sendable {
     /// (the default) means no such promise; class catalogs are then cached per
     /// `(object identity, version)`, value catalogs not at all.
     var contentToken: UInt64? { get }
+    /// The store for data derived from the current version of table `name` (see
+    /// ``DerivedTableData``), or `nil` (the default) if the catalog does not keep one: evaluators
+    /// then fall back to ``contentToken``.
+    func derivedData(for name: TableName) -> DerivedTableData?
 }
 
 extension TableCatalog {
@@ -35,6 +39,8 @@ extension TableCatalog {
     public var knownNames: [TableName] { [] }
     /// No content token: see ``contentToken``.
     public var contentToken: UInt64? { nil }
+    /// No per-table store: see ``derivedData(for:)``.
+    public func derivedData(for name: TableName) -> DerivedTableData? { nil }
 }
 
 /// Evaluates SQL over a ``TableCatalog``; implemented by QuerySQL's engine.

@@ -186,14 +186,15 @@ public struct Aggregator: Role {
         case .peerUp(let peer):
             // A reconnected receiver gets the full state in the next generation.
             receivers[peer]?.startOver()
-            if childSources.sources[peer] != nil { resendDeferred(to: peer, now: now, into: &actions) }
+            if childSources.contains(peer) { resendDeferred(to: peer, now: now, into: &actions) }
         case .timerFired, .peerDown, .publish, .query:
             break
         }
         return actions
     }
 
-    private var children: Set<NodeID> { Set(childSources.sources.keys) }
+    /// The children, sorted.
+    private var children: [NodeID] { childSources.names }
 
     private mutating func onMessage(
         _ message: Message,
@@ -203,7 +204,7 @@ public struct Aggregator: Role {
     ) {
         switch message {
         case .update(let update):
-            if childSources.sources[peer] != nil {
+            if childSources.contains(peer) {
                 onChildUpdate(update, from: peer, now: now, into: &actions)
             } else {
                 onProxyUpdate(update, from: peer, now: now, into: &actions)
@@ -215,7 +216,7 @@ public struct Aggregator: Role {
         case .ack(let ack):
             receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
         case .resync(let request):
-            if childSources.sources[peer] != nil {
+            if childSources.contains(peer) {
                 forwardResync(request, now: now, into: &actions)
             } else if receivers[peer] != nil {
                 receivers[peer]!.resync(request, generation: request.generation)
@@ -484,7 +485,7 @@ public struct Aggregator: Role {
             return
         }
         let dropped = droppedClusters
-        for child in children.sorted() {
+        for child in children {
             let request = CombineRequest(
                 generation: generation,
                 droppedClusters: dropped,
@@ -551,7 +552,7 @@ public struct Aggregator: Role {
                     return !collector.isDropped(scope)
                 }
             }
-            completeness = Self.combine(clusters: clusters, order: clusterOrder, sources: collector.sources, table: table)
+            completeness = Self.combine(clusters: clusters, order: clusterOrder, sources: collector, table: table)
         }
         return receivers[peer]!.entry(
             for: table,
@@ -568,7 +569,7 @@ public struct Aggregator: Role {
     static func combine(
         clusters: [NodeID: ClusterState],
         order: [NodeID],
-        sources: [NodeID: Collector.Source],
+        sources: Collector,
         table: TableName
     ) -> TableCompleteness {
         var total = TableCompleteness()

@@ -171,7 +171,7 @@ public struct ClusterProxy: Role {
         // generation already received) lists just the resynced table, and a reordered or duplicated
         // update is stale.
         let newest = collector.reported(
-            peer, generation: update.generation.number, full: update.entries.allSatisfy(\.replacesScope))
+            peer, generation: update.generation.number, full: update.entries.allSatisfy { $0.replacesScope })
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
         _ = store.intake(
             update.entries,
@@ -222,12 +222,14 @@ public struct ClusterProxy: Role {
         forwarded = tables
         guard !tables.isEmpty else { return }
         if !quiet { lastForward = now }
-        for peer in collector.sources.keys.sorted() {
+        for index in collector.names.indices {
+            let peer = collector.names[index]
+            let source = collector.states[index]
             // Every request resets what the machine believes this proxy holds until its full state
             // arrived: one lost reset must not leave it sending deltas against rows lost here.
-            let reset = !collector.isSynced(peer)
-            let silent = collector.lastHeard(peer).map { now - $0 > configuration.schedule.interval } ?? true
-            if quiet, !reset, !silent, !collector.isDropped(peer) { continue }
+            let reset = !source.synced
+            let silent = source.lastHeard.map { now - $0 > configuration.schedule.interval } ?? true
+            if quiet, !reset, !silent, source.isLive { continue }
             let request = TableRequest(tables: tables, lease: configuration.interestLease, reset: reset)
             actions.append(.send(.request(request), to: peer))
         }

@@ -106,7 +106,8 @@ public struct QueryNode: Role {
     private var tableGeneration: [TableName: Generation] = [:]
     private var newest: Generation?
     private var catalog = SnapshotCatalog()
-    private var computedViews: [TableName: Table] = [:]
+    /// Views computed for ``computedVersion``, each with what queries derived from it.
+    private var computedViews: [TableName: (table: Table, derived: DerivedTableData)] = [:]
     private var computedVersion: UInt64 = .max
     private var lastUse: [TableName: Instant] = [:]
     private var pending: [Asker: Pending] = [:]
@@ -237,9 +238,10 @@ public struct QueryNode: Role {
         let scope = id
         // The catalog shares each table with the store; let go of the tables this update changes
         // so applying it mutates them in place instead of copying every origin's slice (they are
-        // put back below).
-        for entry in update.entries { catalog.tables.removeValue(forKey: entry.table) }
-        _ = store.intake(
+        // put back below, with what was derived from them if they did not change).
+        var held = HeldDerivedData(capacity: update.entries.count)
+        for entry in update.entries { held.append(entry.table, catalog.removeTable(entry.table)) }
+        let intake = store.intake(
             update.entries,
             generation: update.generation.number,
             from: peer,
@@ -265,9 +267,9 @@ public struct QueryNode: Role {
                 store.forget(name)
                 figures.removeValue(forKey: name)
                 tableGeneration.removeValue(forKey: name)
-                catalog.tables.removeValue(forKey: name)
+                catalog.removeTable(name)
             } else if let table = store[name]?.table {
-                catalog.tables[name] = table
+                catalog.setTable(table, named: name, derived: intake.leftUnchanged(name) ? held[name] : nil)
             }
         }
         actions.append(
@@ -390,8 +392,8 @@ public struct QueryNode: Role {
     ) {
         computeViews(for: request.sql, into: &actions)
         var execution = catalog
-        for (name, table) in computedViews {
-            execution.tables[name] = table
+        for (name, view) in computedViews {
+            execution.setTable(view.table, named: name, derived: view.derived)
             execution.views.removeValue(forKey: name)
         }
         let result: QueryResult
@@ -440,6 +442,7 @@ public struct QueryNode: Role {
     /// Computes the configured views named in `sql` that are not yet computed for this catalog
     /// version (at most once per generation); a view that fails stays a definition.
     private mutating func computeViews(for sql: String, into actions: inout [RoleAction]) {
+        guard !configuration.views.isEmpty else { return }  // no words to look for
         if computedVersion != catalog.version {
             computedViews.removeAll()
             computedVersion = catalog.version
@@ -458,7 +461,7 @@ public struct QueryNode: Role {
                     segment: segment,
                     publishedAt: newest?.time ?? .zero
                 )
-                computedViews[name] = table
+                computedViews[name] = (table, DerivedTableData())
                 actions.append(RoleMetrics.counter("query.views_computed", 1, role: "sql"))
             } catch {
                 actions.append(
@@ -579,7 +582,7 @@ public struct QueryNode: Role {
             lastUse.removeValue(forKey: table)
             if prewarm.contains(table) || pending.values.contains(where: { $0.tables.contains(table) }) { continue }
             store.forget(table)
-            catalog.tables.removeValue(forKey: table)
+            catalog.removeTable(table)
             figures.removeValue(forKey: table)
             tableGeneration.removeValue(forKey: table)
             catalog.version &+= 1

@@ -162,6 +162,13 @@ final class CatalogProvider: RelationProvider {
         let tableName = TableName(unchecked: name)
         var relation: Relation?
         if let table = catalog.table(tableName) {
+            if let derived = catalog.derivedData(for: tableName) {
+                // Built once per table version and shared by every query over it (and released
+                // with it): not kept in the engine's per-catalog cache.
+                let shared = derived.value(Relation.self) { Relation(table: table) }
+                local[key] = shared
+                return shared
+            }
             relation = Relation(table: table)
         } else if let definition = catalog.viewDefinition(tableName) {
             guard inProgress.insert(key).inserted else {

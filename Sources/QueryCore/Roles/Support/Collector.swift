@@ -10,9 +10,13 @@
 ///
 /// The role keeps what is specific to it (interest, failover between redundant proxies) and asks
 /// the collector when to send; the collector returns the log and metric actions it causes.
+///
+/// Sources are kept densely, in sorted order (``names`` and ``states`` share indices), so iterating
+/// them never sorts; the counts the roles ask for on every message (dropped, never heard, still to
+/// report the running generation) are kept up to date as sources change instead of being counted.
 struct Collector: Sendable {
     /// What the collector knows about one source.
-    struct Source: Sendable {
+    struct Source: Sendable, Equatable {
         /// When the source was last heard (`nil`: never since the role started).
         var lastHeard: Instant?
         /// The newest generation it reported.
@@ -50,8 +54,20 @@ struct Collector: Sendable {
 
     /// The settings.
     let configuration: Configuration
-    /// Sources by name.
-    private(set) var sources: [NodeID: Source] = [:]
+    /// The sources' names, sorted; ``states`` holds each one's state at the same index.
+    private(set) var names: [NodeID] = []
+    /// The sources' states, at the index of their name in ``names``.
+    private(set) var states: [Source] = []
+    /// Each source's index in ``names`` and ``states``.
+    private var slots: [NodeID: Int] = [:]
+    /// How many sources are dropped.
+    private var droppedCount = 0
+    /// How many live sources were never heard since the role started.
+    private(set) var neverHeardCount = 0
+    /// The generation ``behind`` counts for (`nil`: not counted yet).
+    private var target: UInt64?
+    /// How many live sources have not reported ``target``.
+    private var behind = 0
     /// The newest generation sent (or skipped).
     private(set) var sent: UInt64 = 0
     /// When the role started.
@@ -60,51 +76,99 @@ struct Collector: Sendable {
     /// A collector expecting `sources`; sources not listed that report are adopted.
     init(configuration: Configuration, sources: [NodeID]) {
         self.configuration = configuration
-        for source in sources { self.sources[source] = Source() }
+        names = Set(sources).sorted()
+        states = Array(repeating: Source(), count: names.count)
+        for (index, name) in names.enumerated() { slots[name] = index }
+        neverHeardCount = names.count
     }
 
     // MARK: Sources
 
+    /// The number of sources.
+    var count: Int { names.count }
+
+    /// Whether `source` is known.
+    func contains(_ source: NodeID) -> Bool { slots[source] != nil }
+
+    /// The index of `source` in ``names`` and ``states``, if it is known.
+    func index(of source: NodeID) -> Int? { slots[source] }
+
+    /// The state of `source`, if it is known.
+    subscript(source: NodeID) -> Source? { slots[source].map { states[$0] } }
+
     /// Sources currently dropped and since when, sorted.
     var dropped: [DroppedNode] {
-        sources.compactMap { id, s in s.droppedSince.map { DroppedNode(node: id, since: $0) } }.sorted()
+        guard droppedCount > 0 else { return [] }
+        var result: [DroppedNode] = []
+        result.reserveCapacity(droppedCount)
+        for index in states.indices {
+            if let since = states[index].droppedSince { result.append(DroppedNode(node: names[index], since: since)) }
+        }
+        return result  // in name order, which is DroppedNode's order (one entry per name)
     }
 
     /// Whether some source is dropped.
-    var anyDropped: Bool { sources.values.contains { !$0.isLive } }
+    var anyDropped: Bool { droppedCount > 0 }
 
     /// Whether `source` is dropped.
-    func isDropped(_ source: NodeID) -> Bool { sources[source]?.droppedSince != nil }
+    func isDropped(_ source: NodeID) -> Bool { self[source]?.droppedSince != nil }
 
     /// Since when `source` is dropped, if it is.
-    func droppedSince(_ source: NodeID) -> Instant? { sources[source]?.droppedSince }
+    func droppedSince(_ source: NodeID) -> Instant? { self[source]?.droppedSince }
 
     /// When `source` was last heard.
-    func lastHeard(_ source: NodeID) -> Instant? { sources[source]?.lastHeard }
+    func lastHeard(_ source: NodeID) -> Instant? { self[source]?.lastHeard }
 
-    /// Live sources never heard since the role started.
-    var neverHeardCount: Int { sources.values.reduce(0) { $0 + ($1.lastHeard == nil && $1.isLive ? 1 : 0) } }
+    /// The index of `source`, adopting it (live, never heard, nothing reported) if it is new.
+    private mutating func slot(for source: NodeID) -> Int {
+        if let index = slots[source] { return index }
+        // Adoption is rare (a machine not in the configuration): keep the names sorted and
+        // renumber the sources after the new one.
+        var position = names.count
+        while position > 0, source < names[position - 1] { position -= 1 }
+        names.insert(source, at: position)
+        states.insert(Source(), at: position)
+        for index in position..<names.count { slots[names[index]] = index }
+        neverHeardCount += 1
+        if let target, 0 < target { behind += 1 }
+        return position
+    }
+
+    /// Sets the state at `index` to `new`, keeping the counts in step.
+    private mutating func update(_ index: Int, to new: Source) {
+        let old = states[index]
+        states[index] = new
+        if old.isLive != new.isLive { droppedCount += new.isLive ? -1 : 1 }
+        neverHeardCount += (Self.isNeverHeard(new) ? 1 : 0) - (Self.isNeverHeard(old) ? 1 : 0)
+        if let target { behind += (Self.isBehind(new, target) ? 1 : 0) - (Self.isBehind(old, target) ? 1 : 0) }
+    }
+
+    private static func isNeverHeard(_ source: Source) -> Bool { source.lastHeard == nil && source.isLive }
+
+    private static func isBehind(_ source: Source, _ number: UInt64) -> Bool { source.isLive && source.reported < number }
 
     /// Notes that `source` was heard now; a dropped source returns (logged and counted).
     mutating func heard(_ source: NodeID, now: Instant, into actions: inout [RoleAction]) {
-        var state = sources[source] ?? Source()
+        let index = slot(for: source)
+        var state = states[index]
         if let since = state.droppedSince {
             state.droppedSince = nil
             note("returned", source, ("dropped.since", "\(since)"), counter: "query.returns", into: &actions)
         }
         state.lastHeard = now
-        sources[source] = state
+        update(index, to: state)
     }
 
     /// Notes that `source` reported generation `number`; `full` if the report replaced the role's
     /// whole view of the source. Returns whether `number` is newer than anything it reported before.
     @discardableResult
     mutating func reported(_ source: NodeID, generation number: UInt64, full: Bool) -> Bool {
-        var state = sources[source] ?? Source()
+        let index = slot(for: source)
+        var state = states[index]
         let newest = number > state.reported
         state.reported = max(state.reported, number)
         if full { state.synced = true }
-        sources[source] = state
+        update(index, to: state)
         return newest
     }
 
@@ -117,7 +181,8 @@ struct Collector: Sendable {
     mutating func reported(
         _ source: NodeID, generation number: UInt64, inFull tables: [TableName], wanted: [TableName]
     ) -> Bool {
-        var state = sources[source] ?? Source()
+        let index = slot(for: source)
+        var state = states[index]
         let newest = number > state.reported
         state.reported = max(state.reported, number)
         if !state.synced {
@@ -127,29 +192,32 @@ struct Collector: Sendable {
                 state.receivedInFull = []
             }
         }
-        sources[source] = state
+        update(index, to: state)
         return newest
     }
 
     /// Whether `source` has sent its full state since the role started (or was marked unsynced). A
     /// role keeps asking an unsynced source to reset what it believes the role holds: a lost reset
     /// request would otherwise leave the source sending deltas against state the role lost.
-    func isSynced(_ source: NodeID) -> Bool { sources[source]?.synced ?? false }
+    func isSynced(_ source: NodeID) -> Bool { self[source]?.synced ?? false }
 
     /// Forgets that `source` sent its full state (a failover to another of its proxies).
     mutating func markUnsynced(_ source: NodeID) {
-        sources[source]?.synced = false
-        sources[source]?.receivedInFull = []
+        guard let index = slots[source] else { return }
+        states[index].synced = false  // no count depends on it
+        states[index].receivedInFull = []
     }
 
     /// Drops every live source silent for `dropAfter` (logged and counted).
     mutating func checkSilence(now: Instant, into actions: inout [RoleAction]) {
-        for name in sources.keys.sorted() where sources[name]!.isLive {
-            let heard = sources[name]!.lastHeard ?? startedAt
+        for index in states.indices where states[index].isLive {
+            let heard = states[index].lastHeard ?? startedAt
             guard now - heard >= configuration.dropAfter else { continue }
-            sources[name]!.droppedSince = now
+            var state = states[index]
+            state.droppedSince = now
+            update(index, to: state)
             let silence = "\((now - heard).secondsDouble)"
-            note("dropped after silence", name, ("silent.s", silence), counter: "query.drops", into: &actions)
+            note("dropped after silence", names[index], ("silent.s", silence), counter: "query.drops", into: &actions)
         }
     }
 
@@ -166,14 +234,29 @@ struct Collector: Sendable {
         actions.append(RoleMetrics.counter(counter, 1, role: configuration.role))
     }
 
-    /// Whether every live source has reported generation `number` (no allocation).
+    /// Whether every live source has reported generation `number`.
+    ///
+    /// - Complexity: O(1) for the generation the senders ask about (see ``counting(_:)``),
+    ///   O(sources) for another.
     func isComplete(_ number: UInt64) -> Bool {
-        !sources.values.contains { $0.isLive && $0.reported < number }
+        if target == number { return behind == 0 }
+        return !states.contains { Self.isBehind($0, number) }
+    }
+
+    /// Whether every live source has reported generation `number`, keeping a running count of the
+    /// sources still to report it from now on (the running generation is asked about on every
+    /// report; only a change of generation counts afresh).
+    private mutating func counting(_ number: UInt64) -> Bool {
+        if target != number {
+            target = number
+            behind = states.reduce(0) { $0 + (Self.isBehind($1, number) ? 1 : 0) }
+        }
+        return behind == 0
     }
 
     /// Live sources that have not reported generation `number`, sorted.
     func waitingFor(_ number: UInt64) -> [NodeID] {
-        sources.filter { $0.value.isLive && $0.value.reported < number }.keys.sorted()
+        states.indices.filter { Self.isBehind(states[$0], number) }.map { names[$0] }
     }
 
     /// Whether the role is still learning its sources' full state after a start: a restarted role
@@ -183,7 +266,7 @@ struct Collector: Sendable {
     func warmingUp(at now: Instant) -> Bool {
         let waitsForSilent = configuration.warmUpWaitsForSilentSources
         return now - startedAt < configuration.schedule.interval * 2
-            && sources.values.contains { !$0.synced && $0.isLive && (waitsForSilent || $0.reported > 0) }
+            && states.contains { !$0.synced && $0.isLive && (waitsForSilent || $0.reported > 0) }
     }
 
     // MARK: When to send
@@ -198,7 +281,8 @@ struct Collector: Sendable {
     /// (sources with skewed clocks may have).
     mutating func generationStarted(now: Instant) -> UInt64? {
         let number = configuration.schedule.latestSlot(.edge, at: now)
-        return claim(number, if: sent < number && isComplete(number))
+        guard sent < number, counting(number) else { return nil }
+        return claim(number)
     }
 
     /// The timer for the role's slot in the generation started at or before `now`.
@@ -231,12 +315,12 @@ struct Collector: Sendable {
     /// report completed it.
     mutating func reportArrived(generation number: UInt64, now: Instant) -> UInt64? {
         let current = configuration.schedule.number(at: now)
-        return claim(current, if: sent < current && number >= current && isComplete(current))
+        guard sent < current, number >= current, counting(current) else { return nil }
+        return claim(current)
     }
 
-    /// Marks `number` sent and returns it, if `condition` (which includes "not sent yet") holds.
-    private mutating func claim(_ number: UInt64, if condition: Bool) -> UInt64? {
-        guard condition else { return nil }
+    /// Marks `number` sent and returns it.
+    private mutating func claim(_ number: UInt64) -> UInt64 {
         sent = number
         return number
     }

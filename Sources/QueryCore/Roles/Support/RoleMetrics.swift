@@ -21,11 +21,14 @@ enum RoleMetrics {
 
     /// The roles' dimension dictionaries, made once: metrics are reported on every step, and a
     /// dictionary literal per record would allocate each time.
-    private static let roleDimensions: [String: [String: String]] = Dictionary(
-        uniqueKeysWithValues: ["edge", "proxy", "tla", "tla-child", "sql", "tla-sql"].map { ($0, ["role": $0]) }
-    )
+    private static let roleDimensions: [(role: String, dimensions: [String: String])] =
+        ["proxy", "tla", "edge", "sql", "tla-child", "tla-sql"].map { ($0, ["role": $0]) }
 
-    static func dimensions(_ role: String) -> [String: String] { roleDimensions[role] ?? ["role": role] }
+    /// A short linear search: comparing a few small strings costs less than hashing one.
+    static func dimensions(_ role: String) -> [String: String] {
+        for known in roleDimensions where known.role == role { return known.dimensions }
+        return ["role": role]
+    }
 
     /// Appends the actions that send `update` to `peer` and count its estimated bytes out.
     static func send(_ update: GenerationUpdate, to peer: NodeID, role: String, into actions: inout [RoleAction]) {
@@ -43,12 +46,16 @@ enum RoleMetrics {
 
 extension GenerationUpdate {
     /// An estimate of the update's size on the wire: values plus per-copy and per-entry framing.
+    ///
+    /// Reads the entries and copies in place (by index) rather than copying each out of its array:
+    /// it runs on every update in and out, over every copy.
     var estimatedBytes: Int {
         var total = 16
-        for entry in entries {
-            total += 32 + entry.table.rawValue.utf8.count + entry.removed.reduce(0) { $0 + 2 + $1.rawValue.utf8.count }
-            for copy in entry.copies {
-                total += 24 + copy.origin.rawValue.utf8.count + copy.copy.estimatedBytes
+        for e in entries.indices {
+            total += 32 + entries[e].table.rawValue.utf8.count
+            for r in entries[e].removed.indices { total += 2 + entries[e].removed[r].rawValue.utf8.count }
+            for c in entries[e].copies.indices {
+                total += 24 + entries[e].copies[c].origin.rawValue.utf8.count + entries[e].copies[c].copy.estimatedBytes
             }
         }
         return total
