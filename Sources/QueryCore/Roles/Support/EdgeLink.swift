@@ -164,7 +164,8 @@ struct EdgeLink: Sendable {
             guard let index = tables[i].pendingIndex(generation) else { continue }
             tables[i].ackedGeneration = generation
             if !excludingSelf, let version = tables[i].pending[index].version { tables[i].acked = version }
-            tables[i].pending.remove(at: index)
+            // Older unacknowledged updates are superseded, as in ``Downstream/acknowledge``.
+            tables[i].pending.removeAll { $0.generation <= generation }
         }
     }
 
