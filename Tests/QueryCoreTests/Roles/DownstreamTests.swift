@@ -131,4 +131,37 @@ import Testing
         // Acknowledged: nothing more to remove.
         #expect(entry([other], 3).removed.isEmpty)
     }
+
+    /// Seed 192: a resync reply and a later entry of the same generation may reach the receiver in
+    /// either order (the reply, replacing the scope, could remove what the later entry added), so
+    /// the next generation's entry replaces the receiver's scope instead of trusting either order.
+    @Test func aSecondEntryOfOneGenerationMakesTheNextOneReplaceTheScope() throws {
+        var store = TableStore(keepsHistory: true)
+        let now = Instant.zero + .seconds(1)
+        var downstream = Downstream(now: now)
+        let table: TableName = "a", origin = Self.origins[0], other = Self.origins[1]
+        _ = try store.publish(table, origin: other, segment: Fixtures.rows(other, count: 2, bump: 1), now: now)
+        downstream.record(TableRequest(tables: [table], lease: .seconds(60), reset: false, standby: false), now: now)
+        func entry(_ origins: [NodeID], _ generation: UInt64, merge: Bool = false) -> TableEntry {
+            downstream.entry(
+                for: table, origins: origins, store: store, completeness: TableCompleteness(),
+                generation: generation, merge: merge)
+        }
+        _ = entry([other], 1)
+        downstream.acknowledge(generation: 1, tables: [table])
+        #expect(!entry([other], 2).replacesScope)
+        downstream.acknowledge(generation: 2, tables: [table])
+        // Generation 3: the receiver asks for the table in full; the reply replaces its scope.
+        downstream.resync(ResyncRequest(generation: 3, table: table, origins: []), generation: 3)
+        #expect(entry([other], 3, merge: true).replacesScope)
+        // A new origin arrives and goes out in a second entry of generation 3.
+        _ = try store.publish(table, origin: origin, segment: Fixtures.rows(origin, count: 2, bump: 1), now: now)
+        #expect(entry([origin, other], 3, merge: true).copies.map(\.origin).contains(origin))
+        downstream.acknowledge(generation: 3, tables: [table])
+        // Which arrived last is unknown: generation 4 replaces the scope with every origin.
+        let next = entry([origin, other], 4)
+        #expect(next.replacesScope && next.copies.count == 2, "\(Self.shape(next))")
+        downstream.acknowledge(generation: 4, tables: [table])
+        #expect(!entry([origin, other], 5).replacesScope)
+    }
 }

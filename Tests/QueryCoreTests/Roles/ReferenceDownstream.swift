@@ -128,7 +128,9 @@ struct ReferenceDownstream: Sendable {
                 .filter { !included.contains($0) || store[table]?.table.slices[$0] == nil }.sorted()
             for origin in removed { changes.append(Change(origin: origin, version: nil)) }
         }
+        var orderUnknown = false
         if merge, let earlier = pending[generation]?[table] {
+            orderUnknown = replaces || !earlier.isEmpty || !changes.isEmpty
             pending[generation, default: [:]][table] = earlier + changes
         } else {
             pending[generation, default: [:]][table] = changes
@@ -139,6 +141,7 @@ struct ReferenceDownstream: Sendable {
             }
         }
         replaceScope.remove(table)
+        if orderUnknown { replaceScope.insert(table) }
         return TableEntry(
             table: table,
             copies: copies,

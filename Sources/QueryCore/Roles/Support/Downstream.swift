@@ -174,8 +174,13 @@ struct Downstream: Sendable {
             removed = candidates.filter { !included.contains($0) || stored?.table.slices[$0] == nil }.sorted()
             for origin in removed { changes.append(Change(origin: origin, version: nil)) }
         }
+        // A second entry of one generation (a resync reply, a child's late hand-back) may reach the
+        // receiver before or after the first: what it then holds depends on the order, so the next
+        // entry replaces its scope (one full copy after a rare event) instead of trusting either.
+        var orderUnknown = false
         if let index = state.pendingIndex(generation) {
             if merge {
+                orderUnknown = replaces || !changes.isEmpty || !state.pending[index].changes.isEmpty
                 state.pending[index].changes += changes
             } else {
                 state.pending[index].changes = changes
@@ -183,7 +188,7 @@ struct Downstream: Sendable {
         } else {
             state.pending.append(Pending(generation: generation, changes: changes))
         }
-        state.replaceScope = false
+        state.replaceScope = orderUnknown
         tables[table] = state
         return TableEntry(
             table: table,

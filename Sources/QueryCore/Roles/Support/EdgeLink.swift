@@ -141,10 +141,15 @@ struct EdgeLink: Sendable {
 
     /// ``sent(_:version:generation:merge:)`` for the table at `i` of ``tables``.
     mutating func sent(at i: Int, version sent: Version?, generation: UInt64, merge: Bool) {
-        if tables[i].replaceScope || !tables[i].everSent { tables[i].acked = nil }
+        let replaces = tables[i].replaceScope || !tables[i].everSent
+        if replaces { tables[i].acked = nil }
         tables[i].everSent = true
+        // As in ``Downstream/entry``: a second entry of one generation may arrive in either order,
+        // so the next one replaces the receiver's scope.
+        var orderUnknown = false
         if let index = tables[i].pendingIndex(generation) {
             if merge {
+                orderUnknown = replaces || sent != nil || tables[i].pending[index].version != nil
                 if let sent { tables[i].pending[index].version = sent }
             } else {
                 tables[i].pending[index].version = sent
@@ -152,7 +157,7 @@ struct EdgeLink: Sendable {
         } else {
             tables[i].pending.append((generation, sent))
         }
-        tables[i].replaceScope = false
+        tables[i].replaceScope = orderUnknown
     }
 
     /// Promotes what the acknowledged update carried for `names` into what the receiver holds
