@@ -78,90 +78,91 @@ import Testing
         }
     }
 
+    /// One sender's store and its `Downstream` for one receiver interested in table `a`, for the
+    /// hand-written lost-acknowledgement cases below.
+    struct OneReceiver {
+        let table: TableName = "a"
+        let now = Instant.zero + .seconds(1)
+        var store = TableStore(keepsHistory: true)
+        var downstream: Downstream
+
+        /// Origins publishing two rows each.
+        init(publishing origins: [NodeID]) throws {
+            downstream = Downstream(now: now)
+            for origin in origins { try publish(origin) }
+            downstream.record(TableRequest(tables: [table], lease: .seconds(60), reset: false, standby: false), now: now)
+        }
+
+        mutating func publish(_ origin: NodeID) throws {
+            _ = try store.publish(table, origin: origin, segment: Fixtures.rows(origin, count: 2, bump: 1), now: now)
+        }
+
+        mutating func entry(_ origins: [NodeID], _ generation: UInt64, merge: Bool = false) -> TableEntry {
+            downstream.entry(
+                for: table, origins: origins, store: store, completeness: TableCompleteness(),
+                generation: generation, merge: merge)
+        }
+
+        mutating func acknowledge(_ generation: UInt64) { downstream.acknowledge(generation: generation, tables: [table]) }
+    }
+
     /// A receiver that applied a removal whose acknowledgement was lost no longer holds the origin,
     /// though the sender's acknowledged state says it does: when the origin returns unchanged (a
     /// dropped machine that comes back), the sender must send it in full, not skip it as held.
     @Test func anOriginReturningAfterAnUnacknowledgedRemovalIsSentInFull() throws {
-        var store = TableStore(keepsHistory: true)
-        let now = Instant.zero + .seconds(1)
-        var downstream = Downstream(now: now)
-        let table: TableName = "a", origin = Self.origins[0], other = Self.origins[1]
-        _ = try store.publish(table, origin: origin, segment: Fixtures.rows(origin, count: 2, bump: 1), now: now)
-        _ = try store.publish(table, origin: other, segment: Fixtures.rows(other, count: 2, bump: 1), now: now)
-        downstream.record(TableRequest(tables: [table], lease: .seconds(60), reset: false, standby: false), now: now)
-        func entry(_ origins: [NodeID], _ generation: UInt64) -> TableEntry {
-            downstream.entry(
-                for: table, origins: origins, store: store, completeness: TableCompleteness(), generation: generation)
-        }
-        #expect(entry([origin, other], 1).copies.count == 2)
-        downstream.acknowledge(generation: 1, tables: [table])
+        let origin = Self.origins[0], other = Self.origins[1]
+        var sender = try OneReceiver(publishing: [origin, other])
+        #expect(sender.entry([origin, other], 1).copies.count == 2)
+        sender.acknowledge(1)
         // Generation 2 drops the origin; the receiver applies it, but its acknowledgement is lost.
-        #expect(entry([other], 2).removed == [origin])
+        #expect(sender.entry([other], 2).removed == [origin])
         // Generation 3: the origin is back with the same rows (same version).
-        let back = entry([origin, other], 3)
+        let back = sender.entry([origin, other], 3)
         #expect(back.copies.map(\.origin) == [origin], "\(Self.shape(back))")
         #expect(back.copies.first?.copy.isFull == true)
         // Once that is acknowledged, an unchanged origin is skipped again.
-        downstream.acknowledge(generation: 3, tables: [table])
-        #expect(entry([origin, other], 4).copies.isEmpty)
+        sender.acknowledge(3)
+        #expect(sender.entry([origin, other], 4).copies.isEmpty)
     }
 
     /// The mirror case (seed 230): a receiver applied a full entry whose acknowledgement was lost;
     /// when one of its origins then leaves (a dropped machine), the removal must be sent although
     /// the sender never saw that origin acknowledged.
     @Test func anOriginSentButNotAcknowledgedIsRemovedWhenItLeaves() throws {
-        var store = TableStore(keepsHistory: true)
-        let now = Instant.zero + .seconds(1)
-        var downstream = Downstream(now: now)
-        let table: TableName = "a", origin = Self.origins[0], other = Self.origins[1]
-        _ = try store.publish(table, origin: origin, segment: Fixtures.rows(origin, count: 2, bump: 1), now: now)
-        _ = try store.publish(table, origin: other, segment: Fixtures.rows(other, count: 2, bump: 1), now: now)
-        downstream.record(TableRequest(tables: [table], lease: .seconds(60), reset: false, standby: false), now: now)
-        func entry(_ origins: [NodeID], _ generation: UInt64) -> TableEntry {
-            downstream.entry(
-                for: table, origins: origins, store: store, completeness: TableCompleteness(), generation: generation)
-        }
+        let origin = Self.origins[0], other = Self.origins[1]
+        var sender = try OneReceiver(publishing: [origin, other])
         // Generation 1 replaces the receiver's scope with both origins; its acknowledgement is lost.
-        let first = entry([origin, other], 1)
+        let first = sender.entry([origin, other], 1)
         #expect(first.replacesScope && first.copies.count == 2)
         // Generation 2: the origin has left. The receiver may hold it: it is removed.
-        let second = entry([other], 2)
+        let second = sender.entry([other], 2)
         #expect(second.removed == [origin], "\(Self.shape(second))")
-        downstream.acknowledge(generation: 2, tables: [table])
+        sender.acknowledge(2)
         // Acknowledged: nothing more to remove.
-        #expect(entry([other], 3).removed.isEmpty)
+        #expect(sender.entry([other], 3).removed.isEmpty)
     }
 
     /// Seed 192: a resync reply and a later entry of the same generation may reach the receiver in
     /// either order (the reply, replacing the scope, could remove what the later entry added), so
     /// the next generation's entry replaces the receiver's scope instead of trusting either order.
     @Test func aSecondEntryOfOneGenerationMakesTheNextOneReplaceTheScope() throws {
-        var store = TableStore(keepsHistory: true)
-        let now = Instant.zero + .seconds(1)
-        var downstream = Downstream(now: now)
-        let table: TableName = "a", origin = Self.origins[0], other = Self.origins[1]
-        _ = try store.publish(table, origin: other, segment: Fixtures.rows(other, count: 2, bump: 1), now: now)
-        downstream.record(TableRequest(tables: [table], lease: .seconds(60), reset: false, standby: false), now: now)
-        func entry(_ origins: [NodeID], _ generation: UInt64, merge: Bool = false) -> TableEntry {
-            downstream.entry(
-                for: table, origins: origins, store: store, completeness: TableCompleteness(),
-                generation: generation, merge: merge)
-        }
-        _ = entry([other], 1)
-        downstream.acknowledge(generation: 1, tables: [table])
-        #expect(!entry([other], 2).replacesScope)
-        downstream.acknowledge(generation: 2, tables: [table])
+        let origin = Self.origins[0], other = Self.origins[1]
+        var sender = try OneReceiver(publishing: [other])
+        _ = sender.entry([other], 1)
+        sender.acknowledge(1)
+        #expect(!sender.entry([other], 2).replacesScope)
+        sender.acknowledge(2)
         // Generation 3: the receiver asks for the table in full; the reply replaces its scope.
-        downstream.resync(ResyncRequest(generation: 3, table: table, origins: []), generation: 3)
-        #expect(entry([other], 3, merge: true).replacesScope)
+        sender.downstream.resync(ResyncRequest(generation: 3, table: sender.table, origins: []), generation: 3)
+        #expect(sender.entry([other], 3, merge: true).replacesScope)
         // A new origin arrives and goes out in a second entry of generation 3.
-        _ = try store.publish(table, origin: origin, segment: Fixtures.rows(origin, count: 2, bump: 1), now: now)
-        #expect(entry([origin, other], 3, merge: true).copies.map(\.origin).contains(origin))
-        downstream.acknowledge(generation: 3, tables: [table])
+        try sender.publish(origin)
+        #expect(sender.entry([origin, other], 3, merge: true).copies.map(\.origin).contains(origin))
+        sender.acknowledge(3)
         // Which arrived last is unknown: generation 4 replaces the scope with every origin.
-        let next = entry([origin, other], 4)
+        let next = sender.entry([origin, other], 4)
         #expect(next.replacesScope && next.copies.count == 2, "\(Self.shape(next))")
-        downstream.acknowledge(generation: 4, tables: [table])
-        #expect(!entry([origin, other], 5).replacesScope)
+        sender.acknowledge(4)
+        #expect(!sender.entry([origin, other], 5).replacesScope)
     }
 }
