@@ -112,23 +112,10 @@ struct HashedGroupKey: Hashable {
         }
     }
 
-    /// Consistent with `Value`'s equality: equal values (`1` and `1.0`, `true` and `1`) hash alike.
-    static func hash(_ v: Value) -> Int {
-        switch v {
-        case .null: return 0x1F3D
-        case .integer(let i): return Int(truncatingIfNeeded: i) &* 0x9E37_79B9
-        case .boolean(let b): return (b ? 1 : 0) &* 0x9E37_79B9
-        case .real(let d):
-            if let i = Value.exactInteger(d) { return Int(truncatingIfNeeded: i) &* 0x9E37_79B9 }
-            return d.isNaN ? 0x7FF8 : Int(truncatingIfNeeded: d.bitPattern)
-        case .text(var s):
-            return s.withUTF8 { bytes in
-                var h: UInt64 = 0xCBF2_9CE4_8422_2325
-                for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-                return Int(truncatingIfNeeded: h)
-            }
-        }
-    }
+    /// Consistent with `Value`'s equality: equal values (`1` and `1.0`, `true` and `1`) hash alike
+    /// (the filter index's ``ValueHash``).
+    @inline(__always)
+    static func hash(_ v: Value) -> Int { ValueHash.of(v) }
 
     func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     static func == (a: HashedGroupKey, b: HashedGroupKey) -> Bool { a.hash == b.hash && a.key == b.key }
