@@ -558,10 +558,16 @@ public struct QueryNode: Role {
     /// served until the table next changes. Asked at most once per generation per table.
     private mutating func resyncLaggingTables(now: Instant, into actions: inout [RoleAction]) {
         guard !needsReset, let current = newest?.number, let aggregator = activeAggregator else { return }
-        for table in requested.sorted() {
+        // Runs on every update: nothing is allocated unless a table lags (sorted then, for determinism).
+        var lagging: [(table: TableName, held: UInt64)] = []
+        for table in requested {
             guard let held = tableGeneration[table]?.number, held + 2 <= current,
                 lagResyncs[table].map({ $0 < current }) ?? true
             else { continue }
+            lagging.append((table, held))
+        }
+        if lagging.count > 1 { lagging.sort { $0.table < $1.table } }
+        for (table, held) in lagging {
             lagResyncs[table] = current
             actions.append(.send(.resync(ResyncRequest(generation: current, table: table, origins: [])), to: aggregator))
             actions.append(
