@@ -7,8 +7,9 @@
 /// until its slot `t + δ2`; a cluster silent for `dropAfter` is dropped (its rows vanish from what
 /// the TLA sends) and returns when it reports again. Configured tables are deferred to
 /// ``AggregatorChild``ren, which apply and combine them and hand them back; a child silent for
-/// `dropAfter` is dropped the same way (its tables' rows vanish, named as dropped in the
-/// completeness figures, and return when it answers again). The completeness, deadline and
+/// `childDropAfter` (two intervals: it answers every generation) is dropped the same way (its
+/// tables' rows vanish, named as dropped in the completeness figures, and return when it answers
+/// again), so a dead child's frozen rows are not served beside fresh ones. The completeness, deadline and
 /// silence bookkeeping is the internal `Collector` shared with ``ClusterProxy``.
 public struct Aggregator: Role {
     /// One cluster the TLA sees, with its redundant proxies in preference order.
@@ -35,6 +36,10 @@ public struct Aggregator: Role {
         public var dropAfter: Duration
         /// An active proxy silent this long is replaced by the next. Default 1.25 intervals.
         public var failoverAfter: Duration
+        /// A child that has not answered for this long is dropped. Default two intervals (at most
+        /// `dropAfter`): a child answers every generation, and its combined rows stop changing
+        /// while it is gone, so they must not be served for long beside fresh ones.
+        public var childDropAfter: Duration
         /// How long forwarded interest lasts without refresh. Default three intervals.
         public var interestLease: Duration
         /// Tables always requested from the proxies.
@@ -59,6 +64,7 @@ public struct Aggregator: Role {
             schedule: GenerationSchedule = GenerationSchedule(),
             dropAfter: Duration = .seconds(180),
             failoverAfter: Duration? = nil,
+            childDropAfter: Duration? = nil,
             interestLease: Duration? = nil,
             prewarm: [TableName] = [],
             deferred: [TableName: NodeID] = [:],
@@ -72,6 +78,7 @@ public struct Aggregator: Role {
             self.schedule = schedule
             self.dropAfter = dropAfter
             self.failoverAfter = failoverAfter ?? schedule.interval * 5 / 4
+            self.childDropAfter = childDropAfter ?? min(schedule.interval * 2, dropAfter)
             self.interestLease = interestLease ?? schedule.interval * 3
             self.prewarm = prewarm
             self.deferred = deferred
@@ -131,20 +138,24 @@ public struct Aggregator: Role {
         }
         clusterOrder = Set(configuration.clusters.map(\.cluster)).sorted()
         childReset = Set(configuration.deferred.values)
-        // Clusters and children are dropped after the same silence, and report to the same tier.
-        func bookkeeping(_ noun: String) -> Collector.Configuration {
+        // Clusters and children report to the same tier.
+        func bookkeeping(_ noun: String, dropAfter: Duration) -> Collector.Configuration {
             Collector.Configuration(
                 tier: .aggregator,
                 schedule: configuration.schedule,
-                dropAfter: configuration.dropAfter,
+                dropAfter: dropAfter,
                 deadlineTimer: Self.deadlineTimer,
                 role: "tla",
                 noun: noun,
                 warmUpWaitsForSilentSources: false
             )
         }
-        collector = Collector(configuration: bookkeeping("cluster"), sources: configuration.clusters.map(\.cluster))
-        childSources = Collector(configuration: bookkeeping("child"), sources: Array(Set(configuration.deferred.values)))
+        collector = Collector(
+            configuration: bookkeeping("cluster", dropAfter: configuration.dropAfter),
+            sources: configuration.clusters.map(\.cluster))
+        childSources = Collector(
+            configuration: bookkeeping("child", dropAfter: configuration.childDropAfter),
+            sources: Array(Set(configuration.deferred.values)))
     }
 
     /// The proxy currently listened to for `cluster`.
@@ -210,7 +221,12 @@ public struct Aggregator: Role {
                 onProxyUpdate(update, from: peer, now: now, into: &actions)
             }
         case .heartbeat:
-            if let cluster = proxyCluster[peer] { hear(peer, cluster: cluster, now: now, into: &actions) }
+            guard let cluster = proxyCluster[peer] else { break }
+            hear(peer, cluster: cluster, now: now)
+            // The active proxy takes this TLA for a standby (its request was lost): ask it again.
+            if clusters[cluster]!.activeProxy == peer, !forwarded.isEmpty {
+                actions.append(.send(.request(request(to: cluster, proxy: clusters[cluster]!.active)), to: peer))
+            }
         case .request(let request):
             onRequest(request, from: peer, now: now, into: &actions)
         case .ack(let ack):
@@ -264,10 +280,13 @@ public struct Aggregator: Role {
         if !Set(request.tables).isSubset(of: Set(forwarded)) { forwardInterest(now: now, into: &actions) }
     }
 
-    /// Notes that `proxy` of `cluster` was heard; a dropped cluster returns.
-    private mutating func hear(_ proxy: NodeID, cluster: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    /// Notes that `proxy` of `cluster` was heard (a failover prefers proxies heard recently).
+    ///
+    /// Only the active proxy's updates count as hearing the cluster: a standby's heartbeat carries
+    /// no rows, so a dropped cluster returning on one would have its old rows served again beside
+    /// fresh ones until its active proxy's state arrived.
+    private mutating func hear(_ proxy: NodeID, cluster: NodeID, now: Instant) {
         clusters[cluster]!.heard[proxy] = now
-        collector.heard(cluster, now: now, into: &actions)
     }
 
     private mutating func onProxyUpdate(
@@ -282,13 +301,14 @@ public struct Aggregator: Role {
             )
             return
         }
-        hear(peer, cluster: cluster, now: now, into: &actions)
+        hear(peer, cluster: cluster, now: now)
         guard clusters[cluster]!.activeProxy == peer else {
             actions.append(
                 .log(LogRecord(.debug, "update from standby proxy ignored", metadata: ["peer": peer.rawValue]))
             )
             return
         }
+        collector.heard(cluster, now: now, into: &actions)
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "tla"))
         let number = update.generation.number
         // Synced once every table asked for came in full since the failover or start: a full reply
@@ -458,20 +478,24 @@ public struct Aggregator: Role {
         forwarded = tables
         guard !tables.isEmpty else { return }
         for name in clusterOrder {
-            let cluster = clusters[name]!
-            for (index, proxy) in cluster.proxies.enumerated() {
-                let isActive = index == cluster.active
-                let request = TableRequest(
-                    tables: tables,
-                    lease: configuration.interestLease,
-                    // Until the active proxy's full state arrived (after a start or a failover), so a
-                    // lost reset cannot leave it sending deltas against rows this TLA never held.
-                    reset: isActive && !collector.isSynced(name),
-                    standby: !isActive
-                )
-                actions.append(.send(.request(request), to: proxy))
+            for (index, proxy) in clusters[name]!.proxies.enumerated() {
+                actions.append(.send(.request(request(to: name, proxy: index)), to: proxy))
             }
         }
+    }
+
+    /// The request for the forwarded tables to `cluster`'s proxy number `index`: the active one is
+    /// asked for rows, the others as standbys.
+    private func request(to cluster: NodeID, proxy index: Int) -> TableRequest {
+        let isActive = index == clusters[cluster]!.active
+        return TableRequest(
+            tables: forwarded,
+            lease: configuration.interestLease,
+            // Until the active proxy's full state arrived (after a start or a failover), so a lost
+            // reset cannot leave it sending deltas against rows this TLA never held.
+            reset: isActive && !collector.isSynced(cluster),
+            standby: !isActive
+        )
     }
 
     private mutating func send(_ number: UInt64, now: Instant, into actions: inout [RoleAction]) {

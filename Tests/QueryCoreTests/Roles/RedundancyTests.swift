@@ -28,6 +28,48 @@ import Testing
         #expect(answer.completeness.tables.first?.dropped.isEmpty == true)
     }
 
+    /// Seed 575 (`query-sim --seeds 401-700 --faults mix`): a cluster's proxies are cut off from
+    /// the TLA until it drops the cluster; then only the one it does not listen to gets through,
+    /// as a standby. Its heartbeats carry no rows: the cluster must not return on them with the
+    /// rows held from before its drop (served beside fresh ones), only with its active proxy's state.
+    @Test func aDroppedClusterReturnsWithItsActiveProxysRowsNotOnAStandbysHeartbeat() throws {
+        var fleet = Fixtures.Fleet()
+        // The TLA drops a silent cluster well before the proxies' interest from it lapses (30 s).
+        fleet.tlaDropAfter = .seconds(15)
+        // And keeps listening to the proxy it listens to (no failover in this test).
+        fleet.tlaFailoverAfter = .seconds(1_000)
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        let tla = fleet.tla(0)
+        let proxies: Set<NodeID> = [fleet.proxy(0, 0), fleet.proxy(0, 1)]
+        pump.loses = { from, to, _ in (proxies.contains(from) && to == tla) || (from == tla && proxies.contains(to)) }
+        pump.publish(fleet.edge(0, 0), Fixtures.processes, Fixtures.rows(fleet.edge(0, 0), count: 5))
+        pump.advance(to: .seconds(45))
+        #expect(pump.role(tla, as: Aggregator.self).droppedClusters.map(\.node) == [fleet.cluster(0)])
+        // Only the proxy the TLA does not listen to gets through again: it is asked as a standby.
+        let active = fleet.proxy(0, 0)
+        #expect(pump.role(tla, as: Aggregator.self).activeProxy(of: fleet.cluster(0)) == active)
+        pump.loses = { from, to, _ in (from == active && to == tla) || (from == tla && to == active) }
+        // Cluster 0 held 6 rows before its drop and has 8 now; cluster 1 has 6. Every answer counts
+        // cluster 0 as gone (6) or as it is now (14), never its old rows (12).
+        var counts: [Value] = []
+        func ask(for seconds: Int) throws {
+            for _ in 0..<seconds {
+                pump.run(seconds: 1)
+                let id = UInt64(counts.count + 1)
+                pump.query(fleet.sql, id, "SELECT count(*) FROM processes")
+                counts.append(try #require(try count(pump, fleet.sql, id))[0][0])
+            }
+        }
+        try ask(for: 30)
+        #expect(Set(counts) == [.integer(6)], "old rows served: \(counts)")
+        // The active proxy gets through again: the cluster returns with its rows as they are now.
+        pump.loses = nil
+        try ask(for: 30)
+        #expect(!counts.contains(.integer(12)), "old rows served: \(counts)")
+        #expect(counts.last == .integer(14))
+    }
+
     @Test func pinningKeepsTheTLAOnItsProxies() {
         let fleet = Fixtures.Fleet()
         var configuration = fleet.tlaConfiguration()
@@ -166,13 +208,15 @@ import Testing
         var pump = Self.running(fleet)
         pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
         #expect(try count(pump, fleet.sql, 1) == [[.integer(12)]])
-        // The child dies: its last combined rows are served until `dropAfter` (180 s), then the
-        // TLA drops it and the table's rows vanish, with the child named as dropped.
+        // The child dies: its last combined rows are served until `childDropAfter` (two intervals,
+        // 20 s; it answers every generation), then the TLA drops it and the table's rows vanish,
+        // with the child named as dropped: they stop changing, and must not be served for long
+        // beside fresh rows.
         pump.crash(child)
-        pump.advance(to: .seconds(150))
+        pump.run(seconds: 9)
         pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
         #expect(try count(pump, fleet.sql, 2) == [[.integer(12)]])
-        pump.advance(to: .seconds(230))
+        pump.run(seconds: 30)
         pump.query(fleet.sql, 3, "SELECT count(*) FROM processes")
         #expect(try count(pump, fleet.sql, 3) == [[.integer(0)]])
         let answer = try #require(pump.answer(fleet.sql, 3)).get()

@@ -29,6 +29,7 @@ enum Fixtures {
         var queryTimeout: Duration? = nil
         var idleExpiry: Duration? = nil
         var tlaFailoverAfter: Duration? = nil
+        var tlaDropAfter: Duration = .seconds(180)
 
         func edge(_ c: Int, _ m: Int) -> NodeID { NodeID("edge:\(c).\(m)") }
         func proxy(_ c: Int, _ i: Int) -> NodeID { NodeID("proxy:\(c).\(i)") }
@@ -57,6 +58,7 @@ enum Fixtures {
             Aggregator.Configuration(
                 clusters: (0..<clusters).map { c in .init(cluster: cluster(c), proxies: [proxy(c, 0), proxy(c, 1)]) },
                 schedule: schedule,
+                dropAfter: tlaDropAfter,
                 failoverAfter: tlaFailoverAfter,
                 deferred: deferred
             )
