@@ -87,6 +87,7 @@ enum NodeAssembly {
             clusters: clusters, schedule: config.schedule,
             dropAfter: NodeConfig.seconds(config.dropAfter) ?? .seconds(180),
             failoverAfter: NodeConfig.seconds(config.failoverAfter),
+            childDropAfter: NodeConfig.seconds(config.childDropAfter),
             interestLease: NodeConfig.seconds(config.interestLease), prewarm: try NodeConfig.tables(config.prewarm),
             deferred: deferred, aggregatorSet: try config.aggregatorSetValue(),
             servedTables: try NodeConfig.tableSet(config.servedTables),

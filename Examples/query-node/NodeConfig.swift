@@ -32,6 +32,8 @@ struct NodeConfig: Decodable, Sendable {
     /// Completeness and failover timings (role defaults when absent).
     var dropAfter: Double?
     var failoverAfter: Double?
+    /// TLA: a child silent this long is dropped (default two intervals).
+    var childDropAfter: Double?
     var queryTimeout: Double?
     var idleExpiry: Double?
     var interestLease: Double?
