@@ -97,7 +97,10 @@ struct NodeConfig: Decodable, Sendable {
         var requireClientCertificate: Bool?
         /// Query-manager principals by client-certificate common name (default: the CN itself).
         var principals: [String: String]?
-        /// Whether a common name missing from `principals` is refused manager requests.
+        /// Query-manager principals by client-certificate subject alternative name (URI, DNS
+        /// name or email), consulted when the common name is not in `principals`.
+        var principalsByAlternativeName: [String: String]?
+        /// Whether a certificate none of whose names is mapped is refused manager requests.
         var requireListedPrincipals: Bool?
     }
 
@@ -225,7 +228,8 @@ extension NodeConfig {
                 certificateChainFile: $0.certificate, privateKeyFile: $0.key, trustRootsFile: $0.ca,
                 requireClientCertificate: $0.requireClientCertificate ?? true,
                 principals: CertificatePrincipals(
-                    byCommonName: $0.principals ?? [:], requireListed: $0.requireListedPrincipals ?? false))
+                    byCommonName: $0.principals ?? [:], byAlternativeName: $0.principalsByAlternativeName ?? [:],
+                    requireListed: $0.requireListedPrincipals ?? false))
         }
     }
 

@@ -15,7 +15,19 @@ struct CertificatePrincipalTests {
         "alice": "/O=fleet/CN=alice-cn/OU=ops",
         "noname": "/O=fleet/OU=nobody",
         "unicode": "/CN=J\u{00F6}rg \u{6E2C}\u{8A66}",
+        "spiffe": "/O=fleet/OU=workloads",
     ]
+    static let alternativeNames = [
+        "spiffe": "URI:spiffe://fleet/ops,DNS:ops.fleet.example,email:ops@fleet.example"
+    ]
+
+    static func makeCertificates() throws -> TLSTests.Certificates {
+        try TLSTests.makeCertificates(subjects: subjects, alternativeNames: alternativeNames)
+    }
+
+    static func names(_ name: String, in certificates: TLSTests.Certificates) throws -> CertificateNames {
+        try CertificateNames(certificate: der(name, in: certificates))
+    }
 
     /// The DER bytes of a certificate made by ``TLSTests/makeCertificates(subjects:)``.
     static func der(_ name: String, in certificates: TLSTests.Certificates) throws -> [UInt8] {
@@ -26,37 +38,63 @@ struct CertificatePrincipalTests {
         return Array(try Data(contentsOf: certificates.directory.appendingPathComponent("\(name).der")))
     }
 
-    @Test func commonNamesAreReadFromDER() throws {
-        let certificates = try TLSTests.makeCertificates(subjects: Self.subjects)
+    @Test func namesAreReadFromDER() throws {
+        let certificates = try Self.makeCertificates()
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
-        #expect(try X509Subject.commonName(ofCertificate: Self.der("client", in: certificates)) == "client")
-        #expect(try X509Subject.commonName(ofCertificate: Self.der("alice", in: certificates)) == "alice-cn")
-        #expect(try X509Subject.commonName(ofCertificate: Self.der("noname", in: certificates)) == nil)
+        #expect(try Self.names("client", in: certificates).commonName == "client")
+        #expect(try Self.names("client", in: certificates).dnsNames == ["localhost"])
+        #expect(try Self.names("alice", in: certificates).commonName == "alice-cn")
+        #expect(try Self.names("noname", in: certificates).commonName == nil)
+        #expect(try Self.names("unicode", in: certificates).commonName == "J\u{00F6}rg \u{6E2C}\u{8A66}")
         #expect(
-            try X509Subject.commonName(ofCertificate: Self.der("unicode", in: certificates))
-                == "J\u{00F6}rg \u{6E2C}\u{8A66}"
-        )
+            try Self.names("spiffe", in: certificates)
+                == CertificateNames(
+                    uris: ["spiffe://fleet/ops"], dnsNames: ["localhost", "ops.fleet.example"], emails: ["ops@fleet.example"]))
 
         // Every truncation of a real certificate, and bytes flipped along it, give a typed error
-        // or a name: never a trap or an out-of-bounds read.
-        let der = try Self.der("alice", in: certificates)
+        // or names: never a trap or an out-of-bounds read.
+        let der = try Self.der("spiffe", in: certificates)
         for length in 0..<der.count {
-            #expect(throws: QueryError.self) {
-                _ = try X509Subject.commonName(ofCertificate: Array(der.prefix(length)))
-            }
+            #expect(throws: QueryError.self) { _ = try CertificateNames(certificate: Array(der.prefix(length))) }
         }
         var generator = SplitMix64(seed: 6)
         for _ in 0..<500 {
             var damaged = der
             damaged[Int.random(in: 0..<damaged.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
             do {
-                _ = try X509Subject.commonName(ofCertificate: damaged)
+                _ = try CertificateNames(certificate: damaged)
             } catch {
                 #expect(error.code == .decodingFailed)
             }
         }
+        #expect(throws: QueryError.self) { _ = try CertificateNames(certificate: [0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF]) }
+    }
+
+    @Test func alternativeNamesNameAPrincipal() throws {
+        let spiffe = CertificateNames(
+            uris: ["spiffe://fleet/ops"], dnsNames: ["localhost", "ops.fleet.example"], emails: ["ops@fleet.example"])
+        // Unmapped, a certificate without a CN acts as its first URI.
+        let byDefault = try CertificatePrincipals().principal(for: spiffe)
+        #expect(byDefault.principal == "spiffe://fleet/ops" && byDefault.shownAs == "URI=spiffe://fleet/ops")
+        // A mapping of any alternative name decides; URIs are consulted before DNS names and emails.
+        let mapped = CertificatePrincipals(
+            byAlternativeName: ["ops.fleet.example": "dns-ops", "ops@fleet.example": "mail-ops"], requireListed: true)
+        #expect(try mapped.principal(for: spiffe).principal == "dns-ops")
+        #expect(try mapped.principal(for: spiffe).shownAs == "DNS=ops.fleet.example")
+        let both = CertificatePrincipals(byAlternativeName: ["spiffe://fleet/ops": "ops", "localhost": "host"])
+        #expect(try both.principal(for: spiffe).principal == "ops")
+        // A mapped CN comes first; an unmapped CN is the default before any URI.
+        var named = spiffe
+        named.commonName = "node-7"
+        #expect(try both.principal(for: named).principal == "ops")
+        #expect(try CertificatePrincipals().principal(for: named).principal == "node-7")
+        #expect(try CertificatePrincipals(byCommonName: ["node-7": "seven"], byAlternativeName: ["spiffe://fleet/ops": "ops"]).principal(for: named).principal == "seven")
+        // Listed only: nothing mapped is refused, as is a certificate with neither CN nor URI.
         #expect(throws: QueryError.self) {
-            _ = try X509Subject.commonName(ofCertificate: [0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF])
+            _ = try CertificatePrincipals(requireListed: true).principal(for: spiffe)
+        }
+        #expect(throws: QueryError.self) {
+            _ = try CertificatePrincipals().principal(for: CertificateNames(dnsNames: ["localhost"]))
         }
     }
 
@@ -70,7 +108,7 @@ struct CertificatePrincipalTests {
         }
 
         // A certificate names the principal; no claim means the certificate's, another is refused.
-        let certified = RequestIdentity.certificate(principal: "ops", commonName: "node-7")
+        let certified = RequestIdentity.certificate(principal: "ops", shownAs: "CN=node-7")
         #expect(try certified.principal(claimed: "") == "ops")
         #expect(try certified.principal(claimed: "ops") == "ops")
         do {
@@ -151,7 +189,7 @@ struct CertificatePrincipalTests {
     }
 
     @Test func managerRequestsActAsTheCertificatesPrincipal() async throws {
-        let certificates = try TLSTests.makeCertificates(subjects: Self.subjects)
+        let certificates = try Self.makeCertificates()
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
         let metrics = TestMetrics()
         try await Self.withTLSNode(certificates, client: "client", metrics: metrics) { session, _ in
@@ -192,8 +230,36 @@ struct CertificatePrincipalTests {
         #expect(metrics.counterTotal(label: "query.transport.manager_requests_refused") == 3)
     }
 
+    @Test func aCertificateWithoutACommonNameActsAsItsURIOrItsMappedAlternativeName() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { try? FileManager.default.removeItem(at: certificates.directory) }
+        let schema = try Schema([("x", .integer)])
+        try await Self.withTLSNode(certificates, client: "spiffe") { session, _ in
+            _ = try await session.manage(.registerMetric(name: "Tick", schema: schema, publishers: .anyone))
+            do throws(QueryError) {
+                _ = try await session.manage(.list, as: "ops")
+                Issue.record("a request claiming another principal was accepted")
+            } catch {
+                #expect(
+                    error.message
+                        == "the request acts as 'ops', but the client certificate (URI=spiffe://fleet/ops) identifies 'spiffe://fleet/ops'"
+                )
+            }
+        }
+        let principals = CertificatePrincipals(byAlternativeName: ["ops@fleet.example": "ops"], requireListed: true)
+        try await Self.withTLSNode(certificates, principals: principals, client: "spiffe") { session, _ in
+            _ = try await session.manage(.registerMetric(name: "Tick", schema: schema, publishers: .anyone))
+            _ = try await session.register("select x from Tick", kind: .stream, as: "ops")
+            guard case .listing(let listing) = try await session.manage(.list) else {
+                Issue.record("list did not answer a listing")
+                return
+            }
+            #expect(listing.statements.first?.owners == ["ops"])
+        }
+    }
+
     @Test func aMappingRenamesAndCanRefuseUnlistedCertificates() async throws {
-        let certificates = try TLSTests.makeCertificates(subjects: Self.subjects)
+        let certificates = try Self.makeCertificates()
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
         let principals = CertificatePrincipals(byCommonName: ["alice-cn": "alice"], requireListed: true)
         try await Self.withTLSNode(certificates, principals: principals, client: "alice") { session, _ in
@@ -245,7 +311,7 @@ struct CertificatePrincipalTests {
                 Issue.record("a certificate without a common name used the manager")
             } catch {
                 #expect(error.code == .permissionDenied)
-                #expect(error.message.contains("no subject common name"))
+                #expect(error.message.contains("no subject common name or URI alternative name"))
             }
         }
     }

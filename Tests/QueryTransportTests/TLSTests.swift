@@ -43,13 +43,24 @@ struct TLSTests {
 
     /// Makes the CA, `server`, `client` and `rogue`, plus one CA-signed certificate per entry of
     /// `subjects` (file name → subject, e.g. `"/O=fleet/CN=alice"`).
-    static func makeCertificates(subjects: [String: String] = [:]) throws -> Certificates {
+    /// A CA and certificates signed by it: `server` and `client`, one per `subjects` entry (name →
+    /// subject), each with the alternative names `IP:127.0.0.1,DNS:localhost` plus those in
+    /// `alternativeNames` (name → openssl `subjectAltName` items, e.g. `URI:spiffe://fleet/ops`).
+    static func makeCertificates(
+        subjects: [String: String] = [:], alternativeNames: [String: String] = [:]
+    ) throws -> Certificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swift-query-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         try run(["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=query-test-ca"], in: directory)
         try "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
             .write(to: directory.appendingPathComponent("ext.cnf"), atomically: true, encoding: .utf8)
+        func extensions(for name: String) throws -> String {
+            guard let extra = alternativeNames[name] else { return "ext.cnf" }
+            try "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost,\(extra)\n"
+                .write(to: directory.appendingPathComponent("\(name).cnf"), atomically: true, encoding: .utf8)
+            return "\(name).cnf"
+        }
         let all = subjects.merging(["server": "/CN=server", "client": "/CN=client"]) { mine, _ in mine }
         for (name, subject) in all.sorted(by: { $0.key < $1.key }) {
             try run(
@@ -57,7 +68,7 @@ struct TLSTests {
             try run(
                 [
                     "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                    "-out", "\(name).pem", "-days", "2", "-extfile", "ext.cnf",
+                    "-out", "\(name).pem", "-days", "2", "-extfile", try extensions(for: name),
                 ], in: directory)
         }
         try run(["req", "-x509"] + ec + ["-keyout", "rogue.key", "-out", "rogue.pem", "-days", "2", "-subj", "/CN=rogue"], in: directory)

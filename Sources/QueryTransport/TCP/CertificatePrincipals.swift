@@ -4,42 +4,64 @@ public import QuerySQL
 /// How a node with mutual TLS turns a client's certificate into the principal its
 /// query-manager requests act as (see ``TLSSettings/principals``).
 ///
-/// The certificate's subject common name (CN) names the principal, unless ``byCommonName`` maps
-/// it to another name. With ``requireListed``, only listed common names act as anyone: a
-/// certificate whose CN is not listed may still join the tree and ask SQL queries, but its
+/// A certificate is known by its subject common name (CN) and its subject alternative names
+/// (URIs such as SPIFFE IDs, DNS names, emails). The principal is, in this order: the mapping of
+/// its CN in ``byCommonName``; the mapping of the first of its alternative names (URIs, then DNS
+/// names, then emails) found in ``byAlternativeName``; otherwise, unless ``requireListed``, the CN
+/// itself, or for a certificate without one its first URI. With ``requireListed``, only mapped
+/// certificates act as anyone: another may still join the tree and ask SQL queries, but its
 /// manager requests are refused.
 public struct CertificatePrincipals: Sendable, Hashable {
     /// Principal names by certificate common name (exact, case-sensitive match).
     public var byCommonName: [String: String]
-    /// Whether a common name missing from ``byCommonName`` is refused (`true`) or acts as itself
-    /// (`false`). Default `false`.
+    /// Principal names by subject alternative name: a URI, DNS name or email (exact match).
+    public var byAlternativeName: [String: String]
+    /// Whether a certificate none of whose names is mapped is refused (`true`) or acts as its CN,
+    /// or its first URI (`false`). Default `false`.
     public var requireListed: Bool
 
-    /// Creates a mapping; the default maps every common name to itself.
-    public init(byCommonName: [String: String] = [:], requireListed: Bool = false) {
+    /// Creates a mapping; the default maps every certificate to its common name (or first URI).
+    public init(
+        byCommonName: [String: String] = [:],
+        byAlternativeName: [String: String] = [:],
+        requireListed: Bool = false
+    ) {
         self.byCommonName = byCommonName
+        self.byAlternativeName = byAlternativeName
         self.requireListed = requireListed
     }
 
-    /// The principal a certificate with subject common name `commonName` acts as.
+    /// The principal a certificate with subject common name `commonName` (and no alternative
+    /// names) acts as.
     ///
-    /// - Throws: ``QueryCore/QueryError`` `.permissionDenied` when the certificate has no common
-    ///   name, or its common name is not listed and ``requireListed`` is set.
+    /// - Throws: ``QueryCore/QueryError`` `.permissionDenied` as ``principal(for:)`` does.
     public func principal(commonName: String?) throws(QueryError) -> Principal {
-        guard let commonName, !commonName.isEmpty else {
-            throw QueryError(
-                .permissionDenied,
-                "the client certificate has no subject common name to act as a principal"
-            )
+        try principal(for: CertificateNames(commonName: commonName)).principal
+    }
+
+    /// The principal a certificate with `names` acts as, and the name that decided it, as shown in
+    /// errors (`CN=alice`, `URI=spiffe://fleet/ops`).
+    ///
+    /// - Throws: ``QueryCore/QueryError`` `.permissionDenied` when none of the names is mapped and
+    ///   ``requireListed`` is set, or when the certificate has neither a common name nor a URI.
+    func principal(for names: CertificateNames) throws(QueryError) -> (principal: Principal, shownAs: String) {
+        let commonName = names.commonName.flatMap { $0.isEmpty ? nil : $0 }
+        if let commonName, let mapped = byCommonName[commonName] { return (Principal(mapped), "CN=\(commonName)") }
+        for (kind, values) in [("URI", names.uris), ("DNS", names.dnsNames), ("email", names.emails)] {
+            for value in values {
+                if let mapped = byAlternativeName[value] { return (Principal(mapped), "\(kind)=\(value)") }
+            }
         }
-        if let mapped = byCommonName[commonName] { return Principal(mapped) }
         guard !requireListed else {
-            throw QueryError(
-                .permissionDenied,
-                "the client certificate's common name '\(commonName.prefix(64))' maps to no principal"
-            )
+            let shown = commonName.map { "common name '\($0.prefix(64))'" } ?? "name"
+            throw QueryError(.permissionDenied, "the client certificate's \(shown) maps to no principal")
         }
-        return Principal(commonName)
+        if let commonName { return (Principal(commonName), "CN=\(commonName)") }
+        if let uri = names.uris.first(where: { !$0.isEmpty }) { return (Principal(uri), "URI=\(uri)") }
+        throw QueryError(
+            .permissionDenied,
+            "the client certificate has no subject common name or URI alternative name to act as a principal"
+        )
     }
 }
 
@@ -53,8 +75,8 @@ public struct CertificatePrincipals: Sendable, Hashable {
 enum RequestIdentity: Sendable, Equatable {
     /// Plain TCP: the claimed principal is trusted.
     case claimed
-    /// A verified client certificate with this subject common name, mapped to `principal`.
-    case certificate(principal: Principal, commonName: String)
+    /// A verified client certificate mapped to `principal` by the name `shownAs` (`CN=alice`).
+    case certificate(principal: Principal, shownAs: String)
     /// TLS, but no usable identity (no client certificate, or one that maps to no principal):
     /// every manager request is refused with this error.
     case refused(QueryError)
@@ -76,9 +98,8 @@ enum RequestIdentity: Sendable, Equatable {
             )
         }
         do throws(QueryError) {
-            let commonName = try X509Subject.commonName(ofCertificate: certificate)
-            let principal = try principals.principal(commonName: commonName)
-            return .certificate(principal: principal, commonName: commonName ?? "")
+            let (principal, shownAs) = try principals.principal(for: CertificateNames(certificate: certificate))
+            return .certificate(principal: principal, shownAs: shownAs)
         } catch {
             return .refused(error)
         }
@@ -96,11 +117,11 @@ enum RequestIdentity: Sendable, Equatable {
                 throw QueryError(.invalidArgument, "a manager request must name its principal")
             }
             return Principal(claimed)
-        case .certificate(let principal, let commonName):
+        case .certificate(let principal, let shownAs):
             guard claimed.isEmpty || claimed == principal.name else {
                 throw QueryError(
                     .permissionDenied,
-                    "the request acts as '\(claimed.prefix(64))', but the client certificate (CN=\(commonName.prefix(64))) "
+                    "the request acts as '\(claimed.prefix(64))', but the client certificate (\(shownAs.prefix(80))) "
                         + "identifies '\(principal.name)'"
                 )
             }

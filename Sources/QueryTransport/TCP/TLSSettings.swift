@@ -10,7 +10,8 @@ import QueryCore
 /// certificate's chain to the fleet CA, and addresses in a fleet are often IPs.
 ///
 /// A node with TLS takes the principal of a client's query-manager requests from the client's
-/// certificate (its subject common name, or ``principals``' mapping of it) and refuses a request
+/// certificate (its subject common name or, without one, its first URI alternative name; or
+/// ``principals``' mapping of its names) and refuses a request
 /// that claims another; a connection without a client certificate may ask SQL queries but not use
 /// the manager. Without TLS, requests act as whoever they name: a trusted network only.
 public struct TLSSettings: Sendable {
@@ -25,7 +26,7 @@ public struct TLSSettings: Sendable {
     /// Whether the server's certificate must name the host dialled. Default `false`.
     public var verifyHostname: Bool
     /// How a client certificate names the principal of its query-manager requests. Default: the
-    /// subject common name.
+    /// subject common name (or the first URI alternative name of a certificate without one).
     public var principals: CertificatePrincipals
 
     /// Creates TLS settings.
