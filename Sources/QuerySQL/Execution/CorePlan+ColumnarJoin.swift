@@ -168,8 +168,7 @@ extension CorePlan {
     /// The wide rows of joined index tuples (each source's row at its offset).
     func materialize(_ input: ColumnarRows) -> [[Value]] {
         if sources.count == 1, sources[0].offset == 0, sources[0].width == width {
-            let rows = input.relations[0].rows
-            return input.indices[0].map { rows[$0] }
+            return input.relations[0].rows(at: input.indices[0])
         }
         var out: [[Value]] = []
         out.reserveCapacity(input.count)
@@ -180,11 +179,11 @@ extension CorePlan {
     /// The wide row of joined tuple `i`.
     func wideRow(_ input: ColumnarRows, _ i: Int) -> [Value] {
         if sources.count == 1, sources[0].offset == 0, sources[0].width == width {
-            return input.relations[0].rows[input.indices[0][i]]
+            return input.relations[0].row(input.indices[0][i])
         }
         var row = [Value](repeating: .null, count: width)
         for (s, source) in sources.enumerated() {
-            let narrow = input.relations[s].rows[input.indices[s][i]]
+            let narrow = input.relations[s].row(input.indices[s][i])
             row.replaceSubrange(source.offset..<(source.offset + narrow.count), with: narrow)
         }
         return row
@@ -196,7 +195,7 @@ extension CorePlan {
         let source = sources[s]
         if let cached = source.cache.selection { return cached }
         let context = frame.context
-        try context.charge(relation.rows.count)
+        try context.charge(relation.rowCount)
         // The leading filters with a typed form run over the column arrays; the rest per row on the
         // survivors (the same filters in the same order, each row stopping at its first failure).
         let typed = source.staticPredicates.prefix { $0 != nil }.map { $0! }
@@ -204,14 +203,13 @@ extension CorePlan {
         if let segment = relation.segment, !typed.isEmpty {
             selection = try ColumnPredicate.select(typed, segment, frame)
         } else {
-            selection = Array(relation.rows.indices)
+            selection = Array(0..<relation.rowCount)
         }
         let rest = source.staticFilters.dropFirst(typed.count)
         if !rest.isEmpty {
-            let rows = relation.rows
             var kept: [Int] = []
-            for i in selection {
-                frame.row = rows[i]
+            for (i, row) in zip(selection, relation.rows(at: selection)) {
+                frame.row = row
                 var ok = true
                 for f in rest where SQLValue.truth(try f(frame)) != true {
                     ok = false

@@ -59,7 +59,7 @@ extension CorePlan {
                 } else if let threshold, descending ? v[i] < threshold : v[i] > threshold {
                     continue
                 }
-                let row = relation.rows[i]
+                let row = relation.row(i)
                 out.append(columns.map { row[$0] })
             }
         }

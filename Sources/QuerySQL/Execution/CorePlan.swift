@@ -192,9 +192,9 @@ final class CorePlan {
                 source.staticPredicates.allSatisfy({ $0 != nil })
             {
                 // Columnar scan: a selection vector over the typed column arrays.
-                try context.charge(relation.rows.count)
+                try context.charge(relation.rowCount)
                 let selection = try ColumnPredicate.select(source.staticPredicates.map { $0! }, segment, frame)
-                base = selection.map { relation.rows[$0] }
+                base = relation.rows(at: selection)
             } else {
                 let rows = try source.produce.rows(frame.outer, context)
                 try context.charge(rows.count)

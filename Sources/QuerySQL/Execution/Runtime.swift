@@ -39,7 +39,12 @@ final class ExecutionContext {
     }
 }
 
-/// A materialized relation: named, typed columns and rows of values.
+/// A relation: named, typed columns and rows of values.
+///
+/// A relation over a QueryCore table keeps its rows column by column (``segment``) and builds a
+/// row of values only when one is read: a selective query over a large table builds the rows it
+/// selects, not the whole table. The whole table as rows (``rows``) is built once, on first use,
+/// and shared by every query of that table version.
 public final class Relation: Sendable {
     /// The relation's name (table or view), for messages.
     public let name: String
@@ -47,20 +52,71 @@ public final class Relation: Sendable {
     public let columns: [String]
     /// Column affinities (comparison and insert conversions).
     let affinities: [Affinity]
-    /// Rows; each has `columns.count` values.
-    public let rows: [[Value]]
+    /// The rows given as values (relations not built from a segment).
+    private let givenRows: [[Value]]?
     /// The same rows column by column, for tables that came from QueryCore (typed scans).
     let segment: Segment?
+    /// ``segment`` as rows of values, built on first use of ``rows``.
+    private let builtRows = Mutex<[[Value]]?>(nil)
     /// Dictionary codes of text columns of ``segment``, computed on first use (the relation is an
     /// immutable snapshot, cached per catalog version, so the codes are computed once per version).
     private let textCodes = Mutex<[Int: TextCodes]>([:])
 
-    init(name: String, columns: [String], affinities: [Affinity], rows: [[Value]], segment: Segment? = nil) {
+    init(name: String, columns: [String], affinities: [Affinity], rows: [[Value]]) {
         self.name = name
         self.columns = columns
         self.affinities = affinities
-        self.rows = rows
+        self.givenRows = rows
+        self.segment = nil
+    }
+
+    init(name: String, columns: [String], affinities: [Affinity], segment: Segment) {
+        self.name = name
+        self.columns = columns
+        self.affinities = affinities
+        self.givenRows = nil
         self.segment = segment
+    }
+
+    /// Rows; each has `columns.count` values.
+    ///
+    /// - Complexity: O(1) after the first use; the first use of a segment-backed relation builds
+    ///   every row (prefer ``rowCount``, ``row(_:)`` and ``rows(at:)`` where only some are read).
+    public var rows: [[Value]] {
+        if let givenRows { return givenRows }
+        return builtRows.withLock { cached in
+            if let cached { return cached }
+            let rows = (0..<rowCount).map(segmentRow)
+            cached = rows
+            return rows
+        }
+    }
+
+    /// Whether every row of a segment-backed relation has been built (``rows`` was used).
+    var hasBuiltRows: Bool { builtRows.withLock { $0 != nil } }
+
+    /// The number of rows (nothing is built).
+    public var rowCount: Int { givenRows?.count ?? segment?.rowCount ?? 0 }
+
+    /// Row `index` (built from the segment unless every row is built already).
+    func row(_ index: Int) -> [Value] {
+        if let givenRows { return givenRows[index] }
+        if let cached = builtRows.withLock({ $0 }) { return cached[index] }
+        return segmentRow(index)
+    }
+
+    /// The rows at `indices`, in their order.
+    func rows(at indices: some Collection<Int>) -> [[Value]] {
+        if let all = givenRows ?? builtRows.withLock({ $0 }) { return indices.map { all[$0] } }
+        return indices.map(segmentRow)
+    }
+
+    private func segmentRow(_ index: Int) -> [Value] {
+        let columns = segment!.columns
+        var row: [Value] = []
+        row.reserveCapacity(columns.count)
+        for column in columns { row.append(column[index]) }
+        return row
     }
 
     /// The dictionary codes of text column `column` of ``segment`` (nil if it is not a text column).
@@ -74,19 +130,9 @@ public final class Relation: Sendable {
 
     /// A relation over a QueryCore table (all origins in a stable order).
     convenience init(table: Table) {
-        let segment = table.consolidated()
-        var rows: [[Value]] = []
-        rows.reserveCapacity(segment.rowCount)
-        let columns = segment.columns
-        for r in 0..<segment.rowCount {
-            var row: [Value] = []
-            row.reserveCapacity(columns.count)
-            for c in columns { row.append(c[r]) }
-            rows.append(row)
-        }
         self.init(
             name: table.name.rawValue, columns: table.schema.columnNames,
-            affinities: table.schema.columns.map { Affinity($0.type) }, rows: rows, segment: segment)
+            affinities: table.schema.columns.map { Affinity($0.type) }, segment: table.consolidated())
     }
 }
 
