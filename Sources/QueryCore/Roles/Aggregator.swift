@@ -7,9 +7,8 @@
 /// until its slot `t + δ2`; a cluster silent for `dropAfter` is dropped (its rows vanish from what
 /// the TLA sends) and returns when it reports again. Configured tables are deferred to
 /// ``AggregatorChild``ren, which apply and combine them and hand them back; a child silent for
-/// `childDropAfter` (two intervals: it answers every generation) is dropped the same way (its
-/// tables' rows vanish, named as dropped in the completeness figures, and return when it answers
-/// again), so a dead child's frozen rows are not served beside fresh ones. The completeness, deadline and
+/// `childDropAfter` (default `dropAfter`) is dropped the same way (its tables' rows vanish, named
+/// as dropped in the completeness figures, and return when it answers again). The completeness, deadline and
 /// silence bookkeeping is the internal `Collector` shared with ``ClusterProxy``.
 public struct Aggregator: Role {
     /// One cluster the TLA sees, with its redundant proxies in preference order.
@@ -36,9 +35,9 @@ public struct Aggregator: Role {
         public var dropAfter: Duration
         /// An active proxy silent this long is replaced by the next. Default 1.25 intervals.
         public var failoverAfter: Duration
-        /// A child that has not answered for this long is dropped. Default two intervals (at most
-        /// `dropAfter`): a child answers every generation, and its combined rows stop changing
-        /// while it is gone, so they must not be served for long beside fresh ones.
+        /// A child that has not answered for this long is dropped. Default `dropAfter`. A child
+        /// answers every generation and its combined rows stop changing while it is gone, so a
+        /// shorter time (a few intervals) bounds how stale they get beside fresh ones.
         public var childDropAfter: Duration
         /// How long forwarded interest lasts without refresh. Default three intervals.
         public var interestLease: Duration
@@ -78,7 +77,7 @@ public struct Aggregator: Role {
             self.schedule = schedule
             self.dropAfter = dropAfter
             self.failoverAfter = failoverAfter ?? schedule.interval * 5 / 4
-            self.childDropAfter = childDropAfter ?? min(schedule.interval * 2, dropAfter)
+            self.childDropAfter = childDropAfter ?? dropAfter
             self.interestLease = interestLease ?? schedule.interval * 3
             self.prewarm = prewarm
             self.deferred = deferred

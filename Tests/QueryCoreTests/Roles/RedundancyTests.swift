@@ -204,14 +204,15 @@ import Testing
     }
 
     @Test func aSilentChildIsDroppedAndItsTablesVanishUntilItReturns() throws {
-        let (fleet, child) = (Self.childFleet, Self.child)
+        var fleet = Self.childFleet
+        fleet.tlaChildDropAfter = .seconds(20)
+        let child = Self.child
         var pump = Self.running(fleet)
         pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
         #expect(try count(pump, fleet.sql, 1) == [[.integer(12)]])
-        // The child dies: its last combined rows are served until `childDropAfter` (two intervals,
-        // 20 s; it answers every generation), then the TLA drops it and the table's rows vanish,
-        // with the child named as dropped: they stop changing, and must not be served for long
-        // beside fresh rows.
+        // The child dies: its last combined rows are served until `childDropAfter` (here two
+        // intervals, 20 s; it answers every generation), then the TLA drops it and the table's
+        // rows vanish, with the child named as dropped.
         pump.crash(child)
         pump.run(seconds: 9)
         pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")

@@ -30,6 +30,7 @@ enum Fixtures {
         var idleExpiry: Duration? = nil
         var tlaFailoverAfter: Duration? = nil
         var tlaDropAfter: Duration = .seconds(180)
+        var tlaChildDropAfter: Duration? = nil
 
         func edge(_ c: Int, _ m: Int) -> NodeID { NodeID("edge:\(c).\(m)") }
         func proxy(_ c: Int, _ i: Int) -> NodeID { NodeID("proxy:\(c).\(i)") }
@@ -60,6 +61,7 @@ enum Fixtures {
                 schedule: schedule,
                 dropAfter: tlaDropAfter,
                 failoverAfter: tlaFailoverAfter,
+                childDropAfter: tlaChildDropAfter,
                 deferred: deferred
             )
         }
