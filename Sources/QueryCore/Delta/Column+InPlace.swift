@@ -110,57 +110,64 @@ extension Column {
     static func gatherInPlace(_ column: inout Column, _ moves: InPlaceMoves, _ second: Column) {
         let count = moves.count
         let nulls = column.nulls != nil || second.nulls != nil ? movedNulls(column, moves, second) : nil
-        // Each case takes the payload and lets go of the column's reference before writing, so
-        // the payload's buffers are held once (when nobody else holds them) and written in place.
+        // Each case takes the payload and lets go of the column's reference (an empty stand-in
+        // takes its place) before writing, so the payload's buffers are held once (when nobody
+        // else holds them) and written in place.
         switch column.storage {
         case .integer(var a):
-            column = placeholder
+            column = Column(written: .boolean([]), nulls: nil, count: 0)
             if case .integer(let b) = second.storage {
                 moveArray(&a, moves, b)
             } else {
                 moveArray(&a, moves, [])
             }
-            column = Column(storage: .integer(a), nulls: nulls, count: count)
+            column = Column(written: .integer(a), nulls: nulls, count: count)
         case .real(var a):
-            column = placeholder
+            column = Column(written: .boolean([]), nulls: nil, count: 0)
             if case .real(let b) = second.storage {
                 moveArray(&a, moves, b)
             } else {
                 moveArray(&a, moves, [])
             }
-            column = Column(storage: .real(a), nulls: nulls, count: count)
+            column = Column(written: .real(a), nulls: nulls, count: count)
         case .boolean(var a):
-            column = placeholder
+            column = Column(written: .boolean([]), nulls: nil, count: 0)
             if case .boolean(let b) = second.storage {
                 moveArray(&a, moves, b)
             } else {
                 moveArray(&a, moves, [])
             }
-            column = Column(storage: .boolean(a), nulls: nulls, count: count)
+            column = Column(written: .boolean(a), nulls: nulls, count: count)
         case .any(var a):
-            column = placeholder
+            column = Column(written: .boolean([]), nulls: nil, count: 0)
             if case .any(let b) = second.storage {
                 moveArray(&a, moves, b)
             } else {
                 moveArray(&a, moves, [])
             }
-            column = Column(storage: .any(a), nulls: nulls, count: count)
+            column = Column(written: .any(a), nulls: nulls, count: count)
         case .text(let text):
             var bytes = text.bytes
             var offsets = text.offsets
             _ = consume text
-            column = placeholder
+            column = Column(written: .boolean([]), nulls: nil, count: 0)
             if case .text(let b) = second.storage {
                 moveText(&bytes, &offsets, moves, b)
             } else {
                 moveText(&bytes, &offsets, moves, placeholderText)
             }
-            column = Column(storage: .text(TextColumn(bytes: bytes, offsets: offsets)), nulls: nulls, count: count)
+            column = Column(written: .text(TextColumn(bytes: bytes, offsets: offsets)), nulls: nulls, count: count)
         }
     }
 
-    /// What a column holds while its payload is written (no allocation).
-    private static let placeholder = Column(storage: .boolean([]), nulls: nil, count: 0)
+    /// A column from parts whose `nulls` is `nil` when no row is null (as ``movedNulls(_:_:_:)``
+    /// returns it), so the bitmap needs no second look.
+    private init(written storage: Storage, nulls: NullBitmap?, count: Int) {
+        self.storage = storage
+        self.nulls = nulls
+        self.count = count
+    }
+
     /// An empty text column for a gather that reads no second source.
     private static let placeholderText = TextColumn()
 
