@@ -18,8 +18,10 @@ extension Segment {
     ///   empty for a keyless one.
     /// - Throws: ``QueryError`` as ``applyingDelta(upserts:deletes:strategy:)`` does; the rows are
     ///   unchanged on error.
-    /// - Complexity: O(rows held + rows carried) comparisons; the rows written are those from the
-    ///   first changed row on (only the changed cells when no row is deleted).
+    /// - Complexity: O(rows held + rows carried) to match keys and list the changed positions;
+    ///   then O(changed positions × columns) to compare and write cells, except that a deleted
+    ///   row closes up the rows after it and a text value of another byte length shifts the bytes
+    ///   after it.
     mutating func applyDeltaInPlace(
         upserts: Segment,
         deletes: Segment,
@@ -66,255 +68,101 @@ extension Segment {
     /// Replaces these rows by ``gathering(_:other:)`` of `picks`, writing into the segment's own
     /// buffers when the picks allow it (``canGatherInPlace(_:rowCount:)``) and gathering otherwise.
     ///
-    /// A column whose picked values are identical to those it holds is left as it is (not even
-    /// written), so a shared column stays shared.
+    /// Only the positions whose pick is not their own row are read and written (see
+    /// ``Column/gatherInPlace(_:_:_:)``). A column whose values there are identical to those it
+    /// holds is left as it is (not even written), so a shared column stays shared.
     mutating func gatherInPlace(_ picks: UnsafeBufferPointer<Int32>, other: Segment?) {
-        guard Segment.canGatherInPlace(picks, rowCount: rowCount) else {
-            self = gathering(picks, other: other)
-            return
-        }
+        let old = rowCount
         if picks.isEmpty {
-            self = .empty(schema)
+            if old > 0 { self = .empty(schema) }
             return
         }
-        // The first position whose row changes (every row before it stays where it is).
-        var first = 0
-        while first < picks.count, first < rowCount, Int(picks[first]) == first { first += 1 }
-        if first == picks.count && picks.count == rowCount { return }
-        let count = picks.count
-        let schema = self.schema
-        var columns = self.columns
-        // Let go of this segment's reference so the columns are uniquely held (if nobody else holds them).
-        self = .empty(schema)
-        let replacing = count == rowCount
-        // Through buffers: each column is borrowed or written where it is, not copied out and back.
-        columns.withUnsafeMutableBufferPointer { columns in
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: picks.count) { movedBuffer in
+            // One pass: check the picks can be written in place (as `canGatherInPlace`) and list
+            // the positions that change.
+            var moved = 0
+            var last = -1
+            for k in picks.indices {
+                let p = Int(picks[k])
+                if p >= 0 {
+                    if p < k || p <= last || p >= old {
+                        self = gathering(picks, other: other)
+                        return
+                    }
+                    last = p
+                    if p == k { continue }
+                }
+                movedBuffer[moved] = Int32(truncatingIfNeeded: k)
+                moved += 1
+            }
+            let moves = Column.InPlaceMoves(
+                picks: picks, moved: UnsafeBufferPointer(rebasing: movedBuffer[0..<moved]), old: old)
             if let other {
-                other.columns.withUnsafeBufferPointer { sources in
-                    for c in columns.indices {
-                        if replacing, Column.picksKeep(columns[c], picks, from: first, source: sources[c]) { continue }
-                        Column.gatherInPlace(&columns[c], picks, from: first, sources[c])
-                    }
-                }
+                other.columns.withUnsafeBufferPointer { gatherInPlace(moves, $0) }
             } else {
-                // Every pick is of a held row (rows are only dropped): no source is read.
-                for c in columns.indices {
-                    Column.gatherInPlace(&columns[c], picks, from: first, Column.empty(columns[c].type))
-                }
-            }
-        }
-        self = Segment(unchecked: schema, columns: columns, rowCount: count)
-    }
-}
-
-extension Column {
-    /// Whether writing `picks` (as many as the rows, from position `first`) would leave `column`'s
-    /// values as they are: every picked value is identical to the one it replaces.
-    fileprivate static func picksKeep(
-        _ column: Column,
-        _ picks: UnsafeBufferPointer<Int32>,
-        from first: Int,
-        source: Column
-    ) -> Bool {
-        for k in first..<picks.count {
-            let p = Int(picks[k])
-            if p == k { continue }
-            let same =
-                p >= 0
-                ? RowIdentity.valuesIdentical(column, p, column, k)
-                : RowIdentity.valuesIdentical(source, ~p, column, k)
-            if !same { return false }
-        }
-        return true
-    }
-
-    /// Replaces `column` by ``gathering(_:from:_:)`` of `picks` (which satisfy
-    /// ``Segment/canGatherInPlace(_:rowCount:)``; positions before `first` keep their rows) from
-    /// `column` and `second` (a column of the same type; an empty one if no pick is negative),
-    /// writing into its buffers when it holds them uniquely.
-    static func gatherInPlace(
-        _ column: inout Column,
-        _ picks: UnsafeBufferPointer<Int32>,
-        from first: Int,
-        _ second: Column
-    ) {
-        let count = picks.count
-        var nulls: NullBitmap?
-        if column.nulls != nil || second.nulls != nil { nulls = gatherNulls(picks, column, second) }
-        var storage = column.storage
-        // Drop the column's references so `storage` holds the buffers alone.
-        column = Column.empty(column.type)
-        // Each case moves the payload out of `storage` before writing, for the same reason.
-        switch storage {
-        case .integer(var a):
-            storage = .boolean([])
-            if case .integer(let b) = second.storage {
-                gatherArrayInPlace(&a, picks, from: first, b)
-            } else {
-                gatherArrayInPlace(&a, picks, from: first, [])
-            }
-            storage = .integer(a)
-        case .real(var a):
-            storage = .boolean([])
-            if case .real(let b) = second.storage {
-                gatherArrayInPlace(&a, picks, from: first, b)
-            } else {
-                gatherArrayInPlace(&a, picks, from: first, [])
-            }
-            storage = .real(a)
-        case .boolean(var a):
-            storage = .integer([])
-            if case .boolean(let b) = second.storage {
-                gatherArrayInPlace(&a, picks, from: first, b)
-            } else {
-                gatherArrayInPlace(&a, picks, from: first, [])
-            }
-            storage = .boolean(a)
-        case .any(var a):
-            storage = .boolean([])
-            if case .any(let b) = second.storage {
-                gatherArrayInPlace(&a, picks, from: first, b)
-            } else {
-                gatherArrayInPlace(&a, picks, from: first, [])
-            }
-            storage = .any(a)
-        case .text(let text):
-            var bytes = text.bytes
-            var offsets = text.offsets
-            storage = .boolean([])
-            _ = consume text
-            if case .text(let b) = second.storage {
-                gatherTextInPlace(&bytes, &offsets, picks, from: first, b)
-            } else {
-                gatherTextInPlace(&bytes, &offsets, picks, from: first, placeholderText)
-            }
-            storage = .text(TextColumn(bytes: bytes, offsets: offsets))
-        }
-        column = Column(storage: storage, nulls: nulls, count: count)
-    }
-
-    /// An empty text column to stand in while a column's buffers are moved out (shared: no allocation).
-    private static let placeholderText = TextColumn()
-
-    /// ``gatherInPlace(_:_:from:_:)`` for one fixed-width array.
-    private static func gatherArrayInPlace<T>(
-        _ a: inout [T],
-        _ picks: UnsafeBufferPointer<Int32>,
-        from first: Int,
-        _ b: [T]
-    ) {
-        let old = a.count
-        let count = picks.count
-        let common = min(old, count)
-        b.withUnsafeBufferPointer { b in
-            if first < common {
-                a.withUnsafeMutableBufferPointer { out in
-                    for k in first..<common {
-                        let p = Int(picks[k])
-                        if p >= 0 {
-                            if p != k { out[k] = out[p] }
-                        } else {
-                            out[k] = b[~p]
-                        }
-                    }
-                }
-            }
-            if count < old {
-                a.removeLast(old - count)
-            } else if count > old {
-                // Positions past the held rows pick upserts only (a held row's pick is at or after
-                // its position).
-                a.reserveCapacity(count)
-                for k in old..<count { a.append(b[Int(~picks[k])]) }
+                // Every pick is of a held row (rows are only dropped): no second source is read.
+                let empties = schema.emptyColumns
+                empties.withUnsafeBufferPointer { gatherInPlace(moves, $0) }
             }
         }
     }
 
-    /// ``gatherInPlace(_:_:from:_:)`` for a text column's bytes and offsets.
-    ///
-    /// Rows replaced by values of the same length are overwritten where they are; otherwise the
-    /// rows from `first` on are rewritten, the held ones read from a copy of that tail.
-    private static func gatherTextInPlace(
-        _ bytes: inout [UInt8],
-        _ offsets: inout [UInt32],
-        _ picks: UnsafeBufferPointer<Int32>,
-        from first: Int,
-        _ b: TextColumn
-    ) {
-        let old = offsets.count - 1
-        let count = picks.count
-        b.bytes.withUnsafeBufferPointer { bb in
-            b.offsets.withUnsafeBufferPointer { bo in
-                if count == old, sameLengths(offsets, picks, from: first, bo) {
-                    bytes.withUnsafeMutableBufferPointer { out in
-                        for k in first..<count {
-                            let p = Int(picks[k])
-                            guard p < 0 else { continue }  // same lengths and count: held rows stay put
-                            let start = Int(bo[~p])
-                            let length = Int(bo[~p + 1]) - start
-                            if length > 0 {
-                                (out.baseAddress! + Int(offsets[k])).update(from: bb.baseAddress! + start, count: length)
-                            }
-                        }
-                    }
-                    return
-                }
-                // Rewrite from `first`: keep a copy of the held tail (rows `first..<old`) to read from.
-                let tailStart = Int(offsets[first])
-                let tailBytes = bytes.count - tailStart
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(tailBytes, 1)) { tail in
-                    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: old - first + 1) { tailOffsets in
-                        bytes.withUnsafeBufferPointer { held in
-                            if tailBytes > 0 {
-                                _ = tail.initialize(from: UnsafeBufferPointer(rebasing: held[tailStart...]))
-                            }
-                        }
-                        for r in 0...(old - first) { tailOffsets[r] = offsets[first + r] &- UInt32(tailStart) }
-                        bytes.removeLast(tailBytes)
-                        offsets.removeLast(old - first)
-                        var end = UInt32(truncatingIfNeeded: tailStart)
-                        for k in first..<count {
-                            let p = Int(picks[k])
-                            if p >= 0 {
-                                let start = Int(tailOffsets[p - first])
-                                let length = Int(tailOffsets[p - first + 1]) - start
-                                if length > 0 {
-                                    bytes.append(contentsOf: UnsafeBufferPointer(start: tail.baseAddress! + start, count: length))
-                                }
-                                end &+= UInt32(truncatingIfNeeded: length)
-                            } else {
-                                let start = Int(bo[~p])
-                                let length = Int(bo[~p + 1]) - start
-                                if length > 0 {
-                                    bytes.append(contentsOf: UnsafeBufferPointer(start: bb.baseAddress! + start, count: length))
-                                }
-                                end &+= UInt32(truncatingIfNeeded: length)
-                            }
-                            offsets.append(end)
-                        }
-                    }
+    /// ``gatherInPlace(_:other:)`` of checked `moves` from these rows and `sources` (one column
+    /// per schema column).
+    private mutating func gatherInPlace(_ moves: Column.InPlaceMoves, _ sources: UnsafeBufferPointer<Column>) {
+        let columnCount = columns.count
+        withUnsafeTemporaryAllocation(of: Bool.self, capacity: max(columnCount, 1)) { changes in
+            // Which columns change, read before anything is taken apart (unchanged ones are not
+            // touched, and nothing is copied if none changes).
+            var any = false
+            columns.withUnsafeBufferPointer { columns in
+                for c in 0..<columnCount {
+                    let changed = !Column.movesKeepValues(columns[c], moves, sources[c])
+                    changes[c] = changed
+                    any = any || changed
                 }
             }
+            if !any && moves.count == moves.old { return }
+            let schema = self.schema
+            var columns = self.columns
+            var byteSize = self.byteSize
+            // Let go of this segment's reference so the columns are uniquely held (if nobody else
+            // holds them); the placeholder is never seen.
+            self = Segment(placeholder: schema)
+            columns.withUnsafeMutableBufferPointer { columns in
+                for c in 0..<columnCount where changes[c] {
+                    byteSize -= Segment.byteSize(of: columns[c])
+                    Column.gatherInPlace(&columns[c], moves, sources[c])
+                    byteSize += Segment.byteSize(of: columns[c])
+                }
+            }
+            self = Segment(unchecked: schema, columns: columns, rowCount: moves.count, byteSize: byteSize)
         }
     }
 
-    /// Whether every row replaced from position `first` on (with as many picks as rows) has the
-    /// byte length of the row it replaces, and every held row stays at its position.
-    private static func sameLengths(
-        _ offsets: [UInt32],
-        _ picks: UnsafeBufferPointer<Int32>,
-        from first: Int,
-        _ bo: UnsafeBufferPointer<UInt32>
-    ) -> Bool {
-        for k in first..<picks.count {
-            let p = Int(picks[k])
-            if p >= 0 {
-                if p != k { return false }
-            } else if offsets[k + 1] &- offsets[k] != bo[~p + 1] &- bo[~p] {
-                return false
-            }
+    /// Rows from parts whose ``byteSize`` the caller has kept up to date (the sum over `columns`
+    /// that `Segment.byteSize(of:)` computes).
+    private init(unchecked schema: Schema, columns: [Column], rowCount: Int, byteSize: Int) {
+        self.schema = schema
+        self.columns = columns
+        self.rowCount = rowCount
+        self.byteSize = byteSize
+    }
+
+    /// A stand-in held while a segment's columns are written (no columns: never read).
+    private init(placeholder schema: Schema) {
+        self.init(unchecked: schema, columns: [], rowCount: 0, byteSize: 0)
+    }
+
+    /// The part of ``byteSize`` one column contributes (as `Segment.byteSize(of:)` counts it).
+    @inline(__always)
+    private static func byteSize(of column: Column) -> Int {
+        switch column.storage {
+        case .integer, .real: column.count * 8
+        case .text(let t): t.bytes.count + t.offsets.count * 4
+        case .boolean: column.count
+        case .any: column.count * 16
         }
-        return true
     }
 }
 
