@@ -71,6 +71,8 @@ final class AggregatingInput: EventConsumer {
     /// Whether the statement inserts its rows into a stream (fixed before its inputs are made).
     let insertsIntoStream: Bool
 
+    deinit { state.free() }
+
     /// Stops the input: it leaves its view and its expiry queue (which may outlive the statement).
     func stop() {
         state.stop()

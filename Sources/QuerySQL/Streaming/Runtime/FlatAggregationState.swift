@@ -59,6 +59,9 @@ struct FlatAggregationState {
     private let havingSlots: [Int]
     private let havingTests: [EventPredicate.Test]
     private let havingConstants: [Value]
+    /// The conjuncts among those whose constant is a number (the usual `avg(x) > 90`), as plain
+    /// values read without copying a ``Value``; ``havingSlots`` and its siblings hold the others.
+    private let numericHaving: PlainBuffer<NumericComparison>
     /// The other conjuncts of `HAVING`, evaluated after the comparisons (conjuncts are pure, so
     /// the order does not change the result).
     private let havingGeneral: [CompiledExpression]
@@ -70,26 +73,31 @@ struct FlatAggregationState {
 
     /// Per group number: this statement's entries in the group, and whether the group is live
     /// for this statement (it had entries since its storage was last reset).
-    private var rowCounts: [Int] = []
-    private var live: [Bool] = []
+    ///
+    /// The per-group state of the per-event path is in ``PlainBuffer``s (plain values at a fixed
+    /// address: no uniqueness check or reference counting per access), freed by ``free()``.
+    private var rowCounts = PlainBuffer<Int>()
+    private var live = PlainBuffer<Bool>()
     private var liveCount = 0
     /// The absolute position of this statement's oldest entry in the view's ring.
     private var cursor: Int
     /// `k` per group; the slots of ``Kind/general`` aggregates are unused.
-    private var sums: [RunningSum] = []
+    private var sums = PlainBuffer<RunningSum>()
     /// `k` per group when some aggregate is ``Kind/general``, else empty.
     private var accumulators: [Accumulator] = []
-    private var touchStamps: [UInt64] = []
+    private var touchStamps = PlainBuffer<UInt64>()
     private var stamp: UInt64 = 0
-    /// The groups the current update touched: the first ``touchedCount`` entries (the array is
+    /// The groups the current update touched: the first ``touchedCount`` entries (the buffer is
     /// reused, never shrunk).
-    private var touched: [Int32] = []
+    private var touched = PlainBuffer<Int32>()
     private var touchedCount = 0
     /// Set when the statement stops: nothing enters or leaves any more.
     var stopped = false
+    /// Set by ``free()``.
+    private var freed = false
 
     /// Aggregate arguments of this statement's held events, `k` per event.
-    private var heldArguments = FlatRing<Value>(filler: .null)
+    private var heldArguments = ValueRing()
 
     /// Attaches to `view` (which holds the same window, `WHERE` and `GROUP BY` as `plan`).
     init(plan: StreamSelectPlan, view: AggregationView) {
@@ -129,8 +137,13 @@ struct FlatAggregationState {
         let having = plan.having.map(AggregateCondition.init)
         var slots: [Int] = [], tests: [EventPredicate.Test] = [], constants: [Value] = []
         var general: [CompiledExpression] = []
+        var numeric = PlainBuffer<NumericComparison>(capacity: 2)
         for part in having?.parts ?? [] {
             switch part {
+            case .compare(let slot, let test, .integer(let i)):
+                numeric.append(NumericComparison(slot: slot, test: test, isInteger: true, integer: i, real: 0))
+            case .compare(let slot, let test, .real(let r)):
+                numeric.append(NumericComparison(slot: slot, test: test, isInteger: false, integer: 0, real: r))
             case .compare(let slot, let test, let constant):
                 slots.append(slot)
                 tests.append(test)
@@ -138,6 +151,7 @@ struct FlatAggregationState {
             case .general(let e): general.append(e)
             }
         }
+        numericHaving = numeric
         havingSlots = slots
         havingTests = tests
         havingConstants = constants
@@ -153,9 +167,21 @@ struct FlatAggregationState {
         guard !stopped else { return }
         stopped = true
         view.detach(slot)
-        heldArguments = FlatRing(filler: .null)
-        sums = []
         accumulators = []
+    }
+
+    /// Frees the per-group buffers and the held arguments (the owning input calls this once, when
+    /// it is deinitialised); nothing may use the state afterwards.
+    mutating func free() {
+        guard !freed else { return }
+        freed = true
+        rowCounts.free()
+        live.free()
+        sums.free()
+        touchStamps.free()
+        touched.free()
+        heldArguments.free()
+        numericHaving.free()
     }
 
     // MARK: Events
@@ -219,7 +245,7 @@ struct FlatAggregationState {
                 }
                 touch(g)
             } else {
-                for _ in 0..<k { heldArguments.removeFirst() }
+                for _ in 0..<k { _ = heldArguments.removeFirst() }
             }
         }
         if let event = entering {
@@ -280,12 +306,12 @@ struct FlatAggregationState {
     private mutating func enter(_ v: Value, slot: Int, aggregate a: Int, sequence: UInt64) {
         if argumentFields[a] == Self.rowArgument {
             // `count(*)`: every row counts.
-            if case .general = kinds[a] { enterGeneralRow(slot) } else { sums[slot].count += 1 }
+            if case .general = kinds[a] { enterGeneralRow(slot) } else { sums.pointer(slot).pointee.count += 1 }
             return
         }
         switch kinds[a] {
-        case .count: if !v.isNull { sums[slot].count += 1 }
-        case .sum: if !v.isNull { sums[slot].add(v) }
+        case .count: if !v.isNull { sums.pointer(slot).pointee.count += 1 }
+        case .sum: if !v.isNull { sums.pointer(slot).pointee.add(v) }
         case .general: enterGeneral(v, slot: slot, sequence: sequence)
         }
     }
@@ -293,12 +319,12 @@ struct FlatAggregationState {
     @inline(__always)
     private mutating func leave(_ v: Value, slot: Int, aggregate a: Int, sequence: UInt64) {
         if argumentFields[a] == Self.rowArgument {
-            if case .general = kinds[a] { leaveGeneralRow(slot) } else { sums[slot].count -= 1 }
+            if case .general = kinds[a] { leaveGeneralRow(slot) } else { sums.pointer(slot).pointee.count -= 1 }
             return
         }
         switch kinds[a] {
-        case .count: if !v.isNull { sums[slot].count -= 1 }
-        case .sum: if !v.isNull { sums[slot].remove(v) }
+        case .count: if !v.isNull { sums.pointer(slot).pointee.count -= 1 }
+        case .sum: if !v.isNull { sums.pointer(slot).pointee.remove(v) }
         case .general: leaveGeneral(v, slot: slot, sequence: sequence)
         }
     }
@@ -358,6 +384,13 @@ struct FlatAggregationState {
     /// non-mutating call may pass a copy of the whole state (retaining every array in it).
     @inline(__always)
     private mutating func passesHaving(_ g: Int32) -> Bool {
+        for i in 0..<numericHaving.count {
+            let c = numericHaving[i]
+            guard c.slot < k else { return false }
+            if !AggregateCondition.holds(aggregateValue(g, c.slot), c.test, c.isInteger ? .integer(c.integer) : .real(c.real)) {
+                return false
+            }
+        }
         for i in 0..<havingSlots.count {
             let slot = havingSlots[i]
             guard slot < k else { return false }
@@ -427,6 +460,17 @@ struct FlatAggregationState {
 
     /// The number of live groups.
     var groupCount: Int { isGrouped ? liveCount : 0 }
+}
+
+/// A `HAVING` conjunct `aggregate op number`, in plain values (see
+/// ``FlatAggregationState/passesHaving(_:)``): the constant is `.integer(integer)` or
+/// `.real(real)`.
+struct NumericComparison {
+    var slot: Int
+    var test: EventPredicate.Test
+    var isInteger: Bool
+    var integer: Int64
+    var real: Double
 }
 
 /// A `HAVING` condition evaluated on a group's aggregate values: conjuncts `aggregate op constant`
