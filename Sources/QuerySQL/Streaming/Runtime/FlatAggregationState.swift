@@ -25,7 +25,7 @@ struct FlatAggregationState {
     }
 
     /// How an aggregate is kept.
-    private enum Kind {
+    fileprivate enum Kind {
         /// `count(*)` or `count(x)`: the ``RunningSum``'s count.
         case count
         /// `sum`, `avg`, `total`: the ``RunningSum``.
@@ -141,9 +141,11 @@ struct FlatAggregationState {
         for part in having?.parts ?? [] {
             switch part {
             case .compare(let slot, let test, .integer(let i)):
-                numeric.append(NumericComparison(slot: slot, test: test, isInteger: true, integer: i, real: 0))
+                let shape = NumericComparison.shape(of: slot < kinds.count ? kinds[slot] : nil, integer: i)
+                numeric.append(NumericComparison(slot: slot, test: test, shape: shape, isInteger: true, integer: i, real: Double(i)))
             case .compare(let slot, let test, .real(let r)):
-                numeric.append(NumericComparison(slot: slot, test: test, isInteger: false, integer: 0, real: r))
+                let shape = NumericComparison.shape(of: slot < kinds.count ? kinds[slot] : nil, integer: nil)
+                numeric.append(NumericComparison(slot: slot, test: test, shape: shape, isInteger: false, integer: 0, real: r))
             case .compare(let slot, let test, let constant):
                 slots.append(slot)
                 tests.append(test)
@@ -387,8 +389,18 @@ struct FlatAggregationState {
         for i in 0..<numericHaving.count {
             let c = numericHaving[i]
             guard c.slot < k else { return false }
-            if !AggregateCondition.holds(aggregateValue(g, c.slot), c.test, c.isInteger ? .integer(c.integer) : .real(c.real)) {
-                return false
+            switch c.shape {
+            case .average:
+                // `avg` is NULL (never satisfies a comparison) or `.real(average)`, compared with
+                // the constant as a double (exact: see `NumericComparison.Shape`).
+                guard let a = sums[Int(g) &* k &+ c.slot].average else { return false }
+                if !c.test.holds(Value.compareDoubles(a, c.real)) { return false }
+            case .count:
+                let n = sums[Int(g) &* k &+ c.slot].count
+                if !c.test.holds(n < c.integer ? -1 : (n == c.integer ? 0 : 1)) { return false }
+            case .value:
+                let constant: Value = c.isInteger ? .integer(c.integer) : .real(c.real)
+                if !AggregateCondition.holds(aggregateValue(g, c.slot), c.test, constant) { return false }
             }
         }
         for i in 0..<havingSlots.count {
@@ -466,11 +478,38 @@ struct FlatAggregationState {
 /// ``FlatAggregationState/passesHaving(_:)``): the constant is `.integer(integer)` or
 /// `.real(real)`.
 struct NumericComparison {
+    /// How the comparison reads the aggregate; each shape gives exactly what
+    /// ``AggregateCondition/holds(_:_:_:)`` gives for the aggregate's ``Value``.
+    enum Shape {
+        /// `avg` (a ``RunningSum``) against a real, or an integer of magnitude at most 2^53: the
+        /// average as a double against ``real`` (the integer converted exactly), with `NULL` (an
+        /// empty group) never satisfying it. `compareIntDouble(c, a)` orders an exactly
+        /// convertible `c` and any `a` (NaN included) as `compareDoubles(Double(c), a)` does.
+        case average
+        /// `count` against an integer: integer comparison of the count.
+        case count
+        /// Anything else: the aggregate's ``Value`` through ``AggregateCondition/holds(_:_:_:)``.
+        case value
+    }
+
     var slot: Int
     var test: EventPredicate.Test
+    var shape: Shape
     var isInteger: Bool
     var integer: Int64
+    /// The constant as a double (for an integer constant, `Double(integer)`).
     var real: Double
+
+    /// The shape for an aggregate kept as `kind`, against an integer constant (`nil`: a real one).
+    fileprivate static func shape(of kind: FlatAggregationState.Kind?, integer: Int64?) -> Shape {
+        switch kind {
+        case .sum(.avg)?:
+            if let i = integer, i.magnitude > 1 << 53 { return .value }
+            return .average
+        case .count?: return integer == nil ? .value : .count
+        default: return .value
+        }
+    }
 }
 
 /// A `HAVING` condition evaluated on a group's aggregate values: conjuncts `aggregate op constant`
