@@ -542,16 +542,17 @@ public final class StreamEngine {
         while true {
             // The earliest expiry queue head, if it is due and earlier than the timer heap's top
             // (ties go to the heap).
-            var queue: ExpiryQueue? = nil
+            var bestQueue = -1
             var best = Int64.max
-            // Indexed in place: iterating a copy of the array would retain and release it.
+            // Indexed in place: iterating a copy of the array would retain and release it (and
+            // only the chosen queue is taken out of the array).
             for i in 0..<state.pointee.expiryQueues.count {
                 if let d = state.pointee.expiryQueues[i].nextDeadline, d < best {
                     best = d
-                    queue = state.pointee.expiryQueues[i]
+                    bestQueue = i
                 }
             }
-            if best > limit { queue = nil }
+            var queue: ExpiryQueue? = bestQueue >= 0 && best <= limit ? state.pointee.expiryQueues[bestQueue] : nil
             let top = state.pointee.timers.firstDeadline
             if let top, top.nanosecondsSinceEpoch <= best { queue = nil }
             if queue == nil, top == nil || top! > time { return }

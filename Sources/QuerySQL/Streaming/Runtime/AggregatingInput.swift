@@ -71,6 +71,12 @@ final class AggregatingInput: EventConsumer {
     /// Whether the statement inserts its rows into a stream (fixed before its inputs are made).
     let insertsIntoStream: Bool
 
+    deinit {
+        // The expiry queue holds inputs unowned: a released input must leave it.
+        expiry?.unbind(expirySlot)
+        state.free()
+    }
+
     /// Stops the input: it leaves its view and its expiry queue (which may outlive the statement).
     func stop() {
         state.stop()

@@ -13,9 +13,17 @@ final class ExpiryQueue {
         var slot: Int32
     }
 
+    /// A bound input, unowned so that firing a deadline retains nothing. Safety: an input is
+    /// unbound when it stops (``AggregatingInput/stop()``) and when it is deinitialised, so a bound
+    /// input is alive; inputs are neither stopped nor released while a deadline fires (consumers
+    /// do not add or remove statements).
+    private struct Bound {
+        unowned(unsafe) let input: AggregatingInput
+    }
+
     /// The mutable state, in one stored property so each operation is one exclusive access.
     private struct State {
-        var inputs: [AggregatingInput?] = []
+        var inputs: [Bound?] = []
         var pending = FlatRing(filler: Pending(deadline: 0, slot: -1))
     }
 
@@ -33,7 +41,7 @@ final class ExpiryQueue {
         return Int32(state.inputs.count - 1)
     }
 
-    func bind(_ slot: Int32, to input: AggregatingInput) { state.inputs[Int(slot)] = input }
+    func bind(_ slot: Int32, to input: AggregatingInput) { state.inputs[Int(slot)] = Bound(input: input) }
 
     /// Forgets a stopped input: its pending deadlines fire nothing (the input's statement may
     /// be gone, so the input must not be asked about it any more).
@@ -64,7 +72,7 @@ final class ExpiryQueue {
             while input == nil, !state.pending.isEmpty, state.pending.first.deadline == first.deadline {
                 input = state.inputs[Int(state.pending.removeFirst().slot)]
             }
-            guard let current = input else { break }
+            guard let current = input?.input else { break }
             current.expire(at: time, engine: engine)
             guard !current.insertsIntoStream, !state.pending.isEmpty,
                 state.pending.first.deadline == first.deadline

@@ -25,7 +25,7 @@ struct FlatAggregationState {
     }
 
     /// How an aggregate is kept.
-    private enum Kind {
+    fileprivate enum Kind {
         /// `count(*)` or `count(x)`: the ``RunningSum``'s count.
         case count
         /// `sum`, `avg`, `total`: the ``RunningSum``.
@@ -59,6 +59,9 @@ struct FlatAggregationState {
     private let havingSlots: [Int]
     private let havingTests: [EventPredicate.Test]
     private let havingConstants: [Value]
+    /// The conjuncts among those whose constant is a number (the usual `avg(x) > 90`), as plain
+    /// values read without copying a ``Value``; ``havingSlots`` and its siblings hold the others.
+    private let numericHaving: PlainBuffer<NumericComparison>
     /// The other conjuncts of `HAVING`, evaluated after the comparisons (conjuncts are pure, so
     /// the order does not change the result).
     private let havingGeneral: [CompiledExpression]
@@ -70,26 +73,31 @@ struct FlatAggregationState {
 
     /// Per group number: this statement's entries in the group, and whether the group is live
     /// for this statement (it had entries since its storage was last reset).
-    private var rowCounts: [Int] = []
-    private var live: [Bool] = []
+    ///
+    /// The per-group state of the per-event path is in ``PlainBuffer``s (plain values at a fixed
+    /// address: no uniqueness check or reference counting per access), freed by ``free()``.
+    private var rowCounts = PlainBuffer<Int>()
+    private var live = PlainBuffer<Bool>()
     private var liveCount = 0
     /// The absolute position of this statement's oldest entry in the view's ring.
     private var cursor: Int
     /// `k` per group; the slots of ``Kind/general`` aggregates are unused.
-    private var sums: [RunningSum] = []
+    private var sums = PlainBuffer<RunningSum>()
     /// `k` per group when some aggregate is ``Kind/general``, else empty.
     private var accumulators: [Accumulator] = []
-    private var touchStamps: [UInt64] = []
+    private var touchStamps = PlainBuffer<UInt64>()
     private var stamp: UInt64 = 0
-    /// The groups the current update touched: the first ``touchedCount`` entries (the array is
+    /// The groups the current update touched: the first ``touchedCount`` entries (the buffer is
     /// reused, never shrunk).
-    private var touched: [Int32] = []
+    private var touched = PlainBuffer<Int32>()
     private var touchedCount = 0
     /// Set when the statement stops: nothing enters or leaves any more.
     var stopped = false
+    /// Set by ``free()``.
+    private var freed = false
 
     /// Aggregate arguments of this statement's held events, `k` per event.
-    private var heldArguments = FlatRing<Value>(filler: .null)
+    private var heldArguments = ValueRing()
 
     /// Attaches to `view` (which holds the same window, `WHERE` and `GROUP BY` as `plan`).
     init(plan: StreamSelectPlan, view: AggregationView) {
@@ -129,8 +137,15 @@ struct FlatAggregationState {
         let having = plan.having.map(AggregateCondition.init)
         var slots: [Int] = [], tests: [EventPredicate.Test] = [], constants: [Value] = []
         var general: [CompiledExpression] = []
+        var numeric = PlainBuffer<NumericComparison>(capacity: 2)
         for part in having?.parts ?? [] {
             switch part {
+            case .compare(let slot, let test, .integer(let i)):
+                let shape = NumericComparison.shape(of: slot < kinds.count ? kinds[slot] : nil, integer: i)
+                numeric.append(NumericComparison(slot: slot, test: test, shape: shape, isInteger: true, integer: i, real: Double(i)))
+            case .compare(let slot, let test, .real(let r)):
+                let shape = NumericComparison.shape(of: slot < kinds.count ? kinds[slot] : nil, integer: nil)
+                numeric.append(NumericComparison(slot: slot, test: test, shape: shape, isInteger: false, integer: 0, real: r))
             case .compare(let slot, let test, let constant):
                 slots.append(slot)
                 tests.append(test)
@@ -138,6 +153,7 @@ struct FlatAggregationState {
             case .general(let e): general.append(e)
             }
         }
+        numericHaving = numeric
         havingSlots = slots
         havingTests = tests
         havingConstants = constants
@@ -153,9 +169,21 @@ struct FlatAggregationState {
         guard !stopped else { return }
         stopped = true
         view.detach(slot)
-        heldArguments = FlatRing(filler: .null)
-        sums = []
         accumulators = []
+    }
+
+    /// Frees the per-group buffers and the held arguments (the owning input calls this once, when
+    /// it is deinitialised); nothing may use the state afterwards.
+    mutating func free() {
+        guard !freed else { return }
+        freed = true
+        rowCounts.free()
+        live.free()
+        sums.free()
+        touchStamps.free()
+        touched.free()
+        heldArguments.free()
+        numericHaving.free()
     }
 
     // MARK: Events
@@ -219,7 +247,7 @@ struct FlatAggregationState {
                 }
                 touch(g)
             } else {
-                for _ in 0..<k { heldArguments.removeFirst() }
+                for _ in 0..<k { _ = heldArguments.removeFirst() }
             }
         }
         if let event = entering {
@@ -280,12 +308,12 @@ struct FlatAggregationState {
     private mutating func enter(_ v: Value, slot: Int, aggregate a: Int, sequence: UInt64) {
         if argumentFields[a] == Self.rowArgument {
             // `count(*)`: every row counts.
-            if case .general = kinds[a] { enterGeneralRow(slot) } else { sums[slot].count += 1 }
+            if case .general = kinds[a] { enterGeneralRow(slot) } else { sums.pointer(slot).pointee.count += 1 }
             return
         }
         switch kinds[a] {
-        case .count: if !v.isNull { sums[slot].count += 1 }
-        case .sum: if !v.isNull { sums[slot].add(v) }
+        case .count: if !v.isNull { sums.pointer(slot).pointee.count += 1 }
+        case .sum: if !v.isNull { sums.pointer(slot).pointee.add(v) }
         case .general: enterGeneral(v, slot: slot, sequence: sequence)
         }
     }
@@ -293,12 +321,12 @@ struct FlatAggregationState {
     @inline(__always)
     private mutating func leave(_ v: Value, slot: Int, aggregate a: Int, sequence: UInt64) {
         if argumentFields[a] == Self.rowArgument {
-            if case .general = kinds[a] { leaveGeneralRow(slot) } else { sums[slot].count -= 1 }
+            if case .general = kinds[a] { leaveGeneralRow(slot) } else { sums.pointer(slot).pointee.count -= 1 }
             return
         }
         switch kinds[a] {
-        case .count: if !v.isNull { sums[slot].count -= 1 }
-        case .sum: if !v.isNull { sums[slot].remove(v) }
+        case .count: if !v.isNull { sums.pointer(slot).pointee.count -= 1 }
+        case .sum: if !v.isNull { sums.pointer(slot).pointee.remove(v) }
         case .general: leaveGeneral(v, slot: slot, sequence: sequence)
         }
     }
@@ -358,6 +386,23 @@ struct FlatAggregationState {
     /// non-mutating call may pass a copy of the whole state (retaining every array in it).
     @inline(__always)
     private mutating func passesHaving(_ g: Int32) -> Bool {
+        for i in 0..<numericHaving.count {
+            let c = numericHaving[i]
+            guard c.slot < k else { return false }
+            switch c.shape {
+            case .average:
+                // `avg` is NULL (never satisfies a comparison) or `.real(average)`, compared with
+                // the constant as a double (exact: see `NumericComparison.Shape`).
+                guard let a = sums[Int(g) &* k &+ c.slot].average else { return false }
+                if !c.test.holds(Value.compareDoubles(a, c.real)) { return false }
+            case .count:
+                let n = sums[Int(g) &* k &+ c.slot].count
+                if !c.test.holds(n < c.integer ? -1 : (n == c.integer ? 0 : 1)) { return false }
+            case .value:
+                let constant: Value = c.isInteger ? .integer(c.integer) : .real(c.real)
+                if !AggregateCondition.holds(aggregateValue(g, c.slot), c.test, constant) { return false }
+            }
+        }
         for i in 0..<havingSlots.count {
             let slot = havingSlots[i]
             guard slot < k else { return false }
@@ -427,6 +472,44 @@ struct FlatAggregationState {
 
     /// The number of live groups.
     var groupCount: Int { isGrouped ? liveCount : 0 }
+}
+
+/// A `HAVING` conjunct `aggregate op number`, in plain values (see
+/// ``FlatAggregationState/passesHaving(_:)``): the constant is `.integer(integer)` or
+/// `.real(real)`.
+struct NumericComparison {
+    /// How the comparison reads the aggregate; each shape gives exactly what
+    /// ``AggregateCondition/holds(_:_:_:)`` gives for the aggregate's ``Value``.
+    enum Shape {
+        /// `avg` (a ``RunningSum``) against a real, or an integer of magnitude at most 2^53: the
+        /// average as a double against ``real`` (the integer converted exactly), with `NULL` (an
+        /// empty group) never satisfying it. `compareIntDouble(c, a)` orders an exactly
+        /// convertible `c` and any `a` (NaN included) as `compareDoubles(Double(c), a)` does.
+        case average
+        /// `count` against an integer: integer comparison of the count.
+        case count
+        /// Anything else: the aggregate's ``Value`` through ``AggregateCondition/holds(_:_:_:)``.
+        case value
+    }
+
+    var slot: Int
+    var test: EventPredicate.Test
+    var shape: Shape
+    var isInteger: Bool
+    var integer: Int64
+    /// The constant as a double (for an integer constant, `Double(integer)`).
+    var real: Double
+
+    /// The shape for an aggregate kept as `kind`, against an integer constant (`nil`: a real one).
+    fileprivate static func shape(of kind: FlatAggregationState.Kind?, integer: Int64?) -> Shape {
+        switch kind {
+        case .sum(.avg)?:
+            if let i = integer, i.magnitude > 1 << 53 { return .value }
+            return .average
+        case .count?: return integer == nil ? .value : .count
+        default: return .value
+        }
+    }
 }
 
 /// A `HAVING` condition evaluated on a group's aggregate values: conjuncts `aggregate op constant`

@@ -1,0 +1,113 @@
+import QueryCore
+
+/// A growable array of plain (bitwise-copyable) values at a fixed address, for the per-event path
+/// of ``FlatAggregationState``: reading and writing an element is a load or a store through the
+/// pointer, with no uniqueness check, no copy-on-write and no reference counting (a Swift array
+/// held in a mutable struct checks uniqueness on every write).
+///
+/// The owner frees it explicitly (``free()``) exactly once; copies of the struct share the same
+/// storage, so only the owning value may grow or free it. Indices are checked in debug builds only:
+/// callers index below ``count`` by construction.
+struct PlainBuffer<Element: BitwiseCopyable> {
+    private(set) var base: UnsafeMutablePointer<Element>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int = 16) {
+        self.capacity = Swift.max(1, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    @inline(__always)
+    subscript(i: Int) -> Element {
+        get {
+            assert(i >= 0 && i < count, "PlainBuffer: index out of range")
+            return base[i]
+        }
+        nonmutating set {
+            assert(i >= 0 && i < count, "PlainBuffer: index out of range")
+            base[i] = newValue
+        }
+    }
+
+    /// The element at `i`, for updating in place.
+    @inline(__always)
+    func pointer(_ i: Int) -> UnsafeMutablePointer<Element> {
+        assert(i >= 0 && i < count, "PlainBuffer: index out of range")
+        return base + i
+    }
+
+    @inline(__always)
+    mutating func append(_ element: Element) {
+        if count == capacity { grow() }
+        (base + count).initialize(to: element)
+        count &+= 1
+    }
+
+    @inline(never)
+    private mutating func grow() {
+        let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
+        bigger.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity *= 2
+    }
+
+    /// Frees the storage; the buffer must not be used afterwards.
+    func free() { base.deallocate() }
+}
+
+/// A FIFO of ``Value``s in one power-of-two buffer at a fixed address: appending moves a value
+/// in and removing moves it out, so a value is retained once when it enters and released once
+/// after it leaves, and no uniqueness check runs (compare ``FlatRing``, whose slots are
+/// re-initialised with a filler).
+///
+/// The owner frees it explicitly (``free()``), exactly once.
+struct ValueRing {
+    private var storage: UnsafeMutablePointer<Value>
+    private var head = 0
+    /// Capacity - 1 (the capacity is a power of two).
+    private var mask: Int
+    private(set) var count = 0
+
+    init() {
+        storage = .allocate(capacity: 16)
+        mask = 15
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    @inline(__always)
+    mutating func append(_ value: Value) {
+        if count == mask &+ 1 { grow() }
+        (storage + ((head &+ count) & mask)).initialize(to: value)
+        count &+= 1
+    }
+
+    /// Removes and returns the oldest value (the ring is not empty).
+    @inline(__always)
+    mutating func removeFirst() -> Value {
+        precondition(count > 0, "ValueRing: removing from an empty ring")
+        let value = (storage + head).move()
+        head = (head &+ 1) & mask
+        count &-= 1
+        return value
+    }
+
+    @inline(never)
+    private mutating func grow() {
+        let capacity = (mask &+ 1) * 2
+        let bigger = UnsafeMutablePointer<Value>.allocate(capacity: capacity)
+        for i in 0..<count { (bigger + i).initialize(to: (storage + ((head &+ i) & mask)).move()) }
+        storage.deallocate()
+        storage = bigger
+        head = 0
+        mask = capacity - 1
+    }
+
+    /// Releases the held values and frees the storage; the ring must not be used afterwards.
+    mutating func free() {
+        while count > 0 { _ = removeFirst() }
+        storage.deallocate()
+    }
+}
