@@ -548,7 +548,7 @@ public struct Aggregator: Role {
             // origin, up to the whole fleet).
             if let stored = store[table], collector.anyDropped {
                 slots = slots.filter { slot in
-                    guard let scope = stored.record(at: slot)?.scope else { return false }
+                    guard let scope = stored.scope(at: slot) else { return false }
                     return !collector.isDropped(scope)
                 }
             }

@@ -260,7 +260,7 @@ public struct AggregatorChild: Role {
         var slots = store.sortedSlots(of: table)
         if let stored = store[table], !dropped.isEmpty {
             slots = slots.filter { slot in
-                guard let scope = stored.record(at: slot)?.scope else { return false }
+                guard let scope = stored.scope(at: slot) else { return false }
                 return dropped[scope] == nil
             }
         }

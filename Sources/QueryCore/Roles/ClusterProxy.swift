@@ -294,7 +294,7 @@ public struct ClusterProxy: Role {
                     continue
                 }
                 slots.append(slot)
-                let confirmed = stored.record(at: slot)?.confirmedAt
+                let confirmed = stored.confirmedAt(slot)
                 oldest = Instant.minimum(oldest, confirmed)
                 newest = Instant.maximum(newest, confirmed)
             }

@@ -243,7 +243,8 @@ struct Downstream: Sendable {
                 // acknowledgement was lost): what it holds is unknown, so it gets a full copy.
                 if let removalsInFlight, removalsInFlight[slot] { ackedVersion = nil }
                 if ackedVersion == slice.version { continue }
-                let copy = TableStore.copy(of: slice, record: stored.record(at: slot), acked: ackedVersion)
+                let copy = TableStore.copy(
+                    of: slice, kept: stored.hasRecord(slot) ? stored.kept[slot] : nil, acked: ackedVersion)
                 copies.append(OriginCopy(origin: table.origin(at: slot), copy: copy, publishedAt: slice.publishedAt))
                 changes.append(Change(slot: slot, version: slice.version))
             }

@@ -55,7 +55,7 @@ extension TableStore {
     }
 }
 
-extension TableStore.OriginRecord {
+extension TableStore.Kept {
     /// The copy that produced the current version when it was a delta (to forward unchanged to
     /// receivers that acknowledged its base).
     var lastDelta: TableCopy? {

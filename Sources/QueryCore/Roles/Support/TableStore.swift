@@ -5,31 +5,56 @@
 ///
 /// Shared by every role that receives or sends tables; applying enforces the version rule.
 struct TableStore: Sendable {
-    /// Bookkeeping for one origin of one table.
+    /// Bookkeeping for one origin of one table (assembled from ``Stored``'s per-slot arrays).
     struct OriginRecord: Sendable {
-        /// How older versions can be reached, at most ``TableStore/historyDepth``.
-        var history = History()
-        /// The copy that produced the current version, if it was a delta applied by replacing the
-        /// rows (forwarded unchanged to receivers that acknowledged its base); a delta applied in
-        /// place is the newest ``history`` step instead.
-        var replacingDelta: TableCopy?
+        /// How older versions can be reached, and the delta to forward.
+        var kept = Kept()
         /// When the origin last confirmed its rows.
         var confirmedAt: Instant
         /// The sender scope the origin belongs to (its edge, its cluster, or the whole table).
         var scope: NodeID
     }
 
-    /// One table and its origins' bookkeeping.
+    /// What a sender keeps of one origin to bring receivers up to date.
+    struct Kept: Sendable {
+        /// How older versions can be reached, at most ``TableStore/historyDepth``.
+        var history = History()
+        /// The copy that produced the current version, if it was a delta applied by replacing the
+        /// rows (forwarded unchanged to receivers that acknowledged its base); a delta applied in
+        /// place is the newest ``history`` step instead.
+        var replacingDelta: TableCopy?
+    }
+
+    /// One table and its origins' bookkeeping, in arrays indexed by the table's slots (each a
+    /// plain array, so reading one origin's scope or confirmation copies nothing else).
     struct Stored: Sendable {
         var table: Table
-        /// Slot (of ``table``) → the origin's bookkeeping, `nil` while the origin is not held.
-        var records: [OriginRecord?] = []
+        /// Slot → the origin's scope, `nil` while the origin has no bookkeeping (is not held).
+        private(set) var scopes: [NodeID?] = []
+        /// Slot → when the origin last confirmed its rows.
+        private(set) var confirmed: [Instant] = []
+        /// Slot → what is kept to bring receivers up to date.
+        private(set) var kept: [Kept] = []
         /// The held origins' slots in the origins' sorted order, cached until the set of origins
         /// changes (`nil`: stale).
         var sortedSlots: [Int]? = []
 
-        /// The bookkeeping of the origin in `slot`, if any.
-        func record(at slot: Int) -> OriginRecord? { slot < records.count ? records[slot] : nil }
+        init(table: Table) { self.table = table }
+
+        /// Whether the origin in `slot` has bookkeeping.
+        func hasRecord(_ slot: Int) -> Bool { slot < scopes.count && scopes[slot] != nil }
+
+        /// The scope of the origin in `slot`, if it has bookkeeping.
+        func scope(at slot: Int) -> NodeID? { slot < scopes.count ? scopes[slot] : nil }
+
+        /// When the origin in `slot` last confirmed its rows, if it has bookkeeping.
+        func confirmedAt(_ slot: Int) -> Instant? { hasRecord(slot) ? confirmed[slot] : nil }
+
+        /// The bookkeeping of the origin in `slot`, if any (assembled: for checks, not hot paths).
+        func record(at slot: Int) -> OriginRecord? {
+            guard let scope = scope(at: slot) else { return nil }
+            return OriginRecord(kept: kept[slot], confirmedAt: confirmed[slot], scope: scope)
+        }
 
         /// Origin → bookkeeping (a view looking each origin up by name).
         var origins: Records { Records(stored: self) }
@@ -43,29 +68,56 @@ struct TableStore: Sendable {
             }
         }
 
-        /// Gives the origin in `slot` bookkeeping (`fresh`) unless it has some.
-        mutating func ensureRecord(at slot: Int, _ fresh: OriginRecord) {
-            if records[slot] == nil { records[slot] = fresh }
+        /// Gives the origin in `slot` bookkeeping (confirmed at `confirmedAt`, in `scope`) unless it has some.
+        mutating func ensureRecord(at slot: Int, confirmedAt: Instant, scope: NodeID) {
+            guard scopes[slot] == nil else { return }
+            scopes[slot] = scope
+            confirmed[slot] = confirmedAt
+            kept[slot] = Kept()
         }
 
-        /// Makes ``records`` cover every slot of ``table``.
+        /// Sets the scope of the origin in `slot` (which has bookkeeping).
+        mutating func setScope(_ scope: NodeID, at slot: Int) {
+            if scopes[slot] != scope { scopes[slot] = scope }
+        }
+
+        /// Moves the confirmation of the origin in `slot` (which has bookkeeping) forward to `time`.
+        mutating func confirm(_ slot: Int, at time: Instant) {
+            if confirmed[slot] < time { confirmed[slot] = time }
+        }
+
+        /// Sets the confirmation of the origin in `slot` (which has bookkeeping).
+        mutating func setConfirmed(_ slot: Int, _ time: Instant) { confirmed[slot] = time }
+
+        /// Updates what is kept of the origin in `slot` in place.
+        mutating func updateKept(_ slot: Int, _ body: (inout Kept) -> Void) { body(&kept[slot]) }
+
+        /// Makes the per-slot arrays cover every slot of ``table``.
         mutating func coverSlots() {
-            let missing = table.slotCount - records.count
-            if missing > 0 { records.append(contentsOf: repeatElement(nil, count: missing)) }
+            let missing = table.slotCount - scopes.count
+            guard missing > 0 else { return }
+            scopes.append(contentsOf: repeatElement(nil, count: missing))
+            confirmed.append(contentsOf: repeatElement(.zero, count: missing))
+            kept.append(contentsOf: repeatElement(Kept(), count: missing))
         }
 
         /// Removes the origin in `slot`: its rows and its bookkeeping. Returns whether rows were held.
         mutating func remove(slot: Int) -> Bool {
-            if slot < records.count { records[slot] = nil }
+            if slot < scopes.count, scopes[slot] != nil {
+                scopes[slot] = nil
+                kept[slot] = Kept()
+            }
             return table.removeSlice(at: slot) != nil
         }
 
-        /// Compacts the slots once many are unused (see ``Table/compactSlots()``), records included.
+        /// Compacts the slots once many are unused (see ``Table/compactSlots()``), bookkeeping included.
         mutating func compactIfSparse() {
             guard table.slotsAreSparse else { return }
             coverSlots()
             let oldSlots = table.compactSlots()
-            records = oldSlots.map { records[$0] }
+            scopes = oldSlots.map { scopes[$0] }
+            confirmed = oldSlots.map { confirmed[$0] }
+            kept = oldSlots.map { kept[$0] }
             sortedSlots = nil
         }
     }
@@ -170,6 +222,8 @@ struct TableStore: Sendable {
         keepsHistory: Bool,
         into report: inout ApplyReport
     ) {
+        // The scope's slot when the scope is an origin here (an edge's entry), found with its copy.
+        var scopeSlot: Int?
         if !isSourced {
             // By index: the copies are borrowed from the entry, not copied one by one.
             // A delta is applied into the held rows unless they must be kept whole: a sender keeps
@@ -188,6 +242,7 @@ struct TableStore: Sendable {
                     report.resync.append(origin)  // a delta for an origin never held
                     continue
                 }
+                if origin == scope { scopeSlot = slot }
                 let result: (outcome: ApplyOutcome, replaced: Table.Replaced)
                 do {
                     result = try stored.table.applyReporting(
@@ -219,23 +274,21 @@ struct TableStore: Sendable {
                 if let slot = stored.table.slot(of: origin) { toRemove.append(slot) }
             }
             if entry.replacesScope {
-                var listed = [Bool](repeating: false, count: stored.records.count)
+                var listed = [Bool](repeating: false, count: stored.table.slotCount)
                 for copy in entry.copies {
                     if let slot = stored.table.slot(of: copy.origin) { listed[slot] = true }
                 }
-                for slot in stored.records.indices where !listed[slot] && stored.records[slot]?.scope == scope {
+                for slot in listed.indices where !listed[slot] && stored.scope(at: slot) == scope {
                     toRemove.append(slot)
                 }
             }
-            for slot in toRemove where stored.records[slot] == nil || stored.records[slot]!.scope == scope {
+            for slot in toRemove where !stored.hasRecord(slot) || stored.scope(at: slot) == scope {
                 if stored.remove(slot: slot) { report.removed += 1 }
             }
         }
         // An edge's entry (scope = the origin itself) confirms its rows as of the entry, changed or not.
-        if let slot = stored.table.slot(of: scope), slot < stored.records.count,
-            stored.records[slot]?.scope == scope, stored.records[slot]!.confirmedAt < confirmed
-        {
-            stored.records[slot]!.confirmedAt = confirmed
+        if let slot = scopeSlot ?? stored.table.slot(of: scope), stored.scope(at: slot) == scope {
+            stored.confirm(slot, at: confirmed)
         }
         if report.removed > 0 || stored.table.heldCount != stored.sortedSlots?.count { stored.sortedSlots = nil }
         if report.removed > 0 { stored.compactIfSparse() }
@@ -288,30 +341,24 @@ struct TableStore: Sendable {
         report.applied += 1
         report.rowsMerged += item.copy.rowsCarried
         // Updated in place, so the history is not copied on every apply.
-        if stored.records[slot] == nil { stored.records[slot] = OriginRecord(confirmedAt: confirmed, scope: scope) }
-        Self.update(&stored.records[slot]!, with: item, replaced: replaced, scope: scope, keepsHistory: keepsHistory)
+        stored.ensureRecord(at: slot, confirmedAt: confirmed, scope: scope)
+        stored.setScope(scope, at: slot)
+        stored.confirm(slot, at: item.publishedAt)
+        guard keepsHistory else { return }
+        stored.updateKept(slot) { Self.update(&$0, with: item, replaced: replaced) }
     }
 
-    private static func update(
-        _ record: inout OriginRecord,
-        with item: OriginCopy,
-        replaced: Table.Replaced,
-        scope: NodeID,
-        keepsHistory: Bool
-    ) {
-        record.scope = scope
-        record.confirmedAt = max(record.confirmedAt, item.publishedAt)
-        guard keepsHistory else { return }
+    private static func update(_ kept: inout Kept, with item: OriginCopy, replaced: Table.Replaced) {
         switch replaced {
         case .nothing:
-            record.history.removeAll()
-            record.replacingDelta = item.copy.isDelta ? item.copy : nil
+            kept.history.removeAll()
+            kept.replacingDelta = item.copy.isDelta ? item.copy : nil
         case .rows(let version, let segment):
-            record.history.push(.rows(version: version, segment: segment))
-            record.replacingDelta = item.copy.isDelta ? item.copy : nil
+            kept.history.push(.rows(version: version, segment: segment))
+            kept.replacingDelta = item.copy.isDelta ? item.copy : nil
         case .inPlace(let inserted):
-            record.history.push(.applied(delta: item.copy, inserted: inserted))
-            record.replacingDelta = nil
+            kept.history.push(.applied(delta: item.copy, inserted: inserted))
+            kept.replacingDelta = nil
         }
     }
 
@@ -333,18 +380,17 @@ struct TableStore: Sendable {
             try table.replace(origin: origin, version: nextVersion(0), segment: segment, publishedAt: now)
             var stored = Stored(table: table)
             stored.coverSlots()
-            stored.records[table.slot(of: origin)!] = OriginRecord(confirmedAt: now, scope: origin)
+            stored.ensureRecord(at: table.slot(of: origin)!, confirmedAt: now, scope: origin)
             tables[name] = stored
             return true
         }
         defer { tables[name] = stored }
-        let fresh = OriginRecord(confirmedAt: now, scope: origin)
         let slot = stored.table.assignSlot(origin)
         stored.coverSlots()
         guard let held = stored.table.slice(at: slot) else {
             try stored.table.replace(slot: slot, version: nextVersion(0), segment: segment, publishedAt: now)
-            stored.ensureRecord(at: slot, fresh)
-            stored.records[slot]!.confirmedAt = now
+            stored.ensureRecord(at: slot, confirmedAt: now, scope: origin)
+            stored.setConfirmed(slot, now)
             return true
         }
         // One diff tells both whether the rows changed and what to send (an empty diff means the
@@ -355,14 +401,14 @@ struct TableStore: Sendable {
         if held.segment.schema == segment.schema {
             if let (upserts, deletes) = try? held.segment.diff(to: segment) {
                 if upserts.isEmpty && deletes.isEmpty {
-                    stored.ensureRecord(at: slot, fresh)
-                    stored.records[slot]!.confirmedAt = now
+                    stored.ensureRecord(at: slot, confirmedAt: now, scope: origin)
+                    stored.setConfirmed(slot, now)
                     return false
                 }
                 delta = TableCopy.make(base: held.version, to: (version, segment), upserts: upserts, deletes: deletes)
             } else if held.segment.hasSameRows(as: segment) {
-                stored.ensureRecord(at: slot, fresh)
-                stored.records[slot]!.confirmedAt = now
+                stored.ensureRecord(at: slot, confirmedAt: now, scope: origin)
+                stored.setConfirmed(slot, now)
                 return false
             }
         }
@@ -371,26 +417,21 @@ struct TableStore: Sendable {
             stored.table.startOver(schema: segment.schema)
         }
         try stored.table.replace(slot: slot, version: version, segment: segment, publishedAt: now)
-        stored.ensureRecord(at: slot, fresh)
-        Self.remember(
-            &stored.records[slot]!, held: held, now: now, delta: delta.flatMap { $0.isDelta ? $0 : nil })
+        stored.ensureRecord(at: slot, confirmedAt: now, scope: origin)
+        stored.setConfirmed(slot, now)
+        stored.updateKept(slot) { kept in
+            kept.history.push(.rows(version: held.version, segment: held.segment))
+            kept.replacingDelta = delta.flatMap { $0.isDelta ? $0 : nil }
+        }
         return true
-    }
-
-    /// Records a published change in place: the previous rows join the history, `delta` is what
-    /// produced the new rows.
-    private static func remember(_ record: inout OriginRecord, held: Table.Slice, now: Instant, delta: TableCopy?) {
-        record.confirmedAt = now
-        record.history.push(.rows(version: held.version, segment: held.segment))
-        record.replacingDelta = delta
     }
 
     /// Marks `origin`'s rows of `name` confirmed at `time` without a change.
     mutating func confirm(_ name: TableName, origin: NodeID, at time: Instant) {
         guard let index = tables.index(forKey: name), let slot = tables.values[index].table.slot(of: origin),
-            tables.values[index].record(at: slot) != nil
+            tables.values[index].hasRecord(slot)
         else { return }
-        tables.values[index].records[slot]!.confirmedAt = max(tables.values[index].records[slot]!.confirmedAt, time)
+        tables.values[index].confirm(slot, at: time)
     }
 
     /// The copy that brings a receiver holding `acked` of `origin`'s rows to the current version,
@@ -403,21 +444,26 @@ struct TableStore: Sendable {
             let slice = stored.table.slice(at: slot)
         else { return nil }
         if acked == slice.version { return nil }
-        return Self.copy(of: slice, record: stored.record(at: slot), acked: acked)
+        return Self.copy(of: slice, kept: stored.hasRecord(slot) ? stored.kept[slot] : nil, acked: acked)
     }
 
     /// The copy that brings a receiver holding `acked` of an origin's rows to `slice` (the origin's
-    /// current rows, with its bookkeeping `record`); `acked` is not `slice`'s version.
+    /// current rows, with what is `kept` of it); `acked` is not `slice`'s version.
     ///
     /// The delta that produced `slice` when the receiver holds its base; otherwise a delta from the
     /// kept history (a diff from older rows, or the deltas applied since `acked` composed into one);
     /// otherwise a full copy.
     static func copy(of slice: Table.Slice, record: OriginRecord?, acked: Version?) -> TableCopy {
-        if let acked, let record {
-            if let delta = record.lastDelta, delta.baseVersion == acked, delta.version == slice.version {
+        copy(of: slice, kept: record?.kept, acked: acked)
+    }
+
+    /// ``copy(of:record:acked:)`` given only what is kept of the origin.
+    static func copy(of slice: Table.Slice, kept: Kept?, acked: Version?) -> TableCopy {
+        if let acked, let kept {
+            if let delta = kept.lastDelta, delta.baseVersion == acked, delta.version == slice.version {
                 return delta
             }
-            if let delta = record.delta(from: acked, to: slice) { return delta }
+            if let delta = kept.delta(from: acked, to: slice) { return delta }
         }
         return .full(version: slice.version, segment: slice.segment)
     }
