@@ -47,7 +47,7 @@ extension Table {
         inPlace: Bool
     ) throws(QueryError) -> (outcome: ApplyOutcome, replaced: Replaced) {
         // One hash lookup for the read and the write (origin names are strings).
-        guard let index = slices.index(forKey: origin) else {
+        guard let slot = slot(of: origin) else {
             switch copy {
             case .full(let version, let segment):
                 try replace(origin: origin, version: version, segment: segment, publishedAt: publishedAt)
@@ -56,16 +56,35 @@ extension Table {
                 return (.needsResync(held: nil), .nothing)
             }
         }
-        let heldVersion = slices.values[index].version
+        return try applyReporting(copy, slot: slot, publishedAt: publishedAt, inPlace: inPlace)
+    }
+
+    /// ``applyReporting(_:origin:publishedAt:inPlace:)`` for the origin in `slot` (held or not).
+    mutating func applyReporting(
+        _ copy: TableCopy,
+        slot: Int,
+        publishedAt: Instant,
+        inPlace: Bool
+    ) throws(QueryError) -> (outcome: ApplyOutcome, replaced: Replaced) {
+        guard let held = slice(at: slot) else {
+            switch copy {
+            case .full(let version, let segment):
+                try replace(slot: slot, version: version, segment: segment, publishedAt: publishedAt)
+                return (.applied, .nothing)
+            case .delta:
+                return (.needsResync(held: nil), .nothing)
+            }
+        }
+        let heldVersion = held.version
         if copy.version <= heldVersion {
             staleRejections += 1
             return (.rejectedStale(held: heldVersion), .nothing)
         }
+        let origin = self.origin(at: slot)
         switch copy {
         case .full(let version, let segment):
-            let held = slices.values[index].segment
-            try replace(origin: origin, version: version, segment: segment, publishedAt: publishedAt)
-            return (.applied, .rows(version: heldVersion, segment: held))
+            try replace(slot: slot, version: version, segment: segment, publishedAt: publishedAt)
+            return (.applied, .rows(version: heldVersion, segment: held.segment))
         case .delta(let base, let version, let upserts, let deletes):
             guard heldVersion == base else { return (.needsResync(held: heldVersion), .nothing) }
             guard copy.schema == schema else {
@@ -75,17 +94,16 @@ extension Table {
                 )
             }
             guard inPlace else {
-                let held = slices.values[index].segment
                 let segment: Segment
                 do {
-                    segment = try held.applying(copy, heldVersion: heldVersion)
+                    segment = try held.segment.applying(copy, heldVersion: heldVersion)
                 } catch where error.code == .baseVersionMismatch {
                     return (.needsResync(held: heldVersion), .nothing)
                 } catch {
                     throw QueryError(error.code, "table '\(name)' from \(origin): \(error.message)")
                 }
-                slices.values[index] = Slice(version: version, segment: segment, publishedAt: publishedAt)
-                return (.applied, .rows(version: heldVersion, segment: held))
+                setSlice(Slice(version: version, segment: segment, publishedAt: publishedAt), at: slot)
+                return (.applied, .rows(version: heldVersion, segment: held.segment))
             }
             // The checks of `Segment.applying`, in its order, before the rows are taken out.
             do {
@@ -93,24 +111,25 @@ extension Table {
             } catch {
                 throw QueryError(error.code, "table '\(name)' from \(origin): \(error.message)")
             }
-            guard upserts.schema == slices.values[index].segment.schema else {
+            guard upserts.schema == held.segment.schema else {
                 throw QueryError(
                     .schemaMismatch,
-                    "table '\(name)' from \(origin): delta rows have schema \(upserts.schema); held rows have \(slices.values[index].segment.schema)"
+                    "table '\(name)' from \(origin): delta rows have schema \(upserts.schema); held rows have \(held.segment.schema)"
                 )
             }
             // Take the rows out of the table so they are held once, apply, put them back.
-            var segment = slices.values[index].segment
-            slices.values[index].segment = .empty(schema)
+            var segment = held.segment
+            _ = consume held
+            setSegment(.empty(schema), at: slot)
             let inserted: InsertedRows
             do {
                 inserted = try segment.applyDeltaInPlace(upserts: upserts, deletes: deletes)
             } catch {
-                slices.values[index].segment = segment
+                setSegment(segment, at: slot)
                 if error.code == .baseVersionMismatch { return (.needsResync(held: heldVersion), .nothing) }
                 throw QueryError(error.code, "table '\(name)' from \(origin): \(error.message)")
             }
-            slices.values[index] = Slice(version: version, segment: segment, publishedAt: publishedAt)
+            setSlice(Slice(version: version, segment: segment, publishedAt: publishedAt), at: slot)
             return (.applied, .inPlace(inserted: inserted))
         }
     }

@@ -4,6 +4,11 @@
 /// Replacing one origin's rows replaces one segment; nothing else is copied. The *version rule*
 /// holds for every mutation: per origin, only a newer version is applied, an older or equal one is
 /// rejected and counted in ``staleRejections``.
+///
+/// Each origin gets a dense integer *slot* the first time it is held, and keeps it while it comes
+/// and goes (until the table compacts its slots, which changes ``slotLayout``), so the roles keep
+/// their per-origin bookkeeping in arrays indexed by slot and look an origin's name up once per
+/// update instead of once per step.
 public struct Table: Sendable {
     /// One origin's contribution.
     public struct Slice: Sendable {
@@ -34,26 +39,96 @@ public struct Table: Sendable {
     public let name: TableName
     /// The schema every slice follows.
     public internal(set) var schema: Schema
-    /// Each origin's newest slice.
-    public internal(set) var slices: [NodeID: Slice]
     /// How many copies were rejected by the version rule.
     public internal(set) var staleRejections = 0
 
+    /// Origin → slot, for every origin held since the slots were last compacted (held or not now).
+    private(set) var slotIndex: [NodeID: Int] = [:]
+    /// Slot → origin.
+    private(set) var slotOrigins: [NodeID] = []
+    /// Slot → the origin's slice, `nil` while the origin is not held.
+    private(set) var slotSlices: [Slice?] = []
+    /// How many slots hold a slice.
+    private(set) var heldCount = 0
+    /// Identifies the assignment of origins to slots: it changes whenever slots are compacted, so
+    /// bookkeeping indexed by slot can tell that it refers to an older assignment.
+    private(set) var slotLayout: UInt64
+
     /// An empty table.
     public init(name: TableName, schema: Schema) {
-        self.name = name
-        self.schema = schema
-        self.slices = [:]
+        self.init(name: name, schema: schema, slotLayout: 0)
     }
 
+    /// An empty table whose slot layouts start at `slotLayout` (a store gives each table it
+    /// creates a distinct range, so a table created again under the same name is not mistaken
+    /// for the one before).
+    init(name: TableName, schema: Schema, slotLayout: UInt64) {
+        self.name = name
+        self.schema = schema
+        self.slotLayout = slotLayout
+    }
+
+    /// Each origin's newest slice (a view; the rows are not copied).
+    public var slices: Slices { Slices(table: self) }
+
     /// The total number of rows over all origins.
-    public var rowCount: Int { slices.values.reduce(0) { $0 + $1.segment.rowCount } }
+    public var rowCount: Int {
+        var total = 0
+        for slice in slotSlices { total += slice?.segment.rowCount ?? 0 }
+        return total
+    }
 
     /// The origins in a stable (sorted) order; iterate this, not ``slices``, where order is visible.
-    public var sortedOrigins: [NodeID] { slices.keys.sorted() }
+    public var sortedOrigins: [NodeID] { sortedSlots().map { slotOrigins[$0] } }
+
+    /// The slots of the held origins, in the origins' sorted order.
+    func sortedSlots() -> [Int] {
+        var slots: [Int] = []
+        slots.reserveCapacity(heldCount)
+        for slot in slotSlices.indices where slotSlices[slot] != nil { slots.append(slot) }
+        slots.sort { slotOrigins[$0] < slotOrigins[$1] }
+        return slots
+    }
 
     /// The version held for `origin`, if any.
     public func version(of origin: NodeID) -> Version? { slices[origin]?.version }
+
+    /// The slot of `origin`, if it has one (it may not be held now).
+    func slot(of origin: NodeID) -> Int? { slotIndex[origin] }
+
+    /// The number of slots (held or not).
+    var slotCount: Int { slotOrigins.count }
+
+    /// The origin of `slot`.
+    func origin(at slot: Int) -> NodeID { slotOrigins[slot] }
+
+    /// The slice held in `slot`, if any.
+    func slice(at slot: Int) -> Slice? { slotSlices[slot] }
+
+    /// The slot of `origin`, assigned now if it has none.
+    mutating func assignSlot(_ origin: NodeID) -> Int {
+        if let slot = slotIndex[origin] { return slot }
+        let slot = slotOrigins.count
+        slotIndex[origin] = slot
+        slotOrigins.append(origin)
+        slotSlices.append(nil)
+        return slot
+    }
+
+    /// Sets (or clears) the slice in `slot`, keeping the count of held slots.
+    mutating func setSlice(_ slice: Slice?, at slot: Int) {
+        switch (slotSlices[slot] != nil, slice != nil) {
+        case (false, true): heldCount += 1
+        case (true, false): heldCount -= 1
+        default: break
+        }
+        slotSlices[slot] = slice
+    }
+
+    /// Replaces the segment held in `slot` (which holds a slice) in place.
+    mutating func setSegment(_ segment: Segment, at slot: Int) {
+        slotSlices[slot]!.segment = segment
+    }
 
     /// Offers `segment` as `origin`'s rows at `version`, applied only if newer than what is held.
     ///
@@ -64,34 +139,95 @@ public struct Table: Sendable {
     public mutating func replace(
         origin: NodeID, version: Version, segment: Segment, publishedAt: Instant
     ) throws(QueryError) -> ReplaceOutcome {
-        if let held = slices[origin], held.version >= version {
+        if let slot = slotIndex[origin] {
+            return try replace(slot: slot, version: version, segment: segment, publishedAt: publishedAt)
+        }
+        try adoptSchema(of: segment, origin: origin, holdsOrigin: false)
+        let slot = assignSlot(origin)
+        setSlice(Slice(version: version, segment: segment, publishedAt: publishedAt), at: slot)
+        return .applied
+    }
+
+    /// ``replace(origin:version:segment:publishedAt:)`` for the origin in `slot`.
+    @discardableResult
+    mutating func replace(
+        slot: Int, version: Version, segment: Segment, publishedAt: Instant
+    ) throws(QueryError) -> ReplaceOutcome {
+        let held = slotSlices[slot]
+        if let held, held.version >= version {
             staleRejections += 1
             return .rejectedStale(held: held.version)
         }
-        if segment.schema != schema {
-            let onlySelf = slices.isEmpty || (slices.count == 1 && slices[origin] != nil)
-            guard onlySelf else {
-                throw QueryError(
-                    .schemaMismatch,
-                    "table '\(name)' from \(origin): schema \(segment.schema) differs from \(schema)")
-            }
-            schema = segment.schema
-        }
-        slices[origin] = Slice(version: version, segment: segment, publishedAt: publishedAt)
+        try adoptSchema(of: segment, origin: slotOrigins[slot], holdsOrigin: held != nil)
+        setSlice(Slice(version: version, segment: segment, publishedAt: publishedAt), at: slot)
         return .applied
+    }
+
+    /// Checks `segment`'s schema against the table's, adopting it when the table holds nothing
+    /// else (no slices, or only `origin`'s, as `holdsOrigin` says).
+    private mutating func adoptSchema(of segment: Segment, origin: NodeID, holdsOrigin: Bool) throws(QueryError) {
+        guard segment.schema != schema else { return }
+        let onlySelf = heldCount == 0 || (heldCount == 1 && holdsOrigin)
+        guard onlySelf else {
+            throw QueryError(
+                .schemaMismatch,
+                "table '\(name)' from \(origin): schema \(segment.schema) differs from \(schema)")
+        }
+        schema = segment.schema
+    }
+
+    /// Empties the table (keeping its slots) and gives it `schema`, as a new table would be.
+    mutating func startOver(schema: Schema) {
+        for slot in slotSlices.indices { slotSlices[slot] = nil }
+        heldCount = 0
+        staleRejections = 0
+        self.schema = schema
     }
 
     /// Removes `origin`'s rows (a dropped machine); returns what was held.
     @discardableResult
     public mutating func removeOrigin(_ origin: NodeID) -> Slice? {
-        slices.removeValue(forKey: origin)
+        guard let slot = slotIndex[origin] else { return nil }
+        let held = removeSlice(at: slot)
+        if slotsAreSparse { _ = compactSlots() }
+        return held
+    }
+
+    /// Removes the slice in `slot`, keeping the slot; returns what was held.
+    @discardableResult
+    mutating func removeSlice(at slot: Int) -> Slice? {
+        let held = slotSlices[slot]
+        if held != nil { setSlice(nil, at: slot) }
+        return held
+    }
+
+    /// Whether so many slots are unused that they should be compacted (origins that came and went
+    /// must not grow the table without bound).
+    var slotsAreSparse: Bool {
+        let unused = slotOrigins.count - heldCount
+        return unused > 64 && unused > heldCount
+    }
+
+    /// Gives the held origins new slots `0..<count` in their current order, forgets the others'
+    /// slots, and changes ``slotLayout``; returns each new slot's old slot.
+    mutating func compactSlots() -> [Int] {
+        var oldSlots: [Int] = []
+        oldSlots.reserveCapacity(heldCount)
+        for slot in slotSlices.indices where slotSlices[slot] != nil { oldSlots.append(slot) }
+        slotOrigins = oldSlots.map { slotOrigins[$0] }
+        slotSlices = oldSlots.map { slotSlices[$0] }
+        slotIndex = [:]
+        slotIndex.reserveCapacity(slotOrigins.count)
+        for (slot, origin) in slotOrigins.enumerated() { slotIndex[origin] = slot }
+        slotLayout &+= 1
+        return oldSlots
     }
 
     /// Every origin's rows concatenated in ``sortedOrigins`` order: one segment to scan.
     ///
     /// - Complexity: O(total rows); cache the result per table version where it is used repeatedly.
     public func consolidated() -> Segment {
-        let segments = sortedOrigins.map { slices[$0]!.segment }
+        let segments = sortedSlots().map { slotSlices[$0]!.segment }
         if segments.isEmpty { return .empty(schema) }
         // Every slice has the table's schema (enforced by `replace`).
         return (try? Segment.concatenating(segments, schema: schema)) ?? .empty(schema)
@@ -99,12 +235,41 @@ public struct Table: Sendable {
 
     /// The oldest and newest publish times over all slices, or `nil` for an empty table.
     public var publishTimeRange: ClosedRange<Instant>? {
-        guard let first = slices.values.first else { return nil }
-        var low = first.publishedAt, high = first.publishedAt
-        for slice in slices.values {
-            low = min(low, slice.publishedAt)
-            high = max(high, slice.publishedAt)
+        var range: ClosedRange<Instant>?
+        for case let slice? in slotSlices {
+            if let current = range {
+                range = min(current.lowerBound, slice.publishedAt)...max(current.upperBound, slice.publishedAt)
+            } else {
+                range = slice.publishedAt...slice.publishedAt
+            }
         }
-        return low...high
+        return range
+    }
+}
+
+extension Table {
+    /// The origins' slices of a ``Table``, looked up by origin (a read-only view of the table).
+    public struct Slices: Sendable {
+        let table: Table
+
+        /// `origin`'s slice, if held.
+        public subscript(origin: NodeID) -> Slice? {
+            guard let slot = table.slotIndex[origin] else { return nil }
+            return table.slotSlices[slot]
+        }
+
+        /// How many origins are held.
+        public var count: Int { table.heldCount }
+
+        /// Whether no origin is held.
+        public var isEmpty: Bool { table.heldCount == 0 }
+
+        /// The held origins, in slot order (not sorted: use ``Table/sortedOrigins`` where order is visible).
+        public var keys: [NodeID] {
+            table.slotSlices.indices.compactMap { table.slotSlices[$0] == nil ? nil : table.slotOrigins[$0] }
+        }
+
+        /// The held slices, in slot order.
+        public var values: [Slice] { table.slotSlices.compactMap { $0 } }
     }
 }

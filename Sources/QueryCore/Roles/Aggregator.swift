@@ -234,7 +234,7 @@ public struct Aggregator: Role {
             if childSources.contains(peer) {
                 forwardResync(request, now: now, into: &actions)
             } else if receivers[peer] != nil {
-                receivers[peer]!.resync(request, generation: request.generation)
+                receivers[peer]!.resync(request, generation: request.generation, store: store)
                 actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla"))
                 let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
                 let update = GenerationUpdate(
@@ -550,7 +550,7 @@ public struct Aggregator: Role {
 
     /// The subnetwork's entry for `table`: the live clusters' origins and the clusters' figures summed.
     private mutating func entry(_ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool) -> TableEntry {
-        var origins: [NodeID] = []
+        var slots: [Int] = []
         var completeness = TableCompleteness()
         if let child = configuration.deferred[table] {
             if let since = childSources.droppedSince(child) {
@@ -562,16 +562,16 @@ public struct Aggregator: Role {
                     dropped: [DroppedNode(node: child, since: since)]
                 )
             } else {
-                origins = store.sortedOrigins(of: table)
+                slots = store.sortedSlots(of: table)
                 completeness = deferredFigures[table] ?? TableCompleteness()
             }
         } else {
-            origins = store.sortedOrigins(of: table)
+            slots = store.sortedSlots(of: table)
             // Filter out dropped clusters' origins only when some cluster is dropped (a lookup per
             // origin, up to the whole fleet).
             if let stored = store[table], collector.anyDropped {
-                origins = origins.filter { origin in
-                    guard let scope = stored.origins[origin]?.scope else { return false }
+                slots = slots.filter { slot in
+                    guard let scope = stored.scope(at: slot) else { return false }
                     return !collector.isDropped(scope)
                 }
             }
@@ -579,7 +579,7 @@ public struct Aggregator: Role {
         }
         return receivers[peer]!.entry(
             for: table,
-            origins: origins,
+            slots: slots,
             store: store,
             completeness: completeness,
             generation: generation,

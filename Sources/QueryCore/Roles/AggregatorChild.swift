@@ -139,7 +139,7 @@ public struct AggregatorChild: Role {
         case .ack(let ack):
             parent.acknowledge(generation: ack.generation, tables: ack.tables)
         case .resync(let request):
-            parent.resync(request, generation: request.generation)
+            parent.resync(request, generation: request.generation, store: store)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla-child"))
             let entry = entry(request.table, dropped: lastDropped, generation: request.generation, merge: true)
             let update = GenerationUpdate(
@@ -257,11 +257,10 @@ public struct AggregatorChild: Role {
         generation: UInt64,
         merge: Bool
     ) -> TableEntry {
-        var origins: [NodeID] = []
-        origins = store.sortedOrigins(of: table)
+        var slots = store.sortedSlots(of: table)
         if let stored = store[table], !dropped.isEmpty {
-            origins = origins.filter { origin in
-                guard let scope = stored.origins[origin]?.scope else { return false }
+            slots = slots.filter { slot in
+                guard let scope = stored.scope(at: slot) else { return false }
                 return dropped[scope] == nil
             }
         }
@@ -283,7 +282,7 @@ public struct AggregatorChild: Role {
         }
         return parent.entry(
             for: table,
-            origins: origins,
+            slots: slots,
             store: store,
             completeness: completeness,
             generation: generation,

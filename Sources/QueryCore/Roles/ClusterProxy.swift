@@ -147,7 +147,7 @@ public struct ClusterProxy: Role {
             receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
         case .resync(let request):
             guard receivers[peer] != nil else { return }
-            receivers[peer]!.resync(request, generation: request.generation)
+            receivers[peer]!.resync(request, generation: request.generation, store: store)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "proxy"))
             let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
             let update = GenerationUpdate(
@@ -279,30 +279,32 @@ public struct ClusterProxy: Role {
     /// The cluster's entry for `table` for one TLA: live machines' rows, and figures counting live,
     /// dropped and never-heard machines.
     private mutating func entry(_ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool) -> TableEntry {
-        var origins: [NodeID] = []
+        var slots: [Int] = []
         var dropped: [DroppedNode] = []
         var oldest: Instant?
         var newest: Instant?
+        let sorted = store.sortedSlots(of: table)
         if let stored = store[table] {
             // Look each origin up among the dropped only when some machine is dropped.
             let anyDropped = collector.anyDropped
-            for origin in store.sortedOrigins(of: table) {
-                if anyDropped, let since = collector.droppedSince(origin) {
-                    dropped.append(DroppedNode(node: origin, since: since))
+            slots.reserveCapacity(sorted.count)
+            for slot in sorted {
+                if anyDropped, let since = collector.droppedSince(stored.table.origin(at: slot)) {
+                    dropped.append(DroppedNode(node: stored.table.origin(at: slot), since: since))
                     continue
                 }
-                origins.append(origin)
-                let confirmed = stored.origins[origin]?.confirmedAt
+                slots.append(slot)
+                let confirmed = stored.confirmedAt(slot)
                 oldest = Instant.minimum(oldest, confirmed)
                 newest = Instant.maximum(newest, confirmed)
             }
         }
         let neverHeard = collector.neverHeardCount
-        let hasTable = !origins.isEmpty || !dropped.isEmpty
+        let hasTable = !slots.isEmpty || !dropped.isEmpty
         let completeness = TableCompleteness(
-            machinesContributing: origins.count,
-            machinesKnown: origins.count + dropped.count + neverHeard,
-            clustersContributing: origins.isEmpty ? 0 : 1,
+            machinesContributing: slots.count,
+            machinesKnown: slots.count + dropped.count + neverHeard,
+            clustersContributing: slots.isEmpty ? 0 : 1,
             clustersKnown: hasTable ? 1 : 0,
             dropped: dropped,
             oldestPublish: oldest,
@@ -310,7 +312,7 @@ public struct ClusterProxy: Role {
         )
         return receivers[peer]!.entry(
             for: table,
-            origins: origins,
+            slots: slots,
             store: store,
             completeness: completeness,
             generation: generation,

@@ -70,7 +70,7 @@ import Testing
                     let number = generation - UInt64.random(in: 0...min(generation - 1, 3), using: &rng)
                     let origins = rng.chance(0.3) ? [] : Self.origins.filter { _ in rng.chance(0.4) }
                     let request = ResyncRequest(generation: number, table: rng.pick(Self.tables), origins: origins)
-                    new.resync(request, generation: number)
+                    new.resync(request, generation: number, store: store)
                     reference.resync(request, generation: number)
                 }
                 #expect(new.liveTables(at: now) == reference.liveTables(at: now), "\(context)")
@@ -153,7 +153,7 @@ import Testing
         #expect(!sender.entry([other], 2).replacesScope)
         sender.acknowledge(2)
         // Generation 3: the receiver asks for the table in full; the reply replaces its scope.
-        sender.downstream.resync(ResyncRequest(generation: 3, table: sender.table, origins: []), generation: 3)
+        sender.downstream.resync(ResyncRequest(generation: 3, table: sender.table, origins: []), generation: 3, store: sender.store)
         #expect(sender.entry([other], 3, merge: true).replacesScope)
         // A new origin arrives and goes out in a second entry of generation 3.
         try sender.publish(origin)

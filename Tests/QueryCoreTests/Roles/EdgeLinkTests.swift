@@ -69,12 +69,12 @@ import Testing
                     let origins: [NodeID] = rng.pick([[], [Self.edge], ["edge:0.9"]])
                     let request = ResyncRequest(generation: number, table: rng.pick(Self.tables), origins: origins)
                     link.resync(request, origin: Self.edge, generation: number)
-                    reference.resync(request, generation: number)
+                    reference.resync(request, generation: number, store: store)
                 }
                 #expect(link.liveTables(at: now) == reference.liveTables(at: now), "\(context)")
                 #expect(link.hasLiveTables(at: now) == !reference.liveTables(at: now).isEmpty, "\(context)")
                 for table in Self.tables {
-                    let acked = reference.tables[table].flatMap { $0.acked[Self.edge] }
+                    let acked = reference.ackedVersion(of: Self.edge, table: table, store: store)
                     #expect(link.tables.first { $0.name == table }?.acked == acked, "\(table) \(context)")
                 }
             }

@@ -74,7 +74,7 @@ struct ReferenceEdgeAgent {
             receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
         case .resync(let request):
             guard var downstream = receivers.removeValue(forKey: peer) else { return }
-            downstream.resync(request, generation: request.generation)
+            downstream.resync(request, generation: request.generation, store: store)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "edge"))
             let reply = entry(request.table, for: &downstream, generation: request.generation, merge: true)
             receivers[peer] = downstream

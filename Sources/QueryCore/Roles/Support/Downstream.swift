@@ -7,9 +7,10 @@
 /// Everything known about one table is kept together (``TableState``), so each step looks a table
 /// up once: a sender does this for every receiver, every table and every generation.
 struct Downstream: Sendable {
-    /// One change an update carried: the origin's version, or `nil` for a removal.
+    /// One change an update carried: the new version of the origin in `slot` (of the sender's
+    /// table, in the slot layout of the table's state), or `nil` for a removal.
     struct Change: Sendable {
-        var origin: NodeID
+        var slot: Int
         var version: Version?
     }
 
@@ -17,14 +18,25 @@ struct Downstream: Sendable {
     struct Pending: Sendable {
         var generation: UInt64
         var changes: [Change]
+        /// The update's entry replaced the receiver's scope.
+        var replaced = false
     }
 
     /// Everything the sender knows about the receiver and one table.
+    ///
+    /// Origins are known by their slot in the sender's ``Table`` (no lookups by name on the hot
+    /// paths); ``layout`` says which assignment of slots ``acked`` and ``pending`` refer to, and a
+    /// table whose slots were reassigned since is treated like a reconnected receiver (forget,
+    /// replace the scope).
     struct TableState: Sendable {
         /// When the interest lapses (`nil`: none, or lapsed).
         var interest: Instant?
-        /// Origin → acknowledged version.
-        var acked: [NodeID: Version] = [:]
+        /// Slot → acknowledged version (`nil`: none acknowledged).
+        private(set) var acked: [Version?] = []
+        /// How many slots have an acknowledged version.
+        private(set) var ackedCount = 0
+        /// The slot layout (``Table/slotLayout``) that ``acked`` and ``pending`` refer to.
+        var layout: UInt64?
         /// The newest generation acknowledged (older acknowledgements are ignored).
         var ackedGeneration: UInt64?
         /// What the unacknowledged updates carried (usually oldest generation first; a resync reply
@@ -35,12 +47,50 @@ struct Downstream: Sendable {
         /// Sent at least once; the first entry of a table always replaces the receiver's scope (a
         /// restarted sender must not leave behind origins it no longer knows).
         var everSent = false
+        /// Every entry replaces the receiver's scope until one that did is acknowledged: what was
+        /// known about the receiver was forgotten on the sender's side (its slots were reassigned),
+        /// so the receiver would not know to ask for a reset if that entry were lost.
+        var replaceUntilAcknowledged = false
+
+        /// The version acknowledged for the origin in `slot`.
+        func ackedVersion(_ slot: Int) -> Version? { slot < acked.count ? acked[slot] : nil }
+
+        /// Sets (or clears) the version acknowledged for the origin in `slot`.
+        mutating func setAcked(_ slot: Int, _ version: Version?) {
+            if slot >= acked.count {
+                guard version != nil else { return }
+                acked.append(contentsOf: repeatElement(nil, count: slot + 1 - acked.count))
+            }
+            switch (acked[slot] != nil, version != nil) {
+            case (false, true): ackedCount += 1
+            case (true, false): ackedCount -= 1
+            default: break
+            }
+            acked[slot] = version
+        }
+
+        /// Forgets every acknowledged version.
+        mutating func clearAcked() {
+            if ackedCount > 0 { acked.removeAll(keepingCapacity: true) }
+            ackedCount = 0
+        }
 
         /// Forgets what the receiver acknowledged and what is pending.
         mutating func forgetAcknowledged() {
-            acked.removeAll()
+            clearAcked()
             ackedGeneration = nil
             pending.removeAll()
+        }
+
+        /// Adopts the sender table's current slot layout: if the slots were reassigned since what
+        /// is known was recorded, it is forgotten and the next entry replaces the receiver's scope.
+        mutating func adopt(layout current: UInt64) {
+            guard layout != current else { return }
+            if layout != nil, ackedCount > 0 || pending.contains(where: { !$0.changes.isEmpty }) {
+                forgetAcknowledged()
+                replaceUntilAcknowledged = true
+            }
+            layout = current
         }
 
         /// The index of what the update of `generation` carried, if still remembered.
@@ -55,6 +105,15 @@ struct Downstream: Sendable {
     var lastRequest: Instant
 
     init(now: Instant) { self.lastRequest = now }
+
+    /// The version of `origin`'s rows of `table` the receiver acknowledged, if any (by name, for
+    /// checks; `store` is the sender's).
+    func ackedVersion(of origin: NodeID, table: TableName, store: TableStore) -> Version? {
+        guard let state = tables[table], let stored = store[table], state.layout == stored.table.slotLayout,
+            let slot = stored.table.slot(of: origin)
+        else { return nil }
+        return state.ackedVersion(slot)
+    }
 
     /// How many unacknowledged generations are remembered.
     static let pendingDepth: UInt64 = 4
@@ -110,7 +169,7 @@ struct Downstream: Sendable {
         forEachState { state in
             guard let expiry = state.interest, expiry <= now else { return }
             state.interest = nil
-            state.acked.removeAll()
+            state.clearAcked()
             state.ackedGeneration = nil
             state.replaceScope = true
         }
@@ -120,11 +179,30 @@ struct Downstream: Sendable {
     /// and `origins` (the sender's current origins of the table, in scope), and remembers it as
     /// pending for `generation`.
     ///
-    /// - Parameter merge: add to what is already pending for this generation (a resync reply)
-    ///   instead of replacing it.
+    /// Looks each origin up by name: the roles use ``entry(for:slots:store:completeness:generation:merge:)``.
     mutating func entry(
         for table: TableName,
         origins: [NodeID],
+        store: TableStore,
+        completeness: TableCompleteness,
+        generation: UInt64,
+        merge: Bool = false
+    ) -> TableEntry {
+        let slots = store[table].map { stored in origins.compactMap { stored.table.slot(of: $0) } } ?? []
+        return entry(
+            for: table, slots: slots, store: store, completeness: completeness, generation: generation, merge: merge)
+    }
+
+    /// Builds the entry for `table` carrying every difference between what the receiver acknowledged
+    /// and the origins in `slots` (of the sender's table: its current origins in scope, in the
+    /// order to send them), and remembers it as pending for `generation`.
+    ///
+    /// - Parameter merge: add to what is already pending for this generation (a resync reply)
+    ///   instead of replacing it.
+    /// - Complexity: O(slots + slots acknowledged or in flight); no lookups by origin name.
+    mutating func entry(
+        for table: TableName,
+        slots: [Int],
         store: TableStore,
         completeness: TableCompleteness,
         generation: UInt64,
@@ -139,40 +217,55 @@ struct Downstream: Sendable {
             }
         }
         var state = tables.removeValue(forKey: table) ?? TableState()
-        let replaces = state.replaceScope || !state.everSent
+        let stored = store[table]
+        if let stored {
+            state.adopt(layout: stored.table.slotLayout)
+        } else if state.ackedCount > 0 || state.pending.contains(where: { !$0.changes.isEmpty }) {
+            // The table is gone here (its origins cannot be named): the receiver lets go of all of it.
+            state.forgetAcknowledged()
+            state.replaceUntilAcknowledged = true
+        }
+        let replaces = state.replaceScope || !state.everSent || state.replaceUntilAcknowledged
         state.everSent = true
-        if replaces { state.acked.removeAll() }
+        if replaces { state.clearAcked() }
         var copies: [OriginCopy] = []
         var changes: [Change] = []
         var heldAndIncluded = 0
-        let stored = store[table]
+        var removed: [NodeID] = []
         if let stored {
-            let held = state.acked
-            let removalsInFlight = Self.inFlight(state.pending, removals: true)
-            for origin in origins {
-                guard let slice = stored.table.slices[origin] else { continue }
-                var ackedVersion = held.isEmpty ? nil : held[origin]
+            let table = stored.table
+            let removalsInFlight = Self.inFlight(state.pending, removals: true, slots: table.slotCount)
+            for slot in slots {
+                guard let slice = table.slice(at: slot) else { continue }
+                var ackedVersion = state.ackedVersion(slot)
                 if ackedVersion != nil { heldAndIncluded += 1 }
                 // The receiver may have applied an unacknowledged removal of this origin (only the
                 // acknowledgement was lost): what it holds is unknown, so it gets a full copy.
-                if !removalsInFlight.isEmpty, removalsInFlight.contains(origin) { ackedVersion = nil }
+                if let removalsInFlight, removalsInFlight[slot] { ackedVersion = nil }
                 if ackedVersion == slice.version { continue }
-                let copy = TableStore.copy(of: slice, record: stored.origins[origin], acked: ackedVersion)
-                copies.append(OriginCopy(origin: origin, copy: copy, publishedAt: slice.publishedAt))
-                changes.append(Change(origin: origin, version: slice.version))
+                let copy = TableStore.copy(
+                    of: slice, kept: stored.hasRecord(slot) ? stored.kept[slot] : nil, acked: ackedVersion)
+                copies.append(OriginCopy(origin: table.origin(at: slot), copy: copy, publishedAt: slice.publishedAt))
+                changes.append(Change(slot: slot, version: slice.version))
             }
-        }
-        var removed: [NodeID] = []
-        // Origins an unacknowledged update carried may be held by the receiver (only the
-        // acknowledgement was lost): they count as held for removals.
-        let addedInFlight = state.pending.isEmpty ? [] : Self.inFlight(state.pending, removals: false)
-        if heldAndIncluded < state.acked.count || !addedInFlight.isEmpty {
-            // Some acknowledged origins are no longer sent: remove them (sorting only those).
-            let included = Set(origins)
-            var candidates = addedInFlight
-            candidates.formUnion(state.acked.keys)
-            removed = candidates.filter { !included.contains($0) || stored?.table.slices[$0] == nil }.sorted()
-            for origin in removed { changes.append(Change(origin: origin, version: nil)) }
+            // Origins an unacknowledged update carried may be held by the receiver (only the
+            // acknowledgement was lost): they count as held for removals.
+            let addedInFlight = Self.inFlight(state.pending, removals: false, slots: table.slotCount)
+            if heldAndIncluded < state.ackedCount || addedInFlight != nil {
+                // Some acknowledged origins are no longer sent: remove them (sorting only those).
+                var included = [Bool](repeating: false, count: table.slotCount)
+                for slot in slots { included[slot] = true }
+                var gone: [Int] = []
+                for slot in 0..<table.slotCount
+                where state.ackedVersion(slot) != nil || addedInFlight?[slot] == true {
+                    if !included[slot] || table.slice(at: slot) == nil { gone.append(slot) }
+                }
+                gone.sort { table.origin(at: $0) < table.origin(at: $1) }
+                for slot in gone {
+                    removed.append(table.origin(at: slot))
+                    changes.append(Change(slot: slot, version: nil))
+                }
+            }
         }
         // A second entry of one generation (a resync reply, a child's late hand-back) may reach the
         // receiver before or after the first: what it then holds depends on the order, so the next
@@ -182,11 +275,14 @@ struct Downstream: Sendable {
             if merge {
                 orderUnknown = replaces || !changes.isEmpty || !state.pending[index].changes.isEmpty
                 state.pending[index].changes += changes
+                // Which entry arrives last is unknown: the update counts as replacing only if both did.
+                state.pending[index].replaced = state.pending[index].replaced && replaces
             } else {
                 state.pending[index].changes = changes
+                state.pending[index].replaced = replaces
             }
         } else {
-            state.pending.append(Pending(generation: generation, changes: changes))
+            state.pending.append(Pending(generation: generation, changes: changes, replaced: replaces))
         }
         state.replaceScope = orderUnknown
         tables[table] = state
@@ -199,52 +295,68 @@ struct Downstream: Sendable {
         )
     }
 
-    /// The origins whose removal (`removals`) or new version (otherwise) an unacknowledged update
-    /// carried.
-    private static func inFlight(_ pending: [Pending], removals: Bool) -> Set<NodeID> {
-        var origins: Set<NodeID> = []
+    /// The slots whose removal (`removals`) or new version (otherwise) an unacknowledged update
+    /// carried, as flags over `slots` slots; `nil` if there are none.
+    private static func inFlight(_ pending: [Pending], removals: Bool, slots: Int) -> [Bool]? {
+        var flags: [Bool]?
         for update in pending {
-            for change in update.changes where (change.version == nil) == removals { origins.insert(change.origin) }
-        }
-        return origins
-    }
-
-    /// Promotes what the acknowledged update carried for `tables` (except `excluding` origins) into
-    /// what the receiver holds.
-    mutating func acknowledge(generation: UInt64, tables names: [TableName], excluding: Set<NodeID> = []) {
-        for table in names {
-            guard tables[table] != nil else { continue }
-            Self.update(&tables[table]!) { state in
-                if let newest = state.ackedGeneration, generation < newest { return }
-                guard let index = state.pendingIndex(generation) else { return }
-                state.ackedGeneration = generation
-                // In place: the acknowledged versions (one per origin, up to a whole fleet at a TLA)
-                // are not copied.
-                for change in state.pending[index].changes where excluding.isEmpty || !excluding.contains(change.origin) {
-                    state.acked[change.origin] = change.version
-                }
-                // Older unacknowledged updates are superseded: this one listed every difference
-                // from what was acknowledged before (their removals are no longer in doubt).
-                state.pending.removeAll { $0.generation <= generation }
+            for change in update.changes where (change.version == nil) == removals && change.slot < slots {
+                if flags == nil { flags = [Bool](repeating: false, count: slots) }
+                flags![change.slot] = true
             }
         }
+        return flags
+    }
+
+    /// Promotes what the acknowledged update carried for `tables` into what the receiver holds.
+    mutating func acknowledge(generation: UInt64, tables names: [TableName]) {
+        for table in names {
+            guard let index = tables.index(forKey: table) else { continue }
+            Self.acknowledge(&tables.values[index], generation: generation, excluding: nil)
+        }
+    }
+
+    /// Promotes what the acknowledged update of `generation` carried (except for the slots flagged in
+    /// `excluding`) into what the receiver holds.
+    private static func acknowledge(_ state: inout TableState, generation: UInt64, excluding: [Bool]?) {
+        if let newest = state.ackedGeneration, generation < newest { return }
+        guard let index = state.pendingIndex(generation) else { return }
+        state.ackedGeneration = generation
+        if state.pending[index].replaced { state.replaceUntilAcknowledged = false }
+        // In place: the acknowledged versions (one per origin, up to a whole fleet at a TLA) are
+        // not copied.
+        let changes = state.pending[index].changes
+        for change in changes {
+            if let excluding, change.slot < excluding.count, excluding[change.slot] { continue }
+            state.setAcked(change.slot, change.version)
+        }
+        // Older unacknowledged updates are superseded: this one listed every difference from what
+        // was acknowledged before (their removals are no longer in doubt).
+        state.pending.removeAll { $0.generation <= generation }
     }
 
     /// Handles a resync: acknowledges the rest of that generation's entry and forgets what the
     /// receiver was believed to hold of the listed origins (all of them if none are listed).
-    mutating func resync(_ request: ResyncRequest, generation: UInt64) {
+    ///
+    /// - Parameter store: the sender's tables (to find the listed origins' slots).
+    mutating func resync(_ request: ResyncRequest, generation: UInt64, store: TableStore) {
         if request.origins.isEmpty {
             Self.update(&tables[request.table, default: TableState()]) { state in
-                state.acked.removeAll()
+                state.clearAcked()
                 if let index = state.pendingIndex(generation) { state.pending.remove(at: index) }
                 state.replaceScope = true
             }
             return
         }
-        acknowledge(generation: generation, tables: [request.table], excluding: Set(request.origins))
-        guard tables[request.table] != nil else { return }
-        Self.update(&tables[request.table]!) { state in
-            for origin in request.origins { state.acked.removeValue(forKey: origin) }
-        }
+        guard let index = tables.index(forKey: request.table) else { return }
+        let table = store[request.table]?.table
+        if let table { tables.values[index].adopt(layout: table.slotLayout) }
+        // Origins without a slot were never sent from this table: nothing of them is acknowledged.
+        var listed: [Int] = []
+        if let table { for origin in request.origins { if let slot = table.slot(of: origin) { listed.append(slot) } } }
+        var excluding = [Bool](repeating: false, count: (listed.max() ?? -1) + 1)
+        for slot in listed { excluding[slot] = true }
+        Self.acknowledge(&tables.values[index], generation: generation, excluding: excluding)
+        for slot in listed { tables.values[index].setAcked(slot, nil) }
     }
 }

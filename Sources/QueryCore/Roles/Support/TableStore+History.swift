@@ -18,7 +18,44 @@ extension TableStore {
     }
 }
 
-extension TableStore.OriginRecord {
+extension TableStore {
+    /// The last ``TableStore/historyDepth`` (two) steps of an origin, in two fixed places: pushing
+    /// moves the newer step to the older place (no array to shift, grow or copy).
+    struct History: Sendable {
+        /// The older kept step.
+        private(set) var older: HistoryStep?
+        /// The newest step.
+        private(set) var newer: HistoryStep?
+
+        /// Adds the newest step, dropping the oldest beyond two.
+        mutating func push(_ step: HistoryStep) {
+            older = newer.take()
+            newer = step
+        }
+
+        /// Forgets every step.
+        mutating func removeAll() {
+            older = nil
+            newer = nil
+        }
+
+        /// The newest step.
+        var last: HistoryStep? { newer ?? older }
+
+        /// The steps, oldest first.
+        var steps: [HistoryStep] { [older, newer].compactMap { $0 } }
+
+        /// The steps from the newest one leading from `version` to the newest, oldest first;
+        /// empty if no kept step leads from `version`.
+        func steps(from version: Version) -> [HistoryStep] {
+            if let newer, newer.version == version { return [newer] }
+            if let older, older.version == version { return newer.map { [older, $0] } ?? [older] }
+            return []
+        }
+    }
+}
+
+extension TableStore.Kept {
     /// The copy that produced the current version when it was a delta (to forward unchanged to
     /// receivers that acknowledged its base).
     var lastDelta: TableCopy? {
@@ -27,22 +64,17 @@ extension TableStore.OriginRecord {
         return nil
     }
 
-    /// Adds the newest step, dropping the oldest beyond ``TableStore/historyDepth``.
-    mutating func push(_ step: TableStore.HistoryStep) {
-        if history.count >= TableStore.historyDepth { history.removeFirst() }
-        history.append(step)
-    }
-
     /// A delta from the rows at `acked` to `current` (this origin's rows now) made from the history:
     /// a diff from the kept rows at `acked`, or the deltas applied in place since `acked` composed;
     /// `nil` if the history does not reach `acked` (or a diff cannot be made).
     func delta(from acked: Version, to current: Table.Slice) -> TableCopy? {
-        guard let index = history.lastIndex(where: { $0.version == acked }) else { return nil }
-        switch history[index] {
+        let steps = history.steps(from: acked)
+        guard let first = steps.first else { return nil }
+        switch first {
         case .rows(let version, let segment):
             return TableCopy.between(base: (version, segment), target: (current.version, current.segment))
         case .applied:
-            return TableStore.composing(history[index...], to: current)
+            return TableStore.composing(steps[...], to: current)
         }
     }
 }

@@ -5,26 +5,121 @@
 ///
 /// Shared by every role that receives or sends tables; applying enforces the version rule.
 struct TableStore: Sendable {
-    /// Bookkeeping for one origin of one table.
+    /// Bookkeeping for one origin of one table (assembled from ``Stored``'s per-slot arrays).
     struct OriginRecord: Sendable {
-        /// How older versions can be reached, oldest first, at most ``TableStore/historyDepth``.
-        var history: [HistoryStep] = []
-        /// The copy that produced the current version, if it was a delta applied by replacing the
-        /// rows (forwarded unchanged to receivers that acknowledged its base); a delta applied in
-        /// place is the last ``history`` step instead.
-        var replacingDelta: TableCopy?
+        /// How older versions can be reached, and the delta to forward.
+        var kept = Kept()
         /// When the origin last confirmed its rows.
         var confirmedAt: Instant
         /// The sender scope the origin belongs to (its edge, its cluster, or the whole table).
         var scope: NodeID
     }
 
-    /// One table and its origins' bookkeeping.
+    /// What a sender keeps of one origin to bring receivers up to date.
+    struct Kept: Sendable {
+        /// How older versions can be reached, at most ``TableStore/historyDepth``.
+        var history = History()
+        /// The copy that produced the current version, if it was a delta applied by replacing the
+        /// rows (forwarded unchanged to receivers that acknowledged its base); a delta applied in
+        /// place is the newest ``history`` step instead.
+        var replacingDelta: TableCopy?
+    }
+
+    /// One table and its origins' bookkeeping, in arrays indexed by the table's slots (each a
+    /// plain array, so reading one origin's scope or confirmation copies nothing else).
     struct Stored: Sendable {
         var table: Table
-        var origins: [NodeID: OriginRecord] = [:]
-        /// The table's origins sorted, cached until the set of origins changes (`nil`: stale).
-        var sortedOrigins: [NodeID]? = []
+        /// Slot → the origin's scope, `nil` while the origin has no bookkeeping (is not held).
+        private(set) var scopes: [NodeID?] = []
+        /// Slot → when the origin last confirmed its rows.
+        private(set) var confirmed: [Instant] = []
+        /// Slot → what is kept to bring receivers up to date.
+        private(set) var kept: [Kept] = []
+        /// The held origins' slots in the origins' sorted order, cached until the set of origins
+        /// changes (`nil`: stale).
+        var sortedSlots: [Int]? = []
+
+        init(table: Table) { self.table = table }
+
+        /// Whether the origin in `slot` has bookkeeping.
+        func hasRecord(_ slot: Int) -> Bool { slot < scopes.count && scopes[slot] != nil }
+
+        /// The scope of the origin in `slot`, if it has bookkeeping.
+        func scope(at slot: Int) -> NodeID? { slot < scopes.count ? scopes[slot] : nil }
+
+        /// When the origin in `slot` last confirmed its rows, if it has bookkeeping.
+        func confirmedAt(_ slot: Int) -> Instant? { hasRecord(slot) ? confirmed[slot] : nil }
+
+        /// The bookkeeping of the origin in `slot`, if any (assembled: for checks, not hot paths).
+        func record(at slot: Int) -> OriginRecord? {
+            guard let scope = scope(at: slot) else { return nil }
+            return OriginRecord(kept: kept[slot], confirmedAt: confirmed[slot], scope: scope)
+        }
+
+        /// Origin → bookkeeping (a view looking each origin up by name).
+        var origins: Records { Records(stored: self) }
+
+        /// The origins' bookkeeping, looked up by origin.
+        struct Records {
+            let stored: Stored
+            subscript(origin: NodeID) -> OriginRecord? {
+                guard let slot = stored.table.slot(of: origin) else { return nil }
+                return stored.record(at: slot)
+            }
+        }
+
+        /// Gives the origin in `slot` bookkeeping (confirmed at `confirmedAt`, in `scope`) unless it has some.
+        mutating func ensureRecord(at slot: Int, confirmedAt: Instant, scope: NodeID) {
+            guard scopes[slot] == nil else { return }
+            scopes[slot] = scope
+            confirmed[slot] = confirmedAt
+            kept[slot] = Kept()
+        }
+
+        /// Sets the scope of the origin in `slot` (which has bookkeeping).
+        mutating func setScope(_ scope: NodeID, at slot: Int) {
+            if scopes[slot] != scope { scopes[slot] = scope }
+        }
+
+        /// Moves the confirmation of the origin in `slot` (which has bookkeeping) forward to `time`.
+        mutating func confirm(_ slot: Int, at time: Instant) {
+            if confirmed[slot] < time { confirmed[slot] = time }
+        }
+
+        /// Sets the confirmation of the origin in `slot` (which has bookkeeping).
+        mutating func setConfirmed(_ slot: Int, _ time: Instant) { confirmed[slot] = time }
+
+        /// Updates what is kept of the origin in `slot` in place.
+        mutating func updateKept(_ slot: Int, _ body: (inout Kept) -> Void) { body(&kept[slot]) }
+
+        /// Makes the per-slot arrays cover every slot of ``table``.
+        mutating func coverSlots() {
+            let missing = table.slotCount - scopes.count
+            guard missing > 0 else { return }
+            scopes.append(contentsOf: repeatElement(nil, count: missing))
+            confirmed.append(contentsOf: repeatElement(.zero, count: missing))
+            kept.append(contentsOf: repeatElement(Kept(), count: missing))
+        }
+
+        /// Removes the origin in `slot`: its rows and its bookkeeping. Returns whether rows were held.
+        mutating func remove(slot: Int) -> Bool {
+            if slot < scopes.count, scopes[slot] != nil {
+                scopes[slot] = nil
+                kept[slot] = Kept()
+            }
+            return table.removeSlice(at: slot) != nil
+        }
+
+        /// Compacts the slots once many are unused (see ``Table/compactSlots()``), bookkeeping included.
+        mutating func compactIfSparse() {
+            guard table.slotsAreSparse else { return }
+            coverSlots()
+            let oldSlots = table.compactSlots()
+            scopes = oldSlots.map { scopes[$0] }
+            confirmed = oldSlots.map { confirmed[$0] }
+            kept = oldSlots.map { kept[$0] }
+            sortedSlots = nil
+        }
     }
 
     /// What applying one entry did.
@@ -47,6 +142,9 @@ struct TableStore: Sendable {
     let keepsHistory: Bool
     /// Tables applied all-or-nothing (machines, clusters, configuration: one designated source).
     let sourced: Set<TableName>
+    /// How many tables this store created: each gets its own range of slot layouts, so a table
+    /// created again under an old name is not taken for the old one.
+    private var tablesCreated: UInt64 = 0
 
     init(keepsHistory: Bool, sourced: Set<TableName> = []) {
         self.keepsHistory = keepsHistory
@@ -58,15 +156,31 @@ struct TableStore: Sendable {
     /// The table names held, sorted.
     var names: [TableName] { tables.keys.sorted() }
 
-    /// The origins of `name` in sorted order (cached; re-sorted only after origins come or go).
+    /// A new empty table named `name`, with slot layouts no other table of this store used.
+    private mutating func newTable(_ name: TableName, schema: Schema) -> Table {
+        tablesCreated += 1
+        return Table(name: name, schema: schema, slotLayout: tablesCreated << 32)
+    }
+
+    /// The held origins' slots of `name` in the origins' sorted order (cached; re-sorted only after
+    /// origins come or go).
     ///
     /// - Complexity: O(1) when unchanged, O(n log n) after a change.
-    mutating func sortedOrigins(of name: TableName) -> [NodeID] {
-        guard let stored = tables[name] else { return [] }
-        if let cached = stored.sortedOrigins, cached.count == stored.table.slices.count { return cached }
-        let sorted = stored.table.slices.keys.sorted()
-        tables[name]!.sortedOrigins = sorted
+    mutating func sortedSlots(of name: TableName) -> [Int] {
+        guard let index = tables.index(forKey: name) else { return [] }
+        if let cached = tables.values[index].sortedSlots, cached.count == tables.values[index].table.heldCount {
+            return cached
+        }
+        let sorted = tables.values[index].table.sortedSlots()
+        tables.values[index].sortedSlots = sorted
         return sorted
+    }
+
+    /// The origins of `name` in sorted order.
+    mutating func sortedOrigins(of name: TableName) -> [NodeID] {
+        let slots = sortedSlots(of: name)
+        guard let table = tables[name]?.table else { return [] }
+        return slots.map { table.origin(at: $0) }
     }
 
     /// Whether `origin`'s rows of `name` are held.
@@ -84,7 +198,7 @@ struct TableStore: Sendable {
         var report = ApplyReport()
         let confirmed = entry.completeness.newestPublish ?? now
         if let first = entry.copies.first, tables.index(forKey: entry.table) == nil {
-            tables[entry.table] = Stored(table: Table(name: entry.table, schema: first.copy.schema))
+            tables[entry.table] = Stored(table: newTable(entry.table, schema: first.copy.schema))
         }
         let isSourced = !sourced.isEmpty && sourced.contains(entry.table)
         if isSourced, !entry.copies.isEmpty {
@@ -108,6 +222,8 @@ struct TableStore: Sendable {
         keepsHistory: Bool,
         into report: inout ApplyReport
     ) {
+        // The scope's slot when the scope is an origin here (an edge's entry), found with its copy.
+        var scopeSlot: Int?
         if !isSourced {
             // By index: the copies are borrowed from the entry, not copied one by one.
             // A delta is applied into the held rows unless they must be kept whole: a sender keeps
@@ -115,11 +231,23 @@ struct TableStore: Sendable {
             let inPlace = !keepsHistory || stored.table.schema.isKeyed
             for index in entry.copies.indices {
                 let origin = entry.copies[index].origin
+                // The origin's one lookup by name in this update; everything after goes by slot.
+                let slot: Int
+                if let known = stored.table.slot(of: origin) {
+                    slot = known
+                } else if entry.copies[index].copy.isFull {
+                    slot = stored.table.assignSlot(origin)
+                    stored.coverSlots()
+                } else {
+                    report.resync.append(origin)  // a delta for an origin never held
+                    continue
+                }
+                if origin == scope { scopeSlot = slot }
                 let result: (outcome: ApplyOutcome, replaced: Table.Replaced)
                 do {
                     result = try stored.table.applyReporting(
                         entry.copies[index].copy,
-                        origin: origin,
+                        slot: slot,
                         publishedAt: entry.copies[index].publishedAt,
                         inPlace: inPlace
                     )
@@ -130,8 +258,8 @@ struct TableStore: Sendable {
                 switch result.outcome {
                 case .applied:
                     record(
-                        entry.copies[index], replaced: result.replaced, scope: scope, confirmed: confirmed,
-                        keepsHistory: keepsHistory, in: &stored, into: &report)
+                        entry.copies[index], slot: slot, replaced: result.replaced, scope: scope,
+                        confirmed: confirmed, keepsHistory: keepsHistory, in: &stored, into: &report)
                 case .rejectedStale:
                     report.stale += 1
                 case .needsResync:
@@ -140,25 +268,30 @@ struct TableStore: Sendable {
             }
         }
         if entry.replacesScope || !entry.removed.isEmpty {
-            var toRemove = entry.removed
+            stored.coverSlots()
+            var toRemove: [Int] = []
+            for origin in entry.removed {
+                if let slot = stored.table.slot(of: origin) { toRemove.append(slot) }
+            }
             if entry.replacesScope {
-                let listed = Set(entry.copies.map(\.origin))
-                for (origin, record) in stored.origins where record.scope == scope && !listed.contains(origin) {
-                    toRemove.append(origin)
+                var listed = [Bool](repeating: false, count: stored.table.slotCount)
+                for copy in entry.copies {
+                    if let slot = stored.table.slot(of: copy.origin) { listed[slot] = true }
+                }
+                for slot in listed.indices where !listed[slot] && stored.scope(at: slot) == scope {
+                    toRemove.append(slot)
                 }
             }
-            for origin in toRemove where stored.origins[origin]?.scope == scope || stored.origins[origin] == nil {
-                if stored.table.removeOrigin(origin) != nil { report.removed += 1 }
-                stored.origins.removeValue(forKey: origin)
+            for slot in toRemove where !stored.hasRecord(slot) || stored.scope(at: slot) == scope {
+                if stored.remove(slot: slot) { report.removed += 1 }
             }
         }
         // An edge's entry (scope = the origin itself) confirms its rows as of the entry, changed or not.
-        if let index = stored.origins.index(forKey: scope), stored.origins.values[index].scope == scope,
-            stored.origins.values[index].confirmedAt < confirmed
-        {
-            stored.origins.values[index].confirmedAt = confirmed
+        if let slot = scopeSlot ?? stored.table.slot(of: scope), stored.scope(at: slot) == scope {
+            stored.confirm(slot, at: confirmed)
         }
-        if report.removed > 0 || stored.table.slices.count != stored.sortedOrigins?.count { stored.sortedOrigins = nil }
+        if report.removed > 0 || stored.table.heldCount != stored.sortedSlots?.count { stored.sortedSlots = nil }
+        if report.removed > 0 { stored.compactIfSparse() }
     }
 
     /// A sourced table's entry is applied all-or-nothing: every copy or none.
@@ -180,11 +313,12 @@ struct TableStore: Sendable {
         }
         switch outcome {
         case .applied:
+            stored.coverSlots()
             for (item, held) in zip(entry.copies, held) {
                 let replaced = held.map { Table.Replaced.rows(version: $0.version, segment: $0.segment) } ?? .nothing
                 Self.record(
-                    item, replaced: replaced, scope: scope, confirmed: confirmed, keepsHistory: keepsHistory,
-                    in: &stored, into: &report)
+                    item, slot: stored.table.slot(of: item.origin)!, replaced: replaced, scope: scope,
+                    confirmed: confirmed, keepsHistory: keepsHistory, in: &stored, into: &report)
             }
         case .rejectedStale:
             report.stale += entry.copies.count
@@ -196,6 +330,7 @@ struct TableStore: Sendable {
     /// Bookkeeping for an applied copy: history for diffing, the delta to forward, the scope.
     private static func record(
         _ item: OriginCopy,
+        slot: Int,
         replaced: Table.Replaced,
         scope: NodeID,
         confirmed: Instant,
@@ -205,37 +340,25 @@ struct TableStore: Sendable {
     ) {
         report.applied += 1
         report.rowsMerged += item.copy.rowsCarried
-        // Updated in place (through the dictionary's values, one lookup), so the history array is not
-        // copied on every apply.
-        if let index = stored.origins.index(forKey: item.origin) {
-            Self.update(&stored.origins.values[index], with: item, replaced: replaced, scope: scope, keepsHistory: keepsHistory)
-        } else {
-            var fresh = OriginRecord(confirmedAt: confirmed, scope: scope)
-            Self.update(&fresh, with: item, replaced: replaced, scope: scope, keepsHistory: keepsHistory)
-            stored.origins[item.origin] = fresh
-        }
+        // Updated in place, so the history is not copied on every apply.
+        stored.ensureRecord(at: slot, confirmedAt: confirmed, scope: scope)
+        stored.setScope(scope, at: slot)
+        stored.confirm(slot, at: item.publishedAt)
+        guard keepsHistory else { return }
+        stored.updateKept(slot) { Self.update(&$0, with: item, replaced: replaced) }
     }
 
-    private static func update(
-        _ record: inout OriginRecord,
-        with item: OriginCopy,
-        replaced: Table.Replaced,
-        scope: NodeID,
-        keepsHistory: Bool
-    ) {
-        record.scope = scope
-        record.confirmedAt = max(record.confirmedAt, item.publishedAt)
-        guard keepsHistory else { return }
+    private static func update(_ kept: inout Kept, with item: OriginCopy, replaced: Table.Replaced) {
         switch replaced {
         case .nothing:
-            record.history.removeAll()
-            record.replacingDelta = item.copy.isDelta ? item.copy : nil
+            kept.history.removeAll()
+            kept.replacingDelta = item.copy.isDelta ? item.copy : nil
         case .rows(let version, let segment):
-            record.push(.rows(version: version, segment: segment))
-            record.replacingDelta = item.copy.isDelta ? item.copy : nil
+            kept.history.push(.rows(version: version, segment: segment))
+            kept.replacingDelta = item.copy.isDelta ? item.copy : nil
         case .inPlace(let inserted):
-            record.push(.applied(delta: item.copy, inserted: inserted))
-            record.replacingDelta = nil
+            kept.history.push(.applied(delta: item.copy, inserted: inserted))
+            kept.replacingDelta = nil
         }
     }
 
@@ -253,18 +376,21 @@ struct TableStore: Sendable {
             max(held &+ 1, Version(max(0, now.milliseconds)))
         }
         guard var stored = tables.removeValue(forKey: name) else {
-            var table = Table(name: name, schema: segment.schema)
+            var table = newTable(name, schema: segment.schema)
             try table.replace(origin: origin, version: nextVersion(0), segment: segment, publishedAt: now)
             var stored = Stored(table: table)
-            stored.origins[origin] = OriginRecord(confirmedAt: now, scope: origin)
+            stored.coverSlots()
+            stored.ensureRecord(at: table.slot(of: origin)!, confirmedAt: now, scope: origin)
             tables[name] = stored
             return true
         }
         defer { tables[name] = stored }
-        let fresh = OriginRecord(confirmedAt: now, scope: origin)
-        guard let held = stored.table.slices[origin] else {
-            try stored.table.replace(origin: origin, version: nextVersion(0), segment: segment, publishedAt: now)
-            stored.origins[origin, default: fresh].confirmedAt = now
+        let slot = stored.table.assignSlot(origin)
+        stored.coverSlots()
+        guard let held = stored.table.slice(at: slot) else {
+            try stored.table.replace(slot: slot, version: nextVersion(0), segment: segment, publishedAt: now)
+            stored.ensureRecord(at: slot, confirmedAt: now, scope: origin)
+            stored.setConfirmed(slot, now)
             return true
         }
         // One diff tells both whether the rows changed and what to send (an empty diff means the
@@ -275,37 +401,37 @@ struct TableStore: Sendable {
         if held.segment.schema == segment.schema {
             if let (upserts, deletes) = try? held.segment.diff(to: segment) {
                 if upserts.isEmpty && deletes.isEmpty {
-                    stored.origins[origin, default: fresh].confirmedAt = now
+                    stored.ensureRecord(at: slot, confirmedAt: now, scope: origin)
+                    stored.setConfirmed(slot, now)
                     return false
                 }
                 delta = TableCopy.make(base: held.version, to: (version, segment), upserts: upserts, deletes: deletes)
             } else if held.segment.hasSameRows(as: segment) {
-                stored.origins[origin, default: fresh].confirmedAt = now
+                stored.ensureRecord(at: slot, confirmedAt: now, scope: origin)
+                stored.setConfirmed(slot, now)
                 return false
             }
         }
-        if segment.schema != stored.table.schema && stored.table.slices.count == 1 {
-            // The only origin changes its schema: start over with the new one.
-            stored.table = Table(name: name, schema: segment.schema)
+        if segment.schema != stored.table.schema && stored.table.heldCount == 1 {
+            // The only origin changes its schema: start over with the new one (slots are kept).
+            stored.table.startOver(schema: segment.schema)
         }
-        try stored.table.replace(origin: origin, version: version, segment: segment, publishedAt: now)
-        Self.remember(
-            &stored.origins[origin, default: fresh], held: held, now: now, delta: delta.flatMap { $0.isDelta ? $0 : nil })
+        try stored.table.replace(slot: slot, version: version, segment: segment, publishedAt: now)
+        stored.ensureRecord(at: slot, confirmedAt: now, scope: origin)
+        stored.setConfirmed(slot, now)
+        stored.updateKept(slot) { kept in
+            kept.history.push(.rows(version: held.version, segment: held.segment))
+            kept.replacingDelta = delta.flatMap { $0.isDelta ? $0 : nil }
+        }
         return true
-    }
-
-    /// Records a published change in place: the previous rows join the history, `delta` is what
-    /// produced the new rows.
-    private static func remember(_ record: inout OriginRecord, held: Table.Slice, now: Instant, delta: TableCopy?) {
-        record.confirmedAt = now
-        record.push(.rows(version: held.version, segment: held.segment))
-        record.replacingDelta = delta
     }
 
     /// Marks `origin`'s rows of `name` confirmed at `time` without a change.
     mutating func confirm(_ name: TableName, origin: NodeID, at time: Instant) {
-        guard tables[name]?.origins[origin] != nil else { return }
-        tables[name]!.origins[origin]!.confirmedAt = max(tables[name]!.origins[origin]!.confirmedAt, time)
+        guard let index = tables.index(forKey: name), let slot = tables.values[index].table.slot(of: origin),
+            tables.values[index].hasRecord(slot)
+        else { return }
+        tables.values[index].confirm(slot, at: time)
     }
 
     /// The copy that brings a receiver holding `acked` of `origin`'s rows to the current version,
@@ -314,33 +440,44 @@ struct TableStore: Sendable {
     /// Reuses the received delta when its base is what the receiver holds, diffs against an older
     /// kept version when possible, and sends a full copy otherwise.
     func copy(of name: TableName, origin: NodeID, acked: Version?) -> TableCopy? {
-        guard let stored = tables[name], let slice = stored.table.slices[origin] else { return nil }
+        guard let stored = tables[name], let slot = stored.table.slot(of: origin),
+            let slice = stored.table.slice(at: slot)
+        else { return nil }
         if acked == slice.version { return nil }
-        return Self.copy(of: slice, record: stored.origins[origin], acked: acked)
+        return Self.copy(of: slice, kept: stored.hasRecord(slot) ? stored.kept[slot] : nil, acked: acked)
     }
 
     /// The copy that brings a receiver holding `acked` of an origin's rows to `slice` (the origin's
-    /// current rows, with its bookkeeping `record`); `acked` is not `slice`'s version.
+    /// current rows, with what is `kept` of it); `acked` is not `slice`'s version.
     ///
     /// The delta that produced `slice` when the receiver holds its base; otherwise a delta from the
     /// kept history (a diff from older rows, or the deltas applied since `acked` composed into one);
     /// otherwise a full copy.
     static func copy(of slice: Table.Slice, record: OriginRecord?, acked: Version?) -> TableCopy {
-        if let acked, let record {
-            if let delta = record.lastDelta, delta.baseVersion == acked, delta.version == slice.version {
+        copy(of: slice, kept: record?.kept, acked: acked)
+    }
+
+    /// ``copy(of:record:acked:)`` given only what is kept of the origin.
+    static func copy(of slice: Table.Slice, kept: Kept?, acked: Version?) -> TableCopy {
+        if let acked, let kept {
+            if let delta = kept.lastDelta, delta.baseVersion == acked, delta.version == slice.version {
                 return delta
             }
-            if let delta = record.delta(from: acked, to: slice) { return delta }
+            if let delta = kept.delta(from: acked, to: slice) { return delta }
         }
         return .full(version: slice.version, segment: slice.segment)
     }
 
     /// Removes `origin` from every table (a crashed edge restarting keeps nothing).
     mutating func removeOrigin(_ origin: NodeID) {
-        for name in names {
-            tables[name]!.table.removeOrigin(origin)
-            tables[name]!.origins.removeValue(forKey: origin)
-            tables[name]!.sortedOrigins = nil
+        var index = tables.startIndex
+        while index != tables.endIndex {
+            if let slot = tables.values[index].table.slot(of: origin) {
+                _ = tables.values[index].remove(slot: slot)
+                tables.values[index].sortedSlots = nil
+                tables.values[index].compactIfSparse()
+            }
+            index = tables.index(after: index)
         }
     }
 }
