@@ -53,7 +53,7 @@ import Testing
         case .real: .real(0)
         case .text: .text("")
         case .boolean: .boolean(false)
-        case .any: .null
+        case .any: .integer(0)
         }
     }
 
