@@ -20,8 +20,26 @@ extension Column {
 
     /// ``gathering(_:from:_:)`` over picks in a buffer (callers keep small pick lists off the heap).
     static func gathering(_ picks: UnsafeBufferPointer<Int32>, from first: Column, _ second: Column?) -> Column {
+        if let second { return gathering(picks, first, second) }
+        return gathering(picks, first, first)
+    }
+
+    /// ``gathering(_:from:_:)`` of column `c` of `firsts` and `seconds` (arrays of columns the
+    /// caller holds: their elements are read in place, where columns passed to a function that
+    /// allocates are copied first).
+    static func gathering(
+        _ picks: UnsafeBufferPointer<Int32>,
+        _ firsts: [Column],
+        _ seconds: [Column],
+        at c: Int
+    ) -> Column {
+        gathering(picks, firsts[c], seconds[c])
+    }
+
+    /// ``gathering(_:from:_:)`` from two sources (the same column twice when there is one).
+    @inline(__always)
+    static func gathering(_ picks: UnsafeBufferPointer<Int32>, _ first: Column, _ other: Column) -> Column {
         let count = picks.count
-        let other = second ?? first
         let nulls = gatherNulls(picks, first, other)
         // Nested switches, not a tuple of both storages: a tuple would copy (retain) both payloads.
         switch first.storage {
@@ -44,10 +62,25 @@ extension Column {
         preconditionFailure("gathering from columns of different types \(first.type) and \(other.type)")
     }
 
-    private static func gatherArray<T>(_ picks: UnsafeBufferPointer<Int32>, _ a: [T], _ b: [T]) -> [T] {
+    /// Fixed-width values (allocated through specialised code, see ``Swift/Array/init(filling:_:)``).
+    private static func gatherArray<T: BitwiseCopyable>(_ picks: UnsafeBufferPointer<Int32>, _ a: [T], _ b: [T]) -> [T] {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
-                [T](unsafeUninitializedCapacity: picks.count) { out, initialized in
+                [T](filling: picks.count) { out in
+                    for k in picks.indices {
+                        let p = picks[k]
+                        out[k] = p >= 0 ? a[Int(p)] : b[Int(~p)]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Values of any type.
+    private static func gatherArray(_ picks: UnsafeBufferPointer<Int32>, _ a: [Value], _ b: [Value]) -> [Value] {
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                [Value](unsafeUninitializedCapacity: picks.count) { out, initialized in
                     for k in picks.indices {
                         let p = picks[k]
                         (out.baseAddress! + k).initialize(to: p >= 0 ? a[Int(p)] : b[Int(~p)])
@@ -64,7 +97,7 @@ extension Column {
                 a.offsets.withUnsafeBufferPointer { ao in
                     b.offsets.withUnsafeBufferPointer { bo in
                         var total = 0
-                        let offsets = [UInt32](unsafeUninitializedCapacity: picks.count + 1) { out, initialized in
+                        let offsets = [UInt32](filling: picks.count + 1) { out in
                             out[0] = 0
                             for k in picks.indices {
                                 let p = picks[k]
@@ -72,9 +105,8 @@ extension Column {
                                     ? Int(ao[Int(p) + 1] &- ao[Int(p)]) : Int(bo[Int(~p) + 1] &- bo[Int(~p)])
                                 out[k + 1] = UInt32(truncatingIfNeeded: total)
                             }
-                            initialized = picks.count + 1
                         }
-                        let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+                        let bytes = [UInt8](filling: total) { buffer in
                             var out = 0
                             for p in picks {
                                 let (source, sourceOffsets, row) = p >= 0 ? (ab, ao, Int(p)) : (bb, bo, Int(~p))
@@ -88,7 +120,6 @@ extension Column {
                                     out += length
                                 }
                             }
-                            initialized = out
                         }
                         return TextColumn(bytes: bytes, offsets: offsets)
                     }
@@ -99,14 +130,16 @@ extension Column {
 
     static func gatherNulls(_ picks: UnsafeBufferPointer<Int32>, _ a: Column, _ b: Column) -> NullBitmap? {
         if a.nulls == nil && b.nulls == nil { return nil }
-        var words = [UInt64](repeating: 0, count: (picks.count + 63) / 64)
         var any = false
-        for k in picks.indices {
-            let p = picks[k]
-            let isNull = p >= 0 ? a.isNull(Int(p)) : b.isNull(Int(~p))
-            if isNull {
-                words[k >> 6] |= 1 << UInt64(k & 63)
-                any = true
+        let words = [UInt64](filling: (picks.count + 63) / 64) { words in
+            words.initialize(repeating: 0)
+            for k in picks.indices {
+                let p = picks[k]
+                let isNull = p >= 0 ? a.isNull(Int(p)) : b.isNull(Int(~p))
+                if isNull {
+                    words[k >> 6] |= 1 << UInt64(k & 63)
+                    any = true
+                }
             }
         }
         return any ? NullBitmap(words: words, count: picks.count) : nil
@@ -195,8 +228,9 @@ extension Segment {
         guard inPlace else {
             var columns: [Column] = []
             columns.reserveCapacity(self.columns.count)
+            let others = other?.columns ?? self.columns
             for c in self.columns.indices {
-                columns.append(Column.gathering(picks, from: self.columns[c], other?.columns[c]))
+                columns.append(Column.gathering(picks, self.columns, others, at: c))
             }
             return Segment(unchecked: schema, columns: columns, rowCount: picks.count)
         }
@@ -233,10 +267,9 @@ extension Segment {
     /// ``gathering(_:columns:schema:)`` over picks in a buffer.
     static func gathering(_ picks: UnsafeBufferPointer<Int32>, columns: [Column], schema: Schema) -> Segment {
         if picks.isEmpty { return .empty(schema) }
-        return Segment(
-            unchecked: schema,
-            columns: columns.map { Column.gathering(picks, from: $0, nil) },
-            rowCount: picks.count
-        )
+        var gathered: [Column] = []
+        gathered.reserveCapacity(columns.count)
+        for c in columns.indices { gathered.append(Column.gathering(picks, columns, columns, at: c)) }
+        return Segment(unchecked: schema, columns: gathered, rowCount: picks.count)
     }
 }

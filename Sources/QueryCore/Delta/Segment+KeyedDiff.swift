@@ -10,10 +10,10 @@ extension Segment {
     ///   O(rows × columns) value comparisons, column by column.
     func keyedDiff(to new: Segment, strategy: DeltaStrategy) throws(QueryError) -> (upserts: Segment, deletes: Segment) {
         let key = schema.keyColumns
-        let oldKeys = key.map { columns[$0] }
-        let newKeys = key.map { new.columns[$0] }
         var integerKeys: (old: [Int64], new: [Int64])?
-        if key.count == 1, let a = IntegerKeyComparer.keys(oldKeys[0]), let b = IntegerKeyComparer.keys(newKeys[0]) {
+        if key.count == 1, let a = IntegerKeyComparer.keys(columns[key[0]]),
+            let b = IntegerKeyComparer.keys(new.columns[key[0]])
+        {
             integerKeys = (a, b)
         }
         let matching = strategy.diffMatching(old: rowCount, new: new.rowCount, integerKeys: integerKeys != nil)
@@ -36,7 +36,7 @@ extension Segment {
                     b.withUnsafeBufferPointer { b in Segment.integerMatch(a, b, matchOf, matchedBy) }
                 }
             case .hashed:
-                duplicate = Segment.hashedMatch(oldKeys, n, newKeys, m, matchOf, matchedBy)
+                duplicate = Segment.hashedMatch(diffKeyColumns, n, new.diffKeyColumns, m, matchOf, matchedBy)
             case .linear:
                 if let (a, b) = integerKeys {
                     duplicate = Segment.linearMatch(
@@ -46,6 +46,8 @@ extension Segment {
                         IntegerKeyComparer(first: b, second: b)
                     )
                 } else {
+                    let oldKeys = diffKeyColumns
+                    let newKeys = new.diffKeyColumns
                     duplicate = Segment.linearMatch(
                         n, m, matchOf, matchedBy,
                         ColumnsKeyComparer(first: oldKeys, second: newKeys),
@@ -59,23 +61,26 @@ extension Segment {
                 return .failure(
                     QueryError(
                         .invalidArgument,
-                        "key \(Segment.describeKey(oldKeys, row: second)) appears twice (rows \(first + 1) and \(second + 1))"
+                        "key \(Segment.describeKey(diffKeyColumns, row: second)) appears twice (rows \(first + 1) and \(second + 1))"
                     )
                 )
             case .new(let first, let second):
                 return .failure(
                     QueryError(
                         .invalidArgument,
-                        "key \(Segment.describeKey(newKeys, row: second)) appears twice (rows \(first + 1) and \(second + 1))"
+                        "key \(Segment.describeKey(new.diffKeyColumns, row: second)) appears twice (rows \(first + 1) and \(second + 1))"
                     )
                 )
             case nil:
                 let picks = UnsafeMutableBufferPointer(rebasing: scratch[(m + n)...])
-                return .success(Segment.diffResult(self, new, oldKeys, matchOf, matchedBy, picks))
+                return .success(Segment.diffResult(self, new, matchOf, matchedBy, picks))
             }
         }
         return try outcome.get()
     }
+
+    /// The key columns, in key order.
+    var diffKeyColumns: [Column] { schema.keyColumns.map { columns[$0] } }
 
     /// A key found twice by a match: in the old rows or the new ones, at the earlier and the later
     /// row. Both methods report the same pair: the earliest row whose key an earlier row has.
@@ -239,7 +244,6 @@ extension Segment {
     private static func diffResult(
         _ old: Segment,
         _ new: Segment,
-        _ oldKeys: [Column],
         _ matchOf: UnsafeMutableBufferPointer<Int32>,
         _ matchedBy: UnsafeMutableBufferPointer<Int32>,
         _ picks: UnsafeMutableBufferPointer<Int32>
@@ -250,9 +254,19 @@ extension Segment {
         // Matched rows whose other columns changed are upserts too (key columns are identical).
         let key = old.schema.keyColumns
         if upsertCount < m {
+            // When every matched row kept its position, a column whose arrays are bitwise equal
+            // has no changed row (the common case: a few values of a few rows changed).
+            var positional = m == matchedBy.count
+            if positional {
+                for j in 0..<m where matchOf[j] >= 0 && Int(matchOf[j]) != j {
+                    positional = false
+                    break
+                }
+            }
             let oldColumns = old.columns
             let newColumns = new.columns
             for c in oldColumns.indices where !(key.count == 1 ? key[0] == c : key.contains(c)) {
+                if positional && oldColumns[c].hasBitwiseIdenticalValues(to: newColumns[c]) { continue }
                 upsertCount += RowIdentity.markChanged(oldColumns[c], newColumns[c], matchOf: matchOf)
                 if upsertCount == m { break }
             }
@@ -270,11 +284,14 @@ extension Segment {
             picks[count] = Int32(truncatingIfNeeded: i)
             count += 1
         }
-        let deletes = Segment.gathering(
-            UnsafeBufferPointer(rebasing: picks[0..<count]),
-            columns: oldKeys,
-            schema: old.schema.deleteSchema
-        )
+        let deletes =
+            count == 0
+            ? Segment.empty(old.schema.deleteSchema)
+            : Segment.gathering(
+                UnsafeBufferPointer(rebasing: picks[0..<count]),
+                columns: old.diffKeyColumns,
+                schema: old.schema.deleteSchema
+            )
         return (upserts, deletes)
     }
 }

@@ -104,9 +104,9 @@ public struct EdgeAgent: Role {
             guard let i = receiverIndex(peer) else { return }
             receivers[i].link.resync(request, origin: id, generation: request.generation)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "edge"))
-            guard let table = published[request.table] else { return }
+            guard let t = published.index(of: request.table) else { return }
             receivers[i].link.forgetOldPending(before: request.generation)
-            let reply = entry(table, basis: receivers[i].link.basis(of: request.table))
+            let reply = entry(t, basis: receivers[i].link.basis(of: request.table))
             receivers[i].link.sent(
                 request.table, version: reply.copies.first?.copy.version, generation: request.generation, merge: true)
             let update = GenerationUpdate(
@@ -125,9 +125,11 @@ public struct EdgeAgent: Role {
         var bytes = 0
         // Entries with the same basis are identical: built once per table and basis, shared by the
         // receivers (usually every proxy acknowledged the same version).
-        var built: [(table: Int, acked: Version?, replaces: Bool, entry: TableEntry)] = []
+        var built: [BuiltEntry] = []
+        built.reserveCapacity(published.tables.count)
         // The previous receiver's update, reused when this one's entries are the same ones.
         var previous: (picks: [Int], update: GenerationUpdate, bytes: Int)?
+        actions.reserveCapacity(actions.count + receivers.count + 2)
         var i = receivers.startIndex
         while i < receivers.endIndex {
             receivers[i].link.expire(at: now)
@@ -137,6 +139,7 @@ public struct EdgeAgent: Role {
             }
             let peer = receivers[i].peer
             var picks: [Int] = []
+            picks.reserveCapacity(receivers[i].link.tables.count)
             var pruned = false
             // By index: the link's tables are updated in place while they are walked.
             for j in receivers[i].link.tables.indices {
@@ -155,10 +158,13 @@ public struct EdgeAgent: Role {
                     pick = found
                 } else {
                     pick = built.count
-                    built.append((t, basis.acked, basis.replaces, entry(published.tables[t], basis: basis)))
+                    let entry = entry(t, basis: basis)
+                    built.append(
+                        BuiltEntry(
+                            table: t, acked: basis.acked, replaces: basis.replaces,
+                            sentVersion: entry.copies.first?.copy.version, entry: entry))
                 }
-                receivers[i].link.sent(
-                    at: j, version: built[pick].entry.copies.first?.copy.version, generation: number, merge: false)
+                receivers[i].link.sent(at: j, version: built[pick].sentVersion, generation: number, merge: false)
                 picks.append(pick)
             }
             if let previous, previous.picks == picks {
@@ -179,21 +185,40 @@ public struct EdgeAgent: Role {
         scheduleNext(after: now, into: &actions)
     }
 
-    /// The entry of `table` for a receiver holding `basis.acked` of it (`replaces`: the entry
-    /// replaces the receiver's scope).
-    private func entry(_ table: PublishedTables.Published, basis: (acked: Version?, replaces: Bool)) -> TableEntry {
+    /// An entry built in a generation, for the receivers with its basis.
+    private struct BuiltEntry {
+        let table: Int
+        let acked: Version?
+        let replaces: Bool
+        /// The version its copy carries (`nil`: no copy).
+        let sentVersion: Version?
+        let entry: TableEntry
+    }
+
+    /// The entry of the published table at `index` for a receiver holding `basis.acked` of it
+    /// (`replaces`: the entry replaces the receiver's scope).
+    private func entry(_ index: Int, basis: (acked: Version?, replaces: Bool)) -> TableEntry {
+        // Through a pointer: the table is read in place, not copied with all its versions.
+        published.tables.withUnsafeBufferPointer { entry($0.baseAddress! + index, basis: basis) }
+    }
+
+    private func entry(_ table: UnsafePointer<PublishedTables.Published>, basis: (acked: Version?, replaces: Bool)) -> TableEntry {
+        let confirmedAt = table.pointee.confirmedAt
         let completeness = TableCompleteness(
             machinesContributing: 1,
             machinesKnown: 1,
-            oldestPublish: table.confirmedAt,
-            newestPublish: table.confirmedAt
+            oldestPublish: confirmedAt,
+            newestPublish: confirmedAt
         )
         var copies: [OriginCopy] = []
-        if basis.acked != table.version {
-            copies = [OriginCopy(origin: id, copy: table.copy(acked: basis.acked), publishedAt: table.publishedAt)]
+        if basis.acked != table.pointee.version {
+            copies = [
+                OriginCopy(
+                    origin: id, copy: table.pointee.copy(acked: basis.acked), publishedAt: table.pointee.publishedAt)
+            ]
         }
         return TableEntry(
-            table: table.name,
+            table: table.pointee.name,
             copies: copies,
             removed: [],
             replacesScope: basis.replaces,

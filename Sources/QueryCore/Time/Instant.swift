@@ -32,9 +32,10 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// The instant `duration` later (saturating).
     public func advanced(by duration: Duration) -> Instant {
-        Instant(nanosecondsSinceEpoch: nanosecondsSinceEpoch.addingReportingOverflow(duration.nanoseconds).overflow
-            ? (duration.nanoseconds > 0 ? .max : .min)
-            : nanosecondsSinceEpoch + duration.nanoseconds)
+        // `nanoseconds` once: it divides `Duration`'s 128-bit attoseconds (hundreds of instructions).
+        let nanoseconds = duration.nanoseconds
+        let (sum, overflow) = nanosecondsSinceEpoch.addingReportingOverflow(nanoseconds)
+        return Instant(nanosecondsSinceEpoch: overflow ? (nanoseconds > 0 ? .max : .min) : sum)
     }
 
     /// The duration from this instant to `other` (negative if `other` is earlier).

@@ -75,6 +75,12 @@ struct PublishedTables: Sendable {
     private static func publish(_ table: inout Published, segment: Segment, now: Instant, floor: Version) -> Bool {
         let version = max(table.version &+ 1, floor)
         var delta: TableCopy?
+        // Prefilter: most tables did not change since the last publish, and identical columns are
+        // what an empty diff (or, with a key held twice, equal multisets) would have found.
+        if table.segment.hasBitwiseIdenticalColumns(to: segment) {
+            table.confirmedAt = now
+            return false
+        }
         if table.segment.schema == segment.schema {
             if let (upserts, deletes) = try? table.segment.diff(to: segment) {
                 if upserts.isEmpty && deletes.isEmpty {
