@@ -26,7 +26,9 @@ extension TableStore {
         into actions: inout [RoleAction]
     ) -> Intake {
         var intake = Intake()
+        intake.reports.reserveCapacity(entries.count)
         var acked: [TableName] = relayed
+        acked.reserveCapacity(relayed.count + entries.count)
         var resyncs: [ResyncRequest] = []
         // The counters of the whole update, reported once (not once per table).
         var total = ApplyReport()
