@@ -8,8 +8,8 @@
 /// the TLA sends) and returns when it reports again. Configured tables are deferred to
 /// ``AggregatorChild``ren, which apply and combine them and hand them back; a child silent for
 /// `childDropAfter` (default `dropAfter`) is dropped the same way (its tables' rows vanish, named
-/// as dropped in the completeness figures, and return when it answers again). The completeness, deadline and
-/// silence bookkeeping is the internal `Collector` shared with ``ClusterProxy``.
+/// as dropped in the completeness figures, and return when it answers again). The completeness,
+/// deadline and silence bookkeeping is the internal `Collector` shared with ``ClusterProxy``.
 public struct Aggregator: Role {
     /// One cluster the TLA sees, with its redundant proxies in preference order.
     public struct ClusterSource: Sendable, Hashable {

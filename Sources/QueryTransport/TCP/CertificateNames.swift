@@ -58,7 +58,4 @@ struct CertificateNames: Sendable, Hashable {
             }
         }
     }
-
-    /// Every alternative name, in the order a mapping consults them: URIs, DNS names, emails.
-    var alternativeNames: [String] { uris + dnsNames + emails }
 }
