@@ -158,14 +158,17 @@ extension TableEntry: WireCodable {
 extension GenerationUpdate: WireCodable {
     public func encode(into writer: inout WireWriter) {
         generation.encode(into: &writer)
+        writer.writeVarint(sequence)
         writer.writeList(entries)
     }
 
     public init(from reader: inout WireReader) throws(QueryError) {
         let generation = try Generation(from: &reader)
+        let sequence = try reader.readVarint("update sequence")
         self.init(
             generation: generation,
-            entries: try reader.readList(TableEntry.self, minimumElementSize: 8, what: "entry count")
+            entries: try reader.readList(TableEntry.self, minimumElementSize: 8, what: "entry count"),
+            sequence: sequence
         )
     }
 }
@@ -230,6 +233,7 @@ extension Deferral: WireCodable {
         generation.encode(into: &writer)
         cluster.encode(into: &writer)
         proxy.encode(into: &writer)
+        writer.writeVarint(sequence)
         writer.writeList(entries)
     }
 
@@ -237,11 +241,13 @@ extension Deferral: WireCodable {
         let generation = try Generation(from: &reader)
         let cluster = try NodeID(from: &reader)
         let proxy = try NodeID(from: &reader)
+        let sequence = try reader.readVarint("update sequence")
         self.init(
             generation: generation,
             cluster: cluster,
             proxy: proxy,
-            entries: try reader.readList(TableEntry.self, minimumElementSize: 8, what: "entry count")
+            entries: try reader.readList(TableEntry.self, minimumElementSize: 8, what: "entry count"),
+            sequence: sequence
         )
     }
 }

@@ -7,7 +7,7 @@
 /// until its slot `t + δ2`; a cluster silent for `dropAfter` is dropped (its rows vanish from what
 /// the TLA sends) and returns when it reports again. Configured tables are deferred to
 /// ``AggregatorChild``ren, which apply and combine them and hand them back; a child silent for
-/// `childDropAfter` (default `dropAfter`) is dropped the same way (its tables' rows vanish, named
+/// `childDropAfter` (default two intervals) is dropped the same way (its tables' rows vanish, named
 /// as dropped in the completeness figures, and return when it answers again). The completeness,
 /// deadline and silence bookkeeping is the internal `Collector` shared with ``ClusterProxy``.
 public struct Aggregator: Role {
@@ -35,9 +35,10 @@ public struct Aggregator: Role {
         public var dropAfter: Duration
         /// An active proxy silent this long is replaced by the next. Default 1.25 intervals.
         public var failoverAfter: Duration
-        /// A child that has not answered for this long is dropped. Default `dropAfter`. A child
-        /// answers every generation and its combined rows stop changing while it is gone, so a
-        /// shorter time (a few intervals) bounds how stale they get beside fresh ones.
+        /// A child that has not answered for this long is dropped. Default two intervals (at most
+        /// `dropAfter`): a child answers every generation, and its combined rows stop changing while
+        /// it is gone, so waiting for `dropAfter` would serve a machine's rows that long after the
+        /// machine itself was dropped.
         public var childDropAfter: Duration
         /// How long forwarded interest lasts without refresh. Default three intervals.
         public var interestLease: Duration
@@ -77,7 +78,7 @@ public struct Aggregator: Role {
             self.schedule = schedule
             self.dropAfter = dropAfter
             self.failoverAfter = failoverAfter ?? schedule.interval * 5 / 4
-            self.childDropAfter = childDropAfter ?? dropAfter
+            self.childDropAfter = childDropAfter ?? min(dropAfter, schedule.interval * 2)
             self.interestLease = interestLease ?? schedule.interval * 3
             self.prewarm = prewarm
             self.deferred = deferred
@@ -124,6 +125,10 @@ public struct Aggregator: Role {
     private var deferredFigures: [TableName: TableCompleteness] = [:]
     private var deferredOrigins: [NodeID: NodeID] = [:]
     private var childReset: Set<NodeID> = []
+    /// Numbers the updates sent to SQL nodes.
+    private var sequencer = UpdateSequencer()
+    /// The newest update applied per proxy or child and table (duplicated or reordered ones are skipped).
+    private var sequences = SenderSequences()
 
     /// Creates a TLA.
     public init(id: NodeID, configuration: Configuration) {
@@ -200,6 +205,7 @@ public struct Aggregator: Role {
         case .timerFired, .peerDown, .publish, .query:
             break
         }
+        sequencer.stamp(&actions, now: now)
         return actions
     }
 
@@ -310,13 +316,16 @@ public struct Aggregator: Role {
         collector.heard(cluster, now: now, into: &actions)
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "tla"))
         let number = update.generation.number
+        let fresh = sequences.fresh(
+            update.entries, sequence: update.sequence, from: peer, now: now, forgetAfter: configuration.dropAfter)
+        if fresh.skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "tla")) }
         // Synced once every table asked for came in full since the failover or start: a full reply
         // to one table's resync does not make the cluster synced.
         collector.reported(
-            cluster, generation: number, inFull: update.entries.filter(\.replacesScope).map(\.table), wanted: forwarded)
+            cluster, generation: number, inFull: fresh.entries.filter(\.replacesScope).map(\.table), wanted: forwarded)
         var local: [TableEntry] = []
         var relayed: [NodeID: [TableEntry]] = [:]
-        for entry in update.entries {
+        for entry in fresh.entries {
             clusters[cluster]!.figures[entry.table] = entry.completeness
             if let child = configuration.deferred[entry.table] {
                 relayed[child, default: []].append(entry)
@@ -330,7 +339,8 @@ public struct Aggregator: Role {
                 generation: update.generation,
                 cluster: cluster,
                 proxy: peer,
-                entries: relayed[child]!
+                entries: relayed[child]!,
+                sequence: update.sequence
             )
             actions.append(.send(.deferral(deferral), to: child))
         }
@@ -360,9 +370,12 @@ public struct Aggregator: Role {
         childReset.remove(child)
         let returning = childSources.isDropped(child)
         childSources.heard(child, now: now, into: &actions)
-        for entry in update.entries { deferredFigures[entry.table] = entry.completeness }
+        let fresh = sequences.fresh(
+            update.entries, sequence: update.sequence, from: child, now: now, forgetAfter: configuration.childDropAfter)
+        if fresh.skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "tla")) }
+        for entry in fresh.entries { deferredFigures[entry.table] = entry.completeness }
         _ = store.intake(
-            update.entries,
+            fresh.entries,
             generation: update.generation.number,
             from: child,
             scope: { _ in child },
@@ -375,8 +388,8 @@ public struct Aggregator: Role {
         // A returning child's tables are listed even if its update carries no entry for them, so
         // receivers get its rows back.
         let deferredToChild = returning ? configuration.deferred.filter { $0.value == child }.map(\.key) : []
-        guard collector.sent >= number, !update.entries.isEmpty || !deferredToChild.isEmpty else { return }
-        let tables = Set(update.entries.map(\.table) + deferredToChild)
+        guard collector.sent >= number, !fresh.entries.isEmpty || !deferredToChild.isEmpty else { return }
+        let tables = Set(fresh.entries.map(\.table) + deferredToChild)
         for peer in receivers.keys.sorted() where !receivers[peer]!.standby {
             let live = receivers[peer]!.liveTables(at: now).filter { tables.contains($0) }
             guard !live.isEmpty else { continue }

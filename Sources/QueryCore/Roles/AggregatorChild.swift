@@ -51,6 +51,10 @@ public struct AggregatorChild: Role {
     private var lastRelayed: [NodeID: UInt64] = [:]
     /// Cluster → when something of it was last relayed here.
     private var lastRelayedAt: [NodeID: Instant] = [:]
+    /// Numbers the updates sent to the parent.
+    private var sequencer = UpdateSequencer()
+    /// The newest relayed update applied per proxy and table (duplicated or reordered ones are skipped).
+    private var sequences = SenderSequences()
     /// Table → cluster → the resync this child asked of that cluster and has not seen answered.
     private var awaitedResyncs: [TableName: [NodeID: AwaitedResync]] = [:]
 
@@ -92,8 +96,15 @@ public struct AggregatorChild: Role {
             return actions
         }
         switch message {
-        case .deferral(let deferral):
+        case .deferral(var deferral):
             lastRelayedAt[deferral.cluster] = now
+            let fresh = sequences.fresh(
+                deferral.entries, sequence: deferral.sequence, from: deferral.proxy, now: now,
+                forgetAfter: configuration.dropAfter)
+            if fresh.skipped > 0 {
+                actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "tla-child"))
+            }
+            deferral.entries = fresh.entries
             for entry in deferral.entries { figures[entry.table, default: [:]][deferral.cluster] = entry.completeness }
             requestFullState(deferral, into: &actions)
             let intake = store.intake(
@@ -150,6 +161,7 @@ public struct AggregatorChild: Role {
         default:
             break
         }
+        sequencer.stamp(&actions, now: now)
         return actions
     }
 

@@ -67,6 +67,10 @@ public struct ClusterProxy: Role {
     private var receivers: [NodeID: Downstream] = [:]
     private var forwarded: [TableName] = []
     private var lastForward: Instant?
+    /// Numbers the updates sent to TLAs.
+    private var sequencer = UpdateSequencer()
+    /// The newest update applied per machine and table (duplicated or reordered ones are skipped).
+    private var sequences = SenderSequences()
 
     /// Creates a proxy.
     public init(id: NodeID, configuration: Configuration) {
@@ -122,6 +126,7 @@ public struct ClusterProxy: Role {
         case .timerFired, .peerDown, .publish, .query:
             break
         }
+        sequencer.stamp(&actions, now: now)
         return actions
     }
 
@@ -173,8 +178,11 @@ public struct ClusterProxy: Role {
         let newest = collector.reported(
             peer, generation: update.generation.number, full: update.entries.allSatisfy { $0.replacesScope })
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
+        let fresh = sequences.fresh(
+            update.entries, sequence: update.sequence, from: peer, now: now, forgetAfter: configuration.dropAfter)
+        if fresh.skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "proxy")) }
         _ = store.intake(
-            update.entries,
+            fresh.entries,
             generation: update.generation.number,
             from: peer,
             scope: { _ in peer },

@@ -32,6 +32,8 @@ public struct EdgeAgent: Role {
     private var published = PublishedTables()
     /// The proxies that asked, sorted by node (a couple: a small array, not a dictionary).
     private var receivers: [(peer: NodeID, link: EdgeLink)] = []
+    /// Numbers the updates sent to proxies.
+    private var sequencer = UpdateSequencer()
 
     /// Creates an edge agent.
     public init(id: NodeID, configuration: Configuration = Configuration()) {
@@ -67,6 +69,7 @@ public struct EdgeAgent: Role {
         case .timerFired, .peerDown, .query:
             break
         }
+        sequencer.stamp(&actions, now: now)
         return actions
     }
 

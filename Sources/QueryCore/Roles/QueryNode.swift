@@ -105,6 +105,8 @@ public struct QueryNode: Role {
     private var figures: [TableName: TableCompleteness] = [:]
     private var tableGeneration: [TableName: Generation] = [:]
     private var newest: Generation?
+    /// The newest update applied per TLA and table (duplicated or reordered ones are skipped).
+    private var sequences = SenderSequences()
     private var catalog = SnapshotCatalog()
     /// Views computed for ``computedVersion``, each with what queries derived from it.
     private var computedViews: [TableName: (table: Table, derived: DerivedTableData)] = [:]
@@ -235,6 +237,11 @@ public struct QueryNode: Role {
         into actions: inout [RoleAction]
     ) {
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "sql"))
+        let fresh = sequences.fresh(
+            update.entries, sequence: update.sequence, from: peer, now: now, forgetAfter: configuration.failoverAfter)
+        if fresh.skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "sql")) }
+        var update = update
+        update.entries = fresh.entries
         let scope = id
         // The catalog shares each table with the store; let go of the tables this update changes
         // so applying it mutates them in place instead of copying every origin's slice (they are

@@ -71,7 +71,8 @@ import Testing
             .ack(TableAck(generation: 12, tables: ["processes"])),
             .resync(ResyncRequest(generation: 12, table: "processes", origins: ["edge:0.1"])),
             .redirect(Redirect(queryID: QueryID(5), tables: ["machines"], partition: "inventory", nodes: ["sql:3"])),
-            .deferral(Deferral(generation: generation, cluster: "cluster:0", proxy: "proxy:0.0", entries: [entry])),
+            .deferral(
+                Deferral(generation: generation, cluster: "cluster:0", proxy: "proxy:0.0", entries: [entry], sequence: 42)),
             .combine(
                 CombineRequest(
                     generation: generation,
@@ -116,7 +117,8 @@ import Testing
                 Message.update(
                     GenerationUpdate(
                         generation: Generation(number: 3, time: .seconds(20)),
-                        entries: [Self.entry]
+                        entries: [Self.entry],
+                        sequence: 1_700_000_000_123_456_789
                     )
                 ).encode()
             )
@@ -125,6 +127,7 @@ import Testing
             return
         }
         #expect(update.generation.number == 3)
+        #expect(update.sequence == 1_700_000_000_123_456_789)
         let entry = try #require(update.entries.first)
         #expect(entry.copies.map(\.origin) == ["edge:0.0", "edge:0.1"])
         #expect(entry.copies[0].copy.isFull && entry.copies[0].copy.version == 3)

@@ -9,12 +9,16 @@ public struct Deferral: Sendable {
     public var proxy: NodeID
     /// The deferred tables' entries.
     public var entries: [TableEntry]
+    /// The proxy's ``GenerationUpdate/sequence`` for the update the entries came in: the child
+    /// ignores a relayed entry older than one it applied from the same proxy.
+    public var sequence: UInt64
 
     /// Creates a deferral.
-    public init(generation: Generation, cluster: NodeID, proxy: NodeID, entries: [TableEntry]) {
+    public init(generation: Generation, cluster: NodeID, proxy: NodeID, entries: [TableEntry], sequence: UInt64 = 0) {
         self.generation = generation
         self.cluster = cluster
         self.proxy = proxy
         self.entries = entries
+        self.sequence = sequence
     }
 }

@@ -8,10 +8,16 @@ public struct GenerationUpdate: Sendable {
     public var generation: Generation
     /// One entry per requested table the sender has, sorted by table.
     public var entries: [TableEntry]
+    /// The sender's sequence number: every update a role sends has a larger one than the update it
+    /// sent before (``UpdateSequencer`` stamps it as the update leaves the role), so a receiver can
+    /// tell a duplicated or reordered update from a newer one of the same generation
+    /// (``SenderSequences``). `0`: not stamped (built by hand); always applied.
+    public var sequence: UInt64
 
     /// Creates an update.
-    public init(generation: Generation, entries: [TableEntry]) {
+    public init(generation: Generation, entries: [TableEntry], sequence: UInt64 = 0) {
         self.generation = generation
         self.entries = entries.count < 2 ? entries : entries.sorted { $0.table < $1.table }
+        self.sequence = sequence
     }
 }
