@@ -85,10 +85,10 @@ struct DeltaBenchmark: ParsableCommand {
         try figure("processes.apply", loop: "deltaLoopApply", calls: data.processesDeltas.count) {
             try deltaLoopApply(data.processesDeltas)
         }
-        try figure("processes.gather", loop: "deltaLoopGather", calls: data.processes.count) {
+        figure("processes.gather", loop: "deltaLoopGather", calls: data.processes.count) {
             deltaLoopGather(data.processes)
         }
-        try figure("processes.same_rows", loop: "deltaLoopSameRows", calls: data.processes.count) {
+        figure("processes.same_rows", loop: "deltaLoopSameRows", calls: data.processes.count) {
             deltaLoopSameRows(data.processes)
         }
         if only.map({ "processes.table_apply".contains($0) }) ?? true {

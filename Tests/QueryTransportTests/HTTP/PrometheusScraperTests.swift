@@ -22,9 +22,13 @@ import Testing
 
     @Test func scrapesAMetricsServerOverLoopback() async throws {
         let registry = PrometheusCollectorRegistry()
-        registry.makeCounter(name: "jobs_done", labels: [("queue", "a\"b")]).increment(by: Int64(3))
-        registry.makeGauge(name: "idle_jobs", labels: [("pool", "x")]).set(25.0)
-        registry.makeGauge(name: "idle_jobs", labels: [("pool", "y")]).set(4.0)
+        // Named through descriptors (the non-deprecated API); the help text adds `# HELP` lines,
+        // which the scraper must skip like the `# TYPE` lines.
+        let jobsDone = MetricNameDescriptor(metricName: "jobs_done", unitName: "", helpText: "Jobs finished.")
+        let idleJobs = MetricNameDescriptor(metricName: "idle_jobs", unitName: "", helpText: "Jobs waiting, per pool.")
+        registry.makeCounter(descriptor: jobsDone, labels: [("queue", "a\"b")]).increment(by: Int64(3))
+        registry.makeGauge(descriptor: idleJobs, labels: [("pool", "x")]).set(25.0)
+        registry.makeGauge(descriptor: idleJobs, labels: [("pool", "y")]).set(4.0)
         let server = MetricsServer(listen: Endpoint(host: "127.0.0.1", port: 0), registry: registry)
         let manager = QueryManager()
         try manager.registerMetric(
