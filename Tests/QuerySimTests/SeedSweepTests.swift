@@ -35,6 +35,11 @@ struct SeedSweepTests {
     @Test("lossy network", arguments: 1...3 as ClosedRange<UInt64>)
     func network(seed: UInt64) throws { try check(seed: seed, faults: FaultMix(network: true)) }
 
+    /// Whole clusters cut off, every proxy of a cluster or a TLA with its children crashed, the SQL
+    /// nodes cut off, a machine crashing twice: each seed draws one or two of these.
+    @Test("correlated failures", arguments: 1...4 as ClosedRange<UInt64>)
+    func correlated(seed: UInt64) throws { try check(seed: seed, faults: FaultMix(correlated: true)) }
+
     @Test("everything at once", arguments: 1...4 as ClosedRange<UInt64>)
     func mix(seed: UInt64) throws { try check(seed: seed, faults: .mix) }
 

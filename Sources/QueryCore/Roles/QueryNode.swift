@@ -154,6 +154,10 @@ public struct QueryNode: Role {
     /// The newest generation applied, if any.
     public var generation: Generation? { newest }
 
+    /// The newest generation `table` was updated in (it lags ``generation`` while a table deferred
+    /// to a TLA child is on its way, or while its updates are lost), if the table is held.
+    public func generation(of table: TableName) -> Generation? { tableGeneration[table] }
+
     /// The current snapshot (tables and view definitions).
     public var snapshot: SnapshotCatalog { catalog }
 
@@ -288,7 +292,7 @@ public struct QueryNode: Role {
         )
         for asker in pending.keys.sorted() {
             guard let waiting = pending[asker] else { continue }
-            if waiting.tables.allSatisfy({ catalog.tables[$0] != nil }) {
+            if waiting.tables.allSatisfy({ catalog.tables[$0] != nil }), !isLagging(waiting.tables) {
                 pending.removeValue(forKey: asker)
                 timers.removeValue(forKey: asker.timer)
                 actions.append(.cancelTimer(asker.timer))
@@ -346,7 +350,7 @@ public struct QueryNode: Role {
         }
         for table in tables { lastUse[table] = now }
         let missing = tables.filter { catalog.tables[$0] == nil }
-        guard !missing.isEmpty else {
+        guard !missing.isEmpty || isLagging(tables) else {
             run(request, for: asker, tables: tables, now: now, into: &actions)
             return
         }
@@ -368,7 +372,8 @@ public struct QueryNode: Role {
                     .debug,
                     "query waits for tables",
                     metadata: [
-                        "query.id": "\(request.id)", "tables": missing.map(\.rawValue).sorted().joined(separator: ","),
+                        "query.id": "\(request.id)",
+                        "tables": (missing.isEmpty ? tables : missing).map(\.rawValue).sorted().joined(separator: ","),
                     ]
                 )
             )
@@ -376,10 +381,43 @@ public struct QueryNode: Role {
         if !missing.isSubset(of: requested) { requestTables(now: now, into: &actions) }
     }
 
+    /// Whether some of `tables` lags more than one generation behind the newest of them. A table
+    /// deferred to a TLA child arrives in a second update a moment after the others, and after a
+    /// partition or failover that moment can separate generations far apart: a query waits for it
+    /// rather than join tables of snapshots minutes apart (answered when it arrives, or failed
+    /// after `queryTimeout`; lagging tables are asked for in full after two generations).
+    private func isLagging(_ tables: Set<TableName>) -> Bool {
+        guard tables.count > 1 else { return false }
+        var oldest = UInt64.max
+        var newest: UInt64 = 0
+        for table in tables {
+            guard let number = tableGeneration[table]?.number else { continue }
+            oldest = min(oldest, number)
+            newest = max(newest, number)
+        }
+        return oldest != .max && newest > oldest + 1
+    }
+
     private mutating func timeOut(_ asker: Asker, now: Instant, into actions: inout [RoleAction]) {
         guard let waiting = pending.removeValue(forKey: asker) else { return }
         let missing = waiting.tables.filter { catalog.tables[$0] == nil }.map { "'\($0)'" }.sorted()
         let from = activeAggregator.map { " from \($0)" } ?? " (no TLA configured)"
+        if missing.isEmpty {
+            let generations = waiting.tables.sorted().compactMap { table in
+                tableGeneration[table].map { "'\(table)' at \($0.number)" }
+            }
+            respond(
+                asker,
+                .failure(
+                    QueryError(
+                        .timeout,
+                        "query \(asker.id) timed out after \(configuration.queryTimeout.secondsDouble) s waiting for its "
+                            + "tables to reach one generation (\(generations.joined(separator: ", "))): updates of the "
+                            + "lagging ones have not arrived\(from)"
+                    )),
+                into: &actions)
+            return
+        }
         let error = QueryError(
             .timeout,
             "query \(asker.id) timed out after \(configuration.queryTimeout.secondsDouble) s waiting for table(s) "

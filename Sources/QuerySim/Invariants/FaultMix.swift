@@ -8,13 +8,21 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
     public var network: Bool
     /// Clock skew on every node.
     public var skew: Bool
+    /// Failures of related nodes together: a whole cluster cut off, both proxies of a cluster
+    /// crashed, a TLA crashed with its children, every TLA cut off from the SQL nodes, a machine
+    /// crashed twice in a row.
+    public var correlated: Bool
 
     /// Creates a mix.
-    public init(crashes: Bool = false, partitions: Bool = false, network: Bool = false, skew: Bool = false) {
+    public init(
+        crashes: Bool = false, partitions: Bool = false, network: Bool = false, skew: Bool = false,
+        correlated: Bool = false
+    ) {
         self.crashes = crashes
         self.partitions = partitions
         self.network = network
         self.skew = skew
+        self.correlated = correlated
     }
 
     /// No faults.
@@ -23,9 +31,10 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
     public static let mix = FaultMix(crashes: true, partitions: true, network: true, skew: true)
 
     /// The names accepted by ``init(parsing:)``.
-    public static let names = ["none", "mix", "crash", "partition", "network", "skew"]
+    public static let names = ["none", "mix", "crash", "partition", "network", "skew", "correlated"]
 
-    /// Parses `mix`, `none`, or a comma-separated list of `crash`, `partition`, `network`, `skew`.
+    /// Parses `mix`, `none`, or a comma-separated list of `crash`, `partition`, `network`, `skew`,
+    /// `correlated`.
     public init?(parsing text: String) {
         var mix = FaultMix()
         for part in text.split(separator: ",").map({ String($0.filter { $0 != " " }) }) {
@@ -36,6 +45,7 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
             case "partition", "partitions": mix.partitions = true
             case "network", "loss": mix.network = true
             case "skew": mix.skew = true
+            case "correlated": mix.correlated = true
             default: return nil
             }
         }
@@ -44,7 +54,10 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         if self == .mix { return "mix" }
-        let parts = [crashes ? "crash" : nil, partitions ? "partition" : nil, network ? "network" : nil, skew ? "skew" : nil]
+        let parts = [
+            crashes ? "crash" : nil, partitions ? "partition" : nil, network ? "network" : nil, skew ? "skew" : nil,
+            correlated ? "correlated" : nil,
+        ]
             .compactMap { $0 }
         return parts.isEmpty ? "none" : parts.joined(separator: ",")
     }

@@ -4,8 +4,9 @@ public import QueryCore
 ///
 /// - **version monotonicity**: per receiver, table and origin, the version held never decreases
 ///   (across drops and returns; a crashed receiver starts afresh);
-/// - **drop after timeout**: a SQL node's snapshot whose generation started more than `dropAfter`
-///   (plus slack) after a machine went silent holds none of that machine's rows;
+/// - **drop after timeout**: a table in a SQL node's snapshot, as of the generation it was last
+///   updated in, holds none of the rows of a machine that went silent more than `dropAfter` (plus
+///   slack) before that generation started;
 /// - **snapshot spread**: the publish times behind an answer lie within a bound;
 /// - **every query answered or cleanly failed** (at ``finish(quietSince:)``), never twice;
 /// - **eventual arrival after heal** (at ``finish(quietSince:)``): after a quiet period every live
@@ -111,9 +112,12 @@ public final class InvariantChecker {
     }
 
     private func checkDrops(_ node: QueryNode, tables: [(TableName, Table)]) {
-        guard let generation = node.generation, let simulation else { return }
+        guard let simulation else { return }
         let limit = configuration.dropAfter + dropSlack
         for (name, table) in tables {
+            // Each table as of the generation it was last updated in: a query reads it as that
+            // generation (and waits rather than join it with tables more than one generation newer).
+            guard let generation = node.generation(of: name) ?? node.generation else { continue }
             for origin in table.sortedOrigins {
                 guard let since = simulation.silentSince(origin), generation.time > since + limit else { continue }
                 record(

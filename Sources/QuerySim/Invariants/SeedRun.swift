@@ -136,6 +136,51 @@ public struct SeedRun {
                 }
             }
         }
+        if faults.correlated {
+            for _ in 0..<pick(1...2) {
+                let from = time(start, end - 20)
+                let to = min(from + time(5, dropAfter * 2.5), end)
+                let c = pick(0...(shape.clusters - 1))
+                let clusterProxies = (0..<shape.proxiesPerCluster).map { FleetShape.proxy(c, $0) }
+                switch pick(0...4) {
+                case 0:
+                    // A whole cluster (its machines and proxies) cut off from the rest.
+                    let group = (0..<shape.machinesPerCluster).map { FleetShape.edge(c, $0) } + clusterProxies
+                    script.append("\(format3(from))s partition cluster \(c) \(group), \(format3(to))s heal")
+                    sim.schedule(at: at(from)) { $0.partition(group) }
+                    sim.schedule(at: at(to)) { $0.heal(group) }
+                case 1:
+                    // Every proxy of a cluster crashed at once.
+                    script.append("\(format3(from))s kill \(clusterProxies), \(format3(to))s restart")
+                    sim.schedule(at: at(from)) { sim in for node in clusterProxies { sim.crash(node) } }
+                    sim.schedule(at: at(to)) { sim in for node in clusterProxies { sim.restart(node) } }
+                case 2:
+                    // A TLA crashed together with its children.
+                    let a = pick(0...(shape.aggregators - 1))
+                    let group = [FleetShape.aggregator(a)] + (0..<shape.childrenPerAggregator).map { FleetShape.child(a, $0) }
+                    script.append("\(format3(from))s kill \(group), \(format3(to))s restart")
+                    sim.schedule(at: at(from)) { sim in for node in group { sim.crash(node) } }
+                    sim.schedule(at: at(to)) { sim in for node in group { sim.restart(node) } }
+                case 3:
+                    // The SQL nodes cut off from every TLA for a while.
+                    script.append("\(format3(from))s partition \(sqlNodes), \(format3(to))s heal")
+                    sim.schedule(at: at(from)) { $0.partition(sqlNodes) }
+                    sim.schedule(at: at(to)) { $0.heal(sqlNodes) }
+                default:
+                    // A machine that crashes, comes back briefly and crashes again.
+                    let node = draw(edges)
+                    let back = min(from + time(5, dropAfter * 1.5), end - 10)
+                    let again = min(back + time(1, 3 * interval), end - 5)
+                    let up = min(again + time(5, dropAfter * 2), end)
+                    script.append(
+                        "\(format3(from))s kill \(node), \(format3(back))s restart, \(format3(again))s kill, \(format3(up))s restart")
+                    sim.schedule(at: at(from)) { $0.crash(node) }
+                    sim.schedule(at: at(back)) { $0.restart(node) }
+                    sim.schedule(at: at(again)) { $0.crash(node) }
+                    sim.schedule(at: at(up)) { $0.restart(node) }
+                }
+            }
+        }
         // Queries throughout, at random SQL nodes.
         var t = start
         while t < end + 6 * interval {

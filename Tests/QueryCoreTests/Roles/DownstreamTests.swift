@@ -142,6 +142,31 @@ import Testing
         #expect(sender.entry([other], 3).removed.isEmpty)
     }
 
+    /// Seed 1518 (`query-sim --seeds 1518 --faults mix`): a SQL node failed over to another TLA, whose
+    /// first entry of a table (replacing the node's scope, which still held rows from the old TLA)
+    /// was lost. The next entry listed every origin but merged, so rows of a machine dropped since
+    /// stayed. Every entry replaces the scope until one that did is acknowledged.
+    @Test func aLostScopeReplacementIsRepeatedUntilAcknowledged() throws {
+        let origin = Self.origins[0], other = Self.origins[1]
+        var sender = try OneReceiver(publishing: [origin, other])
+        #expect(sender.entry([origin, other], 1).replacesScope)
+        // Lost, with its acknowledgement: generation 2 still replaces, and so does 3.
+        let second = sender.entry([origin, other], 2)
+        #expect(second.replacesScope && second.copies.count == 2, "\(Self.shape(second))")
+        #expect(sender.entry([origin, other], 3).replacesScope)
+        // An acknowledgement of an entry that replaced ends it (here generation 3's).
+        sender.acknowledge(3)
+        let fourth = sender.entry([origin, other], 4)
+        #expect(!fourth.replacesScope && fourth.copies.isEmpty, "\(Self.shape(fourth))")
+        // After a reset request the first entry replaces again, and again until acknowledged.
+        sender.downstream.record(
+            TableRequest(tables: [sender.table], lease: .seconds(60), reset: true, standby: false), now: sender.now)
+        #expect(sender.entry([origin, other], 5).replacesScope)
+        #expect(sender.entry([origin, other], 6).replacesScope)
+        sender.acknowledge(6)
+        #expect(!sender.entry([origin, other], 7).replacesScope)
+    }
+
     /// Seed 192: a resync reply and a later entry of the same generation may reach the receiver in
     /// either order (the reply, replacing the scope, could remove what the later entry added), so
     /// the next generation's entry replaces the receiver's scope instead of trusting either order.

@@ -30,6 +30,10 @@ struct ReferenceDownstream: Sendable {
     /// Tables sent at least once; the first entry of a table always replaces the receiver's scope
     /// (a restarted sender must not leave behind origins it no longer knows).
     var everSent: Set<TableName> = []
+    /// Tables whose every entry replaces the receiver's scope until one that did is acknowledged.
+    var replaceUntilAcknowledged: Set<TableName> = []
+    /// Generation → the tables whose pending entry replaced the receiver's scope.
+    var pendingReplaced: [UInt64: Set<TableName>] = [:]
     /// When the receiver last asked for anything.
     var lastRequest: Instant
 
@@ -53,6 +57,7 @@ struct ReferenceDownstream: Sendable {
             acked.removeAll()
             ackedGeneration.removeAll()
             pending.removeAll()
+            pendingReplaced.removeAll()
             replaceScope.formUnion(request.tables)
         }
     }
@@ -64,6 +69,7 @@ struct ReferenceDownstream: Sendable {
         acked.removeAll()
         ackedGeneration.removeAll()
         pending.removeAll()
+        pendingReplaced.removeAll()
         replaceScope.formUnion(interest.keys)
     }
 
@@ -91,9 +97,13 @@ struct ReferenceDownstream: Sendable {
         generation: UInt64,
         merge: Bool = false
     ) -> TableEntry {
-        let replaces = replaceScope.contains(table) || !everSent.contains(table)
+        let replaces =
+            replaceScope.contains(table) || !everSent.contains(table) || replaceUntilAcknowledged.contains(table)
         everSent.insert(table)
-        if replaces { acked[table] = [:] }
+        if replaces {
+            acked[table] = [:]
+            replaceUntilAcknowledged.insert(table)
+        }
         let held = acked[table] ?? [:]
         var copies: [OriginCopy] = []
         var changes: [Change] = []
@@ -132,12 +142,19 @@ struct ReferenceDownstream: Sendable {
         if merge, let earlier = pending[generation]?[table] {
             orderUnknown = replaces || !earlier.isEmpty || !changes.isEmpty
             pending[generation, default: [:]][table] = earlier + changes
+            if !replaces { pendingReplaced[generation]?.remove(table) }
         } else {
             pending[generation, default: [:]][table] = changes
+            if replaces {
+                pendingReplaced[generation, default: []].insert(table)
+            } else {
+                pendingReplaced[generation]?.remove(table)
+            }
         }
         if generation > ReferenceDownstream.pendingDepth {
             for old in pending.keys where old + ReferenceDownstream.pendingDepth < generation {
                 pending.removeValue(forKey: old)
+                pendingReplaced.removeValue(forKey: old)
             }
         }
         replaceScope.remove(table)
@@ -158,6 +175,7 @@ struct ReferenceDownstream: Sendable {
             if let newest = ackedGeneration[table], generation < newest { continue }
             guard let changes = pending[generation]?[table] else { continue }
             ackedGeneration[table] = generation
+            if pendingReplaced[generation]?.contains(table) == true { replaceUntilAcknowledged.remove(table) }
             // Mutate in place: a copy of the table's acknowledged versions (one per origin, up to a
             // whole fleet at a TLA) would be duplicated on every acknowledgement.
             if acked[table] == nil { acked[table] = [:] }
@@ -165,8 +183,12 @@ struct ReferenceDownstream: Sendable {
                 acked[table]![change.origin] = change.version
             }
             pending[generation]?[table] = nil
+            pendingReplaced[generation]?.remove(table)
             // Older unacknowledged updates are superseded (this one listed every difference).
-            for older in pending.keys where older < generation { pending[older]?[table] = nil }
+            for older in pending.keys where older < generation {
+                pending[older]?[table] = nil
+                pendingReplaced[older]?.remove(table)
+            }
         }
     }
 
@@ -176,6 +198,7 @@ struct ReferenceDownstream: Sendable {
         if request.origins.isEmpty {
             acked[request.table] = [:]
             pending[generation]?[request.table] = nil
+            pendingReplaced[generation]?.remove(request.table)
             replaceScope.insert(request.table)
             return
         }

@@ -47,9 +47,11 @@ struct Downstream: Sendable {
         /// Sent at least once; the first entry of a table always replaces the receiver's scope (a
         /// restarted sender must not leave behind origins it no longer knows).
         var everSent = false
-        /// Every entry replaces the receiver's scope until one that did is acknowledged: what was
-        /// known about the receiver was forgotten on the sender's side (its slots were reassigned),
-        /// so the receiver would not know to ask for a reset if that entry were lost.
+        /// Every entry replaces the receiver's scope until one that did is acknowledged. Set by every
+        /// entry that replaces (the first one, one after a reset or resync, one after the sender's
+        /// slots were reassigned): if that entry is lost, the next one, which lists every origin,
+        /// must still remove what the receiver holds in that scope from elsewhere (from the TLA or
+        /// proxy it used before a failover, or from before this sender restarted).
         var replaceUntilAcknowledged = false
 
         /// The version acknowledged for the origin in `slot`.
@@ -227,7 +229,10 @@ struct Downstream: Sendable {
         }
         let replaces = state.replaceScope || !state.everSent || state.replaceUntilAcknowledged
         state.everSent = true
-        if replaces { state.clearAcked() }
+        if replaces {
+            state.clearAcked()
+            state.replaceUntilAcknowledged = true
+        }
         var copies: [OriginCopy] = []
         var changes: [Change] = []
         var heldAndIncluded = 0

@@ -16,13 +16,16 @@ struct EdgeLink: Sendable {
         var acked: Version?
         /// The newest generation acknowledged (older acknowledgements are ignored).
         var ackedGeneration: UInt64?
-        /// What the unacknowledged updates carried, oldest generation first: the version sent, or
-        /// `nil` when an update carried no copy.
-        var pending: [(generation: UInt64, version: Version?)] = []
+        /// What the unacknowledged updates carried, oldest generation first: the version sent (or
+        /// `nil` when an update carried no copy) and whether the entry replaced the receiver's scope.
+        var pending: [(generation: UInt64, version: Version?, replaced: Bool)] = []
         /// The next entry replaces the receiver's scope (after a reset, a lapse or a full resync).
         var replaceScope = false
         /// Sent at least once; the first entry of a table always replaces the receiver's scope.
         var everSent = false
+        /// Every entry replaces the receiver's scope until one that did is acknowledged (as in
+        /// ``Downstream``).
+        var replaceUntilAcknowledged = false
 
         init(name: TableName) { self.name = name }
 
@@ -124,7 +127,7 @@ struct EdgeLink: Sendable {
 
     /// ``basis(of:)`` for the table at `index` of ``tables``.
     func basis(at index: Int) -> (acked: Version?, replaces: Bool) {
-        let replaces = tables[index].replaceScope || !tables[index].everSent
+        let replaces = tables[index].replaceScope || !tables[index].everSent || tables[index].replaceUntilAcknowledged
         return (replaces ? nil : tables[index].acked, replaces)
     }
 
@@ -141,8 +144,11 @@ struct EdgeLink: Sendable {
 
     /// ``sent(_:version:generation:merge:)`` for the table at `i` of ``tables``.
     mutating func sent(at i: Int, version sent: Version?, generation: UInt64, merge: Bool) {
-        let replaces = tables[i].replaceScope || !tables[i].everSent
-        if replaces { tables[i].acked = nil }
+        let replaces = tables[i].replaceScope || !tables[i].everSent || tables[i].replaceUntilAcknowledged
+        if replaces {
+            tables[i].acked = nil
+            tables[i].replaceUntilAcknowledged = true
+        }
         tables[i].everSent = true
         // As in ``Downstream/entry``: a second entry of one generation may arrive in either order,
         // so the next one replaces the receiver's scope.
@@ -151,11 +157,13 @@ struct EdgeLink: Sendable {
             if merge {
                 orderUnknown = replaces || sent != nil || tables[i].pending[index].version != nil
                 if let sent { tables[i].pending[index].version = sent }
+                tables[i].pending[index].replaced = tables[i].pending[index].replaced && replaces
             } else {
                 tables[i].pending[index].version = sent
+                tables[i].pending[index].replaced = replaces
             }
         } else {
-            tables[i].pending.append((generation, sent))
+            tables[i].pending.append((generation, sent, replaces))
         }
         tables[i].replaceScope = orderUnknown
     }
@@ -168,6 +176,7 @@ struct EdgeLink: Sendable {
             if let newest = tables[i].ackedGeneration, generation < newest { continue }
             guard let index = tables[i].pendingIndex(generation) else { continue }
             tables[i].ackedGeneration = generation
+            if tables[i].pending[index].replaced { tables[i].replaceUntilAcknowledged = false }
             if !excludingSelf, let version = tables[i].pending[index].version { tables[i].acked = version }
             // Older unacknowledged updates are superseded, as in ``Downstream/acknowledge``.
             tables[i].pending.removeAll { $0.generation <= generation }
