@@ -132,7 +132,6 @@ public final class StreamEngine {
         /// Triggers produced and not yet handed out.
         var pending = StreamOutputBuffer()
         var sequence: UInt64 = 0
-        var matchBuffer: [Int32] = []
         var now: Instant?
     }
 
@@ -594,12 +593,7 @@ public final class StreamEngine {
         route.namedWindow?.consume(event, engine: self)
         let filters = route.filters
         if filters.count == 0 { return }
-        // The buffer is taken out while consumers run, so a nested route gets its own.
-        var matches: [Int32] = []
-        swap(&matches, &state.pointee.matchBuffer)
-        filters.matches(event, into: &matches)
-        filters.deliver(event, to: matches, engine: self)
-        swap(&matches, &state.pointee.matchBuffer)
+        filters.route(event, engine: self)
     }
 
     func register(_ statement: StatementID, stream: Int, consumer: any EventConsumer, filter: CompiledExpression?) {
