@@ -201,7 +201,8 @@ struct FlatAggregationState {
         if shared.pointee.lastSequence == event.sequence {
             (group, position) = (shared.pointee.lastGroup, shared.pointee.lastPosition)
         } else {
-            (group, position) = view.enterFirst(event, now: now)
+            // Called without a retain: the input holds the view.
+            (group, position) = Unmanaged.passUnretained(view)._withUnsafeGuaranteedRef { $0.enterFirst(event, now: now) }
         }
         let end = position >= 0 ? position : shared.pointee.base &+ shared.pointee.entries.count
         var leaving = 0
