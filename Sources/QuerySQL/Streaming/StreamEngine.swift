@@ -132,7 +132,6 @@ public final class StreamEngine {
         /// Triggers produced and not yet handed out.
         var pending = StreamOutputBuffer()
         var sequence: UInt64 = 0
-        var matchBuffer: [Int32] = []
         var now: Instant?
     }
 
@@ -552,14 +551,17 @@ public final class StreamEngine {
                     bestQueue = i
                 }
             }
-            var queue: ExpiryQueue? = bestQueue >= 0 && best <= limit ? state.pointee.expiryQueues[bestQueue] : nil
+            // Unmanaged: the engine holds its expiry queues for its whole life, so firing one
+            // needs no retain.
+            var queue: Unmanaged<ExpiryQueue>? =
+                bestQueue >= 0 && best <= limit ? Unmanaged.passUnretained(state.pointee.expiryQueues[bestQueue]) : nil
             let top = state.pointee.timers.firstDeadline
             if let top, top.nanosecondsSinceEpoch <= best { queue = nil }
             if queue == nil, top == nil || top! > time { return }
             if let queue {
                 let at = Instant(nanosecondsSinceEpoch: best)
                 if now == nil || at > now! { now = at }
-                queue.fireFirst(at: at, engine: self)
+                queue._withUnsafeGuaranteedRef { $0.fireFirst(at: at, engine: self) }
                 flushPatterns()
                 drain()
                 continue
@@ -592,14 +594,12 @@ public final class StreamEngine {
     private func route(_ event: Event) {
         let route = state.pointee.routes[event.stream]
         route.namedWindow?.consume(event, engine: self)
-        let filters = route.filters
-        if filters.count == 0 { return }
-        // The buffer is taken out while consumers run, so a nested route gets its own.
-        var matches: [Int32] = []
-        swap(&matches, &state.pointee.matchBuffer)
-        filters.matches(event, into: &matches)
-        filters.deliver(event, to: matches, engine: self)
-        swap(&matches, &state.pointee.matchBuffer)
+        // Through `Unmanaged`: the stream type holds its index (see `StreamRoute`), so the calls
+        // need no retain.
+        Unmanaged.passUnretained(route.filters)._withUnsafeGuaranteedRef { filters in
+            if filters.count == 0 { return }
+            filters.route(event, engine: self)
+        }
     }
 
     func register(_ statement: StatementID, stream: Int, consumer: any EventConsumer, filter: CompiledExpression?) {

@@ -87,17 +87,23 @@ final class AggregatingInput: EventConsumer {
 
     func consume(_ event: Event, engine: StreamEngine) {
         guard let now = engine.now else { return }
-        let (rows, entered) = state.consume(event, now: now)
+        let entered = state.consume(event, now: now)
         if entered, case .time(let d) = window {
             expiry?.push(deadline: now.nanosecondsSinceEpoch &+ d, slot: expirySlot)
         }
-        if !rows.isEmpty { engine.emit(statement, rows: rows) }
+        if state.hasRows { emitRows(engine) }
     }
 
     /// Called by the expiry queue when a deadline of this input's window passed.
     func expire(at time: Instant, engine: StreamEngine) {
-        let rows = state.expire(at: time)
-        if !rows.isEmpty { engine.emit(statement, rows: rows) }
+        state.expire(at: time)
+        if state.hasRows { emitRows(engine) }
+    }
+
+    @inline(never)
+    private func emitRows(_ engine: StreamEngine) {
+        let rows = state.takeRows()
+        engine.emit(statement, rows: rows)
     }
 
     /// The number of live groups (tests).

@@ -59,16 +59,19 @@ final class AggregationView {
         let representativeKeyField: Int?
         var groups: GroupTable
         var keyScratch: [Value]
-        var entries = FlatRing(filler: Entry(time: 0, group: -1, sequence: 0))
+        /// Plain storage (no uniqueness check per append or removal), freed with the view.
+        var entries = PlainRing<Entry>()
         /// The absolute position of the oldest held entry (positions count every entry ever held).
         var base = 0
-        /// Held entries per group number.
-        var held: [Int32] = []
+        /// Held entries per group number (plain storage: no uniqueness check per write; freed
+        /// with the view).
+        var held = PlainBuffer<Int32>()
         var representatives: [Event?] = []
         /// The representative's key value per group, when ``representativeKeyField`` is set.
         var representativeKeys: [Value] = []
-        /// Per attached statement, the absolute position of its oldest entry; `Int.max` once detached.
-        var cursors: [Int] = []
+        /// Per attached statement, the absolute position of its oldest entry; `Int.max` once
+        /// detached (plain storage, read by every ``trim()``; freed with the view).
+        var cursors = PlainBuffer<Int>(capacity: 4)
         var attached = 0
         /// The last event entered (sequence numbers start at 1), its group and position (-1: not held).
         var lastSequence: UInt64 = 0
@@ -76,9 +79,16 @@ final class AggregationView {
         var lastPosition = -1
 
         /// Drops the entries before every attached cursor, releasing groups left without entries.
+        @inline(__always)
         mutating func trim() {
             var low = Int.max
-            for c in cursors where c < low { low = c }
+            for i in 0..<cursors.count where cursors[i] < low { low = cursors[i] }
+            if base < low && !entries.isEmpty { drop(before: low) }
+        }
+
+        /// Drops the entries before absolute position `low`.
+        @inline(never)
+        private mutating func drop(before low: Int) {
             while base < low && !entries.isEmpty {
                 let entry = entries.removeFirst()
                 base &+= 1
@@ -102,6 +112,9 @@ final class AggregationView {
     }
 
     deinit {
+        storage.pointee.held.free()
+        storage.pointee.cursors.free()
+        storage.pointee.entries.free()
         storage.deinitialize(count: 1)
         storage.deallocate()
     }

@@ -18,13 +18,13 @@ final class ExpiryQueue {
     /// input is alive; inputs are neither stopped nor released while a deadline fires (consumers
     /// do not add or remove statements).
     private struct Bound {
-        unowned(unsafe) let input: AggregatingInput
+        let input: Unmanaged<AggregatingInput>
     }
 
     /// The mutable state, in one stored property so each operation is one exclusive access.
     private struct State {
         var inputs: [Bound?] = []
-        var pending = FlatRing(filler: Pending(deadline: 0, slot: -1))
+        var pending = PlainRing<Pending>()
     }
 
     let duration: Int64
@@ -35,13 +35,15 @@ final class ExpiryQueue {
 
     init(duration: Int64) { self.duration = duration }
 
+    deinit { state.pending.free() }
+
     /// A slot for an input that is being created.
     func reserveSlot() -> Int32 {
         state.inputs.append(nil)
         return Int32(state.inputs.count - 1)
     }
 
-    func bind(_ slot: Int32, to input: AggregatingInput) { state.inputs[Int(slot)] = Bound(input: input) }
+    func bind(_ slot: Int32, to input: AggregatingInput) { state.inputs[Int(slot)] = Bound(input: .passUnretained(input)) }
 
     /// Forgets a stopped input: its pending deadlines fire nothing (the input's statement may
     /// be gone, so the input must not be asked about it any more).
@@ -65,19 +67,16 @@ final class ExpiryQueue {
     /// than once per input.
     func fireFirst(at time: Instant, engine: StreamEngine) {
         guard !state.pending.isEmpty else { return }
-        let first = state.pending.removeFirst()
-        var input = state.inputs[Int(first.slot)]
-        while true {
+        let deadline = state.pending.first.deadline
+        while !state.pending.isEmpty, state.pending.first.deadline == deadline {
             // Deadlines of stopped (unbound) inputs are skipped.
-            while input == nil, !state.pending.isEmpty, state.pending.first.deadline == first.deadline {
-                input = state.inputs[Int(state.pending.removeFirst().slot)]
+            guard let bound = state.inputs[Int(state.pending.removeFirst().slot)] else { continue }
+            // Called without a retain: a bound input is alive (see `Bound`).
+            let inserts = bound.input._withUnsafeGuaranteedRef { input -> Bool in
+                input.expire(at: time, engine: engine)
+                return input.insertsIntoStream
             }
-            guard let current = input?.input else { break }
-            current.expire(at: time, engine: engine)
-            guard !current.insertsIntoStream, !state.pending.isEmpty,
-                state.pending.first.deadline == first.deadline
-            else { break }
-            input = state.inputs[Int(state.pending.removeFirst().slot)]
+            if inserts { break }
         }
     }
 }

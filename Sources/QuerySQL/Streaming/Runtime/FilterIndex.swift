@@ -281,7 +281,7 @@ final class FilterIndex {
             return true
         }
 
-        mutating func matches(_ event: Event, into result: inout [Int32]) {
+        mutating func matches(_ event: Event, into result: inout PlainBuffer<Int32>) {
             evaluations &+= collect(event, into: &result)
         }
 
@@ -290,8 +290,8 @@ final class FilterIndex {
         /// pointer: indexing `tables` while `self` is being mutated would copy a whole table, with
         /// a retain and a release of each of its arrays.)
         @inline(__always)
-        func collect(_ event: Event, into result: inout [Int32]) -> Int {
-            if !result.isEmpty { result.removeAll(keepingCapacity: true) }
+        func collect(_ event: Event, into result: inout PlainBuffer<Int32>) -> Int {
+            result.removeAll()
             // Each list is in registration order; only results gathered from several lists need sorting.
             var lists = 0
             var evaluated = 0
@@ -340,9 +340,23 @@ final class FilterIndex {
         return p
     }()
 
+    /// The entries matching the event being delivered (reused; see ``route(_:engine:)``).
+    private let scratch: UnsafeMutablePointer<PlainBuffer<Int32>> = {
+        let p = UnsafeMutablePointer<PlainBuffer<Int32>>.allocate(capacity: 1)
+        p.initialize(to: PlainBuffer(capacity: 16))
+        return p
+    }()
+    /// Whether ``scratch`` is in use (an event is being delivered).
+    /// Unchecked at run time: only ``route(_:engine:)`` touches it, in instantaneous accesses on
+    /// the engine's one task.
+    @exclusivity(unchecked) private var delivering = false
+
     deinit {
         storage.deinitialize(count: 1)
         storage.deallocate()
+        scratch.pointee.free()
+        scratch.deinitialize(count: 1)
+        scratch.deallocate()
     }
 
     /// The number of registered filters.
@@ -369,22 +383,61 @@ final class FilterIndex {
     /// statements).
     struct Target {
         unowned(unsafe) let consumer: any EventConsumer
+        /// The same consumer when it is one of the two common kinds, called directly (no
+        /// protocol dispatch, and no retain for the call).
+        let aggregating: Unmanaged<AggregatingInput>?
+        let input: Unmanaged<StreamInput>?
+
+        init(consumer: any EventConsumer) {
+            self.consumer = consumer
+            aggregating = (consumer as? AggregatingInput).map { Unmanaged.passUnretained($0) }
+            input = (consumer as? StreamInput).map { Unmanaged.passUnretained($0) }
+        }
+    }
+
+    /// Hands `event` to the consumers whose filters accept it, in registration order.
+    @inline(__always)
+    func route(_ event: Event, engine: StreamEngine) {
+        if delivering {
+            // Delivered from within a delivery: a buffer of its own.
+            var own = PlainBuffer<Int32>(capacity: 16)
+            storage.pointee.matches(event, into: &own)
+            deliver(event, to: own, engine: engine)
+            own.free()
+            return
+        }
+        delivering = true
+        storage.pointee.matches(event, into: &scratch.pointee)
+        deliver(event, to: scratch.pointee, engine: engine)
+        delivering = false
     }
 
     /// Hands `event` to the consumers of `entries`, in order.
     @inline(__always)
-    func deliver(_ event: Event, to entries: [Int32], engine: StreamEngine) {
-        for entry in entries { storage.pointee.targets[Int(entry)].consumer.consume(event, engine: engine) }
+    private func deliver(_ event: Event, to entries: PlainBuffer<Int32>, engine: StreamEngine) {
+        for i in 0..<entries.count {
+            // The target is used without a retain: the index holds the consumer strongly.
+            let target = storage.pointee.targets[Int(entries[i])]
+            if let aggregating = target.aggregating {
+                aggregating._withUnsafeGuaranteedRef { $0.consume(event, engine: engine) }
+            } else if let input = target.input {
+                input._withUnsafeGuaranteedRef { $0.consume(event, engine: engine) }
+            } else {
+                target.consumer.consume(event, engine: engine)
+            }
+        }
     }
 
     /// The consumer of entry `entry`.
     @inline(__always)
     func consumer(_ entry: Int32) -> any EventConsumer { storage.pointee.consumers[Int(entry)] }
 
-    /// The entries whose filters accept `event`, in registration order.
-    @inline(__always)
+    /// The entries whose filters accept `event`, in registration order (tests).
     func matches(_ event: Event, into result: inout [Int32]) {
-        storage.pointee.matches(event, into: &result)
+        var found = PlainBuffer<Int32>(capacity: 16)
+        storage.pointee.matches(event, into: &found)
+        result = (0..<found.count).map { found[$0] }
+        found.free()
     }
 }
 

@@ -65,6 +65,8 @@ struct FlatAggregationState {
     /// The other conjuncts of `HAVING`, evaluated after the comparisons (conjuncts are pure, so
     /// the order does not change the result).
     private let havingGeneral: [CompiledExpression]
+    /// Whether `HAVING` has conjuncts other than ``numericHaving``.
+    private let hasOtherHaving: Bool
     private let selectExpressions: [CompiledExpression]
     private let fifo: Bool
     private let retains: Bool
@@ -154,6 +156,7 @@ struct FlatAggregationState {
             }
         }
         numericHaving = numeric
+        hasOtherHaving = !slots.isEmpty || !general.isEmpty
         havingSlots = slots
         havingTests = tests
         havingConstants = constants
@@ -188,16 +191,18 @@ struct FlatAggregationState {
 
     // MARK: Events
 
-    /// Returns the result rows and whether the event entered a time window (so needs an expiry).
-    mutating func consume(_ event: Event, now: Instant) -> ([[Value]], Bool) {
-        if stopped { return ([], false) }
+    /// Enters `event`; returns whether it entered a time window (so needs an expiry). Result rows
+    /// are left in ``rows`` (see ``takeRows()``).
+    mutating func consume(_ event: Event, now: Instant) -> Bool {
+        if stopped { return false }
         // The view enters the event once for all its statements; this statement's window is
         // what lies between its cursor and the event's position (or the ring's end).
         let group: Int32, position: Int
         if shared.pointee.lastSequence == event.sequence {
             (group, position) = (shared.pointee.lastGroup, shared.pointee.lastPosition)
         } else {
-            (group, position) = view.enterFirst(event, now: now)
+            // Called without a retain: the input holds the view.
+            (group, position) = Unmanaged.passUnretained(view)._withUnsafeGuaranteedRef { $0.enterFirst(event, now: now) }
         }
         let end = position >= 0 ? position : shared.pointee.base &+ shared.pointee.entries.count
         var leaving = 0
@@ -206,13 +211,39 @@ struct FlatAggregationState {
         case .length(let n): leaving = end &- cursor >= n ? end &- cursor &- n &+ 1 : 0
         case .time(let d): leaving = due(at: now.nanosecondsSinceEpoch, duration: d, before: end)
         }
+        if leaving == 0 { return enterOnly(event, group: group, held: position >= 0) }
         return update(leaving: leaving, entering: event, group: group, held: position >= 0)
     }
 
-    mutating func expire(at time: Instant) -> [[Value]] {
-        guard !stopped, case .time(let d) = window else { return [] }
+    /// Lets the events that expired by `time` leave; result rows are left in ``rows``.
+    mutating func expire(at time: Instant) {
+        guard !stopped, case .time(let d) = window else { return }
         let n = due(at: time.nanosecondsSinceEpoch, duration: d, before: shared.pointee.base &+ shared.pointee.entries.count)
-        return n > 0 ? update(leaving: n, entering: nil, group: -1, held: false).0 : []
+        if n == 1 {
+            leaveOne()
+        } else if n > 0 {
+            _ = update(leaving: n, entering: nil, group: -1, held: false)
+        }
+    }
+
+    /// Rows produced by the last ``consume(_:now:)`` or ``expire(at:)`` and not yet taken.
+    private(set) var rows: [[Value]] = []
+
+    /// Whether ``rows`` holds rows (checked without touching the array's reference count).
+    private(set) var hasRows = false
+
+    /// Takes the rows produced (``hasRows`` is set).
+    mutating func takeRows() -> [[Value]] {
+        hasRows = false
+        var taken: [[Value]] = []
+        swap(&taken, &rows)
+        return taken
+    }
+
+    @inline(__always)
+    private mutating func appendRow(_ g: Int32) {
+        rows.append(resultRow(g))
+        hasRows = true
     }
 
     /// How many of this statement's held events before position `end` have expired by `t`.
@@ -226,9 +257,9 @@ struct FlatAggregationState {
 
     /// One window update: the `leaving` oldest events leave, then `entering` (whose group the
     /// view found, -1 if it failed `WHERE`; `held`: the view's window holds it) enters; returns
-    /// one result row per touched group that satisfies `HAVING`, and whether `entering` entered a
-    /// time window.
-    private mutating func update(leaving: Int, entering: Event?, group: Int32, held: Bool) -> ([[Value]], Bool) {
+    /// one result row per touched group that satisfies `HAVING` (in ``rows``), and whether
+    /// `entering` entered a time window.
+    private mutating func update(leaving: Int, entering: Event?, group: Int32, held: Bool) -> Bool {
         stamp &+= 1
         touchedCount = 0
         var entered = false
@@ -256,21 +287,7 @@ struct FlatAggregationState {
                 let gi = Int(g)
                 if gi >= rowCounts.count || !live[gi] { addGroupStorage(g) }
                 rowCounts[gi] += 1
-                for a in 0..<k {
-                    let v: Value
-                    let c = argumentFields[a]
-                    if c >= 0 {
-                        v = c < event.values.count ? event.values[c] : .null
-                    } else if c == Self.rowArgument {
-                        v = .null
-                    } else if case .expression(let e) = arguments[a] {
-                        v = e.evaluate(.one(event))
-                    } else {
-                        v = .null
-                    }
-                    enter(v, slot: gi &* k &+ a, aggregate: a, sequence: event.sequence)
-                    if retains { heldArguments.append(v) }
-                }
+                enterArguments(of: event, group: gi)
                 touch(g)
             }
             switch window {
@@ -283,18 +300,80 @@ struct FlatAggregationState {
         }
         if touchedCount == 0 {
             if cursor != oldCursor { advanceCursor(from: oldCursor) }
-            return ([], entered)
+            return entered
         }
-        var rows: [[Value]] = []
         for t in 0..<touchedCount {
             let g = touched[t]
-            if passesHaving(g) { rows.append(resultRow(g)) }
+            if passesHaving(g) { appendRow(g) }
             if isGrouped && rowCounts[Int(g)] <= 0 { releaseGroup(g) }
         }
         // Entries this statement no longer holds may be dropped now that its rows are built (they
         // read the view's representatives).
         if cursor != oldCursor { advanceCursor(from: oldCursor) }
-        return (rows, entered)
+        return entered
+    }
+
+    /// ``update(leaving:entering:group:held:)`` with nothing leaving: the entering event touches
+    /// at most its own group, so no touched-group bookkeeping is needed (the same rows, in the
+    /// same order).
+    @inline(__always)
+    private mutating func enterOnly(_ event: Event, group: Int32, held: Bool) -> Bool {
+        if group >= 0 {
+            let gi = Int(group)
+            if gi >= rowCounts.count || !live[gi] { addGroupStorage(group) }
+            rowCounts[gi] += 1
+            enterArguments(of: event, group: gi)
+            // The group now has an entry, so it stays live.
+            if passesHaving(group) { appendRow(group) }
+        } else if case .length = window {
+            for _ in 0..<k { heldArguments.append(.null) }
+        }
+        if case .time = window { return held }
+        return false
+    }
+
+    /// ``update(leaving:entering:group:held:)`` with one entry leaving and nothing entering (the
+    /// usual expiry): at most one group is touched.
+    @inline(__always)
+    private mutating func leaveOne() {
+        let oldCursor = cursor
+        let entry = shared.pointee.entries[cursor &- shared.pointee.base]
+        cursor &+= 1
+        let g = entry.group
+        if g >= 0 {
+            let gi = Int(g)
+            rowCounts[gi] -= 1
+            for a in 0..<k {
+                let v = heldArguments.removeFirst()
+                leave(v, slot: gi &* k &+ a, aggregate: a, sequence: entry.sequence)
+            }
+            if passesHaving(g) { appendRow(g) }
+            if isGrouped && rowCounts[gi] <= 0 { releaseGroup(g) }
+        } else {
+            for _ in 0..<k { _ = heldArguments.removeFirst() }
+        }
+        advanceCursor(from: oldCursor)
+    }
+
+    /// Enters the aggregate arguments of `event` into group `gi`'s aggregates (and holds them,
+    /// for a window).
+    @inline(__always)
+    private mutating func enterArguments(of event: Event, group gi: Int) {
+        for a in 0..<k {
+            let v: Value
+            let c = argumentFields[a]
+            if c >= 0 {
+                v = c < event.values.count ? event.values[c] : .null
+            } else if c == Self.rowArgument {
+                v = .null
+            } else if case .expression(let e) = arguments[a] {
+                v = e.evaluate(.one(event))
+            } else {
+                v = .null
+            }
+            enter(v, slot: gi &* k &+ a, aggregate: a, sequence: event.sequence)
+            if retains { heldArguments.append(v) }
+        }
     }
 
     /// Publishes this statement's cursor to the view and lets it drop entries no statement holds.
@@ -386,7 +465,24 @@ struct FlatAggregationState {
     /// non-mutating call may pass a copy of the whole state (retaining every array in it).
     @inline(__always)
     private mutating func passesHaving(_ g: Int32) -> Bool {
-        for i in 0..<numericHaving.count {
+        // The usual single numeric conjunct is checked inline; anything else out of line.
+        let comparisons = numericHaving.count
+        if comparisons > 0 {
+            let c = numericHaving.pointer(0)
+            if c.pointee.slot < k, case .average = c.pointee.shape {
+                guard let a = sums[Int(g) &* k &+ c.pointee.slot].average,
+                    c.pointee.test.holds(Value.compareDoubles(a, c.pointee.real))
+                else { return false }
+                return comparisons > 1 || hasOtherHaving ? passesRestOfHaving(g, from: 1) : true
+            }
+        }
+        return comparisons > 0 || hasOtherHaving ? passesRestOfHaving(g, from: 0) : true
+    }
+
+    /// The `HAVING` conjuncts from the `first` numeric comparison on (see ``passesHaving(_:)``).
+    @inline(never)
+    private mutating func passesRestOfHaving(_ g: Int32, from first: Int) -> Bool {
+        for i in first..<numericHaving.count {
             let c = numericHaving[i]
             guard c.slot < k else { return false }
             switch c.shape {

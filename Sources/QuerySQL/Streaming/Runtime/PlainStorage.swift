@@ -53,6 +53,16 @@ struct PlainBuffer<Element: BitwiseCopyable> {
         capacity *= 2
     }
 
+    /// Forgets the elements (plain values: nothing to release), keeping the capacity.
+    @inline(__always)
+    mutating func removeAll() { count = 0 }
+
+    /// Sorts the elements in place.
+    mutating func sort() where Element: Comparable {
+        var elements = UnsafeMutableBufferPointer(start: base, count: count)
+        elements.sort()
+    }
+
     /// Frees the storage; the buffer must not be used afterwards.
     func free() { base.deallocate() }
 }
@@ -110,4 +120,71 @@ struct ValueRing {
         while count > 0 { _ = removeFirst() }
         storage.deallocate()
     }
+}
+
+/// A FIFO of plain (bitwise-copyable) elements in one power-of-two buffer at a fixed address:
+/// appending and removing are a store or a load and an index mask, with no uniqueness check or
+/// reference counting (compare ``FlatRing``, whose storage is a Swift array).
+///
+/// The owner frees it explicitly (``free()``), exactly once; copies share the storage, so only
+/// the owning value may use it.
+struct PlainRing<Element: BitwiseCopyable> {
+    private var storage: UnsafeMutablePointer<Element>
+    private var head = 0
+    /// Capacity - 1 (the capacity is a power of two).
+    private var mask: Int
+    private(set) var count = 0
+
+    init() {
+        storage = .allocate(capacity: 16)
+        mask = 15
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    /// The element `offset` places after the oldest (`offset < count`).
+    @inline(__always)
+    subscript(offset: Int) -> Element {
+        assert(offset >= 0 && offset < count, "PlainRing: offset out of range")
+        return storage[(head &+ offset) & mask]
+    }
+
+    /// The oldest element (the ring is not empty).
+    @inline(__always)
+    var first: Element {
+        assert(count > 0, "PlainRing: empty")
+        return storage[head]
+    }
+
+    @inline(__always)
+    mutating func append(_ element: Element) {
+        if count == mask &+ 1 { grow() }
+        (storage + ((head &+ count) & mask)).initialize(to: element)
+        count &+= 1
+    }
+
+    /// Removes and returns the oldest element (the ring is not empty).
+    @inline(__always)
+    @discardableResult
+    mutating func removeFirst() -> Element {
+        precondition(count > 0, "PlainRing: removing from an empty ring")
+        let element = storage[head]
+        head = (head &+ 1) & mask
+        count &-= 1
+        return element
+    }
+
+    @inline(never)
+    private mutating func grow() {
+        let capacity = (mask &+ 1) * 2
+        let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity)
+        for i in 0..<count { (bigger + i).initialize(to: storage[(head &+ i) & mask]) }
+        storage.deallocate()
+        storage = bigger
+        head = 0
+        mask = capacity - 1
+    }
+
+    /// Frees the storage; the ring must not be used afterwards.
+    func free() { storage.deallocate() }
 }
