@@ -32,11 +32,14 @@ public struct EdgeAgent: Role {
     private var published = PublishedTables()
     /// The proxies that asked, sorted by node (a couple: a small array, not a dictionary).
     private var receivers: [(peer: NodeID, link: EdgeLink)] = []
+    /// The schedule's edge times in integer nanoseconds.
+    private let clock: EdgeClock
 
     /// Creates an edge agent.
     public init(id: NodeID, configuration: Configuration = Configuration()) {
         self.id = id
         self.configuration = configuration
+        self.clock = EdgeClock(configuration.schedule)
     }
 
     /// The tables this machine publishes, sorted.
@@ -110,7 +113,7 @@ public struct EdgeAgent: Role {
             receivers[i].link.sent(
                 request.table, version: reply.copies.first?.copy.version, generation: request.generation, merge: true)
             let update = GenerationUpdate(
-                generation: configuration.schedule.generation(request.generation),
+                generation: clock.generation(request.generation),
                 entries: [reply]
             )
             RoleMetrics.send(update, to: peer, role: "edge", into: &actions)
@@ -120,66 +123,80 @@ public struct EdgeAgent: Role {
     }
 
     private mutating func onGeneration(now: Instant, into actions: inout [RoleAction]) {
-        let number = configuration.schedule.latestSlot(.edge, at: now)
-        let generation = configuration.schedule.generation(number)
+        let number = clock.latestNumber(at: now)
+        let generation = clock.generation(number)
         var bytes = 0
         // Entries with the same basis are identical: built once per table and basis, shared by the
         // receivers (usually every proxy acknowledged the same version).
         var built: [BuiltEntry] = []
         built.reserveCapacity(published.tables.count)
-        // The previous receiver's update, reused when this one's entries are the same ones.
-        var previous: (picks: [Int], update: GenerationUpdate, bytes: Int)?
         actions.reserveCapacity(actions.count + receivers.count + 2)
-        var i = receivers.startIndex
-        while i < receivers.endIndex {
-            receivers[i].link.expire(at: now)
-            guard receivers[i].link.hasLiveTables(at: now) else {
-                receivers.remove(at: i)  // no live interest left: forget the proxy
-                continue
-            }
-            let peer = receivers[i].peer
-            var picks: [Int] = []
-            picks.reserveCapacity(receivers[i].link.tables.count)
-            var pruned = false
-            // By index: the link's tables are updated in place while they are walked.
-            for j in receivers[i].link.tables.indices {
-                guard let expiry = receivers[i].link.tables[j].interest, expiry > now,
-                    let t = published.index(of: receivers[i].link.tables[j].name)
-                else { continue }
-                if !pruned {
-                    receivers[i].link.forgetOldPending(before: number)
-                    pruned = true
+        var width = 1
+        for r in receivers.indices { width = max(width, receivers[r].link.tables.count) }
+        // Each receiver's picks (indices into `built`, in table order) and the previous receiver's,
+        // on the stack: the previous receiver's update is reused when the picks are the same.
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * width) { buffer in
+            var picks = UnsafeMutableBufferPointer(rebasing: buffer[0..<width])
+            var previousPicks = UnsafeMutableBufferPointer(rebasing: buffer[width...])
+            var previousCount = -1
+            var previous: (update: GenerationUpdate, bytes: Int)?
+            var i = receivers.startIndex
+            while i < receivers.endIndex {
+                receivers[i].link.expire(at: now)
+                guard receivers[i].link.hasLiveTables(at: now) else {
+                    receivers.remove(at: i)  // no live interest left: forget the proxy
+                    continue
                 }
-                let basis = receivers[i].link.basis(at: j)
-                let pick: Int
-                if let found = built.firstIndex(where: {
-                    $0.table == t && $0.acked == basis.acked && $0.replaces == basis.replaces
-                }) {
-                    pick = found
+                var count = 0
+                var pruned = false
+                // By index: the link's tables are updated in place while they are walked.
+                for j in receivers[i].link.tables.indices {
+                    guard let expiry = receivers[i].link.tables[j].interest, expiry > now,
+                        let t = published.index(of: receivers[i].link.tables[j].name)
+                    else { continue }
+                    if !pruned {
+                        receivers[i].link.forgetOldPending(before: number)
+                        pruned = true
+                    }
+                    let basis = receivers[i].link.basis(at: j)
+                    var pick = -1
+                    for b in built.indices
+                    where built[b].table == t && built[b].acked == basis.acked && built[b].replaces == basis.replaces {
+                        pick = b
+                        break
+                    }
+                    if pick < 0 {
+                        pick = built.count
+                        let entry = entry(t, basis: basis)
+                        built.append(
+                            BuiltEntry(
+                                table: t, acked: basis.acked, replaces: basis.replaces,
+                                sentVersion: entry.copies.first?.copy.version, entry: entry))
+                    }
+                    receivers[i].link.sent(at: j, version: built[pick].sentVersion, generation: number, merge: false)
+                    picks[count] = Int32(truncatingIfNeeded: pick)
+                    count += 1
+                }
+                let peer = receivers[i].peer
+                if let previous, previousCount == count,
+                    UnsafeMutableBufferPointer(rebasing: picks[0..<count]).elementsEqual(previousPicks[0..<count])
+                {
+                    bytes += previous.bytes
+                    actions.append(.send(.update(previous.update), to: peer))
                 } else {
-                    pick = built.count
-                    let entry = entry(t, basis: basis)
-                    built.append(
-                        BuiltEntry(
-                            table: t, acked: basis.acked, replaces: basis.replaces,
-                            sentVersion: entry.copies.first?.copy.version, entry: entry))
+                    // The entries are in table order already (the link's tables are sorted).
+                    var update = GenerationUpdate(generation: generation, entries: [])
+                    update.entries.reserveCapacity(count)
+                    for k in 0..<count { update.entries.append(built[Int(picks[k])].entry) }
+                    let size = update.estimatedBytes
+                    previous = (update, size)
+                    previousCount = count
+                    swap(&picks, &previousPicks)
+                    bytes += size
+                    actions.append(.send(.update(update), to: peer))
                 }
-                receivers[i].link.sent(at: j, version: built[pick].sentVersion, generation: number, merge: false)
-                picks.append(pick)
+                i += 1
             }
-            if let previous, previous.picks == picks {
-                bytes += previous.bytes
-                actions.append(.send(.update(previous.update), to: peer))
-            } else {
-                // The entries are in table order already (the link's tables are sorted).
-                var update = GenerationUpdate(generation: generation, entries: [])
-                update.entries = picks.map { built[$0].entry }
-                let size = update.estimatedBytes
-                previous = (picks, update, size)
-                bytes += size
-                actions.append(.send(.update(update), to: peer))
-            }
-            i += 1
         }
         if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "edge")) }
         scheduleNext(after: now, into: &actions)
@@ -227,7 +244,6 @@ public struct EdgeAgent: Role {
     }
 
     private func scheduleNext(after now: Instant, into actions: inout [RoleAction]) {
-        let next = configuration.schedule.nextSlot(.edge, after: now)
-        actions.append(.setTimer(Self.generationTimer, at: configuration.schedule.slot(.edge, of: next)))
+        actions.append(.setTimer(Self.generationTimer, at: clock.nextStart(after: now)))
     }
 }
