@@ -34,6 +34,9 @@ public struct EdgeAgent: Role {
     private var receivers: [(peer: NodeID, link: EdgeLink)] = []
     /// The schedule's edge times in integer nanoseconds.
     private let clock: EdgeClock
+    /// The last lease a proxy asked for, in nanoseconds (proxies ask for the same lease every time,
+    /// and converting a `Duration` divides 128-bit numbers).
+    private var lease: (duration: Duration, nanoseconds: Int64)?
 
     /// Creates an edge agent.
     public init(id: NodeID, configuration: Configuration = Configuration()) {
@@ -93,11 +96,12 @@ public struct EdgeAgent: Role {
                 )
                 return
             }
+            let expiry = now.advanced(byNanoseconds: request.lease.nanoseconds(cachedIn: &lease))
             if let i = receiverIndex(peer) {
-                receivers[i].link.record(request, now: now)
+                receivers[i].link.record(request, now: now, expiry: expiry)
             } else {
                 var link = EdgeLink(now: now)
-                link.record(request, now: now)
+                link.record(request, now: now, expiry: expiry)
                 let position = receivers.firstIndex { peer < $0.peer } ?? receivers.endIndex
                 receivers.insert((peer, link), at: position)
             }
@@ -167,11 +171,13 @@ public struct EdgeAgent: Role {
                     }
                     if pick < 0 {
                         pick = built.count
-                        let entry = entry(t, basis: basis)
+                        // Through a pointer and a static function: the table is read in place (not
+                        // copied with all its versions), and so is the agent.
+                        let origin = id
                         built.append(
-                            BuiltEntry(
-                                table: t, acked: basis.acked, replaces: basis.replaces,
-                                sentVersion: entry.copies.first?.copy.version, entry: entry))
+                            published.tables.withUnsafeBufferPointer {
+                                Self.built($0.baseAddress! + t, index: t, origin: origin, basis: basis)
+                            })
                     }
                     receivers[i].link.sent(at: j, version: built[pick].sentVersion, generation: number, merge: false)
                     picks[count] = Int32(truncatingIfNeeded: pick)
@@ -215,32 +221,43 @@ public struct EdgeAgent: Role {
     /// The entry of the published table at `index` for a receiver holding `basis.acked` of it
     /// (`replaces`: the entry replaces the receiver's scope).
     private func entry(_ index: Int, basis: (acked: Version?, replaces: Bool)) -> TableEntry {
-        // Through a pointer: the table is read in place, not copied with all its versions.
-        published.tables.withUnsafeBufferPointer { entry($0.baseAddress! + index, basis: basis) }
+        let origin = id
+        return published.tables.withUnsafeBufferPointer {
+            Self.built($0.baseAddress! + index, index: index, origin: origin, basis: basis).entry
+        }
     }
 
-    private func entry(_ table: UnsafePointer<PublishedTables.Published>, basis: (acked: Version?, replaces: Bool)) -> TableEntry {
+    /// What a table's entry reports about completeness, but the publish times: one machine.
+    private static let completenessTemplate = TableCompleteness(machinesContributing: 1, machinesKnown: 1)
+
+    /// The entry of `table` (at `index` of the published tables) from `origin` for a receiver
+    /// holding `basis.acked` of it (`replaces`: the entry replaces the receiver's scope).
+    private static func built(
+        _ table: UnsafePointer<PublishedTables.Published>,
+        index: Int,
+        origin: NodeID,
+        basis: (acked: Version?, replaces: Bool)
+    ) -> BuiltEntry {
         let confirmedAt = table.pointee.confirmedAt
-        let completeness = TableCompleteness(
-            machinesContributing: 1,
-            machinesKnown: 1,
-            oldestPublish: confirmedAt,
-            newestPublish: confirmedAt
-        )
+        var completeness = completenessTemplate
+        completeness.oldestPublish = confirmedAt
+        completeness.newestPublish = confirmedAt
         var copies: [OriginCopy] = []
+        var sentVersion: Version?
         if basis.acked != table.pointee.version {
-            copies = [
-                OriginCopy(
-                    origin: id, copy: table.pointee.copy(acked: basis.acked), publishedAt: table.pointee.publishedAt)
-            ]
+            let copy = table.pointee.copy(acked: basis.acked)
+            sentVersion = copy.version
+            copies = [OriginCopy(origin: origin, copy: copy, publishedAt: table.pointee.publishedAt)]
         }
-        return TableEntry(
-            table: table.pointee.name,
-            copies: copies,
-            removed: [],
-            replacesScope: basis.replaces,
-            completeness: completeness
-        )
+        return BuiltEntry(
+            table: index, acked: basis.acked, replaces: basis.replaces, sentVersion: sentVersion,
+            entry: TableEntry(
+                table: table.pointee.name,
+                copies: copies,
+                removed: [],
+                replacesScope: basis.replaces,
+                completeness: completeness
+            ))
     }
 
     private func scheduleNext(after now: Instant, into actions: inout [RoleAction]) {

@@ -146,6 +146,14 @@ import Testing
                     clock.nextStart(after: now) == schedule.slot(.edge, of: schedule.nextSlot(.edge, after: now)),
                     replay(seed))
             }
+            var cache: (duration: Duration, nanoseconds: Int64)?
+            for t in times {
+                let nanoseconds = Int64.random(in: .min ... .max, using: &rng) >> Int.random(in: 0...63, using: &rng)
+                let instant = Instant(nanosecondsSinceEpoch: t)
+                #expect(instant.advanced(byNanoseconds: nanoseconds) == instant + .nanoseconds(nanoseconds), replay(seed))
+                let lease = rng.chance(0.5) ? interval : .nanoseconds(nanoseconds)
+                #expect(lease.nanoseconds(cachedIn: &cache) == lease.nanoseconds, replay(seed))
+            }
             for number in [0, 1, 2, UInt64.random(in: 0...100_000, using: &rng), .max, .max / 2] {
                 #expect(clock.generation(number) == schedule.generation(number), replay(seed))
             }

@@ -27,16 +27,32 @@ struct EdgeClock: Sendable {
     func generation(_ number: UInt64) -> Generation {
         let start = Int64(clamping: number == 0 ? 0 : number - 1).multipliedReportingOverflow(by: interval)
         let offset = start.overflow ? Int64.max : start.partialValue
-        let (sum, overflow) = epoch.addingReportingOverflow(offset)
-        return Generation(
-            number: number,
-            time: Instant(nanosecondsSinceEpoch: overflow ? (offset > 0 ? .max : .min) : sum)
-        )
+        return Generation(number: number, time: Instant(nanosecondsSinceEpoch: epoch).advanced(byNanoseconds: offset))
     }
 
     /// ``GenerationSchedule/slot(_:of:)`` of ``GenerationSchedule/nextSlot(_:after:)`` for the edge
     /// tier: when the generation after the one current at `now` starts.
     func nextStart(after now: Instant) -> Instant {
         generation(latestNumber(at: now) + 1).time
+    }
+}
+
+extension Instant {
+    /// ``advanced(by:)`` by a duration already in nanoseconds: the same sum, saturating at the ends
+    /// of time, without converting a `Duration`.
+    func advanced(byNanoseconds nanoseconds: Int64) -> Instant {
+        let (sum, overflow) = nanosecondsSinceEpoch.addingReportingOverflow(nanoseconds)
+        return Instant(nanosecondsSinceEpoch: overflow ? (nanoseconds > 0 ? .max : .min) : sum)
+    }
+}
+
+extension Duration {
+    /// ``nanoseconds`` of `self`, converted once and kept in `cache` while the same duration is
+    /// asked for again (a receiver asks for the same lease every time).
+    func nanoseconds(cachedIn cache: inout (duration: Duration, nanoseconds: Int64)?) -> Int64 {
+        if let cache, cache.duration == self { return cache.nanoseconds }
+        let nanoseconds = self.nanoseconds
+        cache = (self, nanoseconds)
+        return nanoseconds
     }
 }
