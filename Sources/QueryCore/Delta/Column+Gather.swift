@@ -226,6 +226,10 @@ extension Segment {
             }
         }
         guard inPlace else {
+            // One source: gathered in two phases, without copying the source columns.
+            if other == nil, let picked = Segment.pickingRows(picks, of: self.columns, schema: schema) {
+                return picked
+            }
             var columns: [Column] = []
             columns.reserveCapacity(self.columns.count)
             let others = other?.columns ?? self.columns
@@ -267,6 +271,7 @@ extension Segment {
     /// ``gathering(_:columns:schema:)`` over picks in a buffer.
     static func gathering(_ picks: UnsafeBufferPointer<Int32>, columns: [Column], schema: Schema) -> Segment {
         if picks.isEmpty { return .empty(schema) }
+        if let picked = pickingRows(picks, of: columns, schema: schema) { return picked }
         var gathered: [Column] = []
         gathered.reserveCapacity(columns.count)
         for c in columns.indices { gathered.append(Column.gathering(picks, columns, columns, at: c)) }

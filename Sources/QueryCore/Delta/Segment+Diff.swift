@@ -22,15 +22,20 @@ extension Segment {
         try diff(to: new, strategy: .automatic)
     }
 
-    /// ``diff(to:)`` with the keyed matching method chosen by `strategy` (tests force each one).
-    func diff(to new: Segment, strategy: DeltaStrategy) throws(QueryError) -> (upserts: Segment, deletes: Segment) {
+    /// ``diff(to:)`` with the keyed matching method chosen by `strategy` (tests force each one), using
+    /// what the caller already knows about the two segments (`hints`: the same result, less work).
+    func diff(
+        to new: Segment,
+        strategy: DeltaStrategy,
+        hints: DiffHints = DiffHints()
+    ) throws(QueryError) -> (upserts: Segment, deletes: Segment) {
         guard schema == new.schema else {
             throw QueryError(.schemaMismatch, "cannot diff rows of schema \(schema) against \(new.schema)")
         }
         try Segment.checkRowLimit(rowCount)
         try Segment.checkRowLimit(new.rowCount)
         if schema.isKeyed {
-            return try keyedDiff(to: new, strategy: strategy)
+            return try keyedDiff(to: new, strategy: strategy, hints: hints)
         }
         let (inserted, removed) = multisetDifference(to: new)
         return (new.gathering(inserted, other: nil), gathering(removed, other: nil))

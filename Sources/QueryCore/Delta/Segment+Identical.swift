@@ -18,6 +18,27 @@ extension Segment {
         }
         return true
     }
+
+    /// Which columns of `self` and `other` are bitwise identical (see
+    /// ``hasBitwiseIdenticalColumns(to:)``), every column compared: `all` when every one is (the
+    /// same rows in the same order), and bit `c` of `mask` set when column `c` (< 64) is.
+    ///
+    /// Segments of different schemas or row counts give `(false, 0)`. One pass serves both the
+    /// publisher's "unchanged?" test and, when the rows changed, the diff's skipping of unchanged
+    /// columns (``DiffHints``), instead of comparing the columns twice.
+    func bitwiseIdenticalColumns(to other: Segment) -> (all: Bool, mask: UInt64) {
+        guard rowCount == other.rowCount, schema == other.schema else { return (false, 0) }
+        var all = true
+        var mask: UInt64 = 0
+        for c in columns.indices {
+            if columns[c].hasBitwiseIdenticalValues(to: other.columns[c]) {
+                if c < 64 { mask |= 1 << UInt64(c) }
+            } else {
+                all = false
+            }
+        }
+        return (all, mask)
+    }
 }
 
 extension Column {

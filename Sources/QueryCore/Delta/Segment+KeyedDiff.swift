@@ -8,8 +8,19 @@ extension Segment {
     /// - Complexity: Integer keys and hashed: O(old + new) expected. Linear: O(old² + new × old)
     ///   key comparisons in the worst case, O(old² + new) when the rows keep their order. Then
     ///   O(rows × columns) value comparisons, column by column.
-    func keyedDiff(to new: Segment, strategy: DeltaStrategy) throws(QueryError) -> (upserts: Segment, deletes: Segment) {
+    ///
+    /// With `hints` saying the old keys are unique and every key column is bitwise identical, each
+    /// row matches the row at its own position (the keys are the same, row for row, so no key
+    /// table is needed and no key can repeat).
+    func keyedDiff(
+        to new: Segment,
+        strategy: DeltaStrategy,
+        hints: DiffHints = DiffHints()
+    ) throws(QueryError) -> (upserts: Segment, deletes: Segment) {
         let key = schema.keyColumns
+        if hints.oldKeysUnique, rowCount == new.rowCount, key.allSatisfy({ hints.isIdentical($0) }) {
+            return positionalDiff(to: new, hints: hints)
+        }
         var integerKeys: (old: [Int64], new: [Int64])?
         if key.count == 1, let a = IntegerKeyComparer.keys(columns[key[0]]),
             let b = IntegerKeyComparer.keys(new.columns[key[0]])
@@ -73,10 +84,26 @@ extension Segment {
                 )
             case nil:
                 let picks = UnsafeMutableBufferPointer(rebasing: scratch[(m + n)...])
-                return .success(Segment.diffResult(self, new, matchOf, matchedBy, picks))
+                return .success(Segment.diffResult(self, new, matchOf, matchedBy, picks, hints))
             }
         }
         return try outcome.get()
+    }
+
+    /// ``keyedDiff(to:strategy:hints:)`` when row `i` of `self` and of `new` have the same key for
+    /// every `i` (and no key repeats): the matching is the identity.
+    private func positionalDiff(to new: Segment, hints: DiffHints) -> (upserts: Segment, deletes: Segment) {
+        let n = rowCount
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 3 * n) { scratch in
+            let matchOf = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
+            let matchedBy = UnsafeMutableBufferPointer(rebasing: scratch[n..<(2 * n)])
+            for i in 0..<n {
+                matchOf[i] = Int32(truncatingIfNeeded: i)
+                matchedBy[i] = Int32(truncatingIfNeeded: i)
+            }
+            let picks = UnsafeMutableBufferPointer(rebasing: scratch[(2 * n)...])
+            return Segment.diffResult(self, new, matchOf, matchedBy, picks, hints)
+        }
     }
 
     /// The key columns, in key order.
@@ -246,7 +273,8 @@ extension Segment {
         _ new: Segment,
         _ matchOf: UnsafeMutableBufferPointer<Int32>,
         _ matchedBy: UnsafeMutableBufferPointer<Int32>,
-        _ picks: UnsafeMutableBufferPointer<Int32>
+        _ picks: UnsafeMutableBufferPointer<Int32>,
+        _ hints: DiffHints
     ) -> (upserts: Segment, deletes: Segment) {
         let m = matchOf.count
         var upsertCount = 0
@@ -266,7 +294,11 @@ extension Segment {
             let oldColumns = old.columns
             let newColumns = new.columns
             for c in oldColumns.indices where !(key.count == 1 ? key[0] == c : key.contains(c)) {
-                if positional && oldColumns[c].hasBitwiseIdenticalValues(to: newColumns[c]) { continue }
+                if positional && !hints.isDifferent(c)
+                    && (hints.isIdentical(c) || oldColumns[c].hasBitwiseIdenticalValues(to: newColumns[c]))
+                {
+                    continue
+                }
                 upsertCount += RowIdentity.markChanged(oldColumns[c], newColumns[c], matchOf: matchOf)
                 if upsertCount == m { break }
             }

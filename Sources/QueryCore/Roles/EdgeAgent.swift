@@ -34,11 +34,17 @@ public struct EdgeAgent: Role {
     private var receivers: [(peer: NodeID, link: EdgeLink)] = []
     /// Numbers the updates sent to proxies.
     private var sequencer = UpdateSequencer()
+    /// The schedule's edge times in integer nanoseconds.
+    private let clock: EdgeClock
+    /// The last lease a proxy asked for, in nanoseconds (proxies ask for the same lease every time,
+    /// and converting a `Duration` divides 128-bit numbers).
+    private var lease: (duration: Duration, nanoseconds: Int64)?
 
     /// Creates an edge agent.
     public init(id: NodeID, configuration: Configuration = Configuration()) {
         self.id = id
         self.configuration = configuration
+        self.clock = EdgeClock(configuration.schedule)
     }
 
     /// The tables this machine publishes, sorted.
@@ -93,11 +99,12 @@ public struct EdgeAgent: Role {
                 )
                 return
             }
+            let expiry = now.advanced(byNanoseconds: request.lease.nanoseconds(cachedIn: &lease))
             if let i = receiverIndex(peer) {
-                receivers[i].link.record(request, now: now)
+                receivers[i].link.record(request, now: now, expiry: expiry)
             } else {
                 var link = EdgeLink(now: now)
-                link.record(request, now: now)
+                link.record(request, now: now, expiry: expiry)
                 let position = receivers.firstIndex { peer < $0.peer } ?? receivers.endIndex
                 receivers.insert((peer, link), at: position)
             }
@@ -113,7 +120,7 @@ public struct EdgeAgent: Role {
             receivers[i].link.sent(
                 request.table, version: reply.copies.first?.copy.version, generation: request.generation, merge: true)
             let update = GenerationUpdate(
-                generation: configuration.schedule.generation(request.generation),
+                generation: clock.generation(request.generation),
                 entries: [reply]
             )
             RoleMetrics.send(update, to: peer, role: "edge", into: &actions)
@@ -123,66 +130,82 @@ public struct EdgeAgent: Role {
     }
 
     private mutating func onGeneration(now: Instant, into actions: inout [RoleAction]) {
-        let number = configuration.schedule.latestSlot(.edge, at: now)
-        let generation = configuration.schedule.generation(number)
+        let number = clock.latestNumber(at: now)
+        let generation = clock.generation(number)
         var bytes = 0
         // Entries with the same basis are identical: built once per table and basis, shared by the
         // receivers (usually every proxy acknowledged the same version).
         var built: [BuiltEntry] = []
         built.reserveCapacity(published.tables.count)
-        // The previous receiver's update, reused when this one's entries are the same ones.
-        var previous: (picks: [Int], update: GenerationUpdate, bytes: Int)?
         actions.reserveCapacity(actions.count + receivers.count + 2)
-        var i = receivers.startIndex
-        while i < receivers.endIndex {
-            receivers[i].link.expire(at: now)
-            guard receivers[i].link.hasLiveTables(at: now) else {
-                receivers.remove(at: i)  // no live interest left: forget the proxy
-                continue
-            }
-            let peer = receivers[i].peer
-            var picks: [Int] = []
-            picks.reserveCapacity(receivers[i].link.tables.count)
-            var pruned = false
-            // By index: the link's tables are updated in place while they are walked.
-            for j in receivers[i].link.tables.indices {
-                guard let expiry = receivers[i].link.tables[j].interest, expiry > now,
-                    let t = published.index(of: receivers[i].link.tables[j].name)
-                else { continue }
-                if !pruned {
-                    receivers[i].link.forgetOldPending(before: number)
-                    pruned = true
+        var width = 1
+        for r in receivers.indices { width = max(width, receivers[r].link.tables.count) }
+        // Each receiver's picks (indices into `built`, in table order) and the previous receiver's,
+        // on the stack: the previous receiver's update is reused when the picks are the same.
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * width) { buffer in
+            var picks = UnsafeMutableBufferPointer(rebasing: buffer[0..<width])
+            var previousPicks = UnsafeMutableBufferPointer(rebasing: buffer[width...])
+            var previousCount = -1
+            var previous: (update: GenerationUpdate, bytes: Int)?
+            var i = receivers.startIndex
+            while i < receivers.endIndex {
+                receivers[i].link.expire(at: now)
+                guard receivers[i].link.hasLiveTables(at: now) else {
+                    receivers.remove(at: i)  // no live interest left: forget the proxy
+                    continue
                 }
-                let basis = receivers[i].link.basis(at: j)
-                let pick: Int
-                if let found = built.firstIndex(where: {
-                    $0.table == t && $0.acked == basis.acked && $0.replaces == basis.replaces
-                }) {
-                    pick = found
+                var count = 0
+                var pruned = false
+                // By index: the link's tables are updated in place while they are walked.
+                for j in receivers[i].link.tables.indices {
+                    guard let expiry = receivers[i].link.tables[j].interest, expiry > now,
+                        let t = published.index(of: receivers[i].link.tables[j].name)
+                    else { continue }
+                    if !pruned {
+                        receivers[i].link.forgetOldPending(before: number)
+                        pruned = true
+                    }
+                    let basis = receivers[i].link.basis(at: j)
+                    var pick = -1
+                    for b in built.indices
+                    where built[b].table == t && built[b].acked == basis.acked && built[b].replaces == basis.replaces {
+                        pick = b
+                        break
+                    }
+                    if pick < 0 {
+                        pick = built.count
+                        // Through a pointer and a static function: the table is read in place (not
+                        // copied with all its versions), and so is the agent.
+                        let origin = id
+                        built.append(
+                            published.tables.withUnsafeBufferPointer {
+                                Self.built($0.baseAddress! + t, index: t, origin: origin, basis: basis)
+                            })
+                    }
+                    receivers[i].link.sent(at: j, version: built[pick].sentVersion, generation: number, merge: false)
+                    picks[count] = Int32(truncatingIfNeeded: pick)
+                    count += 1
+                }
+                let peer = receivers[i].peer
+                if let previous, previousCount == count,
+                    UnsafeMutableBufferPointer(rebasing: picks[0..<count]).elementsEqual(previousPicks[0..<count])
+                {
+                    bytes += previous.bytes
+                    actions.append(.send(.update(previous.update), to: peer))
                 } else {
-                    pick = built.count
-                    let entry = entry(t, basis: basis)
-                    built.append(
-                        BuiltEntry(
-                            table: t, acked: basis.acked, replaces: basis.replaces,
-                            sentVersion: entry.copies.first?.copy.version, entry: entry))
+                    // The entries are in table order already (the link's tables are sorted).
+                    var update = GenerationUpdate(generation: generation, entries: [])
+                    update.entries.reserveCapacity(count)
+                    for k in 0..<count { update.entries.append(built[Int(picks[k])].entry) }
+                    let size = update.estimatedBytes
+                    previous = (update, size)
+                    previousCount = count
+                    swap(&picks, &previousPicks)
+                    bytes += size
+                    actions.append(.send(.update(update), to: peer))
                 }
-                receivers[i].link.sent(at: j, version: built[pick].sentVersion, generation: number, merge: false)
-                picks.append(pick)
+                i += 1
             }
-            if let previous, previous.picks == picks {
-                bytes += previous.bytes
-                actions.append(.send(.update(previous.update), to: peer))
-            } else {
-                // The entries are in table order already (the link's tables are sorted).
-                var update = GenerationUpdate(generation: generation, entries: [])
-                update.entries = picks.map { built[$0].entry }
-                let size = update.estimatedBytes
-                previous = (picks, update, size)
-                bytes += size
-                actions.append(.send(.update(update), to: peer))
-            }
-            i += 1
         }
         if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "edge")) }
         scheduleNext(after: now, into: &actions)
@@ -201,36 +224,46 @@ public struct EdgeAgent: Role {
     /// The entry of the published table at `index` for a receiver holding `basis.acked` of it
     /// (`replaces`: the entry replaces the receiver's scope).
     private func entry(_ index: Int, basis: (acked: Version?, replaces: Bool)) -> TableEntry {
-        // Through a pointer: the table is read in place, not copied with all its versions.
-        published.tables.withUnsafeBufferPointer { entry($0.baseAddress! + index, basis: basis) }
+        let origin = id
+        return published.tables.withUnsafeBufferPointer {
+            Self.built($0.baseAddress! + index, index: index, origin: origin, basis: basis).entry
+        }
     }
 
-    private func entry(_ table: UnsafePointer<PublishedTables.Published>, basis: (acked: Version?, replaces: Bool)) -> TableEntry {
+    /// What a table's entry reports about completeness, but the publish times: one machine.
+    private static let completenessTemplate = TableCompleteness(machinesContributing: 1, machinesKnown: 1)
+
+    /// The entry of `table` (at `index` of the published tables) from `origin` for a receiver
+    /// holding `basis.acked` of it (`replaces`: the entry replaces the receiver's scope).
+    private static func built(
+        _ table: UnsafePointer<PublishedTables.Published>,
+        index: Int,
+        origin: NodeID,
+        basis: (acked: Version?, replaces: Bool)
+    ) -> BuiltEntry {
         let confirmedAt = table.pointee.confirmedAt
-        let completeness = TableCompleteness(
-            machinesContributing: 1,
-            machinesKnown: 1,
-            oldestPublish: confirmedAt,
-            newestPublish: confirmedAt
-        )
+        var completeness = completenessTemplate
+        completeness.oldestPublish = confirmedAt
+        completeness.newestPublish = confirmedAt
         var copies: [OriginCopy] = []
+        var sentVersion: Version?
         if basis.acked != table.pointee.version {
-            copies = [
-                OriginCopy(
-                    origin: id, copy: table.pointee.copy(acked: basis.acked), publishedAt: table.pointee.publishedAt)
-            ]
+            let copy = table.pointee.copy(acked: basis.acked)
+            sentVersion = copy.version
+            copies = [OriginCopy(origin: origin, copy: copy, publishedAt: table.pointee.publishedAt)]
         }
-        return TableEntry(
-            table: table.pointee.name,
-            copies: copies,
-            removed: [],
-            replacesScope: basis.replaces,
-            completeness: completeness
-        )
+        return BuiltEntry(
+            table: index, acked: basis.acked, replaces: basis.replaces, sentVersion: sentVersion,
+            entry: TableEntry(
+                table: table.pointee.name,
+                copies: copies,
+                removed: [],
+                replacesScope: basis.replaces,
+                completeness: completeness
+            ))
     }
 
     private func scheduleNext(after now: Instant, into actions: inout [RoleAction]) {
-        let next = configuration.schedule.nextSlot(.edge, after: now)
-        actions.append(.setTimer(Self.generationTimer, at: configuration.schedule.slot(.edge, of: next)))
+        actions.append(.setTimer(Self.generationTimer, at: clock.nextStart(after: now)))
     }
 }

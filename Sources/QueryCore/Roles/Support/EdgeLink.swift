@@ -36,7 +36,47 @@ struct EdgeLink: Sendable {
             pending.removeAll(keepingCapacity: true)
         }
 
-        func pendingIndex(_ generation: UInt64) -> Int? { pending.firstIndex { $0.generation == generation } }
+        func pendingIndex(_ generation: UInt64) -> Int? {
+            for i in pending.indices where pending[i].generation == generation { return i }
+            return nil
+        }
+
+        /// See ``EdgeLink/sent(at:version:generation:merge:)``.
+        mutating func sent(version sent: Version?, generation: UInt64, merge: Bool) {
+            let replaces = replaceScope || !everSent || replaceUntilAcknowledged
+            if replaces {
+                acked = nil
+                replaceUntilAcknowledged = true
+            }
+            everSent = true
+            // As in ``Downstream/entry``: a second entry of one generation may arrive in either
+            // order, so the next one replaces the receiver's scope.
+            var orderUnknown = false
+            if let index = pendingIndex(generation) {
+                if merge {
+                    orderUnknown = replaces || sent != nil || pending[index].version != nil
+                    if let sent { pending[index].version = sent }
+                    pending[index].replaced = pending[index].replaced && replaces
+                } else {
+                    pending[index].version = sent
+                    pending[index].replaced = replaces
+                }
+            } else {
+                pending.append((generation, sent, replaces))
+            }
+            replaceScope = orderUnknown
+        }
+
+        /// See ``EdgeLink/acknowledge(generation:tables:excludingSelf:)``.
+        mutating func acknowledge(generation: UInt64, excludingSelf: Bool) {
+            if let newest = ackedGeneration, generation < newest { return }
+            guard let index = pendingIndex(generation) else { return }
+            ackedGeneration = generation
+            if pending[index].replaced { replaceUntilAcknowledged = false }
+            if !excludingSelf, let version = pending[index].version { acked = version }
+            // Older unacknowledged updates are superseded, as in ``Downstream/acknowledge``.
+            pending.removeAll { $0.generation <= generation }
+        }
     }
 
     /// The tables, sorted by name.
@@ -74,9 +114,14 @@ struct EdgeLink: Sendable {
 
     /// Records a request.
     mutating func record(_ request: TableRequest, now: Instant) {
+        record(request, now: now, expiry: now + request.lease)
+    }
+
+    /// Records a request whose interest lapses at `expiry` (`now` plus the request's lease, which
+    /// the caller may have converted once for many requests).
+    mutating func record(_ request: TableRequest, now: Instant, expiry: Instant) {
         lastRequest = now
         standby = request.standby
-        let expiry = now + request.lease
         if request.reset {
             for i in tables.indices { tables[i].forgetAcknowledged() }
         }
@@ -144,28 +189,7 @@ struct EdgeLink: Sendable {
 
     /// ``sent(_:version:generation:merge:)`` for the table at `i` of ``tables``.
     mutating func sent(at i: Int, version sent: Version?, generation: UInt64, merge: Bool) {
-        let replaces = tables[i].replaceScope || !tables[i].everSent || tables[i].replaceUntilAcknowledged
-        if replaces {
-            tables[i].acked = nil
-            tables[i].replaceUntilAcknowledged = true
-        }
-        tables[i].everSent = true
-        // As in ``Downstream/entry``: a second entry of one generation may arrive in either order,
-        // so the next one replaces the receiver's scope.
-        var orderUnknown = false
-        if let index = tables[i].pendingIndex(generation) {
-            if merge {
-                orderUnknown = replaces || sent != nil || tables[i].pending[index].version != nil
-                if let sent { tables[i].pending[index].version = sent }
-                tables[i].pending[index].replaced = tables[i].pending[index].replaced && replaces
-            } else {
-                tables[i].pending[index].version = sent
-                tables[i].pending[index].replaced = replaces
-            }
-        } else {
-            tables[i].pending.append((generation, sent, replaces))
-        }
-        tables[i].replaceScope = orderUnknown
+        tables[i].sent(version: sent, generation: generation, merge: merge)  // one access to the array
     }
 
     /// Promotes what the acknowledged update carried for `names` into what the receiver holds
@@ -173,13 +197,7 @@ struct EdgeLink: Sendable {
     mutating func acknowledge(generation: UInt64, tables names: [TableName], excludingSelf: Bool = false) {
         for name in names {
             guard let i = index(of: name) else { continue }
-            if let newest = tables[i].ackedGeneration, generation < newest { continue }
-            guard let index = tables[i].pendingIndex(generation) else { continue }
-            tables[i].ackedGeneration = generation
-            if tables[i].pending[index].replaced { tables[i].replaceUntilAcknowledged = false }
-            if !excludingSelf, let version = tables[i].pending[index].version { tables[i].acked = version }
-            // Older unacknowledged updates are superseded, as in ``Downstream/acknowledge``.
-            tables[i].pending.removeAll { $0.generation <= generation }
+            tables[i].acknowledge(generation: generation, excludingSelf: excludingSelf)
         }
     }
 

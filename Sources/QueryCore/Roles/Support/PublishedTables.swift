@@ -22,6 +22,10 @@ struct PublishedTables: Sendable {
         var previous: [(version: Version, segment: Segment)] = []
         /// The delta that produced the current version, if it was one.
         var lastDelta: TableCopy?
+        /// The current rows hold no key twice, as the keyed diff that produced them found (`false`:
+        /// not known, e.g. a first publish). Lets the next diff match rows by position when the
+        /// key columns did not change (``DiffHints/oldKeysUnique``).
+        var keysUnique = false
 
         /// The copy that brings a receiver holding `acked` to the current version (`acked` is not
         /// the current version): the last delta when its base is `acked`, a diff from a kept older
@@ -75,18 +79,26 @@ struct PublishedTables: Sendable {
     private static func publish(_ table: inout Published, segment: Segment, now: Instant, floor: Version) -> Bool {
         let version = max(table.version &+ 1, floor)
         var delta: TableCopy?
-        // Prefilter: most tables did not change since the last publish, and identical columns are
-        // what an empty diff (or, with a key held twice, equal multisets) would have found.
-        if table.segment.hasBitwiseIdenticalColumns(to: segment) {
-            table.confirmedAt = now
-            return false
-        }
+        var keysUnique = false
         if table.segment.schema == segment.schema {
-            if let (upserts, deletes) = try? table.segment.diff(to: segment) {
+            // Prefilter: most tables did not change since the last publish, and identical columns
+            // are what an empty diff (or, with a key held twice, equal multisets) would have found.
+            // The same comparison tells the diff which columns it need not look at.
+            let identical = table.segment.bitwiseIdenticalColumns(to: segment)
+            if identical.all {
+                table.confirmedAt = now
+                return false
+            }
+            let hints = DiffHints(
+                identicalColumns: identical.mask, exact: table.segment.rowCount == segment.rowCount,
+                oldKeysUnique: table.keysUnique)
+            if let (upserts, deletes) = try? table.segment.diff(to: segment, strategy: .automatic, hints: hints) {
                 if upserts.isEmpty && deletes.isEmpty {
                     table.confirmedAt = now
+                    table.keysUnique = segment.schema.isKeyed  // the diff checked the current keys
                     return false
                 }
+                keysUnique = segment.schema.isKeyed
                 delta = TableCopy.make(
                     base: table.version, to: (version, segment), upserts: upserts, deletes: deletes)
             } else if table.segment.hasSameRows(as: segment) {
@@ -97,6 +109,7 @@ struct PublishedTables: Sendable {
         if table.previous.count >= TableStore.historyDepth { table.previous.removeFirst() }
         table.previous.append((table.version, table.segment))
         table.lastDelta = delta.flatMap { $0.isDelta ? $0 : nil }
+        table.keysUnique = keysUnique
         table.version = version
         table.segment = segment
         table.publishedAt = now
