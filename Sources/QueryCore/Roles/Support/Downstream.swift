@@ -276,13 +276,15 @@ struct Downstream: Sendable {
             let remembered = stored.made
             let removalsInFlight = Self.inFlight(state.pending, removals: true, slots: table.slotCount)
             for slot in slots {
-                guard let slice = table.slice(at: slot) else { continue }
+                // The version first (read in place); the slice only for an origin that gets a copy.
+                guard let version = table.version(at: slot) else { continue }
                 var ackedVersion = state.ackedVersion(slot)
                 if ackedVersion != nil { heldAndIncluded += 1 }
                 // The receiver may have applied an unacknowledged removal of this origin (only the
                 // acknowledgement was lost): what it holds is unknown, so it gets a full copy.
                 if let removalsInFlight, removalsInFlight[slot] { ackedVersion = nil }
-                if ackedVersion == slice.version { continue }
+                if ackedVersion == version { continue }
+                guard let slice = table.slice(at: slot) else { continue }
                 let copy: TableCopy
                 if let acked = ackedVersion, slot < scopes.count, scopes[slot] != nil {
                     if slot < remembered.count, let memo = remembered[slot], memo.from == acked,

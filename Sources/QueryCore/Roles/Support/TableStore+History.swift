@@ -60,8 +60,14 @@ extension TableStore.Kept {
     /// receivers that acknowledged its base).
     var lastDelta: TableCopy? {
         if let replacingDelta { return replacingDelta }
-        if case .applied(let delta, _)? = history.last { return delta }
-        return nil
+        // The newest step (``History/last``), matched in place rather than copied out.
+        switch history.newer {
+        case .applied(let delta, _)?: return delta
+        case .rows?: return nil
+        case nil:
+            if case .applied(let delta, _)? = history.older { return delta }
+            return nil
+        }
     }
 
     /// The copy that brings a receiver holding `acked` (not `slice`'s version) to `slice` (this

@@ -114,6 +114,14 @@ struct TableStore: Sendable {
         mutating func coverSlots() {
             let missing = table.slotCount - scopes.count
             guard missing > 0 else { return }
+            if missing == 1 {
+                // One new origin (the usual case): plain appends, not the generic repeated-element path.
+                scopes.append(nil)
+                confirmed.append(.zero)
+                kept.append(Kept())
+                made.append(nil)
+                return
+            }
             scopes.append(contentsOf: repeatElement(nil, count: missing))
             confirmed.append(contentsOf: repeatElement(.zero, count: missing))
             kept.append(contentsOf: repeatElement(Kept(), count: missing))
