@@ -105,6 +105,9 @@ public struct Table: Sendable {
     /// The slice held in `slot`, if any.
     func slice(at slot: Int) -> Slice? { slotSlices[slot] }
 
+    /// The version held in `slot`, if any (read in place: the slice is not copied).
+    func version(at slot: Int) -> Version? { slotSlices[slot]?.version }
+
     /// The slot of `origin`, assigned now if it has none.
     mutating func assignSlot(_ origin: NodeID) -> Int {
         if let slot = slotIndex[origin] { return slot }

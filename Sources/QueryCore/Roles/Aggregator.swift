@@ -313,6 +313,8 @@ public struct Aggregator: Role {
             )
             return
         }
+        // Room for the usual actions (bytes in, rows merged, the acknowledgement, maybe a send).
+        actions.reserveCapacity(actions.count + 4)
         collector.heard(cluster, now: now, into: &actions)
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "tla"))
         let number = update.generation.number
@@ -593,7 +595,7 @@ public struct Aggregator: Role {
         return receivers[peer]!.entry(
             for: table,
             slots: slots,
-            store: store,
+            store: &store,
             completeness: completeness,
             generation: generation,
             merge: merge

@@ -171,6 +171,8 @@ public struct ClusterProxy: Role {
         now: Instant,
         into actions: inout [RoleAction]
     ) {
+        // Room for the usual actions (bytes in, rows merged, the acknowledgement, maybe a send).
+        actions.reserveCapacity(actions.count + 4)
         collector.heard(peer, now: now, into: &actions)
         // Only the newest regular update lists every table the edge publishes: a resync reply (for a
         // generation already received) lists just the resynced table, and a reordered or duplicated
@@ -321,7 +323,7 @@ public struct ClusterProxy: Role {
         return receivers[peer]!.entry(
             for: table,
             slots: slots,
-            store: store,
+            store: &store,
             completeness: completeness,
             generation: generation,
             merge: merge

@@ -210,6 +210,42 @@ struct Downstream: Sendable {
         generation: UInt64,
         merge: Bool = false
     ) -> TableEntry {
+        var made: [TableStore.MadeCopy]?
+        return entry(
+            for: table, slots: slots, store: store, completeness: completeness, generation: generation, merge: merge,
+            made: &made)
+    }
+
+    /// ``entry(for:slots:store:completeness:generation:merge:)`` that also remembers in `store`
+    /// each copy it had to make from the kept history (a diff or composed deltas), so the next
+    /// receiver that acknowledged the same version gets the same copy without making it again
+    /// (a sender's receivers usually acknowledged the same versions).
+    mutating func entry(
+        for table: TableName,
+        slots: [Int],
+        store: inout TableStore,
+        completeness: TableCompleteness,
+        generation: UInt64,
+        merge: Bool = false
+    ) -> TableEntry {
+        var made: [TableStore.MadeCopy]? = []
+        let entry = entry(
+            for: table, slots: slots, store: store, completeness: completeness, generation: generation, merge: merge,
+            made: &made)
+        if let made, !made.isEmpty { store.remember(made, of: table) }
+        return entry
+    }
+
+    /// The entry, collecting into `made` (unless `nil`) the copies made from the kept history.
+    private mutating func entry(
+        for table: TableName,
+        slots: [Int],
+        store: TableStore,
+        completeness: TableCompleteness,
+        generation: UInt64,
+        merge: Bool,
+        made: inout [TableStore.MadeCopy]?
+    ) -> TableEntry {
         // Older generations are forgotten for every table (an update is acknowledged as a whole).
         if generation > Downstream.pendingDepth {
             forEachState { state in
@@ -239,17 +275,35 @@ struct Downstream: Sendable {
         var removed: [NodeID] = []
         if let stored {
             let table = stored.table
+            // The per-slot arrays, read in place (not the whole `Stored` or an origin's `Kept` per slot).
+            let scopes = stored.scopes
+            let kept = stored.kept
+            let remembered = stored.made
             let removalsInFlight = Self.inFlight(state.pending, removals: true, slots: table.slotCount)
             for slot in slots {
-                guard let slice = table.slice(at: slot) else { continue }
+                // The version first (read in place); the slice only for an origin that gets a copy.
+                guard let version = table.version(at: slot) else { continue }
                 var ackedVersion = state.ackedVersion(slot)
                 if ackedVersion != nil { heldAndIncluded += 1 }
                 // The receiver may have applied an unacknowledged removal of this origin (only the
                 // acknowledgement was lost): what it holds is unknown, so it gets a full copy.
                 if let removalsInFlight, removalsInFlight[slot] { ackedVersion = nil }
-                if ackedVersion == slice.version { continue }
-                let copy = TableStore.copy(
-                    of: slice, kept: stored.hasRecord(slot) ? stored.kept[slot] : nil, acked: ackedVersion)
+                if ackedVersion == version { continue }
+                guard let slice = table.slice(at: slot) else { continue }
+                let copy: TableCopy
+                if let acked = ackedVersion, slot < scopes.count, scopes[slot] != nil {
+                    if slot < remembered.count, let memo = remembered[slot], memo.from == acked,
+                        memo.to == slice.version
+                    {
+                        copy = memo.copy
+                    } else {
+                        let result = kept[slot].copy(to: slice, acked: acked)
+                        copy = result.copy
+                        if result.made { made?.append(TableStore.MadeCopy(slot: slot, from: acked, copy: copy)) }
+                    }
+                } else {
+                    copy = .full(version: slice.version, segment: slice.segment)
+                }
                 copies.append(OriginCopy(origin: table.origin(at: slot), copy: copy, publishedAt: slice.publishedAt))
                 changes.append(Change(slot: slot, version: slice.version))
             }

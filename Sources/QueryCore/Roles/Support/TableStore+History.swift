@@ -60,8 +60,26 @@ extension TableStore.Kept {
     /// receivers that acknowledged its base).
     var lastDelta: TableCopy? {
         if let replacingDelta { return replacingDelta }
-        if case .applied(let delta, _)? = history.last { return delta }
-        return nil
+        // The newest step (``History/last``), matched in place rather than copied out.
+        switch history.newer {
+        case .applied(let delta, _)?: return delta
+        case .rows?: return nil
+        case nil:
+            if case .applied(let delta, _)? = history.older { return delta }
+            return nil
+        }
+    }
+
+    /// The copy that brings a receiver holding `acked` (not `slice`'s version) to `slice` (this
+    /// origin's rows now): the delta that produced `slice` when its base is `acked`, else a delta
+    /// made from the history, else a full copy; `made` says whether it was made from the history
+    /// (the costly case, worth remembering for another receiver).
+    func copy(to slice: Table.Slice, acked: Version) -> (copy: TableCopy, made: Bool) {
+        if let delta = lastDelta, delta.baseVersion == acked, delta.version == slice.version {
+            return (delta, false)
+        }
+        if let delta = delta(from: acked, to: slice) { return (delta, true) }
+        return (.full(version: slice.version, segment: slice.segment), false)
     }
 
     /// A delta from the rows at `acked` to `current` (this origin's rows now) made from the history:

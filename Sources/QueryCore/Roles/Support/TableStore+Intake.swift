@@ -1,8 +1,37 @@
 extension TableStore {
     /// What taking in one update did, per table.
     struct Intake: Sendable {
-        var reports: [TableName: ApplyReport] = [:]
+        var reports = Reports()
         var rowsMerged: Int { reports.values.reduce(0) { $0 + $1.rowsMerged } }
+
+        /// Table → what applying its entry did, in the update's order (an update names a handful
+        /// of tables: a list searched linearly, no hashing of names per update).
+        struct Reports: Sendable {
+            private(set) var tables: [TableName] = []
+            private(set) var values: [ApplyReport] = []
+
+            /// The report for `table` (the last, should an update name it twice).
+            subscript(table: TableName) -> ApplyReport? {
+                get { tables.lastIndex(of: table).map { values[$0] } }
+                set {
+                    if let index = tables.lastIndex(of: table) {
+                        if let newValue { values[index] = newValue } else {
+                            tables.remove(at: index)
+                            values.remove(at: index)
+                        }
+                    } else if let newValue {
+                        tables.append(table)
+                        values.append(newValue)
+                    }
+                }
+            }
+
+            /// Makes room for `count` reports.
+            mutating func reserveCapacity(_ count: Int) {
+                tables.reserveCapacity(count)
+                values.reserveCapacity(count)
+            }
+        }
     }
 
     /// Applies `entries` of an update from `peer`, then acknowledges it: one ``TableAck`` for the
@@ -32,27 +61,29 @@ extension TableStore {
         var resyncs: [ResyncRequest] = []
         // The counters of the whole update, reported once (not once per table).
         var total = ApplyReport()
-        for entry in entries {
-            let report = apply(entry, scope: scope(entry), now: now)
-            intake.reports[entry.table] = report
+        // By index: each entry is borrowed from the update, not copied out of it.
+        for e in entries.indices {
+            let report = apply(entries[e], scope: scope(entries[e]), now: now)
+            let table = entries[e].table
+            intake.reports[table] = report
             total.rowsMerged += report.rowsMerged
             total.stale += report.stale
-            total.resync += report.resync
+            if !report.resync.isEmpty { total.resync += report.resync }
             for refusal in report.refused {
                 actions.append(
                     .log(
                         LogRecord(
                             .warning,
                             "copy refused: \(refusal)",
-                            metadata: ["table": entry.table.rawValue, "peer": peer.rawValue]
+                            metadata: ["table": table.rawValue, "peer": peer.rawValue]
                         )
                     )
                 )
             }
             if report.resync.isEmpty {
-                acked.append(entry.table)
+                acked.append(table)
             } else {
-                resyncs.append(ResyncRequest(generation: generation, table: entry.table, origins: report.resync))
+                resyncs.append(ResyncRequest(generation: generation, table: table, origins: report.resync))
             }
         }
         RoleMetrics.applied(total, role: role, into: &actions)

@@ -35,6 +35,9 @@ struct TableStore: Sendable {
         private(set) var confirmed: [Instant] = []
         /// Slot → what is kept to bring receivers up to date.
         private(set) var kept: [Kept] = []
+        /// Slot → the last copy made from the kept history for a receiver (see ``MadeCopy``), if
+        /// any; valid only while the origin's version is the copy's.
+        private(set) var made: [MadeCopy?] = []
         /// The held origins' slots in the origins' sorted order, cached until the set of origins
         /// changes (`nil`: stale).
         var sortedSlots: [Int]? = []
@@ -74,6 +77,7 @@ struct TableStore: Sendable {
             scopes[slot] = scope
             confirmed[slot] = confirmedAt
             kept[slot] = Kept()
+            forgetMade(slot)
         }
 
         /// Sets the scope of the origin in `slot` (which has bookkeeping).
@@ -90,15 +94,38 @@ struct TableStore: Sendable {
         mutating func setConfirmed(_ slot: Int, _ time: Instant) { confirmed[slot] = time }
 
         /// Updates what is kept of the origin in `slot` in place.
-        mutating func updateKept(_ slot: Int, _ body: (inout Kept) -> Void) { body(&kept[slot]) }
+        mutating func updateKept(_ slot: Int, _ body: (inout Kept) -> Void) {
+            body(&kept[slot])
+            forgetMade(slot)
+        }
+
+        /// Forgets the copy remembered for the origin in `slot` (its rows changed).
+        mutating func forgetMade(_ slot: Int) {
+            if slot < made.count, made[slot] != nil { made[slot] = nil }
+        }
+
+        /// Remembers `copy` (made for the origin in its slot, which holds the copy's version).
+        mutating func remember(_ copy: MadeCopy) {
+            guard copy.slot < made.count, let slice = table.slice(at: copy.slot), slice.version == copy.to else { return }
+            made[copy.slot] = copy
+        }
 
         /// Makes the per-slot arrays cover every slot of ``table``.
         mutating func coverSlots() {
             let missing = table.slotCount - scopes.count
             guard missing > 0 else { return }
+            if missing == 1 {
+                // One new origin (the usual case): plain appends, not the generic repeated-element path.
+                scopes.append(nil)
+                confirmed.append(.zero)
+                kept.append(Kept())
+                made.append(nil)
+                return
+            }
             scopes.append(contentsOf: repeatElement(nil, count: missing))
             confirmed.append(contentsOf: repeatElement(.zero, count: missing))
             kept.append(contentsOf: repeatElement(Kept(), count: missing))
+            made.append(contentsOf: repeatElement(nil, count: missing))
         }
 
         /// Removes the origin in `slot`: its rows and its bookkeeping. Returns whether rows were held.
@@ -107,6 +134,7 @@ struct TableStore: Sendable {
                 scopes[slot] = nil
                 kept[slot] = Kept()
             }
+            forgetMade(slot)
             return table.removeSlice(at: slot) != nil
         }
 
@@ -118,8 +146,29 @@ struct TableStore: Sendable {
             scopes = oldSlots.map { scopes[$0] }
             confirmed = oldSlots.map { confirmed[$0] }
             kept = oldSlots.map { kept[$0] }
+            made = oldSlots.map { made[$0] }
             sortedSlots = nil
         }
+    }
+
+    /// A copy a sender made from an origin's kept history (a diff from older rows, or deltas
+    /// composed) for a receiver that acknowledged `from`: remembered so that the next receiver
+    /// that acknowledged the same version gets it without making it again.
+    struct MadeCopy: Sendable {
+        /// The origin's slot.
+        var slot: Int
+        /// The version the receiver acknowledged (the copy's base, or what a full copy replaces).
+        var from: Version
+        /// The copy, to the origin's version when it was made.
+        var copy: TableCopy
+        /// The version the copy brings a receiver to.
+        var to: Version { copy.version }
+    }
+
+    /// Remembers copies made for receivers of `name` (see ``MadeCopy``).
+    mutating func remember(_ copies: [MadeCopy], of name: TableName) {
+        guard let index = tables.index(forKey: name) else { return }
+        for copy in copies { tables.values[index].remember(copy) }
     }
 
     /// What applying one entry did.
@@ -197,14 +246,18 @@ struct TableStore: Sendable {
     mutating func apply(_ entry: TableEntry, scope: NodeID, now: Instant) -> ApplyReport {
         var report = ApplyReport()
         let confirmed = entry.completeness.newestPublish ?? now
-        if let first = entry.copies.first, tables.index(forKey: entry.table) == nil {
+        // One lookup of the table by name in the usual case (held, not sourced).
+        var found = tables.index(forKey: entry.table)
+        if found == nil, let first = entry.copies.first {
             tables[entry.table] = Stored(table: newTable(entry.table, schema: first.copy.schema))
+            found = tables.index(forKey: entry.table)
         }
         let isSourced = !sourced.isEmpty && sourced.contains(entry.table)
         if isSourced, !entry.copies.isEmpty {
             applySourced(entry, scope: scope, confirmed: confirmed, into: &report)
+            found = tables.index(forKey: entry.table)
         }
-        guard let index = tables.index(forKey: entry.table) else { return report }
+        guard let index = found else { return report }
         // In place (through the dictionary's values): the table is not moved out and back.
         Self.apply(
             entry, to: &tables.values[index], scope: scope, confirmed: confirmed, isSourced: isSourced,
@@ -344,6 +397,7 @@ struct TableStore: Sendable {
         stored.ensureRecord(at: slot, confirmedAt: confirmed, scope: scope)
         stored.setScope(scope, at: slot)
         stored.confirm(slot, at: item.publishedAt)
+        stored.forgetMade(slot)
         guard keepsHistory else { return }
         stored.updateKept(slot) { Self.update(&$0, with: item, replaced: replaced) }
     }
@@ -391,6 +445,7 @@ struct TableStore: Sendable {
             try stored.table.replace(slot: slot, version: nextVersion(0), segment: segment, publishedAt: now)
             stored.ensureRecord(at: slot, confirmedAt: now, scope: origin)
             stored.setConfirmed(slot, now)
+            stored.forgetMade(slot)
             return true
         }
         // One diff tells both whether the rows changed and what to send (an empty diff means the
@@ -459,12 +514,7 @@ struct TableStore: Sendable {
 
     /// ``copy(of:record:acked:)`` given only what is kept of the origin.
     static func copy(of slice: Table.Slice, kept: Kept?, acked: Version?) -> TableCopy {
-        if let acked, let kept {
-            if let delta = kept.lastDelta, delta.baseVersion == acked, delta.version == slice.version {
-                return delta
-            }
-            if let delta = kept.delta(from: acked, to: slice) { return delta }
-        }
+        if let acked, let kept { return kept.copy(to: slice, acked: acked).copy }
         return .full(version: slice.version, segment: slice.segment)
     }
 
