@@ -21,7 +21,8 @@ struct UpdateSequencer: Sendable {
     mutating func stamp(_ actions: inout [RoleAction], from start: Int = 0, now: Instant) {
         var i = start
         while i < actions.endIndex {
-            if case .send(.update(var update), let peer) = actions[i] {
+            // Test the case first: most actions are metrics and acknowledgements, left untouched.
+            if case .send(.update, _) = actions[i], case .send(.update(var update), let peer) = actions[i] {
                 update.sequence = next(now: now)
                 actions[i] = .send(.update(update), to: peer)
             }
@@ -43,35 +44,49 @@ struct UpdateSequencer: Sendable {
 /// treated as new: it may have restarted with a clock that went backwards, and its numbers must not
 /// be ignored for ever.
 struct SenderSequences: Sendable {
+    /// What was applied from one sender: a handful of tables, searched linearly.
     private struct Sender: Sendable {
-        var appliedAt: Instant
-        var tables: [TableName: UInt64]
+        var appliedAt: Instant?
+        var tables: [(table: TableName, sequence: UInt64)] = []
     }
 
     private var senders: [NodeID: Sender] = [:]
 
     /// The entries of an update from `sender` stamped `sequence` that are newer than what was
     /// applied of their tables, recording them as applied; `skipped` counts the others.
+    ///
+    /// One dictionary access per update (it runs on every update a receiver takes in).
     mutating func fresh(
         _ entries: [TableEntry], sequence: UInt64, from sender: NodeID, now: Instant, forgetAfter: Duration
     ) -> (entries: [TableEntry], skipped: Int) {
         guard sequence != 0, !entries.isEmpty else { return (entries, 0) }
-        if let known = senders[sender], now - known.appliedAt >= forgetAfter {
-            senders.removeValue(forKey: sender)
-        }
-        var stale: [Int] = []
-        for i in entries.indices {
-            let table = entries[i].table
-            if let last = senders[sender]?.tables[table], last >= sequence {
-                stale.append(i)
-            } else {
-                senders[sender, default: Sender(appliedAt: now, tables: [:])].tables[table] = sequence
-            }
-        }
-        if stale.count < entries.count { senders[sender]!.appliedAt = now }
+        let stale = Self.record(
+            entries, sequence: sequence, in: &senders[sender, default: Sender()], now: now, forgetAfter: forgetAfter)
         guard !stale.isEmpty else { return (entries, 0) }
         var kept = entries
         for i in stale.reversed() { kept.remove(at: i) }
         return (kept, stale.count)
+    }
+
+    /// Records the fresh entries in `state`; returns the indices of the stale ones.
+    private static func record(
+        _ entries: [TableEntry], sequence: UInt64, in state: inout Sender, now: Instant, forgetAfter: Duration
+    ) -> [Int] {
+        if let at = state.appliedAt, now - at >= forgetAfter { state.tables.removeAll() }
+        var stale: [Int] = []
+        for i in entries.indices {
+            let table = entries[i].table
+            if let j = state.tables.firstIndex(where: { $0.table == table }) {
+                if state.tables[j].sequence >= sequence {
+                    stale.append(i)
+                    continue
+                }
+                state.tables[j].sequence = sequence
+            } else {
+                state.tables.append((table, sequence))
+            }
+        }
+        if stale.count < entries.count { state.appliedAt = now }
+        return stale
     }
 }
