@@ -28,7 +28,7 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
     /// No faults.
     public static let none = FaultMix()
     /// Every kind of fault.
-    public static let mix = FaultMix(crashes: true, partitions: true, network: true, skew: true)
+    public static let mix = FaultMix(crashes: true, partitions: true, network: true, skew: true, correlated: true)
 
     /// The names accepted by ``init(parsing:)``.
     public static let names = ["none", "mix", "crash", "partition", "network", "skew", "correlated"]

@@ -107,7 +107,8 @@ public final class Simulation {
     }
 
     /// Since when the node has been continuously down or cut off from the main network, or `nil`
-    /// if it is up and connected.
+    /// if it is up and connected. A member of a cut-off group counts as heard when another member
+    /// rejoins the main network (that one may carry its rows).
     public func silentSince(_ id: NodeID) -> Instant? {
         guard let i = nodeIndex[id] else { return nil }
         return nodes[i].silentSince
@@ -202,8 +203,17 @@ public final class Simulation {
     }
 
     private func reconnect(_ i: Int) {
+        let group = nodes[i].isolationGroup
         nodes[i].isolationGroup = 0
-        if nodes[i].role != nil { nodes[i].silentSince = nil }
+        guard nodes[i].role != nil else { return }
+        nodes[i].silentSince = nil
+        // The node brings what it heard inside its group until now (a proxy healed apart from its
+        // machines serves their rows as of now): for the group's other live members, the silence
+        // the invariants measure starts now.
+        guard group != 0 else { return }
+        for j in nodes.indices where nodes[j].isolationGroup == group && nodes[j].role != nil && nodes[j].silentSince != nil {
+            nodes[j].silentSince = now
+        }
     }
 
     /// Whether a message from `a` to `b` would cross a partition.
