@@ -118,6 +118,32 @@ struct KernelTests {
         #expect(sim.statistics.partitioned == 3)
     }
 
+    /// The silence the invariants measure: a node cut off with others counts as heard when one of
+    /// them rejoins (it may carry the node's data), or from its crash inside the group.
+    @Test("silence of a cut-off group ends when a live member rejoins")
+    func groupSilence() throws {
+        let sim = Simulation(seed: 5)
+        for id in ["m1", "m2", "p", "x"] as [NodeID] { try sim.addNode(id) { Receiver(id: $0) } }
+        sim.startAll()
+        sim.run(until: .seconds(10))
+        sim.partition(["m1", "m2", "p"])
+        #expect(sim.silentSince("m1") == .seconds(10) && sim.silentSince("x") == nil)
+        sim.run(until: .seconds(20))
+        sim.crash("m2")
+        sim.run(until: .seconds(30))
+        // `p` rejoins alone: `m1` (still cut off) was heard by it until now, `m2` until its crash.
+        sim.heal(["p"])
+        #expect(sim.silentSince("p") == nil)
+        #expect(sim.silentSince("m1") == .seconds(30))
+        #expect(sim.silentSince("m2") == .seconds(20))
+        // A dead node rejoining carries nothing.
+        sim.partition(["x", "m1"])
+        sim.run(until: .seconds(40))
+        sim.crash("x")
+        sim.heal(["x"])
+        #expect(sim.silentSince("m1") == .seconds(30))
+    }
+
     @Test("an isolated group still reaches itself")
     func isolatedGroup() throws {
         let sim = Simulation(seed: 5)

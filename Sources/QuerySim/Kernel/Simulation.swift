@@ -153,6 +153,7 @@ public final class Simulation {
         guard let i = nodeIndex[id], nodes[i].role != nil else { return }
         nodes[i].role = nil
         nodes[i].timers.removeAll()
+        nodes[i].crashedAt = now
         if nodes[i].silentSince == nil { nodes[i].silentSince = now }
         hashEvent(node: i, "crash")
         let pending = nodes[i].pendingQueries
@@ -166,6 +167,7 @@ public final class Simulation {
 
     private func boot(_ i: Int) {
         nodes[i].incarnation += 1
+        nodes[i].crashedAt = nil
         nodes[i].role = nodes[i].factory(nodes[i].id)
         if nodes[i].isolationGroup == 0 { nodes[i].silentSince = nil }
         hashEvent(node: i, "boot \(nodes[i].incarnation)")
@@ -190,29 +192,37 @@ public final class Simulation {
 
     /// Reconnects `ids` to the main network.
     public func heal(_ ids: [NodeID]) {
-        for id in ids {
-            if let i = nodeIndex[id] { reconnect(i) }
-        }
+        reconnect(ids.compactMap { nodeIndex[$0] })
         traceHash.combine("heal \(ids.map(\.rawValue).joined(separator: ","))")
     }
 
     /// Removes every partition.
     public func healAll() {
-        for i in nodes.indices { reconnect(i) }
+        reconnect(Array(nodes.indices))
         traceHash.combine("heal all")
     }
 
-    private func reconnect(_ i: Int) {
-        let group = nodes[i].isolationGroup
-        nodes[i].isolationGroup = 0
-        guard nodes[i].role != nil else { return }
-        nodes[i].silentSince = nil
-        // The node brings what it heard inside its group until now (a proxy healed apart from its
-        // machines serves their rows as of now): for the group's other live members, the silence
-        // the invariants measure starts now.
-        guard group != 0 else { return }
-        for j in nodes.indices where nodes[j].isolationGroup == group && nodes[j].role != nil && nodes[j].silentSince != nil {
-            nodes[j].silentSince = now
+    private func reconnect(_ indices: [Int]) {
+        // A live node rejoining the main network brings what it heard inside its group until now
+        // (a proxy healed apart from its machines serves their rows as of now): for the group's
+        // members, the silence the invariants measure starts now, or when a member crashed inside.
+        var carried = Set<Int>()
+        for i in indices where nodes[i].isolationGroup != 0 && nodes[i].role != nil {
+            carried.insert(nodes[i].isolationGroup)
+        }
+        if !carried.isEmpty {
+            for j in nodes.indices where carried.contains(nodes[j].isolationGroup) {
+                guard let since = nodes[j].silentSince else { continue }
+                if nodes[j].role != nil {
+                    nodes[j].silentSince = now
+                } else if let crashed = nodes[j].crashedAt, crashed > since {
+                    nodes[j].silentSince = crashed
+                }
+            }
+        }
+        for i in indices {
+            nodes[i].isolationGroup = 0
+            if nodes[i].role != nil { nodes[i].silentSince = nil }
         }
     }
 
@@ -643,6 +653,8 @@ struct SimulatedNode {
     var isolationGroup = 0
     /// Since when the node is down or isolated.
     var silentSince: Instant? = .zero
+    /// When the node last crashed, while it is down.
+    var crashedAt: Instant?
 
     /// The node name up to `:` (`edge`, `proxy`, …), for per-tier figures.
     let tier: String
