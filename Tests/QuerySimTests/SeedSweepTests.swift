@@ -43,6 +43,18 @@ struct SeedSweepTests {
     @Test("everything at once", arguments: 1...4 as ClosedRange<UInt64>)
     func mix(seed: UInt64) throws { try check(seed: seed, faults: .mix) }
 
+    @Test("fault names parse, combine in any order and print back")
+    func faultNames() {
+        #expect(FaultMix(parsing: "mix") == .mix && FaultMix.mix.description == "mix")
+        #expect(!FaultMix.mix.correlated)
+        let both = FaultMix(parsing: "correlated,mix")
+        #expect(both == FaultMix(parsing: "mix,correlated"))
+        #expect(both?.crashes == true && both?.correlated == true)
+        #expect(FaultMix(parsing: both!.description) == both)
+        #expect(FaultMix(parsing: "crash, skew") == FaultMix(crashes: true, skew: true))
+        #expect(FaultMix(parsing: "none") == FaultMix.none && FaultMix(parsing: "crash,quake") == nil)
+    }
+
     @Test("a seed replays bit for bit")
     func replay() throws {
         let runner = SeedRun(queries: Self.queries)
