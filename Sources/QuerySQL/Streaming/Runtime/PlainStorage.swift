@@ -69,8 +69,8 @@ struct PlainBuffer<Element: BitwiseCopyable> {
 
 /// A FIFO of ``Value``s in one power-of-two buffer at a fixed address: appending moves a value
 /// in and removing moves it out, so a value is retained once when it enters and released once
-/// after it leaves, and no uniqueness check runs (compare ``FlatRing``, whose slots are
-/// re-initialised with a filler).
+/// after it leaves, and no uniqueness check runs (a Swift array's slots would be re-initialised
+/// with a filler and checked for uniqueness on every write).
 ///
 /// The owner frees it explicitly (``free()``), exactly once.
 struct ValueRing {
@@ -124,7 +124,7 @@ struct ValueRing {
 
 /// A FIFO of plain (bitwise-copyable) elements in one power-of-two buffer at a fixed address:
 /// appending and removing are a store or a load and an index mask, with no uniqueness check or
-/// reference counting (compare ``FlatRing``, whose storage is a Swift array).
+/// reference counting (unlike a Swift array's storage).
 ///
 /// The owner frees it explicitly (``free()``), exactly once; copies share the storage, so only
 /// the owning value may use it.
