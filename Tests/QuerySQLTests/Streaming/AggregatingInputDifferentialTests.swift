@@ -193,10 +193,10 @@ import Testing
         Self.compare(flat, general, statements, "seed \(seed)")
     }
 
-    /// ``ValueRing`` against an array used as a queue, across growth and wrap-around.
+    /// ``Ring`` against an array used as a queue, across growth and wrap-around.
     @Test func valueRingMatchesArrayQueue() {
         var rng = SeededGenerator(seed: 5)
-        var ring = ValueRing()
+        var ring = Ring<Value>()
         defer { ring.free() }
         var reference: [Value] = []
         for step in 0..<5_000 {

@@ -80,10 +80,10 @@ import Testing
         }
     }
 
-    /// ``PlainRing`` against an array used as a queue, across growth and wrap-around.
+    /// ``Ring`` against an array used as a queue, across growth and wrap-around.
     @Test func plainRingMatchesArrayQueue() {
         var rng = SeededGenerator(seed: 7)
-        var ring = PlainRing<Int64>()
+        var ring = Ring<Int64>()
         defer { ring.free() }
         var reference: [Int64] = []
         for step in 0..<5_000 {

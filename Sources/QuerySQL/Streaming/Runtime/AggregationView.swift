@@ -60,7 +60,7 @@ final class AggregationView {
         var groups: GroupTable
         var keyScratch: [Value]
         /// Plain storage (no uniqueness check per append or removal), freed with the view.
-        var entries = PlainRing<Entry>()
+        var entries = Ring<Entry>()
         /// The absolute position of the oldest held entry (positions count every entry ever held).
         var base = 0
         /// Held entries per group number (plain storage: no uniqueness check per write; freed

@@ -24,7 +24,7 @@ final class ExpiryQueue {
     /// The mutable state, in one stored property so each operation is one exclusive access.
     private struct State {
         var inputs: [Bound?] = []
-        var pending = PlainRing<Pending>()
+        var pending = Ring<Pending>()
     }
 
     let duration: Int64

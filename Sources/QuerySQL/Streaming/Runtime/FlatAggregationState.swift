@@ -99,7 +99,7 @@ struct FlatAggregationState {
     private var freed = false
 
     /// Aggregate arguments of this statement's held events, `k` per event.
-    private var heldArguments = ValueRing()
+    private var heldArguments = Ring<Value>()
 
     /// Attaches to `view` (which holds the same window, `WHERE` and `GROUP BY` as `plan`).
     init(plan: StreamSelectPlan, view: AggregationView) {
@@ -264,31 +264,14 @@ struct FlatAggregationState {
         touchedCount = 0
         var entered = false
         let oldCursor = cursor
-        let base = shared.pointee.base
         for _ in 0..<leaving {
-            let entry = shared.pointee.entries[cursor &- base]
-            cursor &+= 1
-            let g = entry.group
-            if g >= 0 {
-                let gi = Int(g)
-                rowCounts[gi] -= 1
-                for a in 0..<k {
-                    let v = heldArguments.removeFirst()
-                    leave(v, slot: gi &* k &+ a, aggregate: a, sequence: entry.sequence)
-                }
-                touch(g)
-            } else {
-                for _ in 0..<k { _ = heldArguments.removeFirst() }
-            }
+            let g = leaveNext()
+            if g >= 0 { touch(g) }
         }
         if let event = entering {
             if group >= 0 {
-                let g = group
-                let gi = Int(g)
-                if gi >= rowCounts.count || !live[gi] { addGroupStorage(g) }
-                rowCounts[gi] += 1
-                enterArguments(of: event, group: gi)
-                touch(g)
+                enterEvent(event, group: group)
+                touch(group)
             }
             switch window {
             case .none: break
@@ -319,10 +302,7 @@ struct FlatAggregationState {
     @inline(__always)
     private mutating func enterOnly(_ event: Event, group: Int32, held: Bool) -> Bool {
         if group >= 0 {
-            let gi = Int(group)
-            if gi >= rowCounts.count || !live[gi] { addGroupStorage(group) }
-            rowCounts[gi] += 1
-            enterArguments(of: event, group: gi)
+            enterEvent(event, group: group)
             // The group now has an entry, so it stays live.
             if passesHaving(group) { appendRow(group) }
         } else if case .length = window {
@@ -337,6 +317,18 @@ struct FlatAggregationState {
     @inline(__always)
     private mutating func leaveOne() {
         let oldCursor = cursor
+        let g = leaveNext()
+        if g >= 0 {
+            if passesHaving(g) { appendRow(g) }
+            if isGrouped && rowCounts[Int(g)] <= 0 { releaseGroup(g) }
+        }
+        advanceCursor(from: oldCursor)
+    }
+
+    /// Takes the entry at the cursor out of its group's aggregates (releasing its held arguments)
+    /// and moves the cursor past it; returns the entry's group (negative: none).
+    @inline(__always)
+    private mutating func leaveNext() -> Int32 {
         let entry = shared.pointee.entries[cursor &- shared.pointee.base]
         cursor &+= 1
         let g = entry.group
@@ -347,12 +339,20 @@ struct FlatAggregationState {
                 let v = heldArguments.removeFirst()
                 leave(v, slot: gi &* k &+ a, aggregate: a, sequence: entry.sequence)
             }
-            if passesHaving(g) { appendRow(g) }
-            if isGrouped && rowCounts[gi] <= 0 { releaseGroup(g) }
         } else {
             for _ in 0..<k { _ = heldArguments.removeFirst() }
         }
-        advanceCursor(from: oldCursor)
+        return g
+    }
+
+    /// Counts `event` in `group` (making the group's storage live if needed) and enters its
+    /// arguments.
+    @inline(__always)
+    private mutating func enterEvent(_ event: Event, group: Int32) {
+        let gi = Int(group)
+        if gi >= rowCounts.count || !live[gi] { addGroupStorage(group) }
+        rowCounts[gi] += 1
+        enterArguments(of: event, group: gi)
     }
 
     /// Enters the aggregate arguments of `event` into group `gi`'s aggregates (and holds them,

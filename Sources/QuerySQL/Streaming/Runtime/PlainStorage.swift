@@ -67,68 +67,15 @@ struct PlainBuffer<Element: BitwiseCopyable> {
     func free() { base.deallocate() }
 }
 
-/// A FIFO of ``Value``s in one power-of-two buffer at a fixed address: appending moves a value
-/// in and removing moves it out, so a value is retained once when it enters and released once
-/// after it leaves, and no uniqueness check runs (a Swift array's slots would be re-initialised
-/// with a filler and checked for uniqueness on every write).
-///
-/// The owner frees it explicitly (``free()``), exactly once.
-struct ValueRing {
-    private var storage: UnsafeMutablePointer<Value>
-    private var head = 0
-    /// Capacity - 1 (the capacity is a power of two).
-    private var mask: Int
-    private(set) var count = 0
-
-    init() {
-        storage = .allocate(capacity: 16)
-        mask = 15
-    }
-
-    var isEmpty: Bool { count == 0 }
-
-    @inline(__always)
-    mutating func append(_ value: Value) {
-        if count == mask &+ 1 { grow() }
-        (storage + ((head &+ count) & mask)).initialize(to: value)
-        count &+= 1
-    }
-
-    /// Removes and returns the oldest value (the ring is not empty).
-    @inline(__always)
-    mutating func removeFirst() -> Value {
-        precondition(count > 0, "ValueRing: removing from an empty ring")
-        let value = (storage + head).move()
-        head = (head &+ 1) & mask
-        count &-= 1
-        return value
-    }
-
-    @inline(never)
-    private mutating func grow() {
-        let capacity = (mask &+ 1) * 2
-        let bigger = UnsafeMutablePointer<Value>.allocate(capacity: capacity)
-        for i in 0..<count { (bigger + i).initialize(to: (storage + ((head &+ i) & mask)).move()) }
-        storage.deallocate()
-        storage = bigger
-        head = 0
-        mask = capacity - 1
-    }
-
-    /// Releases the held values and frees the storage; the ring must not be used afterwards.
-    mutating func free() {
-        while count > 0 { _ = removeFirst() }
-        storage.deallocate()
-    }
-}
-
-/// A FIFO of plain (bitwise-copyable) elements in one power-of-two buffer at a fixed address:
-/// appending and removing are a store or a load and an index mask, with no uniqueness check or
-/// reference counting (unlike a Swift array's storage).
+/// A FIFO in one power-of-two buffer at a fixed address: appending moves an element in and
+/// removing moves it out, so a reference-counted element (a ``Value``) is retained once when it
+/// enters and released once after it leaves, a plain one is a store and a load, and no
+/// uniqueness check runs (a Swift array's slots would be re-initialised and checked for
+/// uniqueness on every write).
 ///
 /// The owner frees it explicitly (``free()``), exactly once; copies share the storage, so only
 /// the owning value may use it.
-struct PlainRing<Element: BitwiseCopyable> {
+struct Ring<Element> {
     private var storage: UnsafeMutablePointer<Element>
     private var head = 0
     /// Capacity - 1 (the capacity is a power of two).
@@ -145,14 +92,14 @@ struct PlainRing<Element: BitwiseCopyable> {
     /// The element `offset` places after the oldest (`offset < count`).
     @inline(__always)
     subscript(offset: Int) -> Element {
-        assert(offset >= 0 && offset < count, "PlainRing: offset out of range")
+        assert(offset >= 0 && offset < count, "Ring: offset out of range")
         return storage[(head &+ offset) & mask]
     }
 
     /// The oldest element (the ring is not empty).
     @inline(__always)
     var first: Element {
-        assert(count > 0, "PlainRing: empty")
+        assert(count > 0, "Ring: empty")
         return storage[head]
     }
 
@@ -167,8 +114,8 @@ struct PlainRing<Element: BitwiseCopyable> {
     @inline(__always)
     @discardableResult
     mutating func removeFirst() -> Element {
-        precondition(count > 0, "PlainRing: removing from an empty ring")
-        let element = storage[head]
+        precondition(count > 0, "Ring: removing from an empty ring")
+        let element = (storage + head).move()
         head = (head &+ 1) & mask
         count &-= 1
         return element
@@ -178,13 +125,19 @@ struct PlainRing<Element: BitwiseCopyable> {
     private mutating func grow() {
         let capacity = (mask &+ 1) * 2
         let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity)
-        for i in 0..<count { (bigger + i).initialize(to: storage[(head &+ i) & mask]) }
+        for i in 0..<count { (bigger + i).initialize(to: (storage + ((head &+ i) & mask)).move()) }
         storage.deallocate()
         storage = bigger
         head = 0
         mask = capacity - 1
     }
 
-    /// Frees the storage; the ring must not be used afterwards.
-    func free() { storage.deallocate() }
+    /// Releases the held elements and frees the storage; the ring must not be used afterwards.
+    mutating func free() {
+        let firstRun = Swift.min(count, mask &+ 1 &- head)
+        (storage + head).deinitialize(count: firstRun)
+        storage.deinitialize(count: count &- firstRun)
+        count = 0
+        storage.deallocate()
+    }
 }
