@@ -125,6 +125,9 @@ public struct Aggregator: Role {
     private var deferredFigures: [TableName: TableCompleteness] = [:]
     private var deferredOrigins: [NodeID: NodeID] = [:]
     private var childReset: Set<NodeID> = []
+    /// Children heard again after a drop, still dropped until they hold every cluster's current rows
+    /// again (see ``ChildReturn``).
+    private var returningChildren: [NodeID: ChildReturn] = [:]
     /// Numbers the updates sent to SQL nodes.
     private var sequencer = UpdateSequencer()
     /// The newest update applied per proxy or child and table (duplicated or reordered ones are skipped).
@@ -154,8 +157,10 @@ public struct Aggregator: Role {
                 warmUpWaitsForSilentSources: false
             )
         }
+        var clusterBookkeeping = bookkeeping("cluster", dropAfter: configuration.dropAfter)
+        clusterBookkeeping.returnsWithFullState = true
         collector = Collector(
-            configuration: bookkeeping("cluster", dropAfter: configuration.dropAfter),
+            configuration: clusterBookkeeping,
             sources: configuration.clusters.map(\.cluster))
         childSources = Collector(
             configuration: bookkeeping("child", dropAfter: configuration.childDropAfter),
@@ -164,6 +169,9 @@ public struct Aggregator: Role {
 
     /// The proxy currently listened to for `cluster`.
     public func activeProxy(of cluster: NodeID) -> NodeID? { clusters[cluster]?.activeProxy }
+
+    /// Children currently dropped (or returning, see ``ChildReturn``) and since when, sorted.
+    public var droppedChildren: [DroppedNode] { childSources.dropped }
 
     /// Clusters currently dropped and since when, sorted.
     public var droppedClusters: [DroppedNode] {
@@ -325,6 +333,7 @@ public struct Aggregator: Role {
         // to one table's resync does not make the cluster synced.
         collector.reported(
             cluster, generation: number, inFull: fresh.entries.filter(\.replacesScope).map(\.table), wanted: forwarded)
+        collector.finishReturn(cluster, into: &actions)
         var local: [TableEntry] = []
         var relayed: [NodeID: [TableEntry]] = [:]
         for entry in fresh.entries {
@@ -336,6 +345,7 @@ public struct Aggregator: Role {
                 local.append(entry)
             }
         }
+        for entries in relayed.values { noteFullRelays(entries, cluster: cluster) }
         for child in relayed.keys.sorted() {
             let deferral = Deferral(
                 generation: update.generation,
@@ -370,8 +380,13 @@ public struct Aggregator: Role {
         into actions: inout [RoleAction]
     ) {
         childReset.remove(child)
-        let returning = childSources.isDropped(child)
-        childSources.heard(child, now: now, into: &actions)
+        // A dropped child missed the relays this TLA acknowledged for it (removals among them): its
+        // rows are served again only once it has been sent every cluster's tables in full.
+        var returning = false
+        if childSources.isDropped(child) {
+            returning = continueReturn(of: child, handBack: update.generation.number, now: now, into: &actions)
+        }
+        if !childSources.isDropped(child) { childSources.heard(child, now: now, into: &actions) }
         let fresh = sequences.fresh(
             update.entries, sequence: update.sequence, from: child, now: now, forgetAfter: configuration.childDropAfter)
         if fresh.skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "tla")) }
@@ -390,6 +405,7 @@ public struct Aggregator: Role {
         // A returning child's tables are listed even if its update carries no entry for them, so
         // receivers get its rows back.
         let deferredToChild = returning ? configuration.deferred.filter { $0.value == child }.map(\.key) : []
+        guard !childSources.isDropped(child) else { return }
         guard collector.sent >= number, !fresh.entries.isEmpty || !deferredToChild.isEmpty else { return }
         let tables = Set(fresh.entries.map(\.table) + deferredToChild)
         for peer in receivers.keys.sorted() where !receivers[peer]!.standby {
@@ -398,6 +414,79 @@ public struct Aggregator: Role {
             let entries = live.map { entry($0, for: peer, generation: number, merge: true) }
             let update = GenerationUpdate(generation: update.generation, entries: entries)
             RoleMetrics.send(update, to: peer, role: "tla", into: &actions)
+        }
+    }
+
+    /// The return of a dropped child that was heard again: the tables deferred to it still to be
+    /// relayed in full, per cluster, and then the first generation whose hand-back counts.
+    struct ChildReturn: Sendable {
+        /// Deferred table → clusters that have not relayed it in full since the child was heard.
+        var owed: [TableName: Set<NodeID>]
+        /// Once nothing is owed: hand-backs of this generation or later answer combine requests sent
+        /// after the last full relay, so they include it.
+        var handBackFrom: UInt64?
+        /// The generation the owed tables were last asked for in.
+        var askedIn: UInt64
+    }
+
+    /// Moves the return of the dropped `child` on, which sent a hand-back of generation `handBack`;
+    /// returns whether it returned. The first time, every live cluster's active proxy is asked for
+    /// the child's tables in full (relayed to it as they arrive, see ``noteFullRelays(_:cluster:)``).
+    private mutating func continueReturn(
+        of child: NodeID, handBack: UInt64, now: Instant, into actions: inout [RoleAction]
+    ) -> Bool {
+        if returningChildren[child] == nil {
+            let tables = configuration.deferred.filter { $0.value == child }.map(\.key)
+            let live = clusterOrder.filter { !collector.isDropped($0) && collector.lastHeard($0) != nil }
+            returningChildren[child] = ChildReturn(
+                owed: Dictionary(uniqueKeysWithValues: tables.map { ($0, Set(live)) }), handBackFrom: nil,
+                askedIn: collector.sent)
+            actions.append(
+                .log(LogRecord(.info, "child heard again: returns once its tables are resent in full", metadata: ["child": child.rawValue])))
+            resendDeferred(to: child, now: now, into: &actions)
+        }
+        settleReturns()
+        guard let from = returningChildren[child]?.handBackFrom, handBack >= from else { return false }
+        returningChildren[child] = nil
+        childSources.heard(child, now: now, into: &actions)
+        return true
+    }
+
+    /// Notes the deferred tables `cluster` relayed in full (entries replacing its scope) for children
+    /// that are returning.
+    private mutating func noteFullRelays(_ entries: [TableEntry], cluster: NodeID) {
+        guard !returningChildren.isEmpty else { return }
+        for entry in entries where entry.replacesScope {
+            guard let child = configuration.deferred[entry.table], returningChildren[child] != nil else { continue }
+            returningChildren[child]!.owed[entry.table]?.remove(cluster)
+        }
+        settleReturns()
+    }
+
+    /// Clusters dropped meanwhile owe nothing; a return that is owed nothing waits for a hand-back
+    /// of a generation not yet asked for.
+    private mutating func settleReturns() {
+        for child in returningChildren.keys.sorted() {
+            var state = returningChildren[child]!
+            guard state.handBackFrom == nil else { continue }
+            for table in state.owed.keys { state.owed[table] = state.owed[table]!.filter { !collector.isDropped($0) } }
+            if state.owed.values.allSatisfy(\.isEmpty) { state.handBackFrom = collector.sent + 1 }
+            returningChildren[child] = state
+        }
+    }
+
+    /// Asks again, once per generation, for the tables returning children are still owed (a request
+    /// or its answer may have been lost).
+    private mutating func askOwedRelays(generation number: UInt64, into actions: inout [RoleAction]) {
+        for child in returningChildren.keys.sorted() where returningChildren[child]!.askedIn + 1 < number {
+            returningChildren[child]!.askedIn = number
+            for (table, owing) in returningChildren[child]!.owed.sorted(by: { $0.key < $1.key }) {
+                for cluster in owing.sorted() {
+                    guard let proxy = clusters[cluster]?.activeProxy else { continue }
+                    let request = ResyncRequest(generation: collector.sent, table: table, origins: [])
+                    actions.append(.send(.resync(request), to: proxy))
+                }
+            }
         }
     }
 
@@ -522,6 +611,7 @@ public struct Aggregator: Role {
             )
             return
         }
+        askOwedRelays(generation: number, into: &actions)
         let dropped = droppedClusters
         for child in children {
             let request = CombineRequest(

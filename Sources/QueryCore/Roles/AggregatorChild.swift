@@ -139,6 +139,7 @@ public struct AggregatorChild: Role {
             for (cluster, heard) in lastRelayedAt where dropped[cluster] == nil && now - heard >= configuration.dropAfter {
                 dropped[cluster] = heard + configuration.dropAfter
             }
+            forgetDropped(dropped)
             let number = request.generation.number
             // Every deferred table, also one not held (yet, or any more after a restart): an entry
             // without copies that replaces this child's scope tells the TLA to let go of old rows.
@@ -166,6 +167,31 @@ public struct AggregatorChild: Role {
     }
 
     private var lastDropped: [NodeID: Instant] = [:]
+    /// Dropped clusters whose rows were forgotten, with the drop's time.
+    private var forgottenDrops: [NodeID: Instant] = [:]
+
+    /// Forgets the rows of clusters newly `dropped` (by the TLA, or for silence here): they are
+    /// stale, and a dropped cluster returns with its full state, so nothing of before its drop may
+    /// be handed back when it returns (the update carrying that state could be lost on the way
+    /// here). Each is then asked for in full again, as after a start.
+    private mutating func forgetDropped(_ dropped: [NodeID: Instant]) {
+        forgottenDrops = forgottenDrops.filter { dropped[$0.key] == $0.value }
+        let newly = dropped.filter { forgottenDrops[$0.key] != $0.value }
+        guard !newly.isEmpty else { return }
+        var origins: Set<NodeID> = []
+        for name in store.names {
+            guard let stored = store[name] else { continue }
+            for slot in 0..<stored.table.slotCount where stored.table.slice(at: slot) != nil {
+                if let scope = stored.scope(at: slot), newly[scope] != nil { origins.insert(stored.table.origin(at: slot)) }
+            }
+        }
+        for origin in origins.sorted() { store.removeOrigin(origin) }
+        for (cluster, since) in newly {
+            forgottenDrops[cluster] = since
+            for table in synced.keys { synced[table]?.remove(cluster) }
+            for table in awaitedResyncs.keys { awaitedResyncs[table]?[cluster] = nil }
+        }
+    }
 
     /// Notes the clusters that sent a table in full, and asks the parent for a full resync of every
     /// table some cluster has only sent deltas of since this child started (it may hold nothing of

@@ -28,6 +28,9 @@ struct Collector: Sendable {
         /// While not ``synced``: the tables it has sent in full since (a reply to a resync of one
         /// table is full for that table only).
         var receivedInFull: Set<TableName> = []
+        /// Heard again after a drop, but still dropped until it has sent its full state (see
+        /// ``Configuration/returnsWithFullState``).
+        var returning = false
 
         /// Whether the source is not dropped.
         var isLive: Bool { droppedSince == nil }
@@ -50,6 +53,11 @@ struct Collector: Sendable {
         /// While warming up, also wait for sources that never reported (a proxy waits for its
         /// machines; a TLA only for clusters that have reported through a proxy).
         var warmUpWaitsForSilentSources: Bool
+        /// A dropped source heard again stays dropped (its rows unused) until it has sent its full
+        /// state, and is marked unsynced so the role asks for it: a TLA must not serve a returning
+        /// cluster's rows from before its drop beside fresh ones (its proxy may have restarted and
+        /// hold back tables while warming up, or an update carrying them may be lost).
+        var returnsWithFullState = false
     }
 
     /// The settings.
@@ -152,8 +160,16 @@ struct Collector: Sendable {
         let index = slot(for: source)
         var state = states[index]
         if let since = state.droppedSince {
-            state.droppedSince = nil
-            note("returned", source, ("dropped.since", "\(since)"), counter: "query.returns", into: &actions)
+            if !configuration.returnsWithFullState {
+                state.droppedSince = nil
+                note("returned", source, ("dropped.since", "\(since)"), counter: "query.returns", into: &actions)
+            } else if !state.returning {
+                state.returning = true
+                state.synced = false
+                state.receivedInFull = []
+                let metadata = [configuration.noun: source.rawValue, "dropped.since": "\(since)"]
+                actions.append(.log(LogRecord(.info, "\(configuration.noun) heard again: returns with its full state", metadata: metadata)))
+            }
         }
         state.lastHeard = now
         update(index, to: state)
@@ -194,6 +210,21 @@ struct Collector: Sendable {
         }
         update(index, to: state)
         return newest
+    }
+
+    /// Ends the return of a dropped `source` heard again once it has sent its full state (see
+    /// ``Configuration/returnsWithFullState``; logged and counted). Returns whether it returned.
+    @discardableResult
+    mutating func finishReturn(_ source: NodeID, into actions: inout [RoleAction]) -> Bool {
+        guard let index = slots[source], states[index].returning, states[index].synced,
+            let since = states[index].droppedSince
+        else { return false }
+        var state = states[index]
+        state.returning = false
+        state.droppedSince = nil
+        update(index, to: state)
+        note("returned", source, ("dropped.since", "\(since)"), counter: "query.returns", into: &actions)
+        return true
     }
 
     /// Whether `source` has sent its full state since the role started (or was marked unsynced). A
