@@ -302,6 +302,16 @@ public struct Aggregator: Role {
         clusters[cluster]!.heard[proxy] = now
     }
 
+    /// Whether `update` carries every wanted table `cluster` has reported: a regular generation
+    /// update does, and hears the cluster; a reply to a resync carries one table, and must not keep a
+    /// cluster alive whose other tables' updates stopped arriving (their rows would be served ever
+    /// older, beyond `dropAfter`).
+    private static func carriesEveryTable(_ update: GenerationUpdate, of cluster: ClusterState, wanted: [TableName]) -> Bool {
+        wanted.allSatisfy { table in
+            cluster.figures[table] == nil || update.entries.contains { $0.table == table }
+        }
+    }
+
     private mutating func onProxyUpdate(
         _ update: GenerationUpdate,
         from peer: NodeID,
@@ -323,7 +333,9 @@ public struct Aggregator: Role {
         }
         // Room for the usual actions (bytes in, rows merged, the acknowledgement, maybe a send).
         actions.reserveCapacity(actions.count + 4)
-        collector.heard(cluster, now: now, into: &actions)
+        if Self.carriesEveryTable(update, of: clusters[cluster]!, wanted: forwarded) {
+            collector.heard(cluster, now: now, into: &actions)
+        }
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "tla"))
         let number = update.generation.number
         let fresh = sequences.fresh(

@@ -117,6 +117,41 @@ import Testing
         #expect(pump.role(tla, as: Aggregator.self).droppedClusters.isEmpty)
     }
 
+    /// Seed 21 (`mix,correlated`): only replies to resyncs of one table get through from a cluster
+    /// (its regular updates are lost). They do not keep the cluster alive: its other table's rows
+    /// would be served ever older. It is dropped after `dropAfter` as if silent.
+    @Test func aClusterHeardOnlyThroughOneTableResyncRepliesIsDropped() throws {
+        var fleet = Fleet()
+        fleet.prewarm = [Fixtures.processes, Self.other]
+        fleet.tlaDropAfter = .seconds(15)
+        fleet.tlaFailoverAfter = .seconds(1_000)
+        var pump = fleet.build()
+        for edge in fleet.edges { pump.publish(edge, Self.other, Fixtures.rows(edge, count: 2)) }
+        pump.run(seconds: 25)
+        let tla = fleet.tla(0)
+        let proxies: Set<NodeID> = [fleet.proxy(0, 0), fleet.proxy(0, 1)]
+        pump.loses = { from, to, message in
+            if proxies.contains(from), to == tla, case .update(let u) = message { return u.entries.count > 1 }
+            return false
+        }
+        let active = try #require(pump.role(tla, as: Aggregator.self).activeProxy(of: fleet.cluster(0)))
+        for step in 0..<8 {
+            pump.run(seconds: 5)
+            let copies = (0..<fleet.machines).map { m in
+                OriginCopy(
+                    origin: fleet.edge(0, m), copy: .full(version: 1_000 + UInt64(step), segment: Fixtures.rows(fleet.edge(0, m), count: 3)),
+                    publishedAt: pump.now)
+            }
+            let reply = GenerationUpdate(
+                generation: fleet.schedule.generation(3 + UInt64(step) / 2),
+                entries: [TableEntry(table: Fixtures.processes, copies: copies, completeness: TableCompleteness())],
+                sequence: (1 << 50) + UInt64(step))
+            pump.deliver(tla, .received(.update(reply), from: active))
+        }
+        #expect(pump.role(tla, as: Aggregator.self).droppedClusters.map(\.node) == [fleet.cluster(0)])
+        #expect(try count(&pump, fleet.sql, 1, "SELECT count(*) FROM other") == .integer(4))
+    }
+
     /// Seeds 1076 and 1516: a child cut off from its TLA is dropped; relays it missed meanwhile (the
     /// TLA acknowledged them for it) leave its rows stale. Heard again, it stays dropped until every
     /// cluster has sent its tables in full and it has handed back what they brought (the TLA asks
