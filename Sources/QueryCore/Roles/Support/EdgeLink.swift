@@ -26,6 +26,11 @@ struct EdgeLink: Sendable {
         /// Every entry replaces the receiver's scope until one that did is acknowledged (as in
         /// ``Downstream``).
         var replaceUntilAcknowledged = false
+        /// Where ``name`` was found among the edge's published tables (`nil`: not published), valid
+        /// while their ``PublishedTables/layout`` is `publishedLayout` (names are compared once,
+        /// not every generation).
+        var publishedIndex: Int?
+        var publishedLayout = -1
 
         init(name: TableName) { self.name = name }
 
@@ -100,6 +105,17 @@ struct EdgeLink: Sendable {
         let position = tables.firstIndex { name < $0.name } ?? tables.endIndex
         tables.insert(TableState(name: name), at: position)
         return position
+    }
+
+    /// The index among `published`'s tables of the table at `index` of ``tables`` (`nil`: not
+    /// published), looked up by name only after `published` gained a table (`layout` is its
+    /// ``PublishedTables/layout``; one link is used with one edge's tables).
+    mutating func publishedIndex(at index: Int, in published: PublishedTables, layout: Int) -> Int? {
+        if tables[index].publishedLayout == layout { return tables[index].publishedIndex }
+        let found = published.index(of: tables[index].name)
+        tables[index].publishedIndex = found
+        tables[index].publishedLayout = layout
+        return found
     }
 
     /// Whether any table has live interest at `now`.
