@@ -67,6 +67,9 @@ struct EdgeLink: Sendable {
                     pending[index].replaced = replaces
                 }
             } else {
+                // Room for a few generations at once: growing from empty one by one reallocated
+                // the list three times per table.
+                if pending.capacity == 0 { pending.reserveCapacity(4) }
                 pending.append((generation, sent, replaces))
             }
             replaceScope = orderUnknown
@@ -103,7 +106,11 @@ struct EdgeLink: Sendable {
     private mutating func slot(_ name: TableName) -> Int {
         if let index = index(of: name) { return index }
         let position = tables.firstIndex { name < $0.name } ?? tables.endIndex
-        tables.insert(TableState(name: name), at: position)
+        if position == tables.endIndex {
+            tables.append(TableState(name: name))  // requests list their tables sorted: the usual case
+        } else {
+            tables.insert(TableState(name: name), at: position)
+        }
         return position
     }
 
@@ -141,6 +148,7 @@ struct EdgeLink: Sendable {
         if request.reset {
             for i in tables.indices { tables[i].forgetAcknowledged() }
         }
+        if tables.isEmpty { tables.reserveCapacity(request.tables.count) }
         for table in request.tables {
             let i = slot(table)
             tables[i].interest = max(tables[i].interest ?? expiry, expiry)

@@ -81,7 +81,12 @@ struct PublishedTables: Sendable {
             let fresh = Published(
                 name: name, version: max(1, floor), segment: segment, publishedAt: now, confirmedAt: now)
             let position = tables.firstIndex { name < $0.name } ?? tables.endIndex
-            tables.insert(fresh, at: position)
+            if position == tables.endIndex {
+                if tables.isEmpty { tables.reserveCapacity(4) }  // a machine publishes a handful
+                tables.append(fresh)
+            } else {
+                tables.insert(fresh, at: position)
+            }
             layout += 1
             return true
         }
