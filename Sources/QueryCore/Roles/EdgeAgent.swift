@@ -134,91 +134,110 @@ public struct EdgeAgent: Role {
         let generation = clock.generation(number)
         var bytes = 0
         // Entries with the same basis are identical: built once per table and basis, shared by the
-        // receivers (usually every proxy acknowledged the same version).
-        var built: [BuiltEntry] = []
-        built.reserveCapacity(published.tables.count)
+        // receivers (usually every proxy acknowledged the same version). Their keys are kept apart
+        // from the entries, so the search for a built entry reads plain values and copies nothing.
+        var builtEntries: [TableEntry] = []
+        builtEntries.reserveCapacity(published.tables.count)
         actions.reserveCapacity(actions.count + receivers.count + 2)
         var width = 1
         for r in receivers.indices { width = max(width, receivers[r].link.tables.count) }
-        // Each receiver's picks (indices into `built`, in table order) and the previous receiver's,
-        // on the stack: the previous receiver's update is reused when the picks are the same.
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * width) { buffer in
-            var picks = UnsafeMutableBufferPointer(rebasing: buffer[0..<width])
-            var previousPicks = UnsafeMutableBufferPointer(rebasing: buffer[width...])
-            var previousCount = -1
-            var previous: (update: GenerationUpdate, bytes: Int)?
-            var i = receivers.startIndex
-            while i < receivers.endIndex {
-                receivers[i].link.expire(at: now)
-                guard receivers[i].link.hasLiveTables(at: now) else {
-                    receivers.remove(at: i)  // no live interest left: forget the proxy
-                    continue
-                }
-                var count = 0
-                var pruned = false
-                // By index: the link's tables are updated in place while they are walked.
-                for j in receivers[i].link.tables.indices {
-                    guard let expiry = receivers[i].link.tables[j].interest, expiry > now,
-                        let t = published.index(of: receivers[i].link.tables[j].name)
-                    else { continue }
-                    if !pruned {
-                        receivers[i].link.forgetOldPending(before: number)
-                        pruned = true
+        let layout = published.layout
+        // At most one built entry per receiver and table: their keys on the stack.
+        withUnsafeTemporaryAllocation(of: BuiltKey.self, capacity: max(1, receivers.count) * width) { builtKeys in
+            var builtCount = 0
+            // Each receiver's picks (indices into the built entries, in table order) and the previous
+            // receiver's, on the stack: the previous receiver's update is reused when the picks are
+            // the same.
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * width) { buffer in
+                var picks = UnsafeMutableBufferPointer(rebasing: buffer[0..<width])
+                var previousPicks = UnsafeMutableBufferPointer(rebasing: buffer[width...])
+                var previousCount = -1
+                var previous: (update: GenerationUpdate, bytes: Int)?
+                var i = receivers.startIndex
+                while i < receivers.endIndex {
+                    receivers[i].link.expire(at: now)
+                    guard receivers[i].link.hasLiveTables(at: now) else {
+                        receivers.remove(at: i)  // no live interest left: forget the proxy
+                        continue
                     }
-                    let basis = receivers[i].link.basis(at: j)
-                    var pick = -1
-                    for b in built.indices
-                    where built[b].table == t && built[b].acked == basis.acked && built[b].replaces == basis.replaces {
-                        pick = b
-                        break
+                    var count = 0
+                    var pruned = false
+                    // By index: the link's tables are updated in place while they are walked.
+                    for j in receivers[i].link.tables.indices {
+                        guard let expiry = receivers[i].link.tables[j].interest, expiry > now,
+                            let t = receivers[i].link.publishedIndex(at: j, in: published, layout: layout)
+                        else { continue }
+                        if !pruned {
+                            receivers[i].link.forgetOldPending(before: number)
+                            pruned = true
+                        }
+                        let basis = receivers[i].link.basis(at: j)
+                        var pick = -1
+                        for b in 0..<builtCount
+                        where builtKeys[b].table == t && builtKeys[b].acked == basis.acked
+                            && builtKeys[b].replaces == basis.replaces
+                        {
+                            pick = b
+                            break
+                        }
+                        if pick < 0 {
+                            pick = builtCount
+                            // Through a pointer and a static function: the table is read in place (not
+                            // copied with all its versions), and so is the agent.
+                            let origin = id
+                            let made = published.tables.withUnsafeBufferPointer {
+                                Self.built($0.baseAddress! + t, origin: origin, basis: basis)
+                            }
+                            (builtKeys.baseAddress! + builtCount).initialize(
+                                to: BuiltKey(
+                                    table: t, acked: basis.acked, replaces: basis.replaces,
+                                    sentVersion: made.sentVersion))
+                            builtCount += 1
+                            builtEntries.append(made.entry)
+                        }
+                        receivers[i].link.sent(
+                            at: j, version: builtKeys[pick].sentVersion, generation: number, merge: false)
+                        picks[count] = Int32(truncatingIfNeeded: pick)
+                        count += 1
                     }
-                    if pick < 0 {
-                        pick = built.count
-                        // Through a pointer and a static function: the table is read in place (not
-                        // copied with all its versions), and so is the agent.
-                        let origin = id
-                        built.append(
-                            published.tables.withUnsafeBufferPointer {
-                                Self.built($0.baseAddress! + t, index: t, origin: origin, basis: basis)
-                            })
+                    let peer = receivers[i].peer
+                    if let previous, previousCount == count,
+                        UnsafeMutableBufferPointer(rebasing: picks[0..<count]).elementsEqual(previousPicks[0..<count])
+                    {
+                        bytes += previous.bytes
+                        actions.append(.send(.update(previous.update), to: peer))
+                    } else {
+                        // The entries are in table order already (the link's tables are sorted).
+                        var update = GenerationUpdate(generation: generation, entries: [])
+                        update.entries.reserveCapacity(count)
+                        for k in 0..<count { update.entries.append(builtEntries[Int(picks[k])]) }
+                        let size = update.estimatedBytes
+                        previous = (update, size)
+                        previousCount = count
+                        swap(&picks, &previousPicks)
+                        bytes += size
+                        actions.append(.send(.update(update), to: peer))
                     }
-                    receivers[i].link.sent(at: j, version: built[pick].sentVersion, generation: number, merge: false)
-                    picks[count] = Int32(truncatingIfNeeded: pick)
-                    count += 1
+                    i += 1
                 }
-                let peer = receivers[i].peer
-                if let previous, previousCount == count,
-                    UnsafeMutableBufferPointer(rebasing: picks[0..<count]).elementsEqual(previousPicks[0..<count])
-                {
-                    bytes += previous.bytes
-                    actions.append(.send(.update(previous.update), to: peer))
-                } else {
-                    // The entries are in table order already (the link's tables are sorted).
-                    var update = GenerationUpdate(generation: generation, entries: [])
-                    update.entries.reserveCapacity(count)
-                    for k in 0..<count { update.entries.append(built[Int(picks[k])].entry) }
-                    let size = update.estimatedBytes
-                    previous = (update, size)
-                    previousCount = count
-                    swap(&picks, &previousPicks)
-                    bytes += size
-                    actions.append(.send(.update(update), to: peer))
-                }
-                i += 1
             }
         }
-        if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "edge")) }
+        if bytes > 0 {
+            var record = Self.bytesOutTemplate
+            record.value = Double(bytes)
+            actions.append(.metric(record))
+        }
         scheduleNext(after: now, into: &actions)
     }
 
-    /// An entry built in a generation, for the receivers with its basis.
-    private struct BuiltEntry {
+    /// What an entry built in a generation was built for (plain values: compared without copying
+    /// the entry).
+    private struct BuiltKey {
         let table: Int
         let acked: Version?
         let replaces: Bool
         /// The version its copy carries (`nil`: no copy).
         let sentVersion: Version?
-        let entry: TableEntry
     }
 
     /// The entry of the published table at `index` for a receiver holding `basis.acked` of it
@@ -226,21 +245,29 @@ public struct EdgeAgent: Role {
     private func entry(_ index: Int, basis: (acked: Version?, replaces: Bool)) -> TableEntry {
         let origin = id
         return published.tables.withUnsafeBufferPointer {
-            Self.built($0.baseAddress! + index, index: index, origin: origin, basis: basis).entry
+            Self.built($0.baseAddress! + index, origin: origin, basis: basis).entry
         }
     }
+
+    /// The `query.bytes_out` counter of every generation, but its value: the record
+    /// `RoleMetrics.counter("query.bytes_out", _, role: "edge")` makes, made once (finding the
+    /// role's dimensions compares strings).
+    private static let bytesOutTemplate = MetricRecord(
+        "query.bytes_out", .counter, 0, dimensions: RoleMetrics.dimensions("edge"))
 
     /// What a table's entry reports about completeness, but the publish times: one machine.
     private static let completenessTemplate = TableCompleteness(machinesContributing: 1, machinesKnown: 1)
 
-    /// The entry of `table` (at `index` of the published tables) from `origin` for a receiver
-    /// holding `basis.acked` of it (`replaces`: the entry replaces the receiver's scope).
+    /// The entry of `table` from `origin` for a receiver holding `basis.acked` of it (`replaces`:
+    /// the entry replaces the receiver's scope), and the version its copy carries (`nil`: none).
+    ///
+    /// Reads the table's fields in place through the pointer (calling a method on `pointee` copied
+    /// the whole table, its versions included).
     private static func built(
         _ table: UnsafePointer<PublishedTables.Published>,
-        index: Int,
         origin: NodeID,
         basis: (acked: Version?, replaces: Bool)
-    ) -> BuiltEntry {
+    ) -> (sentVersion: Version?, entry: TableEntry) {
         let confirmedAt = table.pointee.confirmedAt
         var completeness = completenessTemplate
         completeness.oldestPublish = confirmedAt
@@ -248,19 +275,20 @@ public struct EdgeAgent: Role {
         var copies: [OriginCopy] = []
         var sentVersion: Version?
         if basis.acked != table.pointee.version {
-            let copy = table.pointee.copy(acked: basis.acked)
+            let copy = PublishedTables.Published.copy(of: table, acked: basis.acked)
             sentVersion = copy.version
             copies = [OriginCopy(origin: origin, copy: copy, publishedAt: table.pointee.publishedAt)]
         }
-        return BuiltEntry(
-            table: index, acked: basis.acked, replaces: basis.replaces, sentVersion: sentVersion,
-            entry: TableEntry(
+        return (
+            sentVersion,
+            TableEntry(
                 table: table.pointee.name,
                 copies: copies,
                 removed: [],
                 replacesScope: basis.replaces,
                 completeness: completeness
-            ))
+            )
+        )
     }
 
     private func scheduleNext(after now: Instant, into actions: inout [RoleAction]) {

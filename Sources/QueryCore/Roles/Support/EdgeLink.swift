@@ -26,6 +26,11 @@ struct EdgeLink: Sendable {
         /// Every entry replaces the receiver's scope until one that did is acknowledged (as in
         /// ``Downstream``).
         var replaceUntilAcknowledged = false
+        /// Where ``name`` was found among the edge's published tables (`nil`: not published), valid
+        /// while their ``PublishedTables/layout`` is `publishedLayout` (names are compared once,
+        /// not every generation).
+        var publishedIndex: Int?
+        var publishedLayout = -1
 
         init(name: TableName) { self.name = name }
 
@@ -62,6 +67,9 @@ struct EdgeLink: Sendable {
                     pending[index].replaced = replaces
                 }
             } else {
+                // Room for a few generations at once: growing from empty one by one reallocated
+                // the list three times per table.
+                if pending.capacity == 0 { pending.reserveCapacity(4) }
                 pending.append((generation, sent, replaces))
             }
             replaceScope = orderUnknown
@@ -98,8 +106,23 @@ struct EdgeLink: Sendable {
     private mutating func slot(_ name: TableName) -> Int {
         if let index = index(of: name) { return index }
         let position = tables.firstIndex { name < $0.name } ?? tables.endIndex
-        tables.insert(TableState(name: name), at: position)
+        if position == tables.endIndex {
+            tables.append(TableState(name: name))  // requests list their tables sorted: the usual case
+        } else {
+            tables.insert(TableState(name: name), at: position)
+        }
         return position
+    }
+
+    /// The index among `published`'s tables of the table at `index` of ``tables`` (`nil`: not
+    /// published), looked up by name only after `published` gained a table (`layout` is its
+    /// ``PublishedTables/layout``; one link is used with one edge's tables).
+    mutating func publishedIndex(at index: Int, in published: PublishedTables, layout: Int) -> Int? {
+        if tables[index].publishedLayout == layout { return tables[index].publishedIndex }
+        let found = published.index(of: tables[index].name)
+        tables[index].publishedIndex = found
+        tables[index].publishedLayout = layout
+        return found
     }
 
     /// Whether any table has live interest at `now`.
@@ -125,6 +148,7 @@ struct EdgeLink: Sendable {
         if request.reset {
             for i in tables.indices { tables[i].forgetAcknowledged() }
         }
+        if tables.isEmpty { tables.reserveCapacity(request.tables.count) }
         for table in request.tables {
             let i = slot(table)
             tables[i].interest = max(tables[i].interest ?? expiry, expiry)

@@ -31,20 +31,32 @@ struct PublishedTables: Sendable {
         /// the current version): the last delta when its base is `acked`, a diff from a kept older
         /// version, or a full copy.
         func copy(acked: Version?) -> TableCopy {
+            withUnsafePointer(to: self) { Self.copy(of: $0, acked: acked) }
+        }
+
+        /// ``copy(acked:)`` of the table at `table`, read in place (a method called on a pointer's
+        /// `pointee` copied the whole table first).
+        static func copy(of table: UnsafePointer<Published>, acked: Version?) -> TableCopy {
+            let version = table.pointee.version
             if let acked {
-                if let delta = lastDelta, delta.baseVersion == acked, delta.version == version { return delta }
-                if let old = previous.last(where: { $0.version == acked }),
-                    let delta = TableCopy.between(base: old, target: (version, segment))
+                if let delta = table.pointee.lastDelta, delta.baseVersion == acked, delta.version == version {
+                    return delta
+                }
+                if let old = table.pointee.previous.last(where: { $0.version == acked }),
+                    let delta = TableCopy.between(base: old, target: (version, table.pointee.segment))
                 {
                     return delta
                 }
             }
-            return .full(version: version, segment: segment)
+            return .full(version: version, segment: table.pointee.segment)
         }
     }
 
     /// The tables, sorted by name (a handful: looked up by a linear scan).
     private(set) var tables: [Published] = []
+    /// Changes whenever a table is added (and so the indices of the names may move): a receiver's
+    /// link remembers where each of its tables is until it changes.
+    private(set) var layout = 0
 
     /// The index of `name`, if published.
     ///
@@ -69,7 +81,13 @@ struct PublishedTables: Sendable {
             let fresh = Published(
                 name: name, version: max(1, floor), segment: segment, publishedAt: now, confirmedAt: now)
             let position = tables.firstIndex { name < $0.name } ?? tables.endIndex
-            tables.insert(fresh, at: position)
+            if position == tables.endIndex {
+                if tables.isEmpty { tables.reserveCapacity(4) }  // a machine publishes a handful
+                tables.append(fresh)
+            } else {
+                tables.insert(fresh, at: position)
+            }
+            layout += 1
             return true
         }
         return Self.publish(&tables[index], segment: segment, now: now, floor: floor)
