@@ -55,14 +55,27 @@ extension Segment {
         if targets.inserts > 0 {
             for u in 0..<targets.count where targets.rows[u] < 0 { inserted.insert(u) }
         }
-        guard !upsertsKeepRows(upserts, targets) else { return inserted }
+        // Which of the first 64 columns are written (every one when rows come or go); a column
+        // past those checks its cells itself. Nothing is written (or copied) when none changes.
+        let columnCount = columns.count
+        var written: UInt64 = ~0
+        if targets.inserts == 0, targets.deletes == 0 {
+            written = 0
+            for c in 0..<min(columnCount, 64) where !Column.upsertsKeepCells(columns[c], targets, upserts.columns[c]) {
+                written |= 1 << UInt64(c)
+            }
+            if written == 0, columnCount <= 64 || upsertsKeepRows(upserts, targets) { return inserted }
+        }
         let heldRows = rowCount
         var byteDelta = 0
         upserts.columns.withUnsafeBufferPointer { sources in
             // Written in place: copied first only if another segment holds this array.
             columns.withUnsafeMutableBufferPointer { columns in
-                for c in 0..<columns.count {
-                    byteDelta += Column.writeUpserts(&columns[c], targets, from: sources[c], heldRows: heldRows)
+                for c in 0..<columnCount {
+                    let known = c < 64
+                    guard !known || written & (1 << UInt64(c)) != 0 else { continue }
+                    byteDelta += Column.writeUpserts(
+                        &columns[c], targets, from: sources[c], heldRows: heldRows, changes: known)
                 }
             }
         }
@@ -141,8 +154,8 @@ extension Segment {
         return targets
     }
 
-    /// Whether applying `targets` changes nothing: no new key, and every replaced cell identical
-    /// (raw value and null flag) to the one held.
+    /// Whether applying `targets` changes nothing: no new key, no delete, and every replaced cell
+    /// identical (raw value and null flag) to the one held.
     private func upsertsKeepRows(_ upserts: Segment, _ targets: UpsertTargets) -> Bool {
         guard targets.inserts == 0, targets.deletes == 0 else { return false }
         for c in 0..<columns.count where !Column.upsertsKeepCells(columns[c], targets, upserts.columns[c]) {
@@ -222,17 +235,18 @@ extension Column {
     }
 
     /// Writes the upserts of `targets` into `column` (`heldRows` rows): replaced cells that differ
-    /// are overwritten, new keys appended in upsert order; a column none of whose cells changes is
-    /// not touched.
+    /// are overwritten, deleted rows closed up, new keys appended in upsert order; a column none of
+    /// whose cells changes is not touched (unless `changes` says the caller found that it does).
     ///
     /// - Returns: How much the column's part of ``Segment/byteSize`` grew.
     static func writeUpserts(
         _ column: inout Column,
         _ targets: Segment.UpsertTargets,
         from source: Column,
-        heldRows: Int
+        heldRows: Int,
+        changes: Bool
     ) -> Int {
-        if targets.inserts == 0, targets.deletes == 0, upsertsKeepCells(column, targets, source) { return 0 }
+        if !changes, targets.inserts == 0, targets.deletes == 0, upsertsKeepCells(column, targets, source) { return 0 }
         let count = heldRows + targets.inserts - targets.deletes
         let before = Segment.byteSize(of: column)
         // Take the parts and let go of the column's reference (an empty stand-in takes its place)
@@ -352,9 +366,17 @@ extension Column {
                         }
                         continue
                     }
-                    bytes.replaceSubrange(
-                        start..<(start + length),
-                        with: UnsafeBufferPointer(rebasing: bb[sourceStart..<(sourceStart + sourceLength)]))
+                    // Another length: the bytes after it move (right before the value is written
+                    // when it grows; left, then the end is cut, when it shrinks).
+                    let tailStart = start + length
+                    let tailCount = bytes.count - tailStart
+                    if sourceLength > length { bytes.append(contentsOf: repeatElement(0, count: sourceLength - length)) }
+                    bytes.withUnsafeMutableBufferPointer { out in
+                        guard let base = UnsafeMutableRawPointer(out.baseAddress) else { return }
+                        if tailCount > 0 { (base + start + sourceLength).copyMemory(from: base + tailStart, byteCount: tailCount) }
+                        if sourceLength > 0 { (base + start).copyMemory(from: bb.baseAddress! + sourceStart, byteCount: sourceLength) }
+                    }
+                    if sourceLength < length { bytes.removeLast(length - sourceLength) }
                     let shift = UInt32(truncatingIfNeeded: sourceLength &- length)
                     offsets.withUnsafeMutableBufferPointer { o in
                         for r in (t + 1)..<o.count { o[r] &+= shift }
