@@ -162,7 +162,7 @@ extension Column {
 
     /// A column from parts whose `nulls` is `nil` when no row is null (as ``movedNulls(_:_:_:)``
     /// returns it), so the bitmap needs no second look.
-    private init(written storage: Storage, nulls: NullBitmap?, count: Int) {
+    init(written storage: Storage, nulls: NullBitmap?, count: Int) {
         self.storage = storage
         self.nulls = nulls
         self.count = count

@@ -31,6 +31,10 @@ extension Segment {
         try Segment.checkRowLimit(rowCount + upserts.rowCount)
         try Segment.checkRowLimit(deletes.rowCount)
         let keyed = schema.isKeyed
+        // The usual delta (a few keyed rows): written cell by cell, no picks.
+        if keyed, strategy == .automatic, let inserted = applyDeltaDirectly(upserts: upserts, deletes: deletes) {
+            return inserted
+        }
         let outcome = withUnsafeTemporaryAllocation(of: Int32.self, capacity: rowCount + upserts.rowCount) {
             buffer -> Result<InsertedRows, QueryError> in
             let count: Int
@@ -123,40 +127,23 @@ extension Segment {
                 }
             }
             if !any && moves.count == moves.old { return }
-            let schema = self.schema
-            var columns = self.columns
-            var byteSize = self.byteSize
-            // Let go of this segment's reference so the columns are uniquely held (if nobody else
-            // holds them); the placeholder is never seen.
-            self = Segment(placeholder: schema)
+            // Written in place: the columns array is copied first only if another segment holds it.
+            var byteDelta = 0
             columns.withUnsafeMutableBufferPointer { columns in
                 for c in 0..<columnCount where changes[c] {
-                    byteSize -= Segment.byteSize(of: columns[c])
+                    byteDelta -= Segment.byteSize(of: columns[c])
                     Column.gatherInPlace(&columns[c], moves, sources[c])
-                    byteSize += Segment.byteSize(of: columns[c])
+                    byteDelta += Segment.byteSize(of: columns[c])
                 }
             }
-            self = Segment(unchecked: schema, columns: columns, rowCount: moves.count, byteSize: byteSize)
+            rowCount = moves.count
+            byteSize += byteDelta
         }
-    }
-
-    /// Rows from parts whose ``byteSize`` the caller has kept up to date (the sum over `columns`
-    /// that `Segment.byteSize(of:)` computes).
-    private init(unchecked schema: Schema, columns: [Column], rowCount: Int, byteSize: Int) {
-        self.schema = schema
-        self.columns = columns
-        self.rowCount = rowCount
-        self.byteSize = byteSize
-    }
-
-    /// A stand-in held while a segment's columns are written (no columns: never read).
-    private init(placeholder schema: Schema) {
-        self.init(unchecked: schema, columns: [], rowCount: 0, byteSize: 0)
     }
 
     /// The part of ``byteSize`` one column contributes (as `Segment.byteSize(of:)` counts it).
     @inline(__always)
-    private static func byteSize(of column: Column) -> Int {
+    static func byteSize(of column: Column) -> Int {
         switch column.storage {
         case .integer, .real: column.count * 8
         case .text(let t): t.bytes.count + t.offsets.count * 4

@@ -66,7 +66,8 @@ extension Table {
         publishedAt: Instant,
         inPlace: Bool
     ) throws(QueryError) -> (outcome: ApplyOutcome, replaced: Replaced) {
-        guard let held = slice(at: slot) else {
+        // Read in place: the held slice is not copied unless its rows are handed back.
+        guard let heldVersion = version(at: slot) else {
             switch copy {
             case .full(let version, let segment):
                 try replace(slot: slot, version: version, segment: segment, publishedAt: publishedAt)
@@ -75,61 +76,54 @@ extension Table {
                 return (.needsResync(held: nil), .nothing)
             }
         }
-        let heldVersion = held.version
         if copy.version <= heldVersion {
             staleRejections += 1
             return (.rejectedStale(held: heldVersion), .nothing)
         }
-        let origin = self.origin(at: slot)
         switch copy {
         case .full(let version, let segment):
+            let held = slice(at: slot)!.segment
             try replace(slot: slot, version: version, segment: segment, publishedAt: publishedAt)
-            return (.applied, .rows(version: heldVersion, segment: held.segment))
+            return (.applied, .rows(version: heldVersion, segment: held))
         case .delta(let base, let version, let upserts, let deletes):
             guard heldVersion == base else { return (.needsResync(held: heldVersion), .nothing) }
-            guard copy.schema == schema else {
+            guard upserts.schema == schema else {
                 throw QueryError(
                     .schemaMismatch,
-                    "table '\(name)' from \(origin): delta schema \(copy.schema) differs from \(schema)"
+                    "table '\(name)' from \(origin(at: slot)): delta schema \(copy.schema) differs from \(schema)"
                 )
             }
             guard inPlace else {
+                let held = slice(at: slot)!.segment
                 let segment: Segment
                 do {
-                    segment = try held.segment.applying(copy, heldVersion: heldVersion)
+                    segment = try held.applying(copy, heldVersion: heldVersion)
                 } catch where error.code == .baseVersionMismatch {
                     return (.needsResync(held: heldVersion), .nothing)
                 } catch {
-                    throw QueryError(error.code, "table '\(name)' from \(origin): \(error.message)")
+                    throw QueryError(error.code, "table '\(name)' from \(origin(at: slot)): \(error.message)")
                 }
                 setSlice(Slice(version: version, segment: segment, publishedAt: publishedAt), at: slot)
-                return (.applied, .rows(version: heldVersion, segment: held.segment))
+                return (.applied, .rows(version: heldVersion, segment: held))
             }
-            // The checks of `Segment.applying`, in its order, before the rows are taken out.
-            do {
-                try copy.validate()
-            } catch {
-                throw QueryError(error.code, "table '\(name)' from \(origin): \(error.message)")
+            // The checks of `Segment.applying`, in its order (`TableCopy.validate` says what is
+            // wrong; it is called only when the quick look finds something).
+            if version <= base || deletes.schema != upserts.schema.deleteSchema {
+                do {
+                    try copy.validate()
+                } catch {
+                    throw QueryError(error.code, "table '\(name)' from \(origin(at: slot)): \(error.message)")
+                }
             }
-            guard upserts.schema == held.segment.schema else {
-                throw QueryError(
-                    .schemaMismatch,
-                    "table '\(name)' from \(origin): delta rows have schema \(upserts.schema); held rows have \(held.segment.schema)"
-                )
-            }
-            // Take the rows out of the table so they are held once, apply, put them back.
-            var segment = held.segment
-            _ = consume held
-            setSegment(.empty(schema), at: slot)
+            // The held rows' schema is the table's (`replace` adopts or refuses every other).
             let inserted: InsertedRows
             do {
-                inserted = try segment.applyDeltaInPlace(upserts: upserts, deletes: deletes)
+                inserted = try applyDeltaInPlace(at: slot, upserts: upserts, deletes: deletes)
             } catch {
-                setSegment(segment, at: slot)
                 if error.code == .baseVersionMismatch { return (.needsResync(held: heldVersion), .nothing) }
-                throw QueryError(error.code, "table '\(name)' from \(origin): \(error.message)")
+                throw QueryError(error.code, "table '\(name)' from \(origin(at: slot)): \(error.message)")
             }
-            setSlice(Slice(version: version, segment: segment, publishedAt: publishedAt), at: slot)
+            setVersion(version, publishedAt: publishedAt, at: slot)
             return (.applied, .inPlace(inserted: inserted))
         }
     }

@@ -1,18 +1,20 @@
 /// The rows one origin (publishing machine) contributed to one table, stored column by column.
 ///
-/// Segments are immutable values whose column arrays are shared copy-on-write: replacing one
-/// origin's data in a ``Table`` replaces one segment, and combining clusters moves references,
-/// never rows.
+/// Segments are values whose column arrays are shared copy-on-write: replacing one origin's data
+/// in a ``Table`` replaces one segment, and combining clusters moves references, never rows. Only
+/// the in-place delta apply writes a segment's parts (within the module), into buffers nobody else
+/// holds.
 public struct Segment: Sendable {
     /// The schema every column follows.
     public let schema: Schema
     /// One column per schema column.
-    public let columns: [Column]
+    public internal(set) var columns: [Column]
     /// The number of rows.
-    public let rowCount: Int
-    /// Approximate in-memory size of the values (for metrics and benchmarks), computed once: every
-    /// hop estimates the wire size of what it sends and receives.
-    public let byteSize: Int
+    public internal(set) var rowCount: Int
+    /// Approximate in-memory size of the values (for metrics and benchmarks), computed once (and
+    /// kept up to date by the in-place apply): every hop estimates the wire size of what it sends
+    /// and receives.
+    public internal(set) var byteSize: Int
 
     /// A segment from finished columns.
     ///

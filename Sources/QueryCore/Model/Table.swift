@@ -128,9 +128,19 @@ public struct Table: Sendable {
         slotSlices[slot] = slice
     }
 
-    /// Replaces the segment held in `slot` (which holds a slice) in place.
-    mutating func setSegment(_ segment: Segment, at slot: Int) {
-        slotSlices[slot]!.segment = segment
+    /// Applies a delta (checked against the table's schema) to the rows held in `slot` (which
+    /// holds a slice) in their own storage: the slice is not copied, so its buffers are written in
+    /// place when nobody else holds them. The rows are unchanged on error.
+    ///
+    /// - Throws: ``QueryError`` as ``Segment/applyDeltaInPlace(upserts:deletes:strategy:)`` does.
+    mutating func applyDeltaInPlace(at slot: Int, upserts: Segment, deletes: Segment) throws(QueryError) -> InsertedRows {
+        try slotSlices[slot]!.segment.applyDeltaInPlace(upserts: upserts, deletes: deletes)
+    }
+
+    /// Sets the version and publish time of the slice in `slot` (which holds one).
+    mutating func setVersion(_ version: Version, publishedAt: Instant, at slot: Int) {
+        slotSlices[slot]!.version = version
+        slotSlices[slot]!.publishedAt = publishedAt
     }
 
     /// Offers `segment` as `origin`'s rows at `version`, applied only if newer than what is held.
