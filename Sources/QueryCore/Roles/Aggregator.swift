@@ -372,10 +372,11 @@ public struct Aggregator: Role {
             local,
             generation: number,
             from: peer,
-            scope: { _ in cluster },
+            scope: cluster,
             acknowledge: relayed.values.flatMap { entries in
                 entries.filter { !$0.copies.isEmpty || !$0.removed.isEmpty || $0.replacesScope }.map(\.table)
             },
+            keepReports: false,
             role: "tla",
             now: now,
             into: &actions

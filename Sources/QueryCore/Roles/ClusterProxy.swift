@@ -71,6 +71,8 @@ public struct ClusterProxy: Role {
     private var sequencer = UpdateSequencer()
     /// The newest update applied per machine and table (duplicated or reordered ones are skipped).
     private var sequences = SenderSequences()
+    /// Updates appended to the actions in the running step (only then are they scanned to be stamped).
+    private var updatesSent = 0
 
     /// Creates a proxy.
     public init(id: NodeID, configuration: Configuration) {
@@ -126,7 +128,11 @@ public struct ClusterProxy: Role {
         case .timerFired, .peerDown, .publish, .query:
             break
         }
-        sequencer.stamp(&actions, now: now)
+        // Only updates are stamped: scan the actions only when this step sent one.
+        if updatesSent > 0 {
+            sequencer.stamp(&actions, now: now)
+            updatesSent = 0
+        }
         return actions
     }
 
@@ -160,6 +166,7 @@ public struct ClusterProxy: Role {
                 entries: [entry]
             )
             RoleMetrics.send(update, to: peer, role: "proxy", into: &actions)
+            updatesSent += 1
         default:
             break
         }
@@ -173,21 +180,30 @@ public struct ClusterProxy: Role {
     ) {
         // Room for the usual actions (bytes in, rows merged, the acknowledgement, maybe a send).
         actions.reserveCapacity(actions.count + 4)
-        collector.heard(peer, now: now, into: &actions)
+        // The machine's dense index: its state here is reached without looking its name up again.
+        let source = collector.heard(peer, now: now, into: &actions)
         // Only the newest regular update lists every table the edge publishes: a resync reply (for a
         // generation already received) lists just the resynced table, and a reordered or duplicated
         // update is stale.
-        let newest = collector.reported(
-            peer, generation: update.generation.number, full: update.entries.allSatisfy { $0.replacesScope })
+        // By index: the entries are read in place, not copied out one by one.
+        var full = true
+        for e in update.entries.indices where !update.entries[e].replacesScope {
+            full = false
+            break
+        }
+        let newest = collector.reported(at: source, generation: update.generation.number, full: full)
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
         let fresh = sequences.fresh(
-            update.entries, sequence: update.sequence, from: peer, now: now, forgetAfter: configuration.dropAfter)
+            update.entries, sequence: update.sequence, from: peer, index: source, now: now,
+            forgetAfter: configuration.dropAfter)
         if fresh.skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "proxy")) }
         _ = store.intake(
             fresh.entries,
             generation: update.generation.number,
             from: peer,
-            scope: { _ in peer },
+            scope: peer,
+            keepReports: false,
+            sender: source,
             role: "proxy",
             now: now,
             into: &actions
@@ -197,8 +213,14 @@ public struct ClusterProxy: Role {
         // would never resend a table that no longer changes.
         if newest {
             // A handful of tables: linear searches, no sets or sorting per update.
-            let unlisted = forwarded.filter { name in
-                !update.entries.contains { $0.table == name } && store.holds(name, origin: peer)
+            var unlisted: [TableName] = []
+            for name in forwarded {
+                var listed = false
+                for e in update.entries.indices where update.entries[e].table == name {
+                    listed = true
+                    break
+                }
+                if !listed, store.holds(name, origin: peer) { unlisted.append(name) }
             }
             for name in unlisted {
                 _ = store.apply(
@@ -232,6 +254,10 @@ public struct ClusterProxy: Role {
         forwarded = tables
         guard !tables.isEmpty else { return }
         if !quiet { lastForward = now }
+        // The two requests, made once (not once per machine: the initialiser sorts the tables).
+        let plain = TableRequest(tables: tables, lease: configuration.interestLease, reset: false)
+        var resetting = plain
+        resetting.reset = true
         for index in collector.names.indices {
             let peer = collector.names[index]
             let source = collector.states[index]
@@ -240,8 +266,7 @@ public struct ClusterProxy: Role {
             let reset = !source.synced
             let silent = source.lastHeard.map { now - $0 > configuration.schedule.interval } ?? true
             if quiet, !reset, !silent, source.isLive { continue }
-            let request = TableRequest(tables: tables, lease: configuration.interestLease, reset: reset)
-            actions.append(.send(.request(request), to: peer))
+            actions.append(.send(.request(reset ? resetting : plain), to: peer))
         }
     }
 
@@ -279,6 +304,7 @@ public struct ClusterProxy: Role {
             let update = GenerationUpdate(generation: generation, entries: entries)
             bytes += update.estimatedBytes
             actions.append(.send(.update(update), to: peer))
+            updatesSent += 1
         }
         if bytes > 0 { actions.append(RoleMetrics.counter("query.bytes_out", bytes, role: "proxy")) }
         actions.append(

@@ -80,10 +80,15 @@ struct Collector: Sendable {
     private(set) var sent: UInt64 = 0
     /// When the role started.
     private(set) var startedAt = Instant.zero
+    /// The schedule's epoch and interval in nanoseconds (see ``runningGeneration(at:)``).
+    private let epochNanoseconds: Int64
+    private let intervalNanoseconds: Int64
 
     /// A collector expecting `sources`; sources not listed that report are adopted.
     init(configuration: Configuration, sources: [NodeID]) {
         self.configuration = configuration
+        epochNanoseconds = configuration.schedule.epoch.nanosecondsSinceEpoch
+        intervalNanoseconds = configuration.schedule.interval.nanoseconds
         names = Set(sources).sorted()
         states = Array(repeating: Source(), count: names.count)
         for (index, name) in names.enumerated() { slots[name] = index }
@@ -156,10 +161,14 @@ struct Collector: Sendable {
     private static func isBehind(_ source: Source, _ number: UInt64) -> Bool { source.isLive && source.reported < number }
 
     /// Notes that `source` was heard now; a dropped source returns (logged and counted).
-    mutating func heard(_ source: NodeID, now: Instant, into actions: inout [RoleAction]) {
+    ///
+    /// - Returns: The source's index in ``names`` and ``states`` (valid until a source is adopted).
+    @discardableResult
+    mutating func heard(_ source: NodeID, now: Instant, into actions: inout [RoleAction]) -> Int {
         let index = slot(for: source)
-        var state = states[index]
-        if let since = state.droppedSince {
+        if let since = states[index].droppedSince {
+            var state = states[index]
+            state.lastHeard = now
             if !configuration.returnsWithFullState {
                 state.droppedSince = nil
                 note("returned", source, ("dropped.since", "\(since)"), counter: "query.returns", into: &actions)
@@ -170,21 +179,33 @@ struct Collector: Sendable {
                 let metadata = [configuration.noun: source.rawValue, "dropped.since": "\(since)"]
                 actions.append(.log(LogRecord(.info, "\(configuration.noun) heard again: returns with its full state", metadata: metadata)))
             }
+            update(index, to: state)
+            return index
         }
-        state.lastHeard = now
-        update(index, to: state)
+        // A live source: only its last-heard time changes, and only the never-heard count depends on it.
+        if states[index].lastHeard == nil { neverHeardCount -= 1 }
+        states[index].lastHeard = now
+        return index
     }
 
     /// Notes that `source` reported generation `number`; `full` if the report replaced the role's
     /// whole view of the source. Returns whether `number` is newer than anything it reported before.
     @discardableResult
     mutating func reported(_ source: NodeID, generation number: UInt64, full: Bool) -> Bool {
-        let index = slot(for: source)
-        var state = states[index]
-        let newest = number > state.reported
-        state.reported = max(state.reported, number)
-        if full { state.synced = true }
-        update(index, to: state)
+        reported(at: slot(for: source), generation: number, full: full)
+    }
+
+    /// ``reported(_:generation:full:)`` for the source at `index` (from ``heard(_:now:into:)`` in the same step).
+    @discardableResult
+    mutating func reported(at index: Int, generation number: UInt64, full: Bool) -> Bool {
+        // In place: only the reported generation and the synced flag change, and only the count
+        // still to report ``target`` depends on them.
+        let live = states[index].droppedSince == nil
+        let old = states[index].reported
+        let newest = number > old
+        if newest { states[index].reported = number }
+        if full, !states[index].synced { states[index].synced = true }
+        if let target, live, old < target, number >= target { behind -= 1 }
         return newest
     }
 
@@ -345,9 +366,17 @@ struct Collector: Sendable {
     /// After a source reported generation `number`: the running generation to send now, if that
     /// report completed it.
     mutating func reportArrived(generation number: UInt64, now: Instant) -> UInt64? {
-        let current = configuration.schedule.number(at: now)
+        let current = runningGeneration(at: now)
         guard sent < current, number >= current, counting(current) else { return nil }
         return claim(current)
+    }
+
+    /// ``GenerationSchedule/number(at:)`` in integer nanoseconds, with the interval converted once
+    /// (converting a `Duration` divides 128-bit numbers; this runs on every report).
+    func runningGeneration(at now: Instant) -> UInt64 {
+        let elapsed = now.nanosecondsSinceEpoch &- epochNanoseconds
+        guard elapsed >= 0 else { return 0 }
+        return UInt64(elapsed / intervalNanoseconds) + 1
     }
 
     /// Marks `number` sent and returns it.

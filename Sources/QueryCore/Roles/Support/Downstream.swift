@@ -280,32 +280,43 @@ struct Downstream: Sendable {
             let kept = stored.kept
             let remembered = stored.made
             let removalsInFlight = Self.inFlight(state.pending, removals: true, slots: table.slotCount)
-            for slot in slots {
-                // The version first (read in place); the slice only for an origin that gets a copy.
-                guard let version = table.version(at: slot) else { continue }
-                var ackedVersion = state.ackedVersion(slot)
-                if ackedVersion != nil { heldAndIncluded += 1 }
-                // The receiver may have applied an unacknowledged removal of this origin (only the
-                // acknowledgement was lost): what it holds is unknown, so it gets a full copy.
-                if let removalsInFlight, removalsInFlight[slot] { ackedVersion = nil }
-                if ackedVersion == version { continue }
-                guard let slice = table.slice(at: slot) else { continue }
-                let copy: TableCopy
-                if let acked = ackedVersion, slot < scopes.count, scopes[slot] != nil {
-                    if slot < remembered.count, let memo = remembered[slot], memo.from == acked,
-                        memo.to == slice.version
-                    {
-                        copy = memo.copy
-                    } else {
-                        let result = kept[slot].copy(to: slice, acked: acked)
-                        copy = result.copy
-                        if result.made { made?.append(TableStore.MadeCopy(slot: slot, from: acked, copy: copy)) }
+            // The per-slot arrays are read through buffer pointers: an element is borrowed in
+            // place (an origin's `Kept` or slice is not copied out to read its version or history).
+            table.slotSlices.withUnsafeBufferPointer { slices in
+                kept.withUnsafeBufferPointer { kept in
+                    for slot in slots {
+                        // The version first; the slice is copied only for an origin that gets a copy.
+                        guard let version = slices[slot]?.version else { continue }
+                        var ackedVersion = state.ackedVersion(slot)
+                        if ackedVersion != nil { heldAndIncluded += 1 }
+                        // The receiver may have applied an unacknowledged removal of this origin (only the
+                        // acknowledgement was lost): what it holds is unknown, so it gets a full copy.
+                        if let removalsInFlight, removalsInFlight[slot] { ackedVersion = nil }
+                        if ackedVersion == version { continue }
+                        // The slice stays in place: only the copy sent is copied out.
+                        let publishedAt = slices[slot]!.publishedAt
+                        let copy: TableCopy
+                        if let acked = ackedVersion, slot < scopes.count, scopes[slot] != nil {
+                            if slot < remembered.count, remembered[slot]?.from == acked,
+                                remembered[slot]?.to == version
+                            {
+                                copy = remembered[slot]!.copy
+                            } else if kept[slot].lastDeltaLeads(from: acked, to: version), let delta = kept[slot].lastDelta {
+                                copy = delta
+                            } else {
+                                let result = kept[slot].copy(to: slices[slot]!, acked: acked)
+                                if result.made {
+                                    made?.append(TableStore.MadeCopy(slot: slot, from: acked, copy: result.copy))
+                                }
+                                copy = result.copy
+                            }
+                        } else {
+                            copy = .full(version: version, segment: slices[slot]!.segment)
+                        }
+                        copies.append(OriginCopy(origin: table.origin(at: slot), copy: copy, publishedAt: publishedAt))
+                        changes.append(Change(slot: slot, version: version))
                     }
-                } else {
-                    copy = .full(version: slice.version, segment: slice.segment)
                 }
-                copies.append(OriginCopy(origin: table.origin(at: slot), copy: copy, publishedAt: slice.publishedAt))
-                changes.append(Change(slot: slot, version: slice.version))
             }
             // Origins an unacknowledged update carried may be held by the receiver (only the
             // acknowledgement was lost): they count as held for removals.

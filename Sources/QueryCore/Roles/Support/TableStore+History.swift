@@ -75,11 +75,26 @@ extension TableStore.Kept {
     /// made from the history, else a full copy; `made` says whether it was made from the history
     /// (the costly case, worth remembering for another receiver).
     func copy(to slice: Table.Slice, acked: Version) -> (copy: TableCopy, made: Bool) {
-        if let delta = lastDelta, delta.baseVersion == acked, delta.version == slice.version {
-            return (delta, false)
-        }
+        // ``lastDelta``'s versions are matched in place first, so the usual case (the receiver
+        // holds the last delta's base) copies nothing but the delta it returns.
+        if lastDeltaLeads(from: acked, to: slice.version), let delta = lastDelta { return (delta, false) }
         if let delta = delta(from: acked, to: slice) { return (delta, true) }
         return (.full(version: slice.version, segment: slice.segment), false)
+    }
+
+    /// Whether ``lastDelta`` exists and leads from `base` to `version` (its versions read in place).
+    func lastDeltaLeads(from base: Version, to version: Version) -> Bool {
+        if let replacingDelta {
+            guard case .delta(let from, let to, _, _) = replacingDelta else { return false }
+            return from == base && to == version
+        }
+        switch history.newer {
+        case .applied(.delta(let from, let to, _, _), _)?: return from == base && to == version
+        case .applied?, .rows?: return false
+        case nil:
+            if case .applied(.delta(let from, let to, _, _), _)? = history.older { return from == base && to == version }
+            return false
+        }
     }
 
     /// A delta from the rows at `acked` to `current` (this origin's rows now) made from the history:

@@ -42,6 +42,9 @@ extension TableStore {
     ///   - acknowledge: tables acknowledged without being applied here (relayed to a child).
     ///   - sendAck: whether to acknowledge at all (a child's relayed entries were acknowledged by its TLA).
     ///   - resyncTo: where resync requests go (default `peer`).
+    ///   - keepReports: collect each table's ``ApplyReport`` in the returned ``Intake`` (roles that
+    ///     discard it pass `false`).
+    ///   - sender: the sender's dense index at this role (see ``apply(_:scope:now:sender:)``), if it has one.
     mutating func intake(
         _ entries: [TableEntry],
         generation: UInt64,
@@ -50,12 +53,60 @@ extension TableStore {
         acknowledge relayed: [TableName] = [],
         sendAck: Bool = true,
         resyncTo: NodeID? = nil,
+        keepReports: Bool = true,
+        sender: Int? = nil,
+        role: String,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) -> Intake {
+        withoutActuallyEscaping(scope) { scope in
+            intake(
+                entries, generation: generation, from: peer, scope: nil, scopeOf: scope, acknowledge: relayed,
+                sendAck: sendAck, resyncTo: resyncTo, keepReports: keepReports, sender: sender, role: role, now: now,
+                into: &actions)
+        }
+    }
+
+    /// ``intake(_:generation:from:scope:acknowledge:sendAck:resyncTo:keepReports:sender:role:now:into:)``
+    /// with one `scope` for every entry (no entry is copied out of the update to ask for its scope).
+    mutating func intake(
+        _ entries: [TableEntry],
+        generation: UInt64,
+        from peer: NodeID,
+        scope: NodeID,
+        acknowledge relayed: [TableName] = [],
+        sendAck: Bool = true,
+        resyncTo: NodeID? = nil,
+        keepReports: Bool = true,
+        sender: Int? = nil,
+        role: String,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) -> Intake {
+        intake(
+            entries, generation: generation, from: peer, scope: scope, scopeOf: nil, acknowledge: relayed,
+            sendAck: sendAck, resyncTo: resyncTo, keepReports: keepReports, sender: sender, role: role, now: now,
+            into: &actions)
+    }
+
+    /// The intake, with each entry's scope `scope` or, if `nil`, `scopeOf(entry)`.
+    private mutating func intake(
+        _ entries: [TableEntry],
+        generation: UInt64,
+        from peer: NodeID,
+        scope: NodeID?,
+        scopeOf: ((TableEntry) -> NodeID)?,
+        acknowledge relayed: [TableName],
+        sendAck: Bool,
+        resyncTo: NodeID?,
+        keepReports: Bool,
+        sender: Int?,
         role: String,
         now: Instant,
         into actions: inout [RoleAction]
     ) -> Intake {
         var intake = Intake()
-        intake.reports.reserveCapacity(entries.count)
+        if keepReports { intake.reports.reserveCapacity(entries.count) }
         var acked: [TableName] = relayed
         acked.reserveCapacity(relayed.count + entries.count)
         var resyncs: [ResyncRequest] = []
@@ -63,23 +114,13 @@ extension TableStore {
         var total = ApplyReport()
         // By index: each entry is borrowed from the update, not copied out of it.
         for e in entries.indices {
-            let report = apply(entries[e], scope: scope(entries[e]), now: now)
+            let report = apply(entries[e], scope: scope ?? scopeOf!(entries[e]), now: now, sender: sender)
             let table = entries[e].table
-            intake.reports[table] = report
+            if keepReports { intake.reports[table] = report }
             total.rowsMerged += report.rowsMerged
             total.stale += report.stale
             if !report.resync.isEmpty { total.resync += report.resync }
-            for refusal in report.refused {
-                actions.append(
-                    .log(
-                        LogRecord(
-                            .warning,
-                            "copy refused: \(refusal)",
-                            metadata: ["table": table.rawValue, "peer": peer.rawValue]
-                        )
-                    )
-                )
-            }
+            if !report.refused.isEmpty { Self.logRefusals(report.refused, table: table, peer: peer, into: &actions) }
             if report.resync.isEmpty {
                 acked.append(table)
             } else {
@@ -88,12 +129,51 @@ extension TableStore {
         }
         RoleMetrics.applied(total, role: role, into: &actions)
         // An update that changed nothing leaves nothing pending at the sender: no acknowledgement needed.
-        let changedSomething =
-            !relayed.isEmpty || entries.contains { !$0.copies.isEmpty || !$0.removed.isEmpty || $0.replacesScope }
+        var changedSomething = !relayed.isEmpty
+        for e in entries.indices where !changedSomething {
+            changedSomething =
+                !entries[e].copies.isEmpty || !entries[e].removed.isEmpty || entries[e].replacesScope
+        }
         if sendAck, changedSomething {
-            actions.append(.send(.ack(TableAck(generation: generation, tables: acked)), to: peer))
+            actions.append(.send(.ack(TableAck(generation: generation, possiblySorted: acked)), to: peer))
         }
         for request in resyncs { actions.append(.send(.resync(request), to: resyncTo ?? peer)) }
         return intake
+    }
+
+    /// Logs the copies of `table` from `peer` that were refused.
+    private static func logRefusals(
+        _ refused: [String], table: TableName, peer: NodeID, into actions: inout [RoleAction]
+    ) {
+        for refusal in refused {
+            actions.append(
+                .log(
+                    LogRecord(
+                        .warning,
+                        "copy refused: \(refusal)",
+                        metadata: ["table": table.rawValue, "peer": peer.rawValue]
+                    )
+                )
+            )
+        }
+    }
+}
+
+extension TableAck {
+    /// ``init(generation:tables:)`` without sorting when `tables` is sorted already (an update's
+    /// entries are): checking takes a comparison per table, sorting allocates a new array.
+    init(generation: UInt64, possiblySorted tables: [TableName]) {
+        var sorted = true
+        var i = 1
+        while sorted, i < tables.count {
+            sorted = !(tables[i] < tables[i - 1])
+            i += 1
+        }
+        guard sorted else {
+            self.init(generation: generation, tables: tables)
+            return
+        }
+        self.init(generation: generation, tables: [])
+        self.tables = tables
     }
 }

@@ -41,6 +41,8 @@ struct TableStore: Sendable {
         /// The held origins' slots in the origins' sorted order, cached until the set of origins
         /// changes (`nil`: stale).
         var sortedSlots: [Int]? = []
+        /// Sender index → the slot of the sender's own origin (a hint, see ``knownSlot(of:scope:sender:)``; `-1`: none).
+        var senderSlots: [Int] = []
 
         init(table: Table) { self.table = table }
 
@@ -186,7 +188,7 @@ struct TableStore: Sendable {
     /// How many older versions each origin keeps for diffing (as rows or as the deltas applied since).
     static let historyDepth = 2
 
-    private(set) var tables: [TableName: Stored] = [:]
+    private(set) var tables = Tables()
     /// Whether to keep older versions and forwarded deltas (senders do; a SQL node does not).
     let keepsHistory: Bool
     /// Tables applied all-or-nothing (machines, clusters, configuration: one designated source).
@@ -243,7 +245,11 @@ struct TableStore: Sendable {
     /// Copies are applied under the version rule; a delta whose base is not the held version is
     /// reported for resync; removals and (for a `replacesScope` entry) unlisted origins of `scope`
     /// are removed.
-    mutating func apply(_ entry: TableEntry, scope: NodeID, now: Instant) -> ApplyReport {
+    ///
+    /// - Parameter sender: the sender's dense index at the receiving role, if it has one: the slot
+    ///   of an origin that is the sender's own scope is then found through a hint kept per sender
+    ///   (checked against the slot's origin) instead of a lookup by name. Results are the same.
+    mutating func apply(_ entry: TableEntry, scope: NodeID, now: Instant, sender: Int? = nil) -> ApplyReport {
         var report = ApplyReport()
         let confirmed = entry.completeness.newestPublish ?? now
         // One lookup of the table by name in the usual case (held, not sourced).
@@ -260,8 +266,8 @@ struct TableStore: Sendable {
         guard let index = found else { return report }
         // In place (through the dictionary's values): the table is not moved out and back.
         Self.apply(
-            entry, to: &tables.values[index], scope: scope, confirmed: confirmed, isSourced: isSourced,
-            keepsHistory: keepsHistory, into: &report)
+            entry, to: &tables.values[index], scope: scope, sender: sender, confirmed: confirmed,
+            isSourced: isSourced, keepsHistory: keepsHistory, into: &report)
         return report
     }
 
@@ -270,6 +276,7 @@ struct TableStore: Sendable {
         _ entry: TableEntry,
         to stored: inout Stored,
         scope: NodeID,
+        sender: Int?,
         confirmed: Instant,
         isSourced: Bool,
         keepsHistory: Bool,
@@ -277,46 +284,55 @@ struct TableStore: Sendable {
     ) {
         // The scope's slot when the scope is an origin here (an edge's entry), found with its copy.
         var scopeSlot: Int?
+        // The slots of the copies' origins (`-1`: none), for a `replacesScope` entry's removals.
+        var copySlots: [Int] = []
+        let listsSlots = entry.replacesScope && !entry.copies.isEmpty
+        if listsSlots { copySlots.reserveCapacity(entry.copies.count) }
         if !isSourced {
-            // By index: the copies are borrowed from the entry, not copied one by one.
             // A delta is applied into the held rows unless they must be kept whole: a sender keeps
             // the deltas of a keyed table (which compose), but the rows of a keyless one.
             let inPlace = !keepsHistory || stored.table.schema.isKeyed
-            for index in entry.copies.indices {
-                let origin = entry.copies[index].origin
-                // The origin's one lookup by name in this update; everything after goes by slot.
-                let slot: Int
-                if let known = stored.table.slot(of: origin) {
-                    slot = known
-                } else if entry.copies[index].copy.isFull {
-                    slot = stored.table.assignSlot(origin)
-                    stored.coverSlots()
-                } else {
-                    report.resync.append(origin)  // a delta for an origin never held
-                    continue
-                }
-                if origin == scope { scopeSlot = slot }
-                let result: (outcome: ApplyOutcome, replaced: Table.Replaced)
-                do {
-                    result = try stored.table.applyReporting(
-                        entry.copies[index].copy,
-                        slot: slot,
-                        publishedAt: entry.copies[index].publishedAt,
-                        inPlace: inPlace
-                    )
-                } catch {
-                    report.refused.append("\(origin): \(error.message)")
-                    continue
-                }
-                switch result.outcome {
-                case .applied:
-                    record(
-                        entry.copies[index], slot: slot, replaced: result.replaced, scope: scope,
-                        confirmed: confirmed, keepsHistory: keepsHistory, in: &stored, into: &report)
-                case .rejectedStale:
-                    report.stale += 1
-                case .needsResync:
-                    report.resync.append(origin)
+            // Through a buffer pointer: each copy is passed on in place, not copied out of the entry.
+            entry.copies.withUnsafeBufferPointer { copies in
+                for index in copies.indices {
+                    let origin = copies[index].origin
+                    // The origin's one lookup by name in this update; everything after goes by slot.
+                    let slot: Int
+                    if let known = stored.knownSlot(of: origin, scope: scope, sender: sender) {
+                        slot = known
+                    } else if copies[index].copy.isFull {
+                        slot = stored.table.assignSlot(origin)
+                        stored.coverSlots()
+                        if let sender, origin == scope { stored.noteSenderSlot(slot, sender: sender) }
+                    } else {
+                        if listsSlots { copySlots.append(-1) }
+                        report.resync.append(origin)  // a delta for an origin never held
+                        continue
+                    }
+                    if listsSlots { copySlots.append(slot) }
+                    if origin == scope { scopeSlot = slot }
+                    let result: (outcome: ApplyOutcome, replaced: Table.Replaced)
+                    do throws(QueryError) {
+                        result = try stored.table.applyReporting(
+                            copies[index].copy,
+                            slot: slot,
+                            publishedAt: copies[index].publishedAt,
+                            inPlace: inPlace
+                        )
+                    } catch {
+                        report.refused.append("\(origin): \(error.message)")
+                        continue
+                    }
+                    switch result.outcome {
+                    case .applied:
+                        Self.record(
+                            copies, at: index, slot: slot, replaced: result.replaced, scope: scope,
+                            confirmed: confirmed, keepsHistory: keepsHistory, in: &stored, into: &report)
+                    case .rejectedStale:
+                        report.stale += 1
+                    case .needsResync:
+                        report.resync.append(origin)
+                    }
                 }
             }
         }
@@ -327,24 +343,41 @@ struct TableStore: Sendable {
                 if let slot = stored.table.slot(of: origin) { toRemove.append(slot) }
             }
             if entry.replacesScope {
-                var listed = [Bool](repeating: false, count: stored.table.slotCount)
-                for copy in entry.copies {
-                    if let slot = stored.table.slot(of: copy.origin) { listed[slot] = true }
+                // The copies' slots, found above (a sourced entry's are looked up: its copies were
+                // applied as a whole); assigned slots stay, so they still name the same origins.
+                if isSourced || copySlots.count != entry.copies.count {
+                    copySlots = entry.copies.indices.map { stored.table.slot(of: entry.copies[$0].origin) ?? -1 }
                 }
-                for slot in listed.indices where !listed[slot] && stored.scope(at: slot) == scope {
-                    toRemove.append(slot)
-                }
+                Self.unlistedSlots(of: scope, listed: copySlots, in: stored, into: &toRemove)
             }
             for slot in toRemove where !stored.hasRecord(slot) || stored.scope(at: slot) == scope {
                 if stored.remove(slot: slot) { report.removed += 1 }
             }
         }
         // An edge's entry (scope = the origin itself) confirms its rows as of the entry, changed or not.
-        if let slot = scopeSlot ?? stored.table.slot(of: scope), stored.scope(at: slot) == scope {
+        if let slot = scopeSlot ?? stored.knownSlot(of: scope, scope: scope, sender: sender),
+            stored.scope(at: slot) == scope
+        {
             stored.confirm(slot, at: confirmed)
         }
         if report.removed > 0 || stored.table.heldCount != stored.sortedSlots?.count { stored.sortedSlots = nil }
         if report.removed > 0 { stored.compactIfSparse() }
+    }
+
+    /// Appends the slots whose origin is in `scope` and not among the `listed` slots (`-1`: none).
+    ///
+    /// A few listed slots (an edge's entry lists one) are searched linearly; many are flagged.
+    static func unlistedSlots(of scope: NodeID, listed: [Int], in stored: Stored, into slots: inout [Int]) {
+        let count = stored.table.slotCount
+        if listed.count <= 8 {
+            for slot in 0..<count where stored.scope(at: slot) == scope && !listed.contains(slot) {
+                slots.append(slot)
+            }
+            return
+        }
+        var flags = [Bool](repeating: false, count: count)
+        for slot in listed where slot >= 0 && slot < count { flags[slot] = true }
+        for slot in 0..<count where !flags[slot] && stored.scope(at: slot) == scope { slots.append(slot) }
     }
 
     /// A sourced table's entry is applied all-or-nothing: every copy or none.
@@ -367,11 +400,14 @@ struct TableStore: Sendable {
         switch outcome {
         case .applied:
             stored.coverSlots()
-            for (item, held) in zip(entry.copies, held) {
-                let replaced = held.map { Table.Replaced.rows(version: $0.version, segment: $0.segment) } ?? .nothing
-                Self.record(
-                    item, slot: stored.table.slot(of: item.origin)!, replaced: replaced, scope: scope,
-                    confirmed: confirmed, keepsHistory: keepsHistory, in: &stored, into: &report)
+            entry.copies.withUnsafeBufferPointer { copies in
+                for (index, held) in zip(copies.indices, held) {
+                    let replaced = held.map { Table.Replaced.rows(version: $0.version, segment: $0.segment) } ?? .nothing
+                    Self.record(
+                        copies, at: index, slot: stored.table.slot(of: copies[index].origin)!,
+                        replaced: replaced, scope: scope, confirmed: confirmed, keepsHistory: keepsHistory,
+                        in: &stored, into: &report)
+                }
             }
         case .rejectedStale:
             report.stale += entry.copies.count
@@ -380,9 +416,11 @@ struct TableStore: Sendable {
         }
     }
 
-    /// Bookkeeping for an applied copy: history for diffing, the delta to forward, the scope.
+    /// Bookkeeping for the applied copy `copies[index]` (read in place): history for diffing, the
+    /// delta to forward, the scope.
     private static func record(
-        _ item: OriginCopy,
+        _ copies: UnsafeBufferPointer<OriginCopy>,
+        at index: Int,
         slot: Int,
         replaced: Table.Replaced,
         scope: NodeID,
@@ -392,26 +430,29 @@ struct TableStore: Sendable {
         into report: inout ApplyReport
     ) {
         report.applied += 1
-        report.rowsMerged += item.copy.rowsCarried
+        report.rowsMerged += copies[index].copy.rowsCarried
         // Updated in place, so the history is not copied on every apply.
         stored.ensureRecord(at: slot, confirmedAt: confirmed, scope: scope)
         stored.setScope(scope, at: slot)
-        stored.confirm(slot, at: item.publishedAt)
-        stored.forgetMade(slot)
-        guard keepsHistory else { return }
-        stored.updateKept(slot) { Self.update(&$0, with: item, replaced: replaced) }
+        stored.confirm(slot, at: copies[index].publishedAt)
+        guard keepsHistory else {
+            stored.forgetMade(slot)
+            return
+        }
+        // `updateKept` forgets the remembered copy too.
+        stored.updateKept(slot) { Self.update(&$0, with: copies[index].copy, replaced: replaced) }
     }
 
-    private static func update(_ kept: inout Kept, with item: OriginCopy, replaced: Table.Replaced) {
+    private static func update(_ kept: inout Kept, with copy: TableCopy, replaced: Table.Replaced) {
         switch replaced {
         case .nothing:
             kept.history.removeAll()
-            kept.replacingDelta = item.copy.isDelta ? item.copy : nil
+            kept.replacingDelta = copy.isDelta ? copy : nil
         case .rows(let version, let segment):
             kept.history.push(.rows(version: version, segment: segment))
-            kept.replacingDelta = item.copy.isDelta ? item.copy : nil
+            kept.replacingDelta = copy.isDelta ? copy : nil
         case .inPlace(let inserted):
-            kept.history.push(.applied(delta: item.copy, inserted: inserted))
+            kept.history.push(.applied(delta: copy, inserted: inserted))
             kept.replacingDelta = nil
         }
     }
@@ -520,14 +561,12 @@ struct TableStore: Sendable {
 
     /// Removes `origin` from every table (a crashed edge restarting keeps nothing).
     mutating func removeOrigin(_ origin: NodeID) {
-        var index = tables.startIndex
-        while index != tables.endIndex {
+        for index in tables.values.indices {
             if let slot = tables.values[index].table.slot(of: origin) {
                 _ = tables.values[index].remove(slot: slot)
                 tables.values[index].sortedSlots = nil
                 tables.values[index].compactIfSparse()
             }
-            index = tables.index(after: index)
         }
     }
 }

@@ -50,22 +50,55 @@ struct SenderSequences: Sendable {
         var tables: [(table: TableName, sequence: UInt64)] = []
     }
 
-    private var senders: [NodeID: Sender] = [:]
+    /// Each sender's position in ``states`` (senders are never removed, so positions are stable).
+    private var positions: [NodeID: Int] = [:]
+    /// The senders, at their positions.
+    private var names: [NodeID] = []
+    /// What was applied from each sender, at its position.
+    private var states: [Sender] = []
+    /// Caller's index → position in ``states`` (`-1`: none): a shortcut for callers that know a
+    /// dense index of the sender, checked against the sender's name before use.
+    private var hints: [Int] = []
 
     /// The entries of an update from `sender` stamped `sequence` that are newer than what was
     /// applied of their tables, recording them as applied; `skipped` counts the others.
     ///
-    /// One dictionary access per update (it runs on every update a receiver takes in).
+    /// One dictionary access per update (it runs on every update a receiver takes in), none when
+    /// the caller passes the sender's dense index at the role (`index`) and it was seen before.
     mutating func fresh(
-        _ entries: [TableEntry], sequence: UInt64, from sender: NodeID, now: Instant, forgetAfter: Duration
+        _ entries: [TableEntry], sequence: UInt64, from sender: NodeID, index: Int? = nil, now: Instant,
+        forgetAfter: Duration
     ) -> (entries: [TableEntry], skipped: Int) {
         guard sequence != 0, !entries.isEmpty else { return (entries, 0) }
+        let position = position(of: sender, index: index)
         let stale = Self.record(
-            entries, sequence: sequence, in: &senders[sender, default: Sender()], now: now, forgetAfter: forgetAfter)
+            entries, sequence: sequence, in: &states[position], now: now, forgetAfter: forgetAfter)
         guard !stale.isEmpty else { return (entries, 0) }
         var kept = entries
         for i in stale.reversed() { kept.remove(at: i) }
         return (kept, stale.count)
+    }
+
+    /// The position of `sender` in ``states``, added if new; found through the hint for `index` when it names `sender`.
+    private mutating func position(of sender: NodeID, index: Int?) -> Int {
+        if let index, index >= 0, index < hints.count {
+            let hint = hints[index]
+            if hint >= 0, names[hint] == sender { return hint }
+        }
+        let position: Int
+        if let known = positions[sender] {
+            position = known
+        } else {
+            position = states.count
+            positions[sender] = position
+            names.append(sender)
+            states.append(Sender())
+        }
+        if let index, index >= 0 {
+            if index >= hints.count { hints.append(contentsOf: repeatElement(-1, count: index + 1 - hints.count)) }
+            hints[index] = position
+        }
+        return position
     }
 
     /// Records the fresh entries in `state`; returns the indices of the stale ones.
