@@ -5,10 +5,10 @@
 /// standbys so their interest stays warm) and fails over to the next when the active one is silent
 /// for `failoverAfter`. It waits each generation until every live cluster has reported, at most
 /// until its slot `t + δ2`; a cluster silent for `dropAfter` is dropped (its rows vanish from what
-/// the TLA sends) and returns when it reports again. Configured tables are deferred to
+/// the TLA sends) and returns once it has sent its full state again. Configured tables are deferred to
 /// ``AggregatorChild``ren, which apply and combine them and hand them back; a child silent for
 /// `childDropAfter` (default two intervals) is dropped the same way (its tables' rows vanish, named
-/// as dropped in the completeness figures, and return when it answers again). The completeness,
+/// as dropped in the completeness figures, and return once it holds every cluster's rows again). The completeness,
 /// deadline and silence bookkeeping is the internal `Collector` shared with ``ClusterProxy``.
 public struct Aggregator: Role {
     /// One cluster the TLA sees, with its redundant proxies in preference order.
