@@ -408,7 +408,7 @@ public struct Aggregator: Role {
             fresh.entries,
             generation: update.generation.number,
             from: child,
-            scope: { _ in child },
+            scope: child,
             role: "tla",
             now: now,
             into: &actions

@@ -111,7 +111,7 @@ public struct AggregatorChild: Role {
                 deferral.entries,
                 generation: deferral.generation.number,
                 from: peer,
-                scope: { _ in deferral.cluster },
+                scope: deferral.cluster,
                 sendAck: false,
                 role: "tla-child",
                 now: now,

@@ -256,7 +256,7 @@ public struct QueryNode: Role {
             update.entries,
             generation: update.generation.number,
             from: peer,
-            scope: { _ in scope },
+            scope: scope,
             role: "sql",
             now: now,
             into: &actions

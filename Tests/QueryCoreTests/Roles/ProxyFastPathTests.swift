@@ -153,10 +153,10 @@ import Testing
                     var fastActions: [RoleAction] = []
                     var generalActions: [RoleAction] = []
                     _ = fast.intake(
-                        [entry], generation: UInt64(step), from: edge, scope: { _ in edge }, keepReports: false,
+                        [entry], generation: UInt64(step), from: edge, scope: edge, keepReports: false,
                         sender: sender, role: "proxy", now: now, into: &fastActions)
                     let intake = general.intake(
-                        [entry], generation: UInt64(step), from: edge, scope: { _ in edge }, role: "proxy", now: now,
+                        [entry], generation: UInt64(step), from: edge, scope: edge, role: "proxy", now: now,
                         into: &generalActions)
                     #expect(intake.reports[Self.table] != nil, "\(context)")
                     #expect("\(fastActions)" == "\(generalActions)", "\(context) \(edge)")

@@ -61,17 +61,25 @@ import Testing
 
     // MARK: TLA
 
+    /// A fleet publishing `processes` (3 rows per machine) and `other` (2 rows per machine), whose
+    /// TLA drops a cluster after 15 s and does not fail over, run for two generations.
+    static func twoTableFleet() -> (Fleet, Pump) {
+        var fleet = Fleet()
+        fleet.prewarm = [Fixtures.processes, other]
+        fleet.tlaDropAfter = .seconds(15)
+        fleet.tlaFailoverAfter = .seconds(1_000)
+        var pump = fleet.build()
+        for edge in fleet.edges { pump.publish(edge, other, Fixtures.rows(edge, count: 2)) }
+        pump.run(seconds: 25)
+        return (fleet, pump)
+    }
+
     /// Seed 1556: a cluster dropped by the TLA is heard again through an update carrying one table
     /// in full (a resync reply). Its other table, held from before the drop, is stale: the cluster
     /// stays dropped until every table came in full.
     @Test func aDroppedClusterReturnsOnlyOnceEveryTableCameInFull() throws {
-        var fleet = Fleet()
-        fleet.prewarm = [Fixtures.processes, Self.other]
-        fleet.tlaDropAfter = .seconds(15)
-        fleet.tlaFailoverAfter = .seconds(1_000)
-        var pump = fleet.build()
-        for edge in fleet.edges { pump.publish(edge, Self.other, Fixtures.rows(edge, count: 2)) }
-        pump.run(seconds: 25)
+        let (fleet, running) = Self.twoTableFleet()
+        var pump = running
         let sqlCount = "SELECT count(*) FROM other"
         #expect(try count(&pump, fleet.sql, 1, sqlCount) == .integer(8))
         let tla = fleet.tla(0)
@@ -121,13 +129,8 @@ import Testing
     /// (its regular updates are lost). They do not keep the cluster alive: its other table's rows
     /// would be served ever older. It is dropped after `dropAfter` as if silent.
     @Test func aClusterHeardOnlyThroughOneTableResyncRepliesIsDropped() throws {
-        var fleet = Fleet()
-        fleet.prewarm = [Fixtures.processes, Self.other]
-        fleet.tlaDropAfter = .seconds(15)
-        fleet.tlaFailoverAfter = .seconds(1_000)
-        var pump = fleet.build()
-        for edge in fleet.edges { pump.publish(edge, Self.other, Fixtures.rows(edge, count: 2)) }
-        pump.run(seconds: 25)
+        let (fleet, running) = Self.twoTableFleet()
+        var pump = running
         let tla = fleet.tla(0)
         let proxies: Set<NodeID> = [fleet.proxy(0, 0), fleet.proxy(0, 1)]
         pump.loses = { from, to, message in

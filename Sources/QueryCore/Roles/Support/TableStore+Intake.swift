@@ -38,37 +38,14 @@ extension TableStore {
     /// tables applied in full and one ``ResyncRequest`` per table with origins whose delta did not fit.
     ///
     /// - Parameters:
-    ///   - scope: the scope of each entry's origins at this receiver.
+    ///   - scope: the scope of the entries' origins at this receiver (the sender's edge, cluster or
+    ///     child, or the receiver itself).
     ///   - acknowledge: tables acknowledged without being applied here (relayed to a child).
     ///   - sendAck: whether to acknowledge at all (a child's relayed entries were acknowledged by its TLA).
     ///   - resyncTo: where resync requests go (default `peer`).
     ///   - keepReports: collect each table's ``ApplyReport`` in the returned ``Intake`` (roles that
     ///     discard it pass `false`).
     ///   - sender: the sender's dense index at this role (see ``apply(_:scope:now:sender:)``), if it has one.
-    mutating func intake(
-        _ entries: [TableEntry],
-        generation: UInt64,
-        from peer: NodeID,
-        scope: (TableEntry) -> NodeID,
-        acknowledge relayed: [TableName] = [],
-        sendAck: Bool = true,
-        resyncTo: NodeID? = nil,
-        keepReports: Bool = true,
-        sender: Int? = nil,
-        role: String,
-        now: Instant,
-        into actions: inout [RoleAction]
-    ) -> Intake {
-        withoutActuallyEscaping(scope) { scope in
-            intake(
-                entries, generation: generation, from: peer, scope: nil, scopeOf: scope, acknowledge: relayed,
-                sendAck: sendAck, resyncTo: resyncTo, keepReports: keepReports, sender: sender, role: role, now: now,
-                into: &actions)
-        }
-    }
-
-    /// ``intake(_:generation:from:scope:acknowledge:sendAck:resyncTo:keepReports:sender:role:now:into:)``
-    /// with one `scope` for every entry (no entry is copied out of the update to ask for its scope).
     mutating func intake(
         _ entries: [TableEntry],
         generation: UInt64,
@@ -83,28 +60,6 @@ extension TableStore {
         now: Instant,
         into actions: inout [RoleAction]
     ) -> Intake {
-        intake(
-            entries, generation: generation, from: peer, scope: scope, scopeOf: nil, acknowledge: relayed,
-            sendAck: sendAck, resyncTo: resyncTo, keepReports: keepReports, sender: sender, role: role, now: now,
-            into: &actions)
-    }
-
-    /// The intake, with each entry's scope `scope` or, if `nil`, `scopeOf(entry)`.
-    private mutating func intake(
-        _ entries: [TableEntry],
-        generation: UInt64,
-        from peer: NodeID,
-        scope: NodeID?,
-        scopeOf: ((TableEntry) -> NodeID)?,
-        acknowledge relayed: [TableName],
-        sendAck: Bool,
-        resyncTo: NodeID?,
-        keepReports: Bool,
-        sender: Int?,
-        role: String,
-        now: Instant,
-        into actions: inout [RoleAction]
-    ) -> Intake {
         var intake = Intake()
         if keepReports { intake.reports.reserveCapacity(entries.count) }
         var acked: [TableName] = relayed
@@ -114,7 +69,7 @@ extension TableStore {
         var total = ApplyReport()
         // By index: each entry is borrowed from the update, not copied out of it.
         for e in entries.indices {
-            let report = apply(entries[e], scope: scope ?? scopeOf!(entries[e]), now: now, sender: sender)
+            let report = apply(entries[e], scope: scope, now: now, sender: sender)
             let table = entries[e].table
             if keepReports { intake.reports[table] = report }
             total.rowsMerged += report.rowsMerged
