@@ -21,15 +21,7 @@ extension InPlaceApplyDifferentialTests {
         var deletes: [[Value]] = []
         var touched = Set<Int>()
         if !rows.isEmpty {
-            for _ in 0..<Int.random(in: 0...4, using: &rng) {
-                let i = Int.random(in: 0..<rows.count, using: &rng)
-                guard touched.insert(i).inserted else { continue }
-                var row = rows[i]
-                for c in row.indices where !schema.keyColumns.contains(c) && rng.chance(0.4) {
-                    row[c] = changed(row[c], schema.columns[c], using: &rng)
-                }
-                upserts.append(row)
-            }
+            upserts = replacements(of: rows, schema, upTo: 4, touching: &touched, using: &rng)
             if rng.chance(0.35) {
                 for _ in 0..<Int.random(in: 1...3, using: &rng) {
                     let at = rng.pick([0, rows.count / 2, rows.count - 1, Int.random(in: 0..<rows.count, using: &rng)])

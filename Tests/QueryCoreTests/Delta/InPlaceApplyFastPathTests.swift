@@ -25,6 +25,25 @@ extension InPlaceApplyDifferentialTests {
         return RandomData.value(column, using: &rng)
     }
 
+    /// Up to `limit` held rows (by position, each at most once: recorded in `touched`) with some of
+    /// their non-key cells ``changed(_:_:using:)``.
+    static func replacements(
+        of rows: [[Value]], _ schema: Schema, upTo limit: Int, touching touched: inout Set<Int>,
+        using rng: inout SeededRandom
+    ) -> [[Value]] {
+        var result: [[Value]] = []
+        for _ in 0..<Int.random(in: 0...limit, using: &rng) {
+            let i = Int.random(in: 0..<rows.count, using: &rng)
+            guard touched.insert(i).inserted else { continue }
+            var row = rows[i]
+            for c in row.indices where !schema.keyColumns.contains(c) && rng.chance(0.4) {
+                row[c] = changed(row[c], schema.columns[c], using: &rng)
+            }
+            result.append(row)
+        }
+        return result
+    }
+
     /// A small delta for `held`: replacements, deletes at the start, middle or end, inserts, and
     /// now and then a malformed one (a key upserted twice, a delete of a row not held, a key both
     /// upserted and deleted).
@@ -37,15 +56,7 @@ extension InPlaceApplyDifferentialTests {
         var deletes: [[Value]] = []
         var touched = Set<Int>()
         if schema.isKeyed, !rows.isEmpty {
-            for _ in 0..<Int.random(in: 0...3, using: &rng) {
-                let i = Int.random(in: 0..<rows.count, using: &rng)
-                guard touched.insert(i).inserted else { continue }
-                var row = rows[i]
-                for c in row.indices where !schema.keyColumns.contains(c) && rng.chance(0.4) {
-                    row[c] = changed(row[c], schema.columns[c], using: &rng)
-                }
-                upserts.append(row)
-            }
+            upserts = replacements(of: rows, schema, upTo: 3, touching: &touched, using: &rng)
         }
         if !rows.isEmpty, rng.chance(0.4) {
             for _ in 0..<Int.random(in: 1...2, using: &rng) {
