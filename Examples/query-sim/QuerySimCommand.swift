@@ -22,13 +22,13 @@ struct QuerySimCommand: ParsableCommand {
             'N passed, N failed'.
 
             With --scenario, the JSON file's fleet and events are run and one JSON line is printed per query.
-            Fault names: none, mix, or a comma-separated list of crash, partition, network, skew, correlated.
+            Fault names: none, mix, or a comma-separated list of crash, partition, network, skew, correlated, ondemand (tables requested on demand: interest lapses and returns).
             """)
 
     @Option(name: .long, help: "Seeds to run: N, A-B or a comma-separated list of those (e.g. 1-200).")
     var seeds: String?
 
-    @Option(name: .long, help: "Faults to inject with --seeds: none, mix, or a list of crash,partition,network,skew,correlated.")
+    @Option(name: .long, help: "Faults to inject with --seeds: none, mix, or a list of crash,partition,network,skew,correlated,ondemand.")
     var faults: String = "mix"
 
     @Option(name: .long, help: "Run a scenario file and print one JSON line per query.")
@@ -45,7 +45,7 @@ struct QuerySimCommand: ParsableCommand {
             throw ValidationError("give exactly one of --seeds and --scenario")
         }
         if FaultMix(parsing: faults) == nil {
-            throw ValidationError("unknown fault mix '\(faults)'; use none, mix, or a list of crash, partition, network, skew, correlated")
+            throw ValidationError("unknown fault mix '\(faults)'; use none, mix, or a list of crash, partition, network, skew, correlated, ondemand")
         }
         if let seeds { _ = try Self.parseSeeds(seeds) }
     }
@@ -100,6 +100,7 @@ struct QuerySimCommand: ParsableCommand {
             } else {
                 failed += 1
                 print("seed \(seed) FAILED (\(fleet); faults \(mix)):")
+                print("  prewarm: [\(result.prewarm.map(\.rawValue).joined(separator: ", "))]")
                 for line in result.script { print("  fault: \(line)") }
                 for violation in result.violations.prefix(10) { print("  \(violation)") }
                 if result.violations.count > 10 { print("  … \(result.violations.count - 10) more") }

@@ -122,6 +122,8 @@ public struct Aggregator: Role {
     private var proxyCluster: [NodeID: NodeID] = [:]
     private var receivers: [NodeID: Downstream] = [:]
     private var forwarded: [TableName] = []
+    /// Tables let go and wanted again, owed in full by the clusters' active proxies.
+    private var owed = OwedTables()
     private var deferredFigures: [TableName: TableCompleteness] = [:]
     private var deferredOrigins: [NodeID: NodeID] = [:]
     private var childReset: Set<NodeID> = []
@@ -349,6 +351,7 @@ public struct Aggregator: Role {
         var local: [TableEntry] = []
         var relayed: [NodeID: [TableEntry]] = [:]
         for entry in fresh.entries {
+            if entry.replacesScope, !owed.isEmpty { owed.received(entry.table, inFullFrom: cluster) }
             clusters[cluster]!.figures[entry.table] = entry.completeness
             if let child = configuration.deferred[entry.table] {
                 relayed[child, default: []].append(entry)
@@ -591,11 +594,35 @@ public struct Aggregator: Role {
 
     private mutating func forwardInterest(now: Instant, into actions: inout [RoleAction]) {
         let tables = wanted(at: now)
+        // A table nobody wants any more is let go, with what the clusters and children said of it:
+        // its rows stop being confirmed, and served again when interest returns they would pass
+        // for current.
+        for name in store.names where !tables.contains(name) {
+            store.forget(name)
+            owed.forgot(name)
+        }
+        // A deferred table is held by the child, not here: let go of there (the combine requests
+        // stop listing it), and owed again all the same.
+        for name in configuration.deferred.keys where forwarded.contains(name) && !tables.contains(name) {
+            owed.forgot(name)
+        }
+        owed.wanted(tables, from: clusterOrder)
+        for name in deferredFigures.keys where !tables.contains(name) { deferredFigures[name] = nil }
+        for cluster in clusterOrder {
+            for name in clusters[cluster]!.figures.keys where !tables.contains(name) { clusters[cluster]!.figures[name] = nil }
+        }
         forwarded = tables
         guard !tables.isEmpty else { return }
         for name in clusterOrder {
             for (index, proxy) in clusters[name]!.proxies.enumerated() {
                 actions.append(.send(.request(request(to: name, proxy: index)), to: proxy))
+            }
+        }
+        if !owed.isEmpty {
+            let number = configuration.schedule.number(at: now)
+            for (cluster, request) in owed.requests(generation: number, wanted: tables) {
+                guard let proxy = clusters[cluster]?.activeProxy else { continue }
+                actions.append(.send(.resync(request), to: proxy))
             }
         }
     }
@@ -631,7 +658,7 @@ public struct Aggregator: Role {
                 generation: generation,
                 droppedClusters: dropped,
                 reset: childReset.contains(child),
-                tables: configuration.deferred.filter { $0.value == child }.map(\.key)
+                tables: configuration.deferred.filter { $0.value == child && forwarded.contains($0.key) }.map(\.key)
             )
             actions.append(.send(.combine(request), to: child))
         }

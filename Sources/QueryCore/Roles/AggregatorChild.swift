@@ -140,6 +140,9 @@ public struct AggregatorChild: Role {
                 dropped[cluster] = heard + configuration.dropAfter
             }
             forgetDropped(dropped)
+            // Tables the TLA no longer asks for are let go: their rows stop being relayed, and
+            // handed back when interest returns they would pass for current.
+            for name in store.names where !request.tables.contains(name) { forget(name) }
             let number = request.generation.number
             // Every deferred table, also one not held (yet, or any more after a restart): an entry
             // without copies that replaces this child's scope tells the TLA to let go of old rows.
@@ -191,6 +194,15 @@ public struct AggregatorChild: Role {
             for table in synced.keys { synced[table]?.remove(cluster) }
             for table in awaitedResyncs.keys { awaitedResyncs[table]?[cluster] = nil }
         }
+    }
+
+    /// Forgets a table and everything known of it here.
+    private mutating func forget(_ table: TableName) {
+        store.forget(table)
+        figures[table] = nil
+        synced[table] = nil
+        resyncRequested[table] = nil
+        awaitedResyncs[table] = nil
     }
 
     /// Notes the clusters that sent a table in full, and asks the parent for a full resync of every
@@ -304,8 +316,11 @@ public struct AggregatorChild: Role {
         }
         var completeness = TableCompleteness()
         let byCluster = figures[table] ?? [:]
+        // A cluster counts only the machines whose rows are held here: after a restart, a lost relay
+        // or a refused delta its reported figures run ahead of them until its full state arrives.
+        let held = store.heldOrigins(of: table, amongSlots: slots)
         for cluster in byCluster.keys.sorted() {
-            let reported = byCluster[cluster]!
+            let reported = byCluster[cluster]!.limited(toHeld: held[cluster] ?? 0)
             if let since = dropped[cluster] {
                 completeness.add(
                     TableCompleteness(

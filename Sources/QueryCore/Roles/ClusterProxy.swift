@@ -66,6 +66,8 @@ public struct ClusterProxy: Role {
     private var collector: Collector
     private var receivers: [NodeID: Downstream] = [:]
     private var forwarded: [TableName] = []
+    /// Tables let go and wanted again, owed in full by the machines.
+    private var owed = OwedTables()
     private var lastForward: Instant?
     /// Numbers the updates sent to TLAs.
     private var sequencer = UpdateSequencer()
@@ -192,6 +194,11 @@ public struct ClusterProxy: Role {
             break
         }
         let newest = collector.reported(at: source, generation: update.generation.number, full: full)
+        if !owed.isEmpty {
+            for e in update.entries.indices where update.entries[e].replacesScope {
+                owed.received(update.entries[e].table, inFullFrom: peer)
+            }
+        }
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
         let fresh = sequences.fresh(
             update.entries, sequence: update.sequence, from: peer, index: source, now: now,
@@ -251,6 +258,14 @@ public struct ClusterProxy: Role {
         let tables = wanted(at: now)
         let quiet =
             periodic && tables == forwarded && (lastForward.map { now - $0 < configuration.interestLease / 2 } ?? false)
+        // A table nobody wants any more is let go (also rows of it that edges whose lease outlived
+        // the interest sent since): its rows stop being confirmed, and served again when interest
+        // returns they would pass for current.
+        for name in store.names where !tables.contains(name) {
+            store.forget(name)
+            owed.forgot(name)
+        }
+        owed.wanted(tables, from: collector.names)
         forwarded = tables
         guard !tables.isEmpty else { return }
         if !quiet { lastForward = now }
@@ -267,6 +282,12 @@ public struct ClusterProxy: Role {
             let silent = source.lastHeard.map { now - $0 > configuration.schedule.interval } ?? true
             if quiet, !reset, !silent, source.isLive { continue }
             actions.append(.send(.request(reset ? resetting : plain), to: peer))
+        }
+        if !owed.isEmpty {
+            let number = configuration.schedule.number(at: now)
+            for (peer, request) in owed.requests(generation: number, wanted: tables) {
+                actions.append(.send(.resync(request), to: peer))
+            }
         }
     }
 

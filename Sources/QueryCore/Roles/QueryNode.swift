@@ -131,6 +131,11 @@ public struct QueryNode: Role {
     /// Table → the newest generation in which this node asked the active TLA to resend it because
     /// its updates stopped arriving (see ``resyncLaggingTables(now:into:)``).
     private var lagResyncs: [TableName: UInt64] = [:]
+    /// Tables forgotten here (interest lapsed) that the active TLA may still believe held, its
+    /// lease not having run out: when wanted again they are asked for in full, every generation
+    /// until a scope-replacing entry arrives, and queries wait for that rather than read deltas
+    /// applied to nothing.
+    private var awaitingFull: Set<TableName> = []
     private var requested: Set<TableName> = []
     private var redirected: [TableName: Redirect] = [:]
 
@@ -262,6 +267,7 @@ public struct QueryNode: Role {
             into: &actions
         )
         for entry in update.entries {
+            if entry.replacesScope { awaitingFull.remove(entry.table) }
             figures[entry.table] = entry.completeness
             if let oldest = entry.completeness.oldestPublish, let newest = entry.completeness.newestPublish {
                 actions.append(RoleMetrics.sample("query.publish_spread", (newest - oldest).secondsDouble, role: "sql"))
@@ -276,6 +282,7 @@ public struct QueryNode: Role {
             if !wanted.contains(name) {
                 // A table whose interest lapsed here while the TLA's lease had not: let it go.
                 store.forget(name)
+                awaitingFull.insert(name)
                 figures.removeValue(forKey: name)
                 tableGeneration.removeValue(forKey: name)
                 catalog.removeTable(name)
@@ -292,7 +299,9 @@ public struct QueryNode: Role {
         )
         for asker in pending.keys.sorted() {
             guard let waiting = pending[asker] else { continue }
-            if waiting.tables.allSatisfy({ catalog.tables[$0] != nil }), !isLagging(waiting.tables) {
+            if waiting.tables.allSatisfy({ catalog.tables[$0] != nil && !awaitingFull.contains($0) }),
+                !isLagging(waiting.tables)
+            {
                 pending.removeValue(forKey: asker)
                 timers.removeValue(forKey: asker.timer)
                 actions.append(.cancelTimer(asker.timer))
@@ -349,7 +358,7 @@ public struct QueryNode: Role {
             return
         }
         for table in tables { lastUse[table] = now }
-        let missing = tables.filter { catalog.tables[$0] == nil }
+        let missing = tables.filter { catalog.tables[$0] == nil || awaitingFull.contains($0) }
         guard !missing.isEmpty || isLagging(tables) else {
             run(request, for: asker, tables: tables, now: now, into: &actions)
             return
@@ -466,7 +475,10 @@ public struct QueryNode: Role {
         var newestPublish: Instant?
         var rows: [Completeness.TableFigures] = []
         for table in tables.sorted() {
-            let figures = figures[table] ?? TableCompleteness()
+            // Every origin here is a machine: the TLA's figures can run ahead of the rows held
+            // (copies refused until resent in full), and an answer claims only the rows it read.
+            let held = catalog.tables[table]?.slices.count ?? 0
+            let figures = (figures[table] ?? TableCompleteness()).limited(toHeld: held)
             oldest = Instant.minimum(oldest, figures.oldestPublish)
             newestPublish = Instant.maximum(newestPublish, figures.newestPublish)
             let dropped = Dictionary(figures.dropped.map { ($0.node, $0.since) }, uniquingKeysWith: { a, _ in a })
@@ -593,6 +605,13 @@ public struct QueryNode: Role {
             )
             actions.append(.send(.request(request), to: aggregator))
         }
+        // Forgotten tables wanted again: the TLA may still send deltas against what it believes
+        // held here, so ask for them in full.
+        guard let current = newest?.number, let aggregator = activeAggregator, !needsReset else { return }
+        for table in sorted where awaitingFull.contains(table) {
+            actions.append(.send(.resync(ResyncRequest(generation: current, table: table, origins: [])), to: aggregator))
+            actions.append(RoleMetrics.counter("query.resyncs", 1, role: "sql"))
+        }
     }
 
     /// Asks the active TLA to resend, in full, each requested table whose updates stopped arriving
@@ -633,6 +652,7 @@ public struct QueryNode: Role {
             lastUse.removeValue(forKey: table)
             if prewarm.contains(table) || pending.values.contains(where: { $0.tables.contains(table) }) { continue }
             store.forget(table)
+            awaitingFull.insert(table)
             catalog.removeTable(table)
             figures.removeValue(forKey: table)
             tableGeneration.removeValue(forKey: table)

@@ -8,9 +8,12 @@ public import QueryCore
 ///   updated in, holds none of the rows of a machine that went silent more than `dropAfter` (plus
 ///   slack) before that generation started;
 /// - **snapshot spread**: the publish times behind an answer lie within a bound;
+/// - **honest completeness**: an answer never says more machines contributed to a table than the
+///   SQL node's snapshot holds rows of;
 /// - **every query answered or cleanly failed** (at ``finish(quietSince:)``), never twice;
 /// - **eventual arrival after heal** (at ``finish(quietSince:)``): after a quiet period every live
-///   machine's rows are back at every live SQL node.
+///   machine's rows are back at every live SQL node, in every prewarmed table and every table it
+///   holds.
 public final class InvariantChecker {
     /// One broken promise.
     public struct Violation: Sendable, CustomStringConvertible {
@@ -68,7 +71,10 @@ public final class InvariantChecker {
 
     private func observe(_ step: SimulationStep) {
         for action in step.actions {
-            if case .answer(_, .success(let answer)) = action { checkSpread(answer, node: step.node) }
+            if case .answer(_, .success(let answer)) = action {
+                checkSpread(answer, node: step.node)
+                checkHonesty(answer, node: step.node)
+            }
         }
         guard case .received(let message, _) = step.input else { return }
         switch message {
@@ -137,6 +143,20 @@ public final class InvariantChecker {
         }
     }
 
+    /// An answer's figures against the snapshot it was computed from (the node's snapshot right
+    /// after the step that answered: an update applied in that step comes before the answers it
+    /// releases).
+    private func checkHonesty(_ answer: QueryAnswer, node id: NodeID) {
+        guard let node = simulation?.role(of: id) as? QueryNode else { return }
+        for figures in answer.completeness.tables {
+            let held = node.snapshot.table(figures.table)?.slices.count ?? 0
+            guard figures.machinesContributing > held else { continue }
+            record(
+                id, "completeness-honest",
+                "answer in generation \(answer.generation.number) says \(figures.machinesContributing) of \(figures.machinesKnown) machines contributed to \(figures.table), but the snapshot holds rows of \(held)")
+        }
+    }
+
     /// Runs the end-of-run checks. Call after a quiet period (no faults since `quietSince`, every
     /// node restarted and every partition healed) of several intervals.
     ///
@@ -167,7 +187,8 @@ public final class InvariantChecker {
         for s in 0..<shape.sqlNodes {
             let id = FleetShape.sql(s)
             guard let node = sim.role(of: id) as? QueryNode else { continue }
-            for name in prewarm.sorted() where ProcessesWorkload.tableNames.contains(name) {
+            let names = prewarm.union(node.snapshot.tables.keys)
+            for name in names.sorted() where ProcessesWorkload.tableNames.contains(name) {
                 let table = node.snapshot.table(name)
                 var missing: [NodeID] = []
                 for c in 0..<shape.clusters {

@@ -32,6 +32,8 @@ public struct SeedRun {
         public var network: NetworkStatistics
         /// Captured logs (filled only when the run failed).
         public var logs: String
+        /// The tables prewarmed (the others were requested on demand).
+        public var prewarm: [TableName] = []
 
         /// Whether every invariant held.
         public var passed: Bool { violations.isEmpty }
@@ -65,10 +67,23 @@ public struct SeedRun {
         let shape = FleetShape(
             clusters: pick(2...4), machinesPerCluster: pick(2...5), proxiesPerCluster: 2, aggregators: 2,
             childrenPerAggregator: pick(0...1), sqlNodes: pick(1...2))
+        // With `ondemand`, what is prewarmed varies by seed, drawn from a stream of its own (the
+        // fleet, faults and queries drawn from `random` stay as they were): a table left out is
+        // requested on demand, and its interest lapses and returns as the queries using it come and go.
+        let prewarmable: [TableName] = ["machines", "processes", "software_versions"]
+        var prewarm = prewarmable
+        if faults.onDemand {
+            var interestRandom = SimulationRandom(seed: seed, stream: "seed-run.prewarm")
+            switch interestRandom.next() % 3 {
+            case 0: break
+            case 1: prewarm = []
+            default: prewarm = prewarmable.filter { _ in interestRandom.next() % 2 == 0 }
+            }
+        }
         let intervalD = Duration.nanoseconds(Int64(interval * 1e9))
         let configuration = FleetConfiguration(
             shape: shape, seed: seed, interval: intervalD, dropAfter: .nanoseconds(Int64(dropAfter * 1e9)),
-            prewarm: ["machines", "processes", "software_versions"],
+            prewarm: prewarm,
             deferredTables: shape.childrenPerAggregator > 0 ? ["software_versions"] : [],
             network: NetworkConditions(latency: .exponential(minimum: .milliseconds(1), mean: .milliseconds(15))),
             maxSkew: faults.skew ? .seconds(2) : .zero)
@@ -205,6 +220,6 @@ public struct SeedRun {
             seed: seed, faults: faults, shape: shape, traceHash: sim.traceHash, violations: checker.violations,
             answered: answered, failed: failed, script: script, maxSpread: checker.maxSpread,
             steps: sim.stepsProcessed, network: sim.statistics,
-            logs: checker.violations.isEmpty ? "" : sim.formattedLogs(limit: 60))
+            logs: checker.violations.isEmpty ? "" : sim.formattedLogs(limit: 60), prewarm: prewarm)
     }
 }

@@ -88,6 +88,99 @@ import Testing
         #expect(late.isEmpty)
     }
 
+    /// A table whose interest lapsed at the SQL node while the TLA's lease on it had not is asked
+    /// for again: the TLA still believes its deltas acknowledged, so the SQL node must ask for the
+    /// table in full and answer only from that (it used to answer from deltas applied to nothing:
+    /// no rows, while the completeness said every machine contributed).
+    @Test func aTableUsedAgainRightAfterItsInterestLapsedComesBackInFull() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.prewarm = []
+        fleet.idleExpiry = .seconds(30)
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        pump.run(seconds: 10)
+        #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
+        // Unused since t=25: forgotten at the SQL node's slot past t=55; the TLA's lease runs on.
+        pump.advance(to: .seconds(62))
+        #expect(pump.role(fleet.sql, as: QueryNode.self).snapshot.table(Fixtures.processes) == nil)
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
+        let resyncs = pump.sent.filter { sent in
+            if case .resync(let request) = sent.message {
+                return sent.from == fleet.sql && request.table == Fixtures.processes && request.origins.isEmpty
+            }
+            return false
+        }
+        #expect(!resyncs.isEmpty)
+        pump.run(seconds: 30)
+        let answered = try #require(pump.answers.last { $0.id == QueryID(2) })
+        let answer = try answered.result.get()
+        #expect(answer.result.rows == [[.integer(12)]])
+        let figures = try #require(answer.completeness.tables.first)
+        #expect(figures.machinesContributing == 4)
+        #expect(pump.role(fleet.sql, as: QueryNode.self).snapshot.table(Fixtures.processes)?.slices.count == 4)
+    }
+
+    /// Interest that lapses at every tier and returns long after: each tier let go of the table,
+    /// so the rows served again are the machines' current ones, confirmed afresh (they used to be
+    /// the rows held from before, with their old publish times, until the next change).
+    @Test func aTableWantedAgainAfterEveryTierLetItGoIsServedFresh() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.prewarm = []
+        fleet.idleExpiry = .seconds(20)
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        pump.run(seconds: 10)
+        #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
+        // Unused: the interest lapses at the SQL node, then at the TLA, the proxies and the edges.
+        pump.advance(to: .seconds(200))
+        for c in 0..<fleet.clusters {
+            #expect(pump.role(fleet.proxy(c, 0), as: ClusterProxy.self).table(Fixtures.processes) == nil)
+        }
+        #expect(pump.role(fleet.tla(0), as: Aggregator.self).table(Fixtures.processes) == nil)
+        // Meanwhile one machine's rows changed.
+        pump.publish(fleet.edge(0, 0), Fixtures.processes, Fixtures.rows(fleet.edge(0, 0), count: 5))
+        pump.advance(to: .seconds(205))
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
+        pump.run(seconds: 40)
+        let answer = try #require(pump.answers.last { $0.id == QueryID(2) }).result.get()
+        #expect(answer.result.rows == [[.integer(14)]])
+    }
+
+    /// A machine whose entry confirms rows the proxy does not hold (it believes them acknowledged:
+    /// the proxy let go of the table, say) is asked for them in full.
+    @Test func aProxyAsksForRowsAMachineConfirmsButItDoesNotHold() throws {
+        let schedule = GenerationSchedule(interval: .seconds(10))
+        var proxy = ClusterProxy(
+            id: "proxy:0.0",
+            configuration: .init(cluster: "cluster:0", machines: ["edge:0.0", "edge:0.1"], schedule: schedule))
+        _ = proxy.handle(.started, now: .zero)
+        let rows = Fixtures.rows("edge:0.0", count: 2)
+        func update(_ copies: [OriginCopy]) -> Message {
+            .update(
+                GenerationUpdate(
+                    generation: schedule.generation(2),
+                    entries: [TableEntry(table: Fixtures.processes, copies: copies, completeness: TableCompleteness())]))
+        }
+        _ = proxy.handle(
+            .received(
+                update([OriginCopy(origin: "edge:0.0", copy: .full(version: 1, segment: rows), publishedAt: .seconds(10))]),
+                from: "edge:0.0"),
+            now: .seconds(10))
+        // edge:0.0 is held: its empty entry only confirms its rows.
+        let quiet = proxy.handle(.received(update([]), from: "edge:0.0"), now: .seconds(11))
+        #expect(!quiet.contains { if case .send(.resync, _) = $0 { true } else { false } })
+        // edge:0.1 never sent its rows here.
+        let actions = proxy.handle(.received(update([]), from: "edge:0.1"), now: .seconds(12))
+        let resyncs = actions.compactMap { action -> (ResyncRequest, NodeID)? in
+            if case .send(.resync(let request), let to) = action { (request, to) } else { nil }
+        }
+        #expect(resyncs.count == 1)
+        #expect(resyncs.first?.1 == "edge:0.1")
+        #expect(resyncs.first?.0.table == Fixtures.processes && resyncs.first?.0.origins == ["edge:0.1"])
+    }
+
     @Test func viewsAreComputedOncePerGeneration() throws {
         let fleet = Fixtures.Fleet()
         let schedule = fleet.schedule

@@ -121,7 +121,7 @@ import Testing
             counts.append(try count(&pump, fleet.sql, UInt64(id), sqlCount))
         }
         #expect(!counts.contains(.integer(8)), "old rows served: \(counts)")
-        #expect(counts.last == .integer(9))
+        #expect(counts.last == .integer(9), "\(counts)")
         #expect(pump.role(tla, as: Aggregator.self).droppedClusters.isEmpty)
     }
 

@@ -48,6 +48,17 @@ public struct TableCompleteness: Sendable, Hashable {
         oldestPublish = Instant.minimum(oldestPublish, other.oldestPublish)
         newestPublish = Instant.maximum(newestPublish, other.newestPublish)
     }
+
+    /// One cluster's figures as far as rows of only `held` of its machines are at hand (its full
+    /// state has not arrived, or some of its copies could not be applied): never more machines
+    /// contributing than that, and the cluster contributes only if some of them do.
+    func limited(toHeld held: Int) -> TableCompleteness {
+        guard held < machinesContributing else { return self }
+        var limited = self
+        limited.machinesContributing = held
+        if held == 0 { limited.clustersContributing = 0 }
+        return limited
+    }
 }
 
 /// A machine or cluster dropped for silence, and since when.

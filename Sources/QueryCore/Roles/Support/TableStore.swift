@@ -355,10 +355,16 @@ struct TableStore: Sendable {
             }
         }
         // An edge's entry (scope = the origin itself) confirms its rows as of the entry, changed or not.
-        if let slot = scopeSlot ?? stored.knownSlot(of: scope, scope: scope, sender: sender),
-            stored.scope(at: slot) == scope
-        {
+        let slot = scopeSlot ?? stored.knownSlot(of: scope, scope: scope, sender: sender)
+        if let slot, stored.scope(at: slot) == scope {
             stored.confirm(slot, at: confirmed)
+        }
+        // An edge's entry without a copy confirms rows the edge believes acknowledged here: if none
+        // are held (lost with a forgotten table, say), they are asked for in full.
+        if sender != nil, entry.copies.isEmpty, entry.removed.isEmpty, !entry.replacesScope,
+            slot.map({ stored.table.version(at: $0) == nil }) ?? true
+        {
+            report.resync.append(scope)
         }
         if report.removed > 0 || stored.table.heldCount != stored.sortedSlots?.count { stored.sortedSlots = nil }
         if report.removed > 0 { stored.compactIfSparse() }

@@ -1,0 +1,50 @@
+/// The tables a role's sources owe it in full.
+///
+/// A role lets go of a table nobody wants any more (its rows would otherwise stay, unconfirmed,
+/// and pass for current when the interest returns). When the table is wanted again, a source whose
+/// interest lease had not yet run out still believes its old copies held here and sends deltas, or
+/// nothing for rows that did not change: every source is asked for the table in full
+/// (``ResyncRequest`` naming no origin), again each generation until its scope-replacing entry of
+/// the table arrives.
+struct OwedTables: Sendable {
+    /// Source → the tables it owes.
+    private var owed: [NodeID: Set<TableName>] = [:]
+    /// Tables let go here, by name.
+    private var forgotten: Set<TableName> = []
+
+    /// Whether no source owes anything (checked per update: nothing else is done then).
+    var isEmpty: Bool { owed.isEmpty }
+
+    /// Notes that `table` was let go.
+    mutating func forgot(_ table: TableName) { forgotten.insert(table) }
+
+    /// Notes that `tables` are wanted (again): each one let go before is owed by every one of
+    /// `sources`.
+    mutating func wanted(_ tables: [TableName], from sources: [NodeID]) {
+        guard !forgotten.isEmpty else { return }
+        for table in tables where forgotten.contains(table) {
+            forgotten.remove(table)
+            for source in sources { owed[source, default: []].insert(table) }
+        }
+    }
+
+    /// Notes that `source` sent `table` in full.
+    mutating func received(_ table: TableName, inFullFrom source: NodeID) {
+        guard var tables = owed[source], tables.remove(table) != nil else { return }
+        owed[source] = tables.isEmpty ? nil : tables
+    }
+
+    /// The requests to send for generation `number`, by source, sorted; tables no longer
+    /// `wanted` are owed no more.
+    mutating func requests(generation number: UInt64, wanted: [TableName]) -> [(source: NodeID, request: ResyncRequest)] {
+        var requests: [(source: NodeID, request: ResyncRequest)] = []
+        for source in owed.keys.sorted() {
+            let tables = owed[source]!.filter(wanted.contains)
+            owed[source] = tables.isEmpty ? nil : tables
+            for table in tables.sorted() {
+                requests.append((source, ResyncRequest(generation: number, table: table, origins: [])))
+            }
+        }
+        return requests
+    }
+}
