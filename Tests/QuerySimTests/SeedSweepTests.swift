@@ -40,6 +40,14 @@ struct SeedSweepTests {
     @Test("correlated failures", arguments: 1...4 as ClosedRange<UInt64>)
     func correlated(seed: UInt64) throws { try check(seed: seed, faults: FaultMix(correlated: true)) }
 
+    /// Tables requested on demand (what is prewarmed varies by seed), so interest lapses and
+    /// returns at every tier, alone and with crashes and a lossy network.
+    @Test("interest that comes and goes", arguments: 1...2 as ClosedRange<UInt64>)
+    func onDemand(seed: UInt64) throws {
+        try check(seed: seed, faults: FaultMix(onDemand: true))
+        try check(seed: seed + 2, faults: FaultMix(crashes: true, network: true, onDemand: true))
+    }
+
     @Test("everything at once", arguments: 1...4 as ClosedRange<UInt64>)
     func mix(seed: UInt64) throws { try check(seed: seed, faults: .mix) }
 
@@ -53,6 +61,8 @@ struct SeedSweepTests {
         #expect(FaultMix(parsing: both!.description) == both)
         #expect(FaultMix(parsing: "crash, skew") == FaultMix(crashes: true, skew: true))
         #expect(FaultMix(parsing: "none") == FaultMix.none && FaultMix(parsing: "crash,quake") == nil)
+        #expect(FaultMix(parsing: "mix,ondemand")?.description == "crash,partition,network,skew,ondemand")
+        #expect(!FaultMix.mix.onDemand)
     }
 
     @Test("a seed replays bit for bit")
