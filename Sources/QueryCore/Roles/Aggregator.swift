@@ -122,7 +122,8 @@ public struct Aggregator: Role {
     private var proxyCluster: [NodeID: NodeID] = [:]
     private var receivers: [NodeID: Downstream] = [:]
     private var forwarded: [TableName] = []
-    /// Tables let go and wanted again, owed in full by the clusters' active proxies.
+    /// Tables let go and wanted again, owed in full by the clusters' active proxies (a deferred
+    /// table by its child, which hands it back).
     private var owed = OwedTables()
     private var deferredFigures: [TableName: TableCompleteness] = [:]
     private var deferredOrigins: [NodeID: NodeID] = [:]
@@ -406,7 +407,10 @@ public struct Aggregator: Role {
         let fresh = sequences.fresh(
             update.entries, sequence: update.sequence, from: child, now: now, forgetAfter: configuration.childDropAfter)
         if fresh.skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "tla")) }
-        for entry in fresh.entries { deferredFigures[entry.table] = entry.completeness }
+        for entry in fresh.entries {
+            if entry.replacesScope, !owed.isEmpty { owed.received(entry.table, inFullFrom: child) }
+            deferredFigures[entry.table] = entry.completeness
+        }
         _ = store.intake(
             fresh.entries,
             generation: update.generation.number,
@@ -601,12 +605,13 @@ public struct Aggregator: Role {
             store.forget(name)
             owed.forgot(name)
         }
-        // A deferred table is held by the child, not here: let go of there (the combine requests
-        // stop listing it), and owed again all the same.
+        // A deferred table's rows are let go at its child too (the combine requests stop listing
+        // it): the child, which holds its parent's acknowledgements, owes it in full.
         for name in configuration.deferred.keys where forwarded.contains(name) && !tables.contains(name) {
             owed.forgot(name)
         }
-        owed.wanted(tables, from: clusterOrder)
+        owed.wanted(tables.filter { configuration.deferred[$0] == nil }, from: clusterOrder)
+        for child in children { owed.wanted(tables.filter { configuration.deferred[$0] == child }, from: [child]) }
         for name in deferredFigures.keys where !tables.contains(name) { deferredFigures[name] = nil }
         for cluster in clusterOrder {
             for name in clusters[cluster]!.figures.keys where !tables.contains(name) { clusters[cluster]!.figures[name] = nil }
@@ -619,10 +624,17 @@ public struct Aggregator: Role {
             }
         }
         if !owed.isEmpty {
-            let number = configuration.schedule.number(at: now)
-            for (cluster, request) in owed.requests(generation: number, wanted: tables) {
-                guard let proxy = clusters[cluster]?.activeProxy else { continue }
-                actions.append(.send(.resync(request), to: proxy))
+            // A child is asked as of the newest generation sent (its hand-back of that generation
+            // goes out at once, as for any generation already sent).
+            let collector = collector
+            let reported = { (source: NodeID) in collector[source]?.reported ?? collector.sent }
+            for (source, request) in owed.requests(reported: reported, wanted: tables) {
+                if let cluster = clusters[source] {
+                    guard let proxy = cluster.activeProxy else { continue }
+                    actions.append(.send(.resync(request), to: proxy))
+                } else {
+                    actions.append(.send(.resync(request), to: source))  // a child
+                }
             }
         }
     }

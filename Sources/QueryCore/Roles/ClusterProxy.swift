@@ -284,8 +284,8 @@ public struct ClusterProxy: Role {
             actions.append(.send(.request(reset ? resetting : plain), to: peer))
         }
         if !owed.isEmpty {
-            let number = configuration.schedule.number(at: now)
-            for (peer, request) in owed.requests(generation: number, wanted: tables) {
+            let collector = collector
+            for (peer, request) in owed.requests(reported: { collector[$0]?.reported ?? 0 }, wanted: tables) {
                 actions.append(.send(.resync(request), to: peer))
             }
         }

@@ -34,13 +34,21 @@ struct OwedTables: Sendable {
         owed[source] = tables.isEmpty ? nil : tables
     }
 
-    /// The requests to send for generation `number`, by source, sorted; tables no longer
-    /// `wanted` are owed no more.
-    mutating func requests(generation number: UInt64, wanted: [TableName]) -> [(source: NodeID, request: ResyncRequest)] {
+    /// The requests to send, by source, sorted; tables no longer `wanted` are owed no more.
+    ///
+    /// - Parameter reported: The newest generation each source reported (`0`: none yet; its first
+    ///   update brings its full state anyway). A request names that generation, so the reply, which
+    ///   lists only the table asked for, is not taken for a newer regular update (one that lists
+    ///   every table the source publishes, and whose unlisted tables' rows would vanish).
+    mutating func requests(
+        reported: (NodeID) -> UInt64, wanted: [TableName]
+    ) -> [(source: NodeID, request: ResyncRequest)] {
         var requests: [(source: NodeID, request: ResyncRequest)] = []
         for source in owed.keys.sorted() {
             let tables = owed[source]!.filter(wanted.contains)
             owed[source] = tables.isEmpty ? nil : tables
+            let number = reported(source)
+            guard number > 0 else { continue }
             for table in tables.sorted() {
                 requests.append((source, ResyncRequest(generation: number, table: table, origins: [])))
             }
