@@ -83,23 +83,7 @@ struct EdgeLink: Sendable {
             if pending[index].replaced { replaceUntilAcknowledged = false }
             if !excludingSelf, let version = pending[index].version { acked = version }
             // Older unacknowledged updates are superseded, as in ``Downstream/acknowledge``.
-            removePending(through: generation)
-        }
-
-        /// Removes what is pending for `generation` and older ones, keeping the order of the rest:
-        /// `pending.removeAll { $0.generation <= generation }`, compacted in place (usually
-        /// nothing is left: the acknowledged generation was the newest sent).
-        mutating func removePending(through generation: UInt64) {
-            var kept = 0
-            for k in pending.indices where pending[k].generation > generation {
-                if kept != k { pending[kept] = pending[k] }
-                kept += 1
-            }
-            if kept == 0 {
-                pending.removeAll(keepingCapacity: true)
-            } else if kept < pending.count {
-                pending.removeSubrange(kept...)
-            }
+            pending.removeAll { $0.generation <= generation }
         }
     }
 
