@@ -75,8 +75,18 @@ public struct EdgeAgent: Role {
         case .timerFired, .peerDown, .query:
             break
         }
-        sequencer.stamp(&actions, now: now)
+        // No `sequencer.stamp(&actions, now:)` here: the only updates an edge sends (a generation's
+        // and a resync reply) are numbered as they are appended (``stamped(_:now:)``), in the
+        // order `stamp` would number them, without walking and copying every action again.
         return actions
+    }
+
+    /// `update` with the next sequence number: what ``UpdateSequencer/stamp(_:from:now:)`` gives
+    /// the update when it is the next one sent.
+    private mutating func stamped(_ update: GenerationUpdate, now: Instant) -> GenerationUpdate {
+        var update = update
+        update.sequence = sequencer.next(now: now)
+        return update
     }
 
     /// The index of `peer` among the receivers, if it asked.
@@ -123,7 +133,7 @@ public struct EdgeAgent: Role {
                 generation: clock.generation(request.generation),
                 entries: [reply]
             )
-            RoleMetrics.send(update, to: peer, role: "edge", into: &actions)
+            RoleMetrics.send(stamped(update, now: now), to: peer, role: "edge", into: &actions)
         default:
             break
         }
@@ -205,18 +215,24 @@ public struct EdgeAgent: Role {
                         UnsafeMutableBufferPointer(rebasing: picks[0..<count]).elementsEqual(previousPicks[0..<count])
                     {
                         bytes += previous.bytes
-                        actions.append(.send(.update(previous.update), to: peer))
+                        actions.append(.send(.update(stamped(previous.update, now: now)), to: peer))
                     } else {
                         // The entries are in table order already (the link's tables are sorted).
                         var update = GenerationUpdate(generation: generation, entries: [])
-                        update.entries.reserveCapacity(count)
-                        for k in 0..<count { update.entries.append(builtEntries[Int(picks[k])]) }
+                        if Self.picksAll(UnsafeMutableBufferPointer(rebasing: picks[0..<count]), of: builtCount) {
+                            // The usual first receiver: it picked every entry built so far, in
+                            // order. Its update shares the built entries' array (nothing copied).
+                            update.entries = builtEntries
+                        } else {
+                            update.entries.reserveCapacity(count)
+                            for k in 0..<count { update.entries.append(builtEntries[Int(picks[k])]) }
+                        }
                         let size = update.estimatedBytes
                         previous = (update, size)
                         previousCount = count
                         swap(&picks, &previousPicks)
                         bytes += size
-                        actions.append(.send(.update(update), to: peer))
+                        actions.append(.send(.update(stamped(update, now: now)), to: peer))
                     }
                     i += 1
                 }
@@ -228,6 +244,13 @@ public struct EdgeAgent: Role {
             actions.append(.metric(record))
         }
         scheduleNext(after: now, into: &actions)
+    }
+
+    /// Whether `picks` are `0, 1, …, count - 1`: every built entry, in order.
+    private static func picksAll(_ picks: UnsafeMutableBufferPointer<Int32>, of count: Int) -> Bool {
+        guard picks.count == count else { return false }
+        for k in 0..<count where picks[k] != Int32(truncatingIfNeeded: k) { return false }
+        return true
     }
 
     /// What an entry built in a generation was built for (plain values: compared without copying

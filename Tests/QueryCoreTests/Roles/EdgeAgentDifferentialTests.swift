@@ -7,7 +7,8 @@ import Testing
 /// machinery (``ReferenceEdgeAgent``: ``TableStore`` and ``Downstream``) over random sequences of
 /// publishes (changed and unchanged rows, schema changes, keys held twice), requests, resets,
 /// acknowledgements, resyncs, reconnects and generations: every action must be the same, down to
-/// the rows of every copy.
+/// the rows of every copy and the sequence number of every update (the edge numbers its updates as
+/// it builds them; the reference stamps its actions as every other role does).
 @Suite struct EdgeAgentDifferentialTests {
     static let edge: NodeID = "edge:0.0"
     static let proxies: [NodeID] = ["proxy:0.0", "proxy:0.1", "proxy:0.2"]
@@ -31,7 +32,7 @@ import Testing
     /// An action in comparable form, with the rows of every copy.
     static func describe(_ action: RoleAction) -> String {
         guard case .send(.update(let update), let peer) = action else { return "\(action)" }
-        var text = "update \(update.generation.number) to \(peer):"
+        var text = "update \(update.generation.number) #\(update.sequence) to \(peer):"
         for entry in update.entries {
             text += " [\(entry.table) replaces=\(entry.replacesScope) removed=\(entry.removed) \(entry.completeness)"
             for copy in entry.copies {

@@ -12,6 +12,8 @@ struct ReferenceEdgeAgent {
     let configuration: Configuration
     private var store = TableStore(keepsHistory: true)
     private var receivers: [NodeID: Downstream] = [:]
+    /// Numbers the updates sent, stamping every action list as it leaves (as every other role does).
+    private var sequencer = UpdateSequencer()
 
     init(id: NodeID, configuration: Configuration = Configuration()) {
         self.id = id
@@ -52,6 +54,7 @@ struct ReferenceEdgeAgent {
         case .timerFired, .peerDown, .query:
             break
         }
+        sequencer.stamp(&actions, now: now)
         return actions
     }
 
