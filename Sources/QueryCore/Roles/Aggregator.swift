@@ -293,7 +293,8 @@ public struct Aggregator: Role {
             request.tables.removeAll { redirect.tables.contains($0) }
         }
         receivers[peer, default: Downstream(now: now)].record(request, now: now)
-        if !Set(request.tables).isSubset(of: Set(forwarded)) { forwardInterest(now: now, into: &actions) }
+        // A handful of tables each: linear searches, no sets built per request.
+        if !request.tables.allSatisfy(forwarded.contains) { forwardInterest(now: now, into: &actions) }
     }
 
     /// Notes that `proxy` of `cluster` was heard (a failover prefers proxies heard recently).
@@ -350,6 +351,7 @@ public struct Aggregator: Role {
             cluster, generation: number, inFull: fresh.entries.filter(\.replacesScope).map(\.table), wanted: forwarded)
         collector.finishReturn(cluster, into: &actions)
         var local: [TableEntry] = []
+        local.reserveCapacity(fresh.entries.count)
         var relayed: [NodeID: [TableEntry]] = [:]
         for entry in fresh.entries {
             if entry.replacesScope, !owed.isEmpty { owed.received(entry.table, inFullFrom: cluster) }
@@ -591,9 +593,7 @@ public struct Aggregator: Role {
 
     /// The tables wanted from the proxies: the prewarm list and every SQL node's live interest.
     private func wanted(at now: Instant) -> [TableName] {
-        var tables = Set(configuration.prewarm)
-        for downstream in receivers.values { tables.formUnion(downstream.liveTables(at: now)) }
-        return tables.sorted()
+        Downstream.wanted(prewarm: configuration.prewarm, receivers: receivers.values, at: now)
     }
 
     private mutating func forwardInterest(now: Instant, into actions: inout [RoleAction]) {

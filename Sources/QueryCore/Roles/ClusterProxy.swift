@@ -155,7 +155,8 @@ public struct ClusterProxy: Role {
                 return
             }
             receivers[peer, default: Downstream(now: now)].record(request, now: now)
-            if !Set(request.tables).isSubset(of: Set(forwarded)) { forwardInterest(now: now, into: &actions) }
+            // A handful of tables each: linear searches, no sets built per request.
+            if !request.tables.allSatisfy(forwarded.contains) { forwardInterest(now: now, into: &actions) }
         case .ack(let ack):
             receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
         case .resync(let request):
@@ -244,9 +245,7 @@ public struct ClusterProxy: Role {
 
     /// The tables wanted from the edges: the prewarm list and every TLA's live interest.
     private func wanted(at now: Instant) -> [TableName] {
-        var tables = Set(configuration.prewarm)
-        for downstream in receivers.values { tables.formUnion(downstream.liveTables(at: now)) }
-        return tables.sorted()
+        Downstream.wanted(prewarm: configuration.prewarm, receivers: receivers.values, at: now)
     }
 
     /// Sends the wanted tables to the edges. On a periodic refresh (`periodic`), machines that report
@@ -274,14 +273,13 @@ public struct ClusterProxy: Role {
         var resetting = plain
         resetting.reset = true
         for index in collector.names.indices {
-            let peer = collector.names[index]
-            let source = collector.states[index]
+            // The source's fields are read in place (not its whole state, sets included, copied out).
             // Every request resets what the machine believes this proxy holds until its full state
             // arrived: one lost reset must not leave it sending deltas against rows lost here.
-            let reset = !source.synced
-            let silent = source.lastHeard.map { now - $0 > configuration.schedule.interval } ?? true
-            if quiet, !reset, !silent, source.isLive { continue }
-            actions.append(.send(.request(reset ? resetting : plain), to: peer))
+            let reset = !collector.states[index].synced
+            let silent = collector.states[index].lastHeard.map { now - $0 > configuration.schedule.interval } ?? true
+            if quiet, !reset, !silent, collector.states[index].isLive { continue }
+            actions.append(.send(.request(reset ? resetting : plain), to: collector.names[index]))
         }
         if !owed.isEmpty {
             let collector = collector

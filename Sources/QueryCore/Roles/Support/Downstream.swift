@@ -130,6 +130,29 @@ struct Downstream: Sendable {
         return live
     }
 
+    /// The tables wanted from upstream by a role with `receivers`: `prewarm` and every receiver's
+    /// live interest at `now`, sorted, each once (what `Set(prewarm) ∪ live tables` sorted gives,
+    /// without building sets: a role refreshes this every generation, over a handful of tables).
+    static func wanted(
+        prewarm: [TableName], receivers: Dictionary<NodeID, Downstream>.Values, at now: Instant
+    ) -> [TableName] {
+        var tables = prewarm
+        for downstream in receivers {
+            for (table, state) in downstream.tables {
+                if let expiry = state.interest, expiry > now { tables.append(table) }
+            }
+        }
+        guard tables.count > 1 else { return tables }
+        tables.sort()
+        var kept = 1
+        for i in 1..<tables.count where tables[i] != tables[kept - 1] {
+            tables.swapAt(i, kept)
+            kept += 1
+        }
+        tables.removeLast(tables.count - kept)
+        return tables
+    }
+
     /// Records a request.
     mutating func record(_ request: TableRequest, now: Instant) {
         lastRequest = now
@@ -281,9 +304,23 @@ struct Downstream: Sendable {
             let remembered = stored.made
             let removalsInFlight = Self.inFlight(state.pending, removals: true, slots: table.slotCount)
             // The per-slot arrays are read through buffer pointers: an element is borrowed in
-            // place (an origin's `Kept` or slice is not copied out to read its version or history).
+            // place (an origin's `Kept`, slice or remembered copy is not copied out to read its
+            // versions or history).
             table.slotSlices.withUnsafeBufferPointer { slices in
-                kept.withUnsafeBufferPointer { kept in
+                // The copies and changes are counted first (versions only) and their arrays made
+                // once at their size, not grown copy by copy (a TLA's entry carries hundreds).
+                var changing = 0
+                for slot in slots {
+                    guard let version = slices[slot]?.version else { continue }
+                    if let removalsInFlight, removalsInFlight[slot] {
+                        changing += 1
+                    } else if state.ackedVersion(slot) != version {
+                        changing += 1
+                    }
+                }
+                copies.reserveCapacity(changing)
+                changes.reserveCapacity(changing)
+                kept.withUnsafeBufferPointer { kept in remembered.withUnsafeBufferPointer { remembered in
                     for slot in slots {
                         // The version first; the slice is copied only for an origin that gets a copy.
                         guard let version = slices[slot]?.version else { continue }
@@ -301,7 +338,9 @@ struct Downstream: Sendable {
                                 remembered[slot]?.to == version
                             {
                                 copy = remembered[slot]!.copy
-                            } else if kept[slot].lastDeltaLeads(from: acked, to: version), let delta = kept[slot].lastDelta {
+                            } else if let delta = Self.delta(kept[slot].lastDelta, leadingFrom: acked, to: version) {
+                                // The delta that made the current version, forwarded as it is (its
+                                // versions are checked on the copy that is sent anyway).
                                 copy = delta
                             } else {
                                 let result = kept[slot].copy(to: slices[slot]!, acked: acked)
@@ -316,7 +355,7 @@ struct Downstream: Sendable {
                         copies.append(OriginCopy(origin: table.origin(at: slot), copy: copy, publishedAt: publishedAt))
                         changes.append(Change(slot: slot, version: version))
                     }
-                }
+                } }
             }
             // Origins an unacknowledged update carried may be held by the receiver (only the
             // acknowledgement was lost): they count as held for removals.
@@ -363,6 +402,15 @@ struct Downstream: Sendable {
             replacesScope: replaces,
             completeness: completeness
         )
+    }
+
+    /// `delta` if it is a delta from `base` to `version` (the same test as
+    /// ``TableStore/Kept/lastDeltaLeads(from:to:)``, made on the delta rather than on the history).
+    /// Takes the delta (`consuming`): it is returned as it is, not copied and the original destroyed.
+    @inline(__always)
+    static func delta(_ delta: consuming TableCopy?, leadingFrom base: Version, to version: Version) -> TableCopy? {
+        guard let from = delta?.base, from == base, delta?.version == version else { return nil }
+        return delta
     }
 
     /// The slots whose removal (`removals`) or new version (otherwise) an unacknowledged update

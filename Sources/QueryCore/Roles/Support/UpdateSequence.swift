@@ -19,14 +19,21 @@ struct UpdateSequencer: Sendable {
     /// Stamps each update sent in `actions` from index `start` on. An update sent to several peers
     /// in one step gets one number per send.
     mutating func stamp(_ actions: inout [RoleAction], from start: Int = 0, now: Instant) {
-        var i = start
-        while i < actions.endIndex {
-            // Test the case first: most actions are metrics and acknowledgements, left untouched.
-            if case .send(.update, _) = actions[i], case .send(.update(var update), let peer) = actions[i] {
+        guard start < actions.endIndex else { return }
+        // In place, through the buffer: an action is tested where it lies (most are metrics and
+        // acknowledgements, left untouched), and an update is moved out, stamped and moved back
+        // (reading `actions[i]` copied every send's message and peer, retains included, to test it).
+        actions.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for i in start..<buffer.count {
+                guard case .send(.update, _) = base[i] else { continue }
+                let slot = base + i
+                guard case .send(.update(var update), let peer) = slot.move() else {
+                    preconditionFailure("the action at \(i) was tested to be an update")
+                }
                 update.sequence = next(now: now)
-                actions[i] = .send(.update(update), to: peer)
+                slot.initialize(to: .send(.update(update), to: peer))
             }
-            i += 1
         }
     }
 }
