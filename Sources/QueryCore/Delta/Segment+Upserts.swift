@@ -61,8 +61,13 @@ extension Segment {
         var written: UInt64 = ~0
         if targets.inserts == 0, targets.deletes == 0 {
             written = 0
-            for c in 0..<min(columnCount, 64) where !Column.upsertsKeepCells(columns[c], targets, upserts.columns[c]) {
-                written |= 1 << UInt64(c)
+            // Through buffer pointers: each column is read in place, not copied (retained) out of its array.
+            columns.withUnsafeBufferPointer { held in
+                upserts.columns.withUnsafeBufferPointer { sources in
+                    for c in 0..<min(columnCount, 64) where !Column.upsertsKeepCells(held[c], targets, sources[c]) {
+                        written |= 1 << UInt64(c)
+                    }
+                }
             }
             if written == 0, columnCount <= 64 || upsertsKeepRows(upserts, targets) { return inserted }
         }
@@ -158,10 +163,12 @@ extension Segment {
     /// identical (raw value and null flag) to the one held.
     private func upsertsKeepRows(_ upserts: Segment, _ targets: UpsertTargets) -> Bool {
         guard targets.inserts == 0, targets.deletes == 0 else { return false }
-        for c in 0..<columns.count where !Column.upsertsKeepCells(columns[c], targets, upserts.columns[c]) {
-            return false
+        return columns.withUnsafeBufferPointer { held in
+            upserts.columns.withUnsafeBufferPointer { sources in
+                for c in held.indices where !Column.upsertsKeepCells(held[c], targets, sources[c]) { return false }
+                return true
+            }
         }
-        return true
     }
 }
 
@@ -249,12 +256,11 @@ extension Column {
         if !changes, targets.inserts == 0, targets.deletes == 0, upsertsKeepCells(column, targets, source) { return 0 }
         let count = heldRows + targets.inserts - targets.deletes
         let before = Segment.byteSize(of: column)
-        // Take the parts and let go of the column's reference (an empty stand-in takes its place)
-        // before writing, so the buffers are held once (when nobody else holds them) and written
-        // in place.
-        var nulls = column.nulls
-        let storage = column.storage
-        column = Column(written: .boolean([]), nulls: nil, count: 0)
+        // Take the column out (moved, not retained) and split it into its parts before writing,
+        // so the buffers are held once (when nobody else holds them) and written in place; the
+        // column is set again below, on every path.
+        let (storage, heldNulls) = Column.parts(of: consume column)
+        var nulls = heldNulls
         if nulls != nil || source.nulls != nil { writeNulls(&nulls, targets, source, heldRows: heldRows) }
         switch consume storage {
         case .integer(var a):
@@ -277,6 +283,12 @@ extension Column {
             column = Column(written: .text(TextColumn(bytes: bytes, offsets: offsets)), nulls: nulls, count: count)
         }
         return Segment.byteSize(of: column) - before
+    }
+
+    /// The parts of `column`, which is used up: its buffers are then held by the parts alone.
+    @inline(__always)
+    static func parts(of column: consuming Column) -> (storage: Storage, nulls: NullBitmap?) {
+        (column.storage, column.nulls)
     }
 
     /// Sets the null flags of the replaced rows and appends those of the new keys' rows; `nulls`
@@ -312,9 +324,17 @@ extension Column {
 
     /// Overwrites the replaced positions of a fixed-width array, closes up the deleted ones and
     /// appends the new keys' values.
+    ///
+    /// The new keys' values first fill the positions the deleted rows freed at the end (a process
+    /// that ended and one that started: the array keeps its length and is written in place); only
+    /// what is left is appended, or cut.
     @inline(__always)
     private static func writeArray<T>(_ a: inout [T], _ targets: Segment.UpsertTargets, _ b: [T]) {
         b.withUnsafeBufferPointer { b in
+            let held = a.count
+            let kept = held - targets.deletes
+            // Upserts of new keys written into freed positions (`kept..<held`), in upsert order.
+            var placed = 0
             a.withUnsafeMutableBufferPointer { out in
                 for u in 0..<targets.count {
                     let t = Int(targets.rows[u])
@@ -325,7 +345,7 @@ extension Column {
                 let first = Int(targets.deleted[0])
                 var written = first
                 var next = 0
-                for r in first..<out.count {
+                for r in first..<held {
                     if next < targets.deletes, r == Int(targets.deleted[next]) {
                         next += 1
                         continue
@@ -333,11 +353,29 @@ extension Column {
                     out[written] = out[r]
                     written += 1
                 }
+                var u = 0
+                while placed < targets.deletes, u < targets.count {
+                    if targets.rows[u] < 0 {
+                        out[kept + placed] = b[u]
+                        placed += 1
+                    }
+                    u += 1
+                }
             }
-            if targets.deletes > 0 { a.removeLast(targets.deletes) }
-            guard targets.inserts > 0 else { return }
-            a.reserveCapacity(a.count + targets.inserts)
-            for u in 0..<targets.count where targets.rows[u] < 0 { a.append(b[u]) }
+            if placed < targets.deletes {
+                a.removeLast(targets.deletes - placed)
+                return
+            }
+            guard targets.inserts > placed else { return }
+            a.reserveCapacity(kept + targets.inserts)
+            var skipped = 0
+            for u in 0..<targets.count where targets.rows[u] < 0 {
+                if skipped < placed {
+                    skipped += 1
+                    continue
+                }
+                a.append(b[u])
+            }
         }
     }
 

@@ -28,8 +28,11 @@ extension TableStore {
         private(set) var newer: HistoryStep?
 
         /// Adds the newest step, dropping the oldest beyond two.
-        mutating func push(_ step: HistoryStep) {
-            older = newer.take()
+        mutating func push(_ step: consuming HistoryStep) {
+            // Moved, not copied: the newer step becomes the older one by a swap (no retain of its
+            // delta's or rows' buffers), and the oldest is dropped where `newer` is overwritten
+            // (a concrete destroy, not the generic `Optional.take()`).
+            swap(&older, &newer)
             newer = step
         }
 

@@ -82,6 +82,20 @@ struct TableStore: Sendable {
             forgetMade(slot)
         }
 
+        /// Bookkeeping for a copy applied to the origin in `slot`: as ``ensureRecord(at:confirmedAt:scope:)``
+        /// then ``setScope(_:at:)`` and ``confirm(_:at:)`` at `publishedAt`, in one pass.
+        mutating func noteApplied(at slot: Int, scope: NodeID, confirmedAt: Instant, publishedAt: Instant) {
+            if scopes[slot] == nil {
+                scopes[slot] = scope
+                confirmed[slot] = max(confirmedAt, publishedAt)
+                kept[slot] = Kept()
+                forgetMade(slot)
+                return
+            }
+            if scopes[slot] != scope { scopes[slot] = scope }
+            if confirmed[slot] < publishedAt { confirmed[slot] = publishedAt }
+        }
+
         /// Sets the scope of the origin in `slot` (which has bookkeeping).
         mutating func setScope(_ scope: NodeID, at slot: Int) {
             if scopes[slot] != scope { scopes[slot] = scope }
@@ -98,6 +112,14 @@ struct TableStore: Sendable {
         /// Updates what is kept of the origin in `slot` in place.
         mutating func updateKept(_ slot: Int, _ body: (inout Kept) -> Void) {
             body(&kept[slot])
+            forgetMade(slot)
+        }
+
+        /// Keeps `copy` (applied to the origin in `slot`, which has bookkeeping, having `replaced`
+        /// what was held) as ``TableStore/update(_:with:replaced:)`` says, moved in place, and
+        /// forgets the remembered copy.
+        mutating func keepApplied(_ copy: consuming TableCopy, replaced: consuming Table.Replaced, at slot: Int) {
+            TableStore.update(&kept[slot], with: copy, replaced: replaced)
             forgetMade(slot)
         }
 
@@ -296,11 +318,17 @@ struct TableStore: Sendable {
             entry.copies.withUnsafeBufferPointer { copies in
                 for index in copies.indices {
                     let origin = copies[index].origin
+                    // Copied out of the entry once (a delta retains its two segments): applying it
+                    // and keeping it read this local copy, which is then moved into the history.
+                    // (Read from the entry on each use, the compiler copies it for every call that
+                    // also mutates the store.)
+                    let copy = copies[index].copy
+                    let publishedAt = copies[index].publishedAt
                     // The origin's one lookup by name in this update; everything after goes by slot.
                     let slot: Int
                     if let known = stored.knownSlot(of: origin, scope: scope, sender: sender) {
                         slot = known
-                    } else if copies[index].copy.isFull {
+                    } else if copy.isFull {
                         slot = stored.table.assignSlot(origin)
                         stored.coverSlots()
                         if let sender, origin == scope { stored.noteSenderSlot(slot, sender: sender) }
@@ -314,9 +342,9 @@ struct TableStore: Sendable {
                     let result: (outcome: ApplyOutcome, replaced: Table.Replaced)
                     do throws(QueryError) {
                         result = try stored.table.applyReporting(
-                            copies[index].copy,
+                            copy,
                             slot: slot,
-                            publishedAt: copies[index].publishedAt,
+                            publishedAt: publishedAt,
                             inPlace: inPlace
                         )
                     } catch {
@@ -326,7 +354,7 @@ struct TableStore: Sendable {
                     switch result.outcome {
                     case .applied:
                         Self.record(
-                            copies, at: index, slot: slot, replaced: result.replaced, scope: scope,
+                            copy, publishedAt: publishedAt, slot: slot, replaced: result.replaced, scope: scope,
                             confirmed: confirmed, keepsHistory: keepsHistory, in: &stored, into: &report)
                     case .rejectedStale:
                         report.stale += 1
@@ -410,7 +438,8 @@ struct TableStore: Sendable {
                 for (index, held) in zip(copies.indices, held) {
                     let replaced = held.map { Table.Replaced.rows(version: $0.version, segment: $0.segment) } ?? .nothing
                     Self.record(
-                        copies, at: index, slot: stored.table.slot(of: copies[index].origin)!,
+                        copies[index].copy, publishedAt: copies[index].publishedAt,
+                        slot: stored.table.slot(of: copies[index].origin)!,
                         replaced: replaced, scope: scope, confirmed: confirmed, keepsHistory: keepsHistory,
                         in: &stored, into: &report)
                 }
@@ -422,11 +451,11 @@ struct TableStore: Sendable {
         }
     }
 
-    /// Bookkeeping for the applied copy `copies[index]` (read in place): history for diffing, the
-    /// delta to forward, the scope.
+    /// Bookkeeping for the applied `copy` (published at `publishedAt`): history for diffing, the
+    /// delta to forward, the scope. The copy is moved into what is kept, not copied again.
     private static func record(
-        _ copies: UnsafeBufferPointer<OriginCopy>,
-        at index: Int,
+        _ copy: consuming TableCopy,
+        publishedAt: Instant,
         slot: Int,
         replaced: Table.Replaced,
         scope: NodeID,
@@ -436,21 +465,21 @@ struct TableStore: Sendable {
         into report: inout ApplyReport
     ) {
         report.applied += 1
-        report.rowsMerged += copies[index].copy.rowsCarried
-        // Updated in place, so the history is not copied on every apply.
-        stored.ensureRecord(at: slot, confirmedAt: confirmed, scope: scope)
-        stored.setScope(scope, at: slot)
-        stored.confirm(slot, at: copies[index].publishedAt)
+        report.rowsMerged += copy.rowsCarried
+        // One pass over the slot's bookkeeping (as `ensureRecord`, `setScope`, `confirm`), and
+        // what is kept updated in place, so the history is not copied on every apply.
+        stored.noteApplied(at: slot, scope: scope, confirmedAt: confirmed, publishedAt: publishedAt)
         guard keepsHistory else {
             stored.forgetMade(slot)
             return
         }
-        // `updateKept` forgets the remembered copy too.
-        stored.updateKept(slot) { Self.update(&$0, with: copies[index].copy, replaced: replaced) }
+        // Forgets the remembered copy too.
+        stored.keepApplied(copy, replaced: replaced, at: slot)
     }
 
-    private static func update(_ kept: inout Kept, with copy: TableCopy, replaced: Table.Replaced) {
-        switch replaced {
+    /// What is kept of an origin after `copy` was applied, having `replaced` what was held.
+    fileprivate static func update(_ kept: inout Kept, with copy: consuming TableCopy, replaced: consuming Table.Replaced) {
+        switch consume replaced {
         case .nothing:
             kept.history.removeAll()
             kept.replacingDelta = copy.isDelta ? copy : nil
@@ -459,7 +488,7 @@ struct TableStore: Sendable {
             kept.replacingDelta = copy.isDelta ? copy : nil
         case .inPlace(let inserted):
             kept.history.push(.applied(delta: copy, inserted: inserted))
-            kept.replacingDelta = nil
+            if kept.replacingDelta != nil { kept.replacingDelta = nil }
         }
     }
 
