@@ -627,7 +627,10 @@ public struct Aggregator: Role {
             // A child is asked as of the newest generation sent (its hand-back of that generation
             // goes out at once, as for any generation already sent).
             let collector = collector
-            let reported = { (source: NodeID) in collector[source]?.reported ?? collector.sent }
+            // A dropped cluster is not asked (it returns with its full state anyway).
+            let reported = { (source: NodeID) in
+                collector[source].map { $0.isLive ? $0.reported : 0 } ?? collector.sent
+            }
             for (source, request) in owed.requests(reported: reported, wanted: tables) {
                 if let cluster = clusters[source] {
                     guard let proxy = cluster.activeProxy else { continue }

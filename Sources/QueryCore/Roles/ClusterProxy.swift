@@ -283,7 +283,10 @@ public struct ClusterProxy: Role {
         }
         if !owed.isEmpty {
             let collector = collector
-            for (peer, request) in owed.requests(reported: { collector[$0]?.reported ?? 0 }, wanted: tables) {
+            // A dropped machine is not asked: a reply carrying one table would hear it again with
+            // its other tables' rows from before the drop (it returns by its regular updates).
+            let reported = { (peer: NodeID) in collector[peer].map { $0.isLive ? $0.reported : 0 } ?? 0 }
+            for (peer, request) in owed.requests(reported: reported, wanted: tables) {
                 actions.append(.send(.resync(request), to: peer))
             }
         }
