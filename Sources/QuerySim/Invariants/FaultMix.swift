@@ -34,9 +34,8 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
     public static let none = FaultMix()
     /// Crashes, partitions, network faults and skew. `correlated` and `ondemand` are asked for by
     /// name (`mix,correlated,ondemand`): they widen the sweep beyond what the mix has passed over
-    /// thousands of seeds. `mix,ondemand` still fails about one seed in a hundred (seeds 17, 55,
-    /// 201 and 208 of 1-400: an answer spanning 77-120 s of publish times; seed 396: a deferred
-    /// table missing rows at the end), to be fixed before it joins the mix.
+    /// thousands of seeds. `mix,ondemand` still fails seed 396 of 1-400 (a table deferred to a
+    /// TLA child misses rows at the end), to be fixed before it joins the mix.
     public static let mix = FaultMix(crashes: true, partitions: true, network: true, skew: true)
 
     /// The names accepted by ``init(parsing:)``.
