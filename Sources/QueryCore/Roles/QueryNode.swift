@@ -117,6 +117,9 @@ public struct QueryNode: Role {
     private var aggregators: [NodeID]
     private var active = 0
     private var activeSince = Instant.zero
+    /// When this node last began requesting tables after requesting none: a TLA sends nothing to a
+    /// node that asks for nothing, so its silence before then says nothing about its health.
+    private var requestingSince = Instant.zero
     private var heard: [NodeID: Instant] = [:]
     /// Requests to the active TLA reset what it believes this node holds until an update replacing
     /// every requested table arrived (after a start or a failover): a lost reset must not leave the
@@ -137,6 +140,8 @@ public struct QueryNode: Role {
     /// applied to nothing.
     private var awaitingFull: Set<TableName> = []
     private var requested: Set<TableName> = []
+    /// Table → when the current stretch of interest in it began (see ``interestSince(_:)``).
+    private var requestedSince: [TableName: Instant] = [:]
     private var redirected: [TableName: Redirect] = [:]
 
     /// Creates a SQL node.
@@ -168,6 +173,11 @@ public struct QueryNode: Role {
 
     /// The tables currently requested upstream, sorted.
     public var interest: [TableName] { requested.sorted() }
+
+    /// When this node began requesting `table` upstream without a break (its first request after
+    /// a time it did not want the table), or `nil` if it does not request it now. A table asked for
+    /// on demand arrives some generations after this.
+    public func interestSince(_ table: TableName) -> Instant? { requestedSince[table] }
 
     /// Queries waiting for tables.
     public var waitingQueries: [QueryID] { pending.keys.sorted().map(\.id) }
@@ -592,7 +602,10 @@ public struct QueryNode: Role {
 
     private mutating func requestTables(now: Instant, into actions: inout [RoleAction]) {
         let tables = wanted()
+        if requested.isEmpty, !tables.isEmpty { requestingSince = now }
         requested = tables
+        requestedSince = requestedSince.filter { tables.contains($0.key) }
+        for table in tables where requestedSince[table] == nil { requestedSince[table] = now }
         guard !tables.isEmpty, !aggregators.isEmpty else { return }
         let sorted = tables.sorted()
         for (index, aggregator) in aggregators.enumerated() {
@@ -662,8 +675,9 @@ public struct QueryNode: Role {
     }
 
     private mutating func checkAggregator(now: Instant, into actions: inout [RoleAction]) {
-        guard aggregators.count > 1, let current = activeAggregator else { return }
-        let since = max(heard[current] ?? activeSince, activeSince)
+        // Nothing requested: nothing is expected from the TLA, so silence is no sign of failure.
+        guard aggregators.count > 1, let current = activeAggregator, !requested.isEmpty else { return }
+        let since = max(heard[current] ?? activeSince, activeSince, requestingSince)
         guard now - since >= configuration.failoverAfter else { return }
         failOver(from: current, now: now, reason: "silent", into: &actions)
     }

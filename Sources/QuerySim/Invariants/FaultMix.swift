@@ -34,8 +34,7 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
     public static let none = FaultMix()
     /// Crashes, partitions, network faults and skew. `correlated` and `ondemand` are asked for by
     /// name (`mix,correlated,ondemand`): they widen the sweep beyond what the mix has passed over
-    /// thousands of seeds. `mix,ondemand` still fails seed 396 of 1-400 (a table deferred to a
-    /// TLA child misses rows at the end), to be fixed before it joins the mix.
+    /// thousands of seeds.
     public static let mix = FaultMix(crashes: true, partitions: true, network: true, skew: true)
 
     /// The names accepted by ``init(parsing:)``.

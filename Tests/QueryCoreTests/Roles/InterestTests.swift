@@ -71,6 +71,37 @@ import Testing
         return (fleet, pump)
     }
 
+    /// A SQL node that wants nothing hears nothing from its TLA (no table, no update); that silence
+    /// is no failure. It used to fail over between its TLAs every `failoverAfter` (a false failover
+    /// counted and logged each time) until it wanted a table again.
+    @Test func aSQLNodeThatWantsNothingKeepsItsTLA() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.prewarm = []
+        fleet.tlas = 2
+        fleet.idleExpiry = .seconds(30)
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        #expect(pump.role(fleet.sql, as: QueryNode.self).interestSince(Fixtures.processes) == .seconds(25))
+        pump.run(seconds: 10)
+        #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
+        // Interest lapses after t=55; nothing is asked of either TLA for a long while.
+        pump.advance(to: .seconds(200))
+        var node = pump.role(fleet.sql, as: QueryNode.self)
+        #expect(node.interest.isEmpty)
+        #expect(node.interestSince(Fixtures.processes) == nil)
+        #expect(node.activeAggregator == fleet.tla(0))
+        #expect(pump.counter("query.failovers", node: fleet.sql) == 0)
+        // Wanted again: the same TLA answers (its silence until now counted for nothing).
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
+        #expect(pump.role(fleet.sql, as: QueryNode.self).interestSince(Fixtures.processes) == .seconds(200))
+        pump.run(seconds: 20)
+        #expect(try pump.answer(fleet.sql, 2)?.get().result.rows == [[.integer(12)]])
+        node = pump.role(fleet.sql, as: QueryNode.self)
+        #expect(node.activeAggregator == fleet.tla(0))
+        #expect(pump.counter("query.failovers", node: fleet.sql) == 0)
+    }
+
     @Test func unusedInterestExpiresAndTheTableStopsFlowing() throws {
         let (fleet, started) = try Self.usedOnceOnDemand(idleExpiry: .seconds(30))
         var pump = started
