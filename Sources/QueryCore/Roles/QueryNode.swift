@@ -139,6 +139,8 @@ public struct QueryNode: Role {
     /// until a scope-replacing entry arrives, and queries wait for that rather than read deltas
     /// applied to nothing.
     private var awaitingFull: Set<TableName> = []
+    /// The versions of the origins of the tables let go here: a table wanted again never goes back.
+    private var forgottenVersions = ForgottenVersions()
     private var requested: Set<TableName> = []
     /// Table → when the current stretch of interest in it began (see ``interestSince(_:)``).
     private var requestedSince: [TableName: Instant] = [:]
@@ -261,6 +263,13 @@ public struct QueryNode: Role {
         if fresh.skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "sql")) }
         var update = update
         update.entries = fresh.entries
+        if !forgottenVersions.isEmpty {
+            let filtered = forgottenVersions.filtering(update.entries)
+            update.entries = filtered.entries
+            if filtered.leftOut > 0 {
+                actions.append(RoleMetrics.counter("query.stale_rejections", filtered.leftOut, role: "sql"))
+            }
+        }
         let scope = id
         // The catalog shares each table with the store; let go of the tables this update changes
         // so applying it mutates them in place instead of copying every origin's slice (they are
@@ -276,6 +285,7 @@ public struct QueryNode: Role {
             now: now,
             into: &actions
         )
+        if !forgottenVersions.isEmpty { forgottenVersions.cleared(by: store, tables: update.entries.map(\.table)) }
         for entry in update.entries {
             if entry.replacesScope { awaitingFull.remove(entry.table) }
             figures[entry.table] = entry.completeness
@@ -291,6 +301,7 @@ public struct QueryNode: Role {
         for name in update.entries.map(\.table) {
             if !wanted.contains(name) {
                 // A table whose interest lapsed here while the TLA's lease had not: let it go.
+                forgottenVersions.forgot(name, held: store[name]?.table)
                 store.forget(name)
                 awaitingFull.insert(name)
                 figures.removeValue(forKey: name)
@@ -664,6 +675,7 @@ public struct QueryNode: Role {
         for table in lastUse.keys.sorted() where now - lastUse[table]! >= configuration.idleExpiry {
             lastUse.removeValue(forKey: table)
             if prewarm.contains(table) || pending.values.contains(where: { $0.tables.contains(table) }) { continue }
+            forgottenVersions.forgot(table, held: store[table]?.table)
             store.forget(table)
             awaitingFull.insert(table)
             catalog.removeTable(table)

@@ -102,6 +102,72 @@ import Testing
         #expect(pump.counter("query.failovers", node: fleet.sql) == 0)
     }
 
+    /// A table let go and wanted again never goes back in version. The SQL node fails over
+    /// meanwhile to a TLA that missed a cluster's newer rows: it leaves that cluster's older rows
+    /// out until the TLA has caught up. (Seed 383 of `mix,correlated,ondemand` served rows a
+    /// generation older than those served before the table was let go.)
+    @Test func aTableWantedAgainNeverGoesBackInVersion() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.prewarm = []
+        fleet.tlas = 2
+        fleet.idleExpiry = .seconds(30)
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        // Used until t=55: both TLAs hold every machine's rows by then.
+        for (n, t) in [25.0, 35, 45, 55].enumerated() {
+            pump.advance(to: .seconds(t))
+            pump.query(fleet.sql, UInt64(n + 1), "SELECT count(*) FROM processes")
+        }
+        pump.run(seconds: 1)
+        #expect(try pump.answer(fleet.sql, 4)?.get().result.rows == [[.integer(12)]])
+        func versions(_ pump: Pump) -> [NodeID: Version] {
+            let table = pump.role(fleet.sql, as: QueryNode.self).snapshot.table(Fixtures.processes)
+            var versions: [NodeID: Version] = [:]
+            for m in 0..<fleet.machines {
+                versions[fleet.edge(1, m)] = table?.slices[fleet.edge(1, m)]?.version
+            }
+            return versions
+        }
+        let before = versions(pump)
+        // From t=56 tla:1 hears nothing from cluster 1's proxies, and cluster 1's machines change.
+        let lagging: Set<NodeID> = [fleet.proxy(1, 0), fleet.proxy(1, 1)]
+        pump.loses = { from, to, _ in to == fleet.tla(1) && lagging.contains(from) }
+        for m in 0..<fleet.machines {
+            pump.publish(fleet.edge(1, m), Fixtures.processes, Fixtures.rows(fleet.edge(1, m), count: 3, bump: 1))
+        }
+        pump.advance(to: .seconds(75))
+        let served = versions(pump)
+        for m in 0..<fleet.machines {
+            let edge = fleet.edge(1, m)
+            #expect(served[edge]! > before[edge]!, "tla:0 brought \(edge)'s newer rows")
+        }
+        // Unused since t=55: the SQL node lets the table go; then tla:0's connection drops.
+        pump.advance(to: .seconds(100))
+        #expect(pump.role(fleet.sql, as: QueryNode.self).snapshot.table(Fixtures.processes) == nil)
+        pump.deliver(fleet.sql, .peerDown(fleet.tla(0)))
+        pump.crash(fleet.tla(0))
+        #expect(pump.role(fleet.sql, as: QueryNode.self).activeAggregator == fleet.tla(1))
+        // Wanted again (and kept wanted), from tla:1, which holds cluster 1's older rows: those are
+        // never served.
+        for second in 0..<30 {
+            if second % 10 == 0 { pump.query(fleet.sql, UInt64(10 + second), "SELECT count(*) FROM processes") }
+            pump.run(seconds: 1)
+            for (edge, version) in versions(pump) {
+                #expect(version >= served[edge]!, "\(edge) went back from \(served[edge]!) to \(version) at \(pump.now)")
+            }
+        }
+        #expect(try pump.answer(fleet.sql, 10)?.get().result.rows == [[.integer(6)]])
+        #expect(pump.counter("query.stale_rejections", node: fleet.sql) > 0)
+        // Once tla:1 hears cluster 1 again, its rows come back, at the version served before.
+        pump.loses = nil
+        for n in 0..<4 {
+            pump.query(fleet.sql, UInt64(50 + n), "SELECT count(*) FROM processes")
+            pump.run(seconds: 10)
+        }
+        #expect(versions(pump) == served)
+        #expect(try pump.answer(fleet.sql, 53)?.get().result.rows == [[.integer(12)]])
+    }
+
     @Test func unusedInterestExpiresAndTheTableStopsFlowing() throws {
         let (fleet, started) = try Self.usedOnceOnDemand(idleExpiry: .seconds(30))
         var pump = started
