@@ -613,7 +613,8 @@ public struct Aggregator: Role {
         owed.wanted(tables.filter { configuration.deferred[$0] == nil }, from: clusterOrder)
         for child in children { owed.wanted(tables.filter { configuration.deferred[$0] == child }, from: [child]) }
         for name in deferredFigures.keys where !tables.contains(name) { deferredFigures[name] = nil }
-        for cluster in clusterOrder {
+        // A dropped cluster's figures stay: it is still known to have the table, as dropped.
+        for cluster in clusterOrder where collector[cluster]?.droppedSince == nil {
             for name in clusters[cluster]!.figures.keys where !tables.contains(name) { clusters[cluster]!.figures[name] = nil }
         }
         forwarded = tables
@@ -748,7 +749,8 @@ public struct Aggregator: Role {
     }
 
     /// Sums the clusters' figures for `table`: live clusters as reported, dropped clusters as known
-    /// but not contributing, never-heard clusters as known.
+    /// but not contributing (also one that never reported the table: like a never-heard cluster it
+    /// may have it), never-heard clusters as known.
     static func combine(
         clusters: [NodeID: ClusterState],
         order: [NodeID],
@@ -760,7 +762,11 @@ public struct Aggregator: Role {
             let cluster = clusters[name]!
             let source = sources[name] ?? Collector.Source()
             guard let figures = cluster.figures[table] else {
-                if source.reported == 0 { total.clustersKnown += 1 }
+                if let since = source.droppedSince {
+                    total.add(TableCompleteness(clustersKnown: 1, dropped: [DroppedNode(node: name, since: since)]))
+                } else if source.reported == 0 {
+                    total.clustersKnown += 1
+                }
                 continue
             }
             if let since = source.droppedSince {

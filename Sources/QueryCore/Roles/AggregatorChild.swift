@@ -333,6 +333,10 @@ public struct AggregatorChild: Role {
                 completeness.add(reported)
             }
         }
+        // A dropped cluster that never reported the table here may have it: known, as dropped.
+        for (cluster, since) in dropped.sorted(by: { $0.key < $1.key }) where byCluster[cluster] == nil {
+            completeness.add(TableCompleteness(clustersKnown: 1, dropped: [DroppedNode(node: cluster, since: since)]))
+        }
         return parent.entry(
             for: table,
             slots: slots,

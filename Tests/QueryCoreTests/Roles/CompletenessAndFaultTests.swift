@@ -174,6 +174,45 @@ import Testing
         #expect(try pump.answer(fleet.sql, 2)?.get().result.rows == [[.integer(12)]])
     }
 
+    /// A dropped cluster is named in the completeness of a table asked for after its drop, or let go
+    /// and asked for again: the TLA does not ask a dropped cluster, so it has no figures of the
+    /// table from it. Answers used to say every known cluster contributed, leaving it out.
+    @Test func aClusterDroppedBeforeATableIsAskedForIsNamedAsDropped() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.prewarm = []
+        fleet.tlaDropAfter = .seconds(60)
+        fleet.idleExpiry = .seconds(30)
+        var pump = fleet.build(rowsPerMachine: 3)
+        pump.run(seconds: 25)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        pump.run(seconds: 10)
+        #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
+        // Cluster 1 goes silent at t=35 and is dropped at the TLA by t=100; interest lapsed at t=55.
+        pump.partitioned.formUnion([fleet.proxy(1, 0), fleet.proxy(1, 1)])
+        pump.advance(to: .seconds(120))
+        for (id, sql) in [(2, "SELECT count(*) FROM processes"), (3, "SELECT count(*) FROM software")] {
+            if sql.hasSuffix("software") {
+                for m in 0..<fleet.machines {
+                    pump.publish(fleet.edge(0, m), "software", Fixtures.rows(fleet.edge(0, m), count: 1))
+                }
+            }
+            pump.query(fleet.sql, UInt64(id), sql)
+            pump.run(seconds: 20)
+            let answer = try pump.answer(fleet.sql, UInt64(id))?.get()
+            #expect(answer?.result.rows == [[.integer(id == 2 ? 6 : 2)]])
+            let figures = try #require(answer?.completeness.tables.first, "\(sql) was not answered")
+            #expect(figures.clustersContributing == 1 && figures.clustersKnown == 2, "\(sql): \(figures)")
+            #expect(figures.dropped.keys.contains(fleet.cluster(1)), "\(sql): \(figures)")
+        }
+        pump.partitioned.removeAll()
+        pump.advance(to: .seconds(200))
+        pump.query(fleet.sql, 4, "SELECT count(*) FROM processes")
+        pump.run(seconds: 20)
+        let back = try pump.answer(fleet.sql, 4)?.get()
+        #expect(back?.result.rows == [[.integer(12)]])
+        #expect(back?.completeness.tables.first?.dropped.isEmpty == true)
+    }
+
     @Test func sourcedTablesApplyAllOrNothing() throws {
         let machines: TableName = "machines"
         let schema = try Schema([("machine_id", .text), ("cluster", .text)], key: ["machine_id"])
