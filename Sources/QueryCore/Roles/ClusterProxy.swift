@@ -66,6 +66,10 @@ public struct ClusterProxy: Role {
     private var collector: Collector
     private var receivers: [NodeID: Downstream] = [:]
     private var forwarded: [TableName] = []
+    /// Table → the dropped machines whose rows of it were held when it was let go: still known to
+    /// have it, and named as dropped in its completeness until they return (a dropped machine is not
+    /// asked for the table again).
+    private var droppedHolders: [TableName: [NodeID]] = [:]
     /// Tables let go and wanted again, owed in full by the machines.
     private var owed = OwedTables()
     private var lastForward: Instant?
@@ -261,8 +265,19 @@ public struct ClusterProxy: Role {
         // the interest sent since): its rows stop being confirmed, and served again when interest
         // returns they would pass for current.
         for name in store.names where !tables.contains(name) {
+            if collector.anyDropped, let table = store[name]?.table {
+                let holders = table.slices.keys.filter { collector.droppedSince($0) != nil }
+                if !holders.isEmpty { droppedHolders[name, default: []].append(contentsOf: holders) }
+            }
             store.forget(name)
             owed.forgot(name)
+        }
+        if !droppedHolders.isEmpty {
+            let collector = collector
+            droppedHolders = droppedHolders.compactMapValues { holders in
+                let still = holders.filter { collector.droppedSince($0) != nil }
+                return still.isEmpty ? nil : still
+            }
         }
         owed.wanted(tables, from: collector.names)
         forwarded = tables
@@ -355,6 +370,11 @@ public struct ClusterProxy: Role {
                 let confirmed = stored.confirmedAt(slot)
                 oldest = Instant.minimum(oldest, confirmed)
                 newest = Instant.maximum(newest, confirmed)
+            }
+        }
+        if let holders = droppedHolders[table] {
+            for holder in holders where store[table]?.table.slices[holder] == nil {
+                if let since = collector.droppedSince(holder) { dropped.append(DroppedNode(node: holder, since: since)) }
             }
         }
         let neverHeard = collector.neverHeardCount

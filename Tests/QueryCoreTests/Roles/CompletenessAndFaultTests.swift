@@ -213,6 +213,36 @@ import Testing
         #expect(back?.completeness.tables.first?.dropped.isEmpty == true)
     }
 
+    /// A machine dropped while its rows of a table were held is still named as dropped when every
+    /// tier let the table go and it is asked for again (its proxies do not ask a dropped machine).
+    @Test func aMachineDroppedBeforeItsTableWasLetGoIsNamedWhenItIsAskedForAgain() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.prewarm = []
+        fleet.idleExpiry = .seconds(30)
+        var pump = fleet.build(rowsPerMachine: 3)
+        pump.run(seconds: 25)
+        // Used every 10 s until t=235; edge:1.1 goes silent at t=35 and is dropped after 180 s.
+        var id: UInt64 = 0
+        for t in stride(from: 25.0, through: 235, by: 10) {
+            pump.advance(to: .seconds(t))
+            if t == 35 { pump.partitioned.insert(fleet.edge(1, 1)) }
+            id += 1
+            pump.query(fleet.sql, id, "SELECT count(*) FROM processes")
+        }
+        pump.run(seconds: 1)
+        let dropped = try #require(pump.answer(fleet.sql, id)?.get().completeness.tables.first)
+        #expect(dropped.dropped.keys.contains(fleet.edge(1, 1)) && dropped.machinesKnown == 4, "\(dropped)")
+        // Unused from t=235: every tier lets processes go; asked for again at t=400.
+        pump.advance(to: .seconds(400))
+        pump.query(fleet.sql, 100, "SELECT count(*) FROM processes")
+        pump.run(seconds: 20)
+        let answer = try pump.answer(fleet.sql, 100)?.get()
+        #expect(answer?.result.rows == [[.integer(9)]])
+        let figures = try #require(answer?.completeness.tables.first, "not answered")
+        #expect(figures.machinesContributing == 3 && figures.machinesKnown == 4, "\(figures)")
+        #expect(figures.dropped.keys.contains(fleet.edge(1, 1)), "\(figures)")
+    }
+
     @Test func sourcedTablesApplyAllOrNothing() throws {
         let machines: TableName = "machines"
         let schema = try Schema([("machine_id", .text), ("cluster", .text)], key: ["machine_id"])
