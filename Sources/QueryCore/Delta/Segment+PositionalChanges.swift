@@ -80,9 +80,8 @@ extension Segment {
                 else { return .general(hints) }
             }
             return withUnsafeTemporaryAllocation(of: Int32.self, capacity: changedCount) { picks in
-                let upserts = new.gathering(
-                    UnsafeBufferPointer(rebasing: picks[0..<Segment.setRows(changed, wordCount, into: picks)]),
-                    other: nil)
+                let upserts = new.pickedRows(
+                    UnsafeBufferPointer(rebasing: picks[0..<Segment.setRows(changed, wordCount, into: picks)]))
                 guard movedCount > 0 else {
                     return .changed(upserts: upserts, deletes: .empty(schema.deleteSchema))
                 }
@@ -185,89 +184,144 @@ extension Segment {
     /// are not identical in `bits`; returns whether none is.
     ///
     /// Values compare as ``RowIdentity`` does: nulls equal nulls (whatever placeholder they
-    /// hold), reals by bit pattern, text by bytes.
+    /// hold), reals by bit pattern, text by bytes. Arrays that hold the same bytes are compared
+    /// wholesale first (most columns did not change); only the others row by row.
     static func markDifferences(
         _ old: Column,
         _ new: Column,
         rows n: Int,
         into bits: UnsafeMutablePointer<UInt64>
     ) -> Bool {
-        var any: UInt64 = 0
-        let oldNulls = old.nulls
-        let newNulls = new.nulls
-        // `differs(i)` says whether the values of row `i` differ, ignoring nulls; nulls are
-        // folded in a word at a time.
-        @inline(__always)
-        func mark(_ differs: (Int) -> Bool) {
-            var base = 0
-            var w = 0
-            while base < n {
-                let end = min(base + 64, n)
-                var word: UInt64 = 0
-                for i in base..<end where differs(i) { word |= 1 << UInt64(i - base) }
-                if oldNulls != nil || newNulls != nil {
-                    let a = oldNulls?.words[w] ?? 0
-                    let b = newNulls?.words[w] ?? 0
-                    let valid: UInt64 = end - base == 64 ? ~0 : (1 << UInt64(end - base)) - 1
-                    word = ((a ^ b) | (word & ~(a | b))) & valid
-                }
+        let wordCount = (n + 63) / 64
+        guard old.nulls != nil || new.nulls != nil else {
+            return markValueDifferences(old, new, rows: n, into: bits)
+        }
+        // With nulls: the values' differences, then folded with the bitmaps a word at a time.
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: wordCount) { values in
+            values.initialize(repeating: 0)
+            _ = markValueDifferences(old, new, rows: n, into: values.baseAddress!)
+            var any: UInt64 = 0
+            for w in 0..<wordCount {
+                let a = old.nulls?.words[w] ?? 0
+                let b = new.nulls?.words[w] ?? 0
+                let rows = min(64, n - w * 64)
+                let valid: UInt64 = rows == 64 ? ~0 : (1 << UInt64(rows)) - 1
+                let word = ((a ^ b) | (values[w] & ~(a | b))) & valid
                 bits[w] |= word
                 any |= word
-                base = end
-                w += 1
             }
+            return any == 0
         }
-        @inline(__always)
-        func compare<T>(_ a: [T], _ b: [T], _ equal: (T, T) -> Bool) {
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in mark { !equal(a[$0], b[$0]) } }
-            }
-        }
+    }
+
+    /// ``markDifferences(_:_:rows:into:)`` ignoring nulls: rows whose stored values (placeholders
+    /// included) differ.
+    private static func markValueDifferences(
+        _ old: Column,
+        _ new: Column,
+        rows n: Int,
+        into bits: UnsafeMutablePointer<UInt64>
+    ) -> Bool {
+        // Nested switches, not a tuple of both storages: a tuple would copy (retain) both payloads.
         switch old.storage {
         case .integer(let a):
             guard case .integer(let b) = new.storage else { break }
-            compare(a, b) { $0 == $1 }
-            return any == 0
+            return a.withUnsafeBytes { x in b.withUnsafeBytes { y in markWordDifferences(x, y, n, bits) } }
         case .real(let a):
             guard case .real(let b) = new.storage else { break }
-            compare(a, b) { $0.bitPattern == $1.bitPattern }
-            return any == 0
+            return a.withUnsafeBytes { x in b.withUnsafeBytes { y in markWordDifferences(x, y, n, bits) } }
         case .boolean(let a):
             guard case .boolean(let b) = new.storage else { break }
-            compare(a, b) { $0 == $1 }
-            return any == 0
+            return a.withUnsafeBufferPointer { x in
+                b.withUnsafeBufferPointer { y in
+                    if sameMemory(x, y, count: n) { return true }
+                    var any = false
+                    for i in 0..<n where x[i] != y[i] {
+                        bits[i >> 6] |= 1 << UInt64(i & 63)
+                        any = true
+                    }
+                    return !any
+                }
+            }
         case .text(let a):
             guard case .text(let b) = new.storage else { break }
-            a.bytes.withUnsafeBufferPointer { ab in
+            return a.bytes.withUnsafeBufferPointer { ab in
                 b.bytes.withUnsafeBufferPointer { bb in
                     a.offsets.withUnsafeBufferPointer { ao in
                         b.offsets.withUnsafeBufferPointer { bo in
-                            // Usually the same bytes at the same offsets: nothing to do row by row.
-                            if ao[0] == 0, bo[0] == 0, sameMemory(ao, bo, count: n + 1),
-                                sameMemory(ab, bb, count: Int(ao[n]))
-                            {
-                                if oldNulls != nil || newNulls != nil { mark { _ in false } }
-                                return
-                            }
-                            mark { i in
-                                let start = Int(ao[i])
-                                let count = Int(ao[i + 1]) - start
-                                let other = Int(bo[i])
-                                return count != Int(bo[i + 1]) - other
-                                    || (count > 0
-                                        && !RowIdentity.bytesEqual(ab.baseAddress! + start, bb.baseAddress! + other, count))
-                            }
+                            markTextDifferences(ab, ao, bb, bo, n, bits)
                         }
                     }
                 }
             }
-            return any == 0
         case .any:
             break
         }
         // Values of any type (or, in a malformed segment, columns of different types).
-        mark { !RowIdentity.valuesIdentical(old, $0, new, $0) }
-        return any == 0
+        var any = false
+        for i in 0..<n where !RowIdentity.valuesIdentical(old, i, new, i) {
+            bits[i >> 6] |= 1 << UInt64(i & 63)
+            any = true
+        }
+        return !any
+    }
+
+    /// Rows whose 8-byte values (integers, or reals by bit pattern) differ.
+    @inline(__always)
+    private static func markWordDifferences(
+        _ x: UnsafeRawBufferPointer,
+        _ y: UnsafeRawBufferPointer,
+        _ n: Int,
+        _ bits: UnsafeMutablePointer<UInt64>
+    ) -> Bool {
+        guard n > 0 else { return true }
+        let a = x.baseAddress!
+        let b = y.baseAddress!
+        if a == b || RowIdentity.bytesEqual(a.assumingMemoryBound(to: UInt8.self), b.assumingMemoryBound(to: UInt8.self), n * 8) {
+            return true
+        }
+        var base = 0
+        while base < n {
+            let end = min(base + 64, n)
+            var word: UInt64 = 0
+            for i in base..<end {
+                let differs = a.load(fromByteOffset: i * 8, as: UInt64.self) != b.load(fromByteOffset: i * 8, as: UInt64.self)
+                word |= UInt64(differs ? 1 : 0) << UInt64(i - base)
+            }
+            bits[base >> 6] |= word
+            base = end
+        }
+        return false
+    }
+
+    /// Rows whose text differs.
+    private static func markTextDifferences(
+        _ ab: UnsafeBufferPointer<UInt8>,
+        _ ao: UnsafeBufferPointer<UInt32>,
+        _ bb: UnsafeBufferPointer<UInt8>,
+        _ bo: UnsafeBufferPointer<UInt32>,
+        _ n: Int,
+        _ bits: UnsafeMutablePointer<UInt64>
+    ) -> Bool {
+        // Usually the same bytes at the same offsets: nothing to compare row by row.
+        if ao[0] == 0, bo[0] == 0, sameMemory(ao, bo, count: n + 1), sameMemory(ab, bb, count: Int(ao[n])) {
+            return true
+        }
+        var any = false
+        for i in 0..<n {
+            let start = Int(ao[i])
+            let count = Int(ao[i + 1]) - start
+            let other = Int(bo[i])
+            var differs = count != Int(bo[i + 1]) - other
+            if !differs, count > 0 {
+                differs = !RowIdentity.bytesEqual(ab.baseAddress! + start, bb.baseAddress! + other, count)
+            }
+            if differs {
+                bits[i >> 6] |= 1 << UInt64(i & 63)
+                any = true
+            }
+        }
+        return !any
     }
 
     /// Whether the first `count` elements of `a` and `b` (both that long) hold the same bytes.
