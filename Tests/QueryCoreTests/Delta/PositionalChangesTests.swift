@@ -111,13 +111,18 @@ import Testing
                 #expect(
                     !(claimUnique && Self.positionallyDecidable(a, b) && a.exactRows != b.exactRows),
                     "decidable by position but handed to the general diff \(replay(seed))")
-                #expect(a.schema != b.schema || a.exactRows != b.exactRows, replay(seed))
+                // Identical rows in other arrays (any-typed columns are never bitwise identical)
+                // are decided here only when keyed with unique old keys.
+                #expect(
+                    a.schema != b.schema || a.exactRows != b.exactRows || !a.schema.isKeyed || !claimUnique,
+                    replay(seed))
                 if a.schema == b.schema, a.rowCount == b.rowCount {
-                    for c in 0..<min(a.schema.count, 64) {
+                    #expect(hints.identicalColumnsExact, replay(seed))
+                    for c in 0..<min(a.schema.count, 64) where hints.isIdentical(c) {
                         let same = (0..<a.rowCount).allSatisfy {
                             RowIdentity.valuesIdentical(a.columns[c], $0, b.columns[c], $0)
                         }
-                        #expect(hints.isIdentical(c) == same && hints.isDifferent(c) == !same, replay(seed))
+                        #expect(same, replay(seed))
                     }
                 } else {
                     #expect(hints.identicalColumns == 0 && !hints.identicalColumnsExact, replay(seed))
@@ -175,41 +180,52 @@ import Testing
         return Column(storage: storage, nulls: column.nulls, count: column.count)
     }
 
-    /// The per-column comparison marks exactly the rows ``RowIdentity`` finds different, over
-    /// nulls with different placeholders, text offsets that do not start at zero, any-typed
-    /// columns and more than one word of rows; disguised copies of the same rows are unchanged.
-    @Test func markDifferencesAgreesWithRowIdentity() {
-        for seed in testSeeds(400, salt: 52) {
+    /// Segments whose arrays differ from their rows' usual layout (other placeholders under
+    /// nulls, text offsets that do not start at zero) give the outcome of their plain copies:
+    /// `unchanged` for identical rows (keyed, old keys unique), and otherwise the same diff.
+    @Test func disguisedArraysGiveTheSameOutcome() {
+        var unchanged = 0
+        var changed = 0
+        for seed in testSeeds(250, salt: 52) {
             var rng = SeededRandom(seed: seed)
-            let schema = RandomData.schema(using: &rng)
-            let count = rng.chance(0.3) ? Int.random(in: 60...200, using: &rng) : Int.random(in: 1...40, using: &rng)
-            let a = try! Segment(schema: schema, rows: RandomData.rows(schema, count: count, using: &rng))
-            let b = rng.chance(0.5) ? DiffReferenceTests.editInPlace(a, using: &rng) : a
-            guard b.rowCount == a.rowCount, a.rowCount > 0 else { continue }
-            let disguisedB = Segment(
-                unchecked: schema, columns: b.columns.map { Self.disguised($0, using: &rng) }, rowCount: b.rowCount)
-            let n = a.rowCount
-            for c in schema.columns.indices {
-                var bits = [UInt64](repeating: 0, count: (n + 63) / 64)
-                let none = bits.withUnsafeMutableBufferPointer {
-                    Segment.markDifferences(a.columns[c], disguisedB.columns[c], rows: n, into: $0.baseAddress!)
-                }
-                var expectedNone = true
-                for i in 0..<n {
-                    let differs = !RowIdentity.valuesIdentical(a.columns[c], i, b.columns[c], i)
-                    if differs { expectedNone = false }
-                    #expect((bits[i >> 6] >> UInt64(i & 63)) & 1 == (differs ? 1 : 0), replay(seed))
-                }
-                #expect(none == expectedNone, replay(seed))
+            let schema = DeltaStrategyDifferentialTests.schema(using: &rng)
+            let count = rng.chance(0.3) ? Int.random(in: 60...150, using: &rng) : Int.random(in: 1...40, using: &rng)
+            let a = DeltaStrategyDifferentialTests.segment(schema, count: count, duplicates: false, using: &rng)
+            let b = rng.chance(0.4) ? a : Self.republish(a, using: &rng)
+            func disguise(_ s: Segment) -> Segment {
+                Segment(unchecked: schema, columns: s.columns.map { Self.disguised($0, using: &rng) }, rowCount: s.rowCount)
             }
-            let outcome = a.positionalChanges(to: disguisedB, oldKeysUnique: Self.keysUnique(a))
-            if a.exactRows == b.exactRows {
-                guard case .unchanged = outcome else {
-                    Issue.record("identical rows in other arrays not found unchanged \(replay(seed))")
+            let (x, y) = (disguise(a), disguise(b))
+            let unique = Self.keysUnique(a)
+            let plain = DeltaStrategyDifferentialTests.outcome { () throws(QueryError) in try a.diff(to: b) }
+            switch x.positionalChanges(to: y, oldKeysUnique: unique) {
+            case .unchanged:
+                unchanged += 1
+                #expect(a.exactRows == b.exactRows, replay(seed))
+            case .changed(let upserts, let deletes):
+                changed += 1
+                guard case .success(let expected) = plain else {
+                    Issue.record("positional diff where the general diff fails \(replay(seed))")
                     continue
+                }
+                #expect(upserts.exactRows == expected.upserts.exactRows, replay(seed))
+                #expect(deletes.exactRows == expected.deletes.exactRows, replay(seed))
+            case .general(let hints):
+                #expect(!(unique && a.exactRows == b.exactRows && a.schema.isKeyed), replay(seed))
+                let hinted = DeltaStrategyDifferentialTests.outcome { () throws(QueryError) in
+                    try x.diff(to: y, strategy: .automatic, hints: hints)
+                }
+                switch (plain, hinted) {
+                case (.success(let p), .success(let h)):
+                    #expect(p.upserts.exactRows == h.upserts.exactRows && p.deletes.exactRows == h.deletes.exactRows, replay(seed))
+                case (.failure(let p), .failure(let h)):
+                    #expect(p.code == h.code, replay(seed))
+                default:
+                    Issue.record("disguised arrays changed the outcome: \(plain) vs \(hinted) \(replay(seed))")
                 }
             }
         }
+        #expect(unchanged > 30 && changed > 20, "unchanged \(unchanged), changed \(changed)")
     }
 
     /// Chains of publishes like a machine's (values drifting, processes replaced, now and then a
@@ -251,5 +267,34 @@ import Testing
             }
         }
         #expect(deltasWithDeletes > 40)
+    }
+
+    /// The small picked rows are the rows the general gather picks, column for column: the same
+    /// values and null bitmaps (only where a picked row is null), text offsets from 0, the same
+    /// size; every row in order is the segment itself.
+    @Test func pickedRowsMatchTheGeneralGather() {
+        var checked = 0
+        for seed in testSeeds(400, salt: 54) {
+            var rng = SeededRandom(seed: seed)
+            let schema = RandomData.schema(using: &rng)
+            let a = RandomData.segment(schema, maxRows: 90, using: &rng)
+            let disguised = Segment(
+                unchecked: schema, columns: a.columns.map { Self.disguised($0, using: &rng) }, rowCount: a.rowCount)
+            let count = a.isEmpty ? 0 : Int.random(in: 0...(a.rowCount + 2), using: &rng)
+            var picks: [Int32] = (0..<count).map { _ in Int32(Int.random(in: 0..<a.rowCount, using: &rng)) }
+            if rng.chance(0.2) { picks = (0..<Int32(a.rowCount)).map { $0 } }
+            if rng.chance(0.3) { picks.sort() }
+            let fast = picks.withUnsafeBufferPointer { disguised.pickedRows($0) }
+            let general = picks.withUnsafeBufferPointer { disguised.gathering($0, other: nil) }
+            #expect(fast.schema == general.schema && fast.rowCount == general.rowCount, replay(seed))
+            #expect(fast.exactRows == general.exactRows, replay(seed))
+            #expect(fast.byteSize == general.byteSize, replay(seed))
+            for c in schema.columns.indices where fast.rowCount > 0 {
+                #expect(fast.columns[c].hasBitwiseIdenticalValues(to: general.columns[c]) || schema.columns[c].type == .any, replay(seed))
+                #expect((fast.columns[c].nulls == nil) == (general.columns[c].nulls == nil), replay(seed))
+            }
+            checked += picks.isEmpty ? 0 : 1
+        }
+        #expect(checked > 300)
     }
 }
