@@ -72,9 +72,11 @@ struct PublishedTables: Sendable {
     /// returns whether they changed. Versions rise by at least one and are at least `now` in
     /// milliseconds, so they never go back, even across a restart.
     ///
-    /// One diff tells both whether the rows changed and what to send (an empty diff means the same
-    /// rows, compared exactly); a diff that cannot be made (a key held twice) falls back to comparing
-    /// the rows as multisets and sending full copies. A changed schema starts the table over.
+    /// One pass over both versions position by position (``Segment/positionalChanges(to:oldKeysUnique:)``)
+    /// tells both whether the rows changed and, when their keys line up or rows were replaced, what
+    /// to send; otherwise the general diff does (an empty diff means the same rows, compared
+    /// exactly), and a diff that cannot be made (a key held twice) falls back to comparing the rows
+    /// as multisets and sending full copies. A changed schema starts the table over.
     mutating func publish(_ name: TableName, segment: Segment, now: Instant) -> Bool {
         let floor = Version(max(0, now.milliseconds))
         guard let index = index(of: name) else {
