@@ -72,9 +72,11 @@ struct PublishedTables: Sendable {
     /// returns whether they changed. Versions rise by at least one and are at least `now` in
     /// milliseconds, so they never go back, even across a restart.
     ///
-    /// One diff tells both whether the rows changed and what to send (an empty diff means the same
-    /// rows, compared exactly); a diff that cannot be made (a key held twice) falls back to comparing
-    /// the rows as multisets and sending full copies. A changed schema starts the table over.
+    /// One pass over both versions position by position (``Segment/positionalChanges(to:oldKeysUnique:)``)
+    /// tells both whether the rows changed and, when their keys line up or rows were replaced, what
+    /// to send; otherwise the general diff does (an empty diff means the same rows, compared
+    /// exactly), and a diff that cannot be made (a key held twice) falls back to comparing the rows
+    /// as multisets and sending full copies. A changed schema starts the table over.
     mutating func publish(_ name: TableName, segment: Segment, now: Instant) -> Bool {
         let floor = Version(max(0, now.milliseconds))
         guard let index = index(of: name) else {
@@ -99,29 +101,31 @@ struct PublishedTables: Sendable {
         var delta: TableCopy?
         var keysUnique = false
         if table.segment.schema == segment.schema {
-            // Prefilter: most tables did not change since the last publish, and identical columns
-            // are what an empty diff (or, with a key held twice, equal multisets) would have found.
-            // The same comparison tells the diff which columns it need not look at.
-            let identical = table.segment.bitwiseIdenticalColumns(to: segment)
-            if identical.all {
+            // One pass over both versions, position by position, says whether the rows changed
+            // and, usually (the same keys in the same places, or a few rows replaced), what to
+            // send; otherwise it tells the general diff which columns it need not compare.
+            switch table.segment.positionalChanges(to: segment, oldKeysUnique: table.keysUnique) {
+            case .unchanged:
                 table.confirmedAt = now
                 return false
-            }
-            let hints = DiffHints(
-                identicalColumns: identical.mask, exact: table.segment.rowCount == segment.rowCount,
-                oldKeysUnique: table.keysUnique)
-            if let (upserts, deletes) = try? table.segment.diff(to: segment, strategy: .automatic, hints: hints) {
-                if upserts.isEmpty && deletes.isEmpty {
-                    table.confirmedAt = now
-                    table.keysUnique = segment.schema.isKeyed  // the diff checked the current keys
-                    return false
-                }
-                keysUnique = segment.schema.isKeyed
+            case .changed(let upserts, let deletes):
+                keysUnique = true  // the pass found every new key different
                 delta = TableCopy.make(
                     base: table.version, to: (version, segment), upserts: upserts, deletes: deletes)
-            } else if table.segment.hasSameRows(as: segment) {
-                table.confirmedAt = now
-                return false
+            case .general(let hints):
+                if let (upserts, deletes) = try? table.segment.diff(to: segment, strategy: .automatic, hints: hints) {
+                    if upserts.isEmpty && deletes.isEmpty {
+                        table.confirmedAt = now
+                        table.keysUnique = segment.schema.isKeyed  // the diff checked the current keys
+                        return false
+                    }
+                    keysUnique = segment.schema.isKeyed
+                    delta = TableCopy.make(
+                        base: table.version, to: (version, segment), upserts: upserts, deletes: deletes)
+                } else if table.segment.hasSameRows(as: segment) {
+                    table.confirmedAt = now
+                    return false
+                }
             }
         }
         if table.previous.count >= TableStore.historyDepth { table.previous.removeFirst() }
