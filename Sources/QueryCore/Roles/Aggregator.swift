@@ -749,8 +749,8 @@ public struct Aggregator: Role {
     }
 
     /// Sums the clusters' figures for `table`: live clusters as reported, dropped clusters as known
-    /// but not contributing (also one that never reported the table: like a never-heard cluster it
-    /// may have it), never-heard clusters as known.
+    /// but not contributing, and clusters not heard on the table yet (never heard, asked for it since
+    /// their last update, or dropped before it was asked for) as known: they may have it.
     static func combine(
         clusters: [NodeID: ClusterState],
         order: [NodeID],
@@ -764,7 +764,9 @@ public struct Aggregator: Role {
             guard let figures = cluster.figures[table] else {
                 if let since = source.droppedSince {
                     total.add(TableCompleteness(clustersKnown: 1, dropped: [DroppedNode(node: name, since: since)]))
-                } else if source.reported == 0 {
+                } else {
+                    // Not heard on this table yet (never heard, or asked for it since its last
+                    // update): it may have the table, so it counts as known, not contributing.
                     total.clustersKnown += 1
                 }
                 continue
