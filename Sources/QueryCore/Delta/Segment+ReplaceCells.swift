@@ -86,7 +86,8 @@ extension Column {
                                 let sourceStart = Int(bo[u])
                                 guard Int(bo[u + 1]) - sourceStart == length else { return true }
                                 if length > 0,
-                                    !RowIdentity.bytesEqual(ab.baseAddress! + start, bb.baseAddress! + sourceStart, length)
+                                    !RowIdentity.bytesEqual(
+                                        ab.baseAddress! + start, bb.baseAddress! + sourceStart, length)
                                 {
                                     return true
                                 }

@@ -47,7 +47,9 @@ extension InPlaceApplyDifferentialTests {
                 #expect(segment.rowCount == result.rowCount, "step \(step), \(replay(seed))")
                 #expect(segment.byteSize == result.byteSize, "step \(step), \(replay(seed))")
                 for c in schema.columns.indices {
-                    #expect(Self.sameBits(segment.columns[c], result.columns[c]), "column \(c), step \(step), \(replay(seed))")
+                    #expect(
+                        Self.sameBits(segment.columns[c], result.columns[c]),
+                        "column \(c), step \(step), \(replay(seed))")
                 }
                 if result.exactRows == before { unchanged += 1 } else { replaced += 1 }
                 if let holder { #expect(holder.exactRows == before, "step \(step), \(replay(seed))") }
@@ -65,7 +67,8 @@ extension InPlaceApplyDifferentialTests {
         for seed in testSeeds(200, salt: 5151) {
             var rng = SeededRandom(seed: seed)
             let schema = RandomData.schema(using: &rng, keyed: true)
-            let held = Strategies.segment(schema, count: Int.random(in: 1...30, using: &rng), duplicates: false, using: &rng)
+            let held = Strategies.segment(
+                schema, count: Int.random(in: 1...30, using: &rng), duplicates: false, using: &rng)
             let rows = held.rows
             var touched = Set<Int>()
             let replacements = Self.replacements(of: rows, schema, upTo: 8, touching: &touched, using: &rng)
@@ -81,7 +84,8 @@ extension InPlaceApplyDifferentialTests {
             var segment = held
             let taken = segment.replaceCells(targets, from: upserts)
             #expect(taken, replay(seed))
-            let result = try held.applyingDelta(upserts: upserts, deletes: try Segment(schema: schema.deleteSchema, rows: []))
+            let noDeletes = try Segment(schema: schema.deleteSchema, rows: [])
+            let result = try held.applyingDelta(upserts: upserts, deletes: noDeletes)
             #expect(segment.byteSize == result.byteSize, replay(seed))
             for c in schema.columns.indices {
                 #expect(Self.sameBits(segment.columns[c], result.columns[c]), "column \(c), \(replay(seed))")

@@ -40,11 +40,11 @@ import Testing
         pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
         let answer = try #require(pump.answer(fleet.sql, 1)).get()
         // Every machine's rows: cluster 0's as its new proxy holds them, cluster 1's as its proxy does.
-        let expected = (0..<fleet.machines).reduce(0) { sum, m in
-            sum + (pump.role(fleet.proxy(0, 1), as: ClusterProxy.self).table(Fixtures.processes)?.slices[fleet.edge(0, m)]?.segment.rowCount ?? 0)
-        } + (0..<fleet.machines).reduce(0) { sum, m in
-            sum + (pump.role(fleet.proxy(1, 0), as: ClusterProxy.self).table(Fixtures.processes)?.slices[fleet.edge(1, m)]?.segment.rowCount ?? 0)
+        func rows(at proxy: NodeID, cluster c: Int) -> Int {
+            let table = pump.role(proxy, as: ClusterProxy.self).table(Fixtures.processes)
+            return (0..<fleet.machines).reduce(0) { $0 + (table?.slices[fleet.edge(c, $1)]?.segment.rowCount ?? 0) }
         }
+        let expected = rows(at: fleet.proxy(0, 1), cluster: 0) + rows(at: fleet.proxy(1, 0), cluster: 1)
         #expect(answer.result.rows == [[.integer(Int64(expected))]])
         #expect(answer.completeness.tables.first?.clustersContributing == 2)
     }

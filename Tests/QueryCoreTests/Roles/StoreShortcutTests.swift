@@ -79,8 +79,8 @@ import Testing
                     let version = Version(step)
                     let segment = try Segment(schema: schema, rows: rows)
                     let from = try old.map { (version: $0.version, segment: try Segment(schema: schema, rows: $0.rows)) }
-                    copies.append(
-                        OriginCopy(origin: origin, copy: try TableCopy.make(from: from, to: (version, segment)), publishedAt: .seconds(Double(step))))
+                    let copy = try TableCopy.make(from: from, to: (version, segment))
+                    copies.append(OriginCopy(origin: origin, copy: copy, publishedAt: .seconds(Double(step))))
                     current[origin] = (version, rows)
                     byVersion[origin, default: [:]][version] = rows
                 }
@@ -94,7 +94,9 @@ import Testing
                     #expect(held?.segment.exactRows == expected?.segment.exactRows, "step \(step), \(replay(seed))")
                     if !toggled.keepsHistory, let slot = toggled[table]?.table.slot(of: origin) {
                         let kept = toggled[table]?.record(at: slot)?.kept
-                        #expect(kept?.history.last == nil && kept?.replacingDelta == nil, "kept while not keeping: \(replay(seed))")
+                        #expect(
+                            kept?.history.last == nil && kept?.replacingDelta == nil,
+                            "kept while not keeping: \(replay(seed))")
                     }
                     // Whatever copy it makes for a receiver at an older version brings it to the current rows.
                     guard let now = current[origin], let versions = byVersion[origin] else { continue }
@@ -106,9 +108,8 @@ import Testing
                         let base = try Segment(schema: schema, rows: rows)
                         let result = try base.applying(copy, heldVersion: acked)
                         // Compared as multisets (a keyless delta may leave the rows in another order).
-                        #expect(
-                            result.exactRows.sorted(by: Self.before) == now.rows.map { $0.map(ExactValue.init) }.sorted(by: Self.before),
-                            "step \(step), \(replay(seed))")
+                        let expected = now.rows.map { $0.map(ExactValue.init) }.sorted(by: Self.before)
+                        #expect(result.exactRows.sorted(by: Self.before) == expected, "step \(step), \(replay(seed))")
                     }
                 }
             }
@@ -117,5 +118,30 @@ import Testing
 
     private static func before(_ a: [ExactValue], _ b: [ExactValue]) -> Bool {
         a.lexicographicallyPrecedes(b)
+    }
+}
+
+extension StoreShortcutTests {
+    /// The delete-schema check an applied delta makes, held to comparing with the assembled
+    /// ``Schema/deleteSchema``: for random schemas and candidates (the delete schema, the schema
+    /// itself, another schema's delete schema, the key columns in another order or another key).
+    @Test func theDeleteSchemaCheckAgreesWithTheAssembledDeleteSchema() throws {
+        var matched = 0
+        for seed in testSeeds(300, salt: 2303) {
+            var rng = SeededRandom(seed: seed)
+            let schema = RandomData.schema(using: &rng)
+            let other = RandomData.schema(using: &rng)
+            var candidates = [schema.deleteSchema, schema, other, other.deleteSchema]
+            let names = schema.columns.map(\.name)
+            let shuffledKey = schema.keyColumns.map { names[$0] }.shuffled(using: &rng)
+            candidates.append(try Schema(schema.columns.map { ($0.name, $0.type) }, key: shuffledKey).deleteSchema)
+            candidates.append(try Schema(schema.columns.map { ($0.name, $0.type) }, key: [names[0]]).deleteSchema)
+            for candidate in candidates {
+                let expected = candidate == schema.deleteSchema
+                #expect(schema.isDeleteSchema(candidate) == expected, replay(seed))
+                if expected { matched += 1 }
+            }
+        }
+        #expect(matched > 300)
     }
 }
