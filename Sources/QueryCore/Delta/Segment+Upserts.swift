@@ -57,6 +57,8 @@ extension Segment {
         }
         // Which of the first 64 columns are written (every one when rows come or go); a column
         // past those checks its cells itself. Nothing is written (or copied) when none changes.
+        // Replacements only (the usual delta): written where the rows lie.
+        if targets.inserts == 0, targets.deletes == 0, replaceCells(targets, from: upserts) { return inserted }
         let columnCount = columns.count
         var written: UInt64 = ~0
         if targets.inserts == 0, targets.deletes == 0 {
@@ -101,38 +103,17 @@ extension Segment {
         var targets = UpsertTargets()
         targets.count = carried
         let rows = rowCount
-        if let held = IntegerKeyComparer.keys(columns[key]),
-            let upsertKeys = IntegerKeyComparer.keys(upserts.columns[key]),
-            let deleteKeys = IntegerKeyComparer.keys(deletes.columns[0])
-        {
-            let found: Bool = held.withUnsafeBufferPointer { held in
-                // The only held row with key `k` (-1 if none), or nil if two have it.
-                func find(_ k: Int64) -> Int32? {
-                    var target: Int32 = -1
-                    for i in 0..<rows where held[i] == k {
-                        if target >= 0 { return nil }
-                        target = Int32(truncatingIfNeeded: i)
-                    }
-                    return target
+        // The usual key (one integer column without nulls), read where the three columns lie.
+        let integerKeys: Bool? = columns.withUnsafeBufferPointer { heldColumns in
+            upserts.columns.withUnsafeBufferPointer { upsertColumns in
+                deletes.columns.withUnsafeBufferPointer { deleteColumns in
+                    Self.integerTargets(
+                        &targets, held: heldColumns[key], upserts: upsertColumns[key], deletes: deleteColumns[0],
+                        rows: rows, carried: carried, deleteCount: deleteCount)
                 }
-                for u in 0..<carried {
-                    let k = upsertKeys[u]
-                    for v in 0..<u where upsertKeys[v] == k { return false }
-                    guard let target = find(k) else { return false }
-                    targets.rows[u] = target
-                    if target < 0 { targets.inserts += 1 }
-                }
-                for d in 0..<deleteCount {
-                    let k = deleteKeys[d]
-                    for e in 0..<d where deleteKeys[e] == k { return false }
-                    for u in 0..<carried where upsertKeys[u] == k { return false }
-                    guard let target = find(k), target >= 0 else { return false }
-                    targets.delete(target)
-                }
-                return true
             }
-            return found ? targets : nil
         }
+        if let integerKeys { return integerKeys ? targets : nil }
         let heldKey = columns[key]
         let upsertKey = upserts.columns[key]
         let deleteKey = deletes.columns[0]
@@ -157,6 +138,56 @@ extension Segment {
             targets.delete(target)
         }
         return targets
+    }
+
+    /// ``directTargets(upserts:deletes:)`` for one integer key column without nulls in `held`,
+    /// `upserts` and `deletes`: whether the targets were found (`false`: a delta the direct path
+    /// does not take), or `nil` for keys of another kind.
+    @inline(__always)
+    private static func integerTargets(
+        _ targets: inout UpsertTargets,
+        held heldColumn: Column,
+        upserts upsertColumn: Column,
+        deletes deleteColumn: Column,
+        rows: Int,
+        carried: Int,
+        deleteCount: Int
+    ) -> Bool? {
+        guard heldColumn.nulls == nil, upsertColumn.nulls == nil, deleteColumn.nulls == nil,
+            case .integer(let heldKeys) = heldColumn.storage,
+            case .integer(let upsertKeyArray) = upsertColumn.storage,
+            case .integer(let deleteKeyArray) = deleteColumn.storage
+        else { return nil }
+        return heldKeys.withUnsafeBufferPointer { held in
+            upsertKeyArray.withUnsafeBufferPointer { upsertKeys in
+                deleteKeyArray.withUnsafeBufferPointer { deleteKeys in
+                    // The only held row with key `k` (-1 if none), or nil if two have it.
+                    func find(_ k: Int64) -> Int32? {
+                        var target: Int32 = -1
+                        for i in 0..<rows where held[i] == k {
+                            if target >= 0 { return nil }
+                            target = Int32(truncatingIfNeeded: i)
+                        }
+                        return target
+                    }
+                    for u in 0..<carried {
+                        let k = upsertKeys[u]
+                        for v in 0..<u where upsertKeys[v] == k { return false }
+                        guard let target = find(k) else { return false }
+                        targets.rows[u] = target
+                        if target < 0 { targets.inserts += 1 }
+                    }
+                    for d in 0..<deleteCount {
+                        let k = deleteKeys[d]
+                        for e in 0..<d where deleteKeys[e] == k { return false }
+                        for u in 0..<carried where upsertKeys[u] == k { return false }
+                        guard let target = find(k), target >= 0 else { return false }
+                        targets.delete(target)
+                    }
+                    return true
+                }
+            }
+        }
     }
 
     /// Whether applying `targets` changes nothing: no new key, no delete, and every replaced cell
@@ -341,17 +372,31 @@ extension Column {
                     if t >= 0 { out[t] = b[u] }
                 }
                 guard targets.deletes > 0 else { return }
-                // Each kept row moves down over the deleted ones before it.
+                // Each kept row moves down over the deleted ones before it: for plain values, each
+                // run of kept rows between two deleted ones in one move (the runs overlap only
+                // downwards, which a memory move allows).
                 let first = Int(targets.deleted[0])
-                var written = first
-                var next = 0
-                for r in first..<held {
-                    if next < targets.deletes, r == Int(targets.deleted[next]) {
-                        next += 1
-                        continue
+                if _isPOD(T.self), let base = UnsafeMutableRawPointer(out.baseAddress) {
+                    let stride = MemoryLayout<T>.stride
+                    var written = first
+                    for k in 0..<targets.deletes {
+                        let from = Int(targets.deleted[k]) + 1
+                        let to = k + 1 < targets.deletes ? Int(targets.deleted[k + 1]) : held
+                        guard to > from else { continue }
+                        (base + written * stride).copyMemory(from: base + from * stride, byteCount: (to - from) * stride)
+                        written += to - from
                     }
-                    out[written] = out[r]
-                    written += 1
+                } else {
+                    var written = first
+                    var next = 0
+                    for r in first..<held {
+                        if next < targets.deletes, r == Int(targets.deleted[next]) {
+                            next += 1
+                            continue
+                        }
+                        out[written] = out[r]
+                        written += 1
+                    }
                 }
                 var u = 0
                 while placed < targets.deletes, u < targets.count {

@@ -108,7 +108,7 @@ extension Table {
             }
             // The checks of `Segment.applying`, in its order (`TableCopy.validate` says what is
             // wrong; it is called only when the quick look finds something).
-            if version <= base || deletes.schema != upserts.schema.deleteSchema {
+            if version <= base || !schema.isDeleteSchema(deletes.schema) {
                 do {
                     try copy.validate()
                 } catch {
@@ -162,5 +162,20 @@ extension Table {
         }
         self = staged
         return .applied
+    }
+}
+
+extension Schema {
+    /// Whether `candidate` is this schema's ``deleteSchema`` (the same as `candidate == deleteSchema`),
+    /// found by comparing the key columns' definitions in place: the delete schema is not assembled
+    /// (three references retained and released) for a check every applied delta makes.
+    func isDeleteSchema(_ candidate: Schema) -> Bool {
+        let keys = keyColumns
+        if keys.isEmpty || keys.elementsEqual(columns.indices) { return candidate == self }
+        guard candidate.columns.count == keys.count, candidate.keyColumns.count == keys.count else { return false }
+        for i in keys.indices {
+            guard candidate.keyColumns[i] == i, candidate.columns[i] == columns[keys[i]] else { return false }
+        }
+        return true
     }
 }

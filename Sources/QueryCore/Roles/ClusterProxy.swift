@@ -107,6 +107,9 @@ public struct ClusterProxy: Role {
     /// The newest generation sent to TLAs.
     public var sentGeneration: UInt64 { collector.sent }
 
+    /// Whether the proxy keeps the deltas it applied (only while some TLA reads from it).
+    var keepsHistory: Bool { store.keepsHistory }
+
     /// The rows held for `table`, all origins (dropped ones included), or `nil`.
     public func table(_ name: TableName) -> Table? { store[name]?.table }
 
@@ -159,6 +162,7 @@ public struct ClusterProxy: Role {
                 return
             }
             receivers[peer, default: Downstream(now: now)].record(request, now: now)
+            keepHistoryWhileServing()
             // A handful of tables each: linear searches, no sets built per request.
             if !request.tables.allSatisfy(forwarded.contains) { forwardInterest(now: now, into: &actions) }
         case .ack(let ack):
@@ -247,6 +251,14 @@ public struct ClusterProxy: Role {
         }
     }
 
+    /// Keeps the deltas applied (to bring receivers up to date) only while some receiver is served
+    /// updates: a standby proxy (every TLA takes it for a standby) applies what its machines send,
+    /// to be ready for a failover, but builds no entries, and a TLA failing over to it asks for
+    /// full copies (its request resets).
+    private mutating func keepHistoryWhileServing() {
+        store.keepHistory(receivers.values.contains { !$0.standby })
+    }
+
     /// The tables wanted from the edges: the prewarm list and every TLA's live interest.
     private func wanted(at now: Instant) -> [TableName] {
         Downstream.wanted(prewarm: configuration.prewarm, receivers: receivers.values, at: now)
@@ -330,6 +342,7 @@ public struct ClusterProxy: Role {
             if live.isEmpty {
                 if now - receivers[peer]!.lastRequest > configuration.interestLease {
                     receivers.removeValue(forKey: peer)
+                    keepHistoryWhileServing()
                 }
                 continue
             }

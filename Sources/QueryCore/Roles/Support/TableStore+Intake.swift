@@ -90,7 +90,7 @@ extension TableStore {
                 !entries[e].copies.isEmpty || !entries[e].removed.isEmpty || entries[e].replacesScope
         }
         if sendAck, changedSomething {
-            actions.append(.send(.ack(TableAck(generation: generation, possiblySorted: acked)), to: peer))
+            actions.append(.send(.ack(TableAck(generation: generation, possiblySorted: consume acked)), to: peer))
         }
         for request in resyncs { actions.append(.send(.resync(request), to: resyncTo ?? peer)) }
         return intake
@@ -115,18 +115,27 @@ extension TableStore {
 }
 
 extension TableAck {
-    /// ``init(generation:tables:)`` without sorting when `tables` is sorted already (an update's
-    /// entries are): checking takes a comparison per table, sorting allocates a new array.
-    init(generation: UInt64, possiblySorted tables: [TableName]) {
+    /// ``init(generation:tables:)`` without allocating when `tables` (a handful, an update's entries
+    /// in their order) is sorted already, which a comparison per table finds; otherwise they are
+    /// sorted in place by insertion, which gives what `sorted()` gives (the sort is stable).
+    init(generation: UInt64, possiblySorted tables: consuming [TableName]) {
         var sorted = true
         var i = 1
         while sorted, i < tables.count {
             sorted = !(tables[i] < tables[i - 1])
             i += 1
         }
-        guard sorted else {
-            self.init(generation: generation, tables: tables)
-            return
+        var tables = tables
+        if !sorted {
+            tables.withUnsafeMutableBufferPointer { names in
+                for i in 1..<names.count where names[i] < names[i - 1] {
+                    var j = i
+                    while j > 0, names[j] < names[j - 1] {
+                        names.swapAt(j, j - 1)
+                        j -= 1
+                    }
+                }
+            }
         }
         self.init(generation: generation, tables: [])
         self.tables = tables

@@ -88,7 +88,7 @@ extension TableStore.Stored {
     /// from the table's lookup by name otherwise, so a stale or shared hint costs a lookup, never
     /// a wrong slot.
     mutating func knownSlot(of origin: NodeID, scope: NodeID, sender: Int?) -> Int? {
-        guard let sender, origin == scope else { return table.slot(of: origin) }
+        guard let sender, origin == scope else { return slotAfterLastFound(origin) }
         if sender < senderSlots.count {
             let hint = senderSlots[sender]
             if hint >= 0, hint < table.slotCount, table.origin(at: hint) == origin { return hint }
@@ -97,6 +97,34 @@ extension TableStore.Stored {
         noteSenderSlot(slot, sender: sender)
         return slot
     }
+
+    /// The slot of `origin`, looked for first among the few slots after the one this lookup found
+    /// last (``lastFoundSlot``), then by name.
+    ///
+    /// A sender lists its origins in the same (sorted) order in every entry, and a receiver
+    /// assigned their slots in that order when it first heard them: the origins of one entry (a
+    /// cluster's or a whole fleet's changed machines) usually sit a slot or two after one another.
+    /// The candidates are checked against the slot's origin (a `NodeID` comparison rejects another
+    /// name by its precomputed hash), so the hint costs a lookup by name when it misses, never a
+    /// wrong slot.
+    mutating func slotAfterLastFound(_ origin: NodeID) -> Int? {
+        let count = table.slotCount
+        var candidate = lastFoundSlot &+ 1
+        let end = min(count, candidate &+ Self.forwardProbes)
+        while candidate < end {
+            if table.origin(at: candidate) == origin {
+                lastFoundSlot = candidate
+                return candidate
+            }
+            candidate &+= 1
+        }
+        guard let slot = table.slot(of: origin) else { return nil }
+        lastFoundSlot = slot
+        return slot
+    }
+
+    /// How many slots after the last one found ``slotAfterLastFound(_:)`` checks before looking up by name.
+    static let forwardProbes = 4
 
     /// Remembers `slot` as the slot of the sender with dense index `sender` (see ``knownSlot(of:scope:sender:)``).
     mutating func noteSenderSlot(_ slot: Int, sender: Int) {

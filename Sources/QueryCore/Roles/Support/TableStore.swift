@@ -43,6 +43,8 @@ struct TableStore: Sendable {
         var sortedSlots: [Int]? = []
         /// Sender index → the slot of the sender's own origin (a hint, see ``knownSlot(of:scope:sender:)``; `-1`: none).
         var senderSlots: [Int] = []
+        /// The slot ``slotAfterLastFound(_:)`` found last (a hint, checked before use; `-1`: none).
+        var lastFoundSlot = -1
 
         init(table: Table) { self.table = table }
 
@@ -121,6 +123,14 @@ struct TableStore: Sendable {
         mutating func keepApplied(_ copy: consuming TableCopy, replaced: consuming Table.Replaced, at slot: Int) {
             TableStore.update(&kept[slot], with: copy, replaced: replaced)
             forgetMade(slot)
+        }
+
+        /// Forgets what is kept of every origin, and the remembered copies.
+        mutating func forgetKept() {
+            for slot in kept.indices where kept[slot].history.last != nil || kept[slot].replacingDelta != nil {
+                kept[slot] = Kept()
+            }
+            for slot in made.indices where made[slot] != nil { made[slot] = nil }
         }
 
         /// Forgets the copy remembered for the origin in `slot` (its rows changed).
@@ -211,8 +221,9 @@ struct TableStore: Sendable {
     static let historyDepth = 2
 
     private(set) var tables = Tables()
-    /// Whether to keep older versions and forwarded deltas (senders do; a SQL node does not).
-    let keepsHistory: Bool
+    /// Whether to keep older versions and forwarded deltas (senders do; a SQL node does not; a
+    /// sender whose receivers are all standbys stops, see ``keepHistory(_:)``).
+    private(set) var keepsHistory: Bool
     /// Tables applied all-or-nothing (machines, clusters, configuration: one designated source).
     let sourced: Set<TableName>
     /// How many tables this store created: each gets its own range of slot layouts, so a table
@@ -225,6 +236,20 @@ struct TableStore: Sendable {
     }
 
     subscript(name: TableName) -> Stored? { tables[name] }
+
+    /// Starts or stops keeping older versions and forwarded deltas.
+    ///
+    /// A sender none of whose receivers is served (all are standbys, which get heartbeats) has no
+    /// use for them: stopping forgets what is kept, so nothing stale is used once it keeps them
+    /// again; until the history has grown back, a receiver that acknowledged an older version gets
+    /// a full copy (as one that acknowledged a version past the history does). The rows held are
+    /// the same either way.
+    mutating func keepHistory(_ keep: Bool) {
+        guard keep != keepsHistory else { return }
+        keepsHistory = keep
+        guard !keep else { return }
+        for index in tables.values.indices { tables.values[index].forgetKept() }
+    }
 
     /// The table names held, sorted.
     var names: [TableName] { tables.keys.sorted() }
@@ -318,17 +343,12 @@ struct TableStore: Sendable {
             entry.copies.withUnsafeBufferPointer { copies in
                 for index in copies.indices {
                     let origin = copies[index].origin
-                    // Copied out of the entry once (a delta retains its two segments): applying it
-                    // and keeping it read this local copy, which is then moved into the history.
-                    // (Read from the entry on each use, the compiler copies it for every call that
-                    // also mutates the store.)
-                    let copy = copies[index].copy
                     let publishedAt = copies[index].publishedAt
                     // The origin's one lookup by name in this update; everything after goes by slot.
                     let slot: Int
                     if let known = stored.knownSlot(of: origin, scope: scope, sender: sender) {
                         slot = known
-                    } else if copy.isFull {
+                    } else if copies[index].copy.isFull {
                         slot = stored.table.assignSlot(origin)
                         stored.coverSlots()
                         if let sender, origin == scope { stored.noteSenderSlot(slot, sender: sender) }
@@ -339,23 +359,54 @@ struct TableStore: Sendable {
                     }
                     if listsSlots { copySlots.append(slot) }
                     if origin == scope { scopeSlot = slot }
-                    let result: (outcome: ApplyOutcome, replaced: Table.Replaced)
-                    do throws(QueryError) {
-                        result = try stored.table.applyReporting(
-                            copy,
-                            slot: slot,
-                            publishedAt: publishedAt,
-                            inPlace: inPlace
-                        )
-                    } catch {
-                        report.refused.append("\(origin): \(error.message)")
-                        continue
+                    let outcome: ApplyOutcome
+                    if keepsHistory {
+                        // Copied out of the entry once (a delta retains its two segments): applying it
+                        // and keeping it read this local copy, which is then moved into the history.
+                        // (Read from the entry on each use, the compiler copies it for every call that
+                        // also mutates the store.)
+                        let copy = copies[index].copy
+                        let result: (outcome: ApplyOutcome, replaced: Table.Replaced)
+                        do throws(QueryError) {
+                            result = try stored.table.applyReporting(
+                                copy,
+                                slot: slot,
+                                publishedAt: publishedAt,
+                                inPlace: inPlace
+                            )
+                        } catch {
+                            report.refused.append("\(origin): \(error.message)")
+                            continue
+                        }
+                        outcome = result.outcome
+                        if case .applied = outcome {
+                            Self.record(
+                                copy, publishedAt: publishedAt, slot: slot, replaced: result.replaced, scope: scope,
+                                confirmed: confirmed, keepsHistory: true, in: &stored, into: &report)
+                        }
+                    } else {
+                        // Nothing is kept: the copy is applied where it lies in the entry, not copied out.
+                        do throws(QueryError) {
+                            outcome = try stored.table.applyReporting(
+                                copies[index].copy,
+                                slot: slot,
+                                publishedAt: publishedAt,
+                                inPlace: true
+                            ).outcome
+                        } catch {
+                            report.refused.append("\(origin): \(error.message)")
+                            continue
+                        }
+                        if case .applied = outcome {
+                            report.applied += 1
+                            report.rowsMerged += copies[index].copy.rowsCarried
+                            stored.noteApplied(at: slot, scope: scope, confirmedAt: confirmed, publishedAt: publishedAt)
+                            stored.forgetMade(slot)
+                        }
                     }
-                    switch result.outcome {
+                    switch outcome {
                     case .applied:
-                        Self.record(
-                            copy, publishedAt: publishedAt, slot: slot, replaced: result.replaced, scope: scope,
-                            confirmed: confirmed, keepsHistory: keepsHistory, in: &stored, into: &report)
+                        break
                     case .rejectedStale:
                         report.stale += 1
                     case .needsResync:
