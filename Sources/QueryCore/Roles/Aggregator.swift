@@ -97,6 +97,9 @@ public struct Aggregator: Role {
         var activeSince: Instant
         var heard: [NodeID: Instant] = [:]
         var figures: [TableName: TableCompleteness] = [:]
+        /// While the cluster is dropped: how many machines it had of the tables let go since (their
+        /// figures are forgotten; these counts only say how many machines an answer lacks).
+        var machinesWhileDropped: [TableName: Int] = [:]
 
         var activeProxy: NodeID? { proxies.isEmpty ? nil : proxies[active] }
     }
@@ -613,9 +616,14 @@ public struct Aggregator: Role {
         owed.wanted(tables.filter { configuration.deferred[$0] == nil }, from: clusterOrder)
         for child in children { owed.wanted(tables.filter { configuration.deferred[$0] == child }, from: [child]) }
         for name in deferredFigures.keys where !tables.contains(name) { deferredFigures[name] = nil }
-        // A dropped cluster's figures stay: it is still known to have the table, as dropped.
-        for cluster in clusterOrder where collector[cluster]?.droppedSince == nil {
-            for name in clusters[cluster]!.figures.keys where !tables.contains(name) { clusters[cluster]!.figures[name] = nil }
+        // A dropped cluster is still known to have the tables let go, with as many machines as before.
+        for cluster in clusterOrder {
+            let isDropped = collector[cluster]?.droppedSince != nil
+            if !isDropped { clusters[cluster]!.machinesWhileDropped = [:] }
+            for name in clusters[cluster]!.figures.keys where !tables.contains(name) {
+                if isDropped { clusters[cluster]!.machinesWhileDropped[name] = clusters[cluster]!.figures[name]!.machinesKnown }
+                clusters[cluster]!.figures[name] = nil
+            }
         }
         forwarded = tables
         guard !tables.isEmpty else { return }
@@ -763,7 +771,10 @@ public struct Aggregator: Role {
             let source = sources[name] ?? Collector.Source()
             guard let figures = cluster.figures[table] else {
                 if let since = source.droppedSince {
-                    total.add(TableCompleteness(clustersKnown: 1, dropped: [DroppedNode(node: name, since: since)]))
+                    total.add(
+                        TableCompleteness(
+                            machinesKnown: cluster.machinesWhileDropped[table] ?? 0, clustersKnown: 1,
+                            dropped: [DroppedNode(node: name, since: since)]))
                 } else {
                     // Not heard on this table yet (never heard, or asked for it since its last
                     // update): it may have the table, so it counts as known, not contributing.
