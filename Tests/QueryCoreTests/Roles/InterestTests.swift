@@ -71,16 +71,23 @@ import Testing
         return (fleet, pump)
     }
 
-    /// A SQL node that wants nothing hears nothing from its TLA (no table, no update); that silence
-    /// is no failure. It used to fail over between its TLAs every `failoverAfter` (a false failover
-    /// counted and logged each time) until it wanted a table again.
-    @Test func aSQLNodeThatWantsNothingKeepsItsTLA() throws {
+    /// A fleet with two TLAs, nothing prewarmed and interest lapsing after 30 s, run to t=25.
+    static func onDemandWithTwoTLAs() -> (Fixtures.Fleet, Pump) {
         var fleet = Fixtures.Fleet()
         fleet.prewarm = []
         fleet.tlas = 2
         fleet.idleExpiry = .seconds(30)
         var pump = fleet.build()
         pump.run(seconds: 25)
+        return (fleet, pump)
+    }
+
+    /// A SQL node that wants nothing hears nothing from its TLA (no table, no update); that silence
+    /// is no failure. It used to fail over between its TLAs every `failoverAfter` (a false failover
+    /// counted and logged each time) until it wanted a table again.
+    @Test func aSQLNodeThatWantsNothingKeepsItsTLA() throws {
+        let (fleet, started) = Self.onDemandWithTwoTLAs()
+        var pump = started
         pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
         #expect(pump.role(fleet.sql, as: QueryNode.self).interestSince(Fixtures.processes) == .seconds(25))
         pump.run(seconds: 10)
@@ -107,12 +114,8 @@ import Testing
     /// out until the TLA has caught up. (Seed 383 of `mix,correlated,ondemand` served rows a
     /// generation older than those served before the table was let go.)
     @Test func aTableWantedAgainNeverGoesBackInVersion() throws {
-        var fleet = Fixtures.Fleet()
-        fleet.prewarm = []
-        fleet.tlas = 2
-        fleet.idleExpiry = .seconds(30)
-        var pump = fleet.build()
-        pump.run(seconds: 25)
+        let (fleet, started) = Self.onDemandWithTwoTLAs()
+        var pump = started
         // Used until t=55: both TLAs hold every machine's rows by then.
         for (n, t) in [25.0, 35, 45, 55].enumerated() {
             pump.advance(to: .seconds(t))
