@@ -617,9 +617,10 @@ public struct Aggregator: Role {
         for child in children { owed.wanted(tables.filter { configuration.deferred[$0] == child }, from: [child]) }
         for name in deferredFigures.keys where !tables.contains(name) { deferredFigures[name] = nil }
         // A dropped cluster is still known to have the tables let go, with as many machines as before.
+        let anyDropped = collector.anyDropped
         for cluster in clusterOrder {
-            let isDropped = collector[cluster]?.droppedSince != nil
-            if !isDropped { clusters[cluster]!.machinesWhileDropped = [:] }
+            let isDropped = anyDropped && collector[cluster]?.droppedSince != nil
+            if !isDropped, !clusters[cluster]!.machinesWhileDropped.isEmpty { clusters[cluster]!.machinesWhileDropped = [:] }
             for name in clusters[cluster]!.figures.keys where !tables.contains(name) {
                 if isDropped { clusters[cluster]!.machinesWhileDropped[name] = clusters[cluster]!.figures[name]!.machinesKnown }
                 clusters[cluster]!.figures[name] = nil

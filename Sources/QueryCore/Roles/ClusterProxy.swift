@@ -385,7 +385,7 @@ public struct ClusterProxy: Role {
                 newest = Instant.maximum(newest, confirmed)
             }
         }
-        if let holders = droppedHolders[table] {
+        if !droppedHolders.isEmpty, let holders = droppedHolders[table] {
             for holder in holders where store[table]?.table.slices[holder] == nil {
                 if let since = collector.droppedSince(holder) { dropped.append(DroppedNode(node: holder, since: since)) }
             }

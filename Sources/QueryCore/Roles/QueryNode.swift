@@ -336,6 +336,7 @@ public struct QueryNode: Role {
             redirected[table] = redirect
             lastUse.removeValue(forKey: table)
             requested.remove(table)
+            requestedSince.removeValue(forKey: table)
         }
         let names = Set(redirect.tables)
         for asker in pending.keys.sorted() where !(pending[asker]!.tables.isDisjoint(with: names)) {
