@@ -35,6 +35,9 @@ struct TreeBenchmark: ParsableCommand {
     @Option(help: "Fraction of rows changed per generation.")
     var churn = 0.05
 
+    @Option(help: "Network latency range in milliseconds, MIN-MAX (uniform).")
+    var latencyMs = "1-20"
+
     @Option(help: "Generations to run before measuring (data arrives in full during these).")
     var warmup = 4
 
@@ -48,6 +51,11 @@ struct TreeBenchmark: ParsableCommand {
     var queries = 40
 
     mutating func run() throws {
+        let bounds = latencyMs.split(separator: "-").compactMap { Int($0) }
+        guard bounds.count == 2, bounds[0] >= 0, bounds[0] <= bounds[1] else {
+            throw ValidationError("--latency-ms takes MIN-MAX in whole milliseconds, e.g. 1-20; got '\(latencyMs)'")
+        }
+        let latencyRange = (min: bounds[0], max: bounds[1])
         let shape = FleetShape(
             clusters: clusters, machinesPerCluster: machinesPerCluster, proxiesPerCluster: proxies,
             aggregators: aggregators, sqlNodes: sqlNodes)
@@ -55,7 +63,7 @@ struct TreeBenchmark: ParsableCommand {
         let configuration = FleetConfiguration(
             shape: shape, seed: seed, interval: interval, dropAfter: .seconds(180),
             prewarm: ["processes", "software_versions", "machines"], processesPerMachine: rows, churn: churn,
-            network: NetworkConditions(latency: .uniform(min: .milliseconds(1), max: .milliseconds(20))),
+            network: NetworkConditions(latency: .uniform(min: .milliseconds(latencyRange.min), max: .milliseconds(latencyRange.max))),
             trace: .off, logCapacity: 8)
         let fleet = try Fleet(configuration, evaluator: SQLEngine())
         let sim = fleet.simulation
