@@ -33,7 +33,7 @@ public struct ScenarioRunner {
         return FleetConfiguration(
             shape: s.fleet, seed: s.seed, interval: duration(s.interval), dropAfter: duration(s.dropAfter),
             queryTimeout: s.queryTimeout.map(duration), idleExpiry: s.idleExpiry.map(duration), prewarm: s.prewarm,
-            processesPerMachine: s.processesPerMachine, churn: s.churn, network: s.network)
+            deferredTables: s.deferred, processesPerMachine: s.processesPerMachine, churn: s.churn, network: s.network)
     }
 
     /// Runs the scenario to its end.
@@ -42,6 +42,10 @@ public struct ScenarioRunner {
     public func run() throws(QueryError) -> Report {
         let fleet = try Fleet(fleetConfiguration, evaluator: evaluator)
         let checker = InvariantChecker(fleet: fleet)
+        // Scripted clock skews move publish times as far as the largest skew, like a fleet's maxSkew.
+        let scriptedSkew = scenario.largestSkew
+        checker.spreadLimit += scriptedSkew * 2
+        checker.dropSlack += scriptedSkew * 2
         let sim = fleet.simulation
         fleet.start()
         var queries: [(at: Double, id: QueryID)] = []

@@ -1,0 +1,70 @@
+import Foundation
+import QueryCore
+import QuerySQL
+import QuerySim
+import Testing
+
+/// Scenario files run end to end on small fleets: what a user reads in the JSON lines is true.
+@Suite("Scenario runs")
+struct ScenarioRunnerTests {
+    func run(_ text: String) throws -> ScenarioRunner.Report {
+        let engine = SQLEngine()
+        let scenario = try Scenario.parse(text) { (sql: String) throws(QueryError) in
+            _ = try engine.tablesReferenced(by: sql, catalog: SnapshotCatalog())
+        }
+        return try ScenarioRunner(scenario: scenario, evaluator: engine).run()
+    }
+
+    @Test("a scripted clock skew is not reported as an invariant violation")
+    func scriptedSkew() throws {
+        // An edge whose clock is a day behind stamps its rows a day in the past: the answer's spread
+        // says so, and the checker allows for the skew the script set (before: a false
+        // snapshot-spread violation printed on stderr).
+        let report = try run("""
+            {"fleet": {"clusters": 1, "machinesPerCluster": 2}, "prewarm": ["processes"], "until": 60,
+             "events": [{"at": 5, "skew": {"node": "edge:0.0", "seconds": -86400}},
+                        {"at": 50, "query": "SELECT count(DISTINCT machine_id) FROM processes", "node": "sql:0"}]}
+            """)
+        #expect(report.violations.isEmpty, "\(report.violations)")
+        let line = report.lines[0].serialized
+        #expect(line.contains("\"rows\": [[2]]"), "\(line)")
+        #expect(line.contains("\"oldestPublish\": -86"), "\(line)")
+    }
+
+    @Test("deferred tables are handed to the TLA children and still answered in full")
+    func deferredTables() throws {
+        let text = """
+            {"fleet": {"clusters": 2, "machinesPerCluster": 2, "tlaChildren": 1}, "prewarm": ["processes"],
+             "deferred": ["processes"], "until": 60,
+             "events": [{"at": 50, "query": "SELECT count(DISTINCT machine_id) FROM processes", "node": "sql:0"}]}
+            """
+        let scenario = try Scenario.parse(text)
+        #expect(scenario.deferred == ["processes"])
+        let runner = ScenarioRunner(scenario: scenario, evaluator: SQLEngine())
+        #expect(runner.fleetConfiguration.deferredTables == ["processes"])
+        let report = try runner.run()
+        #expect(report.violations.isEmpty, "\(report.violations)")
+        let line = report.lines[0].serialized
+        #expect(line.contains("\"rows\": [[4]]") && line.contains("\"machines\": [4, 4]"), "\(line)")
+        // Without children to defer to, the same file is refused before the run.
+        #expect(throws: QueryError.self) {
+            try Scenario.parse(text.replacingOccurrences(of: "\"tlaChildren\": 1", with: "\"tlaChildren\": 0"))
+        }
+    }
+
+    @Test("queries that cannot be answered fail cleanly with a reason, one line each")
+    func cleanFailures() throws {
+        let report = try run("""
+            {"fleet": {"clusters": 1, "machinesPerCluster": 2}, "queryTimeout": 15,
+             "events": [{"at": 20, "query": "SELECT * FROM nosuch", "node": "sql:0"},
+                        {"at": 20, "query": "SELECT nosuch FROM machines", "node": "sql:0"},
+                        {"at": 50, "kill": "sql:0"},
+                        {"at": 60, "query": "SELECT count(*) FROM machines", "node": "sql:0"}]}
+            """)
+        let lines = report.lines.map(\.serialized)
+        #expect(lines.count == 3)
+        #expect(lines[0].contains("\"error\": \"timeout: ") && lines[0].contains("'nosuch'"), "\(lines[0])")
+        #expect(lines[1].contains("\"error\": \"unknownColumn: "), "\(lines[1])")
+        #expect(lines[2].contains("\"error\": \"unavailable: "), "\(lines[2])")
+    }
+}
