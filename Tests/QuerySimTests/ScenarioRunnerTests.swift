@@ -67,4 +67,17 @@ struct ScenarioRunnerTests {
         #expect(lines[1].contains("\"error\": \"unknownColumn: "), "\(lines[1])")
         #expect(lines[2].contains("\"error\": \"unavailable: "), "\(lines[2])")
     }
+
+    @Test("by default a query for a table nobody asked for in a while is answered, not timed out")
+    func onDemandAfterAQuietSpell() throws {
+        // After dropAfter without interest, the first on-demand request takes a generation longer
+        // (the SQL node's own 2-interval default timed out 48 ms before the answer came).
+        let text = """
+            {"fleet": {"clusters": 2, "machinesPerCluster": 3},
+             "events": [{"at": 400, "query": "SELECT count(DISTINCT machine_id) FROM processes", "node": "sql:0"}]}
+            """
+        #expect(try Scenario.parse(text).queryTimeout == 40)
+        let line = try run(text).lines[0].serialized
+        #expect(line.contains("\"rows\": [[6]]") && line.contains("\"machines\": [6, 6]"), "\(line)")
+    }
 }

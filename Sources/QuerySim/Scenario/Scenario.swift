@@ -15,7 +15,8 @@ public import QueryCore
 /// ```
 ///
 /// Times are virtual seconds. Optional keys: `fleet.tlaChildren`, `deferred` (tables the TLAs hand
-/// to their children; needs `fleet.tlaChildren` ≥ 1), `queryTimeout`, `idleExpiry`,
+/// to their children; needs `fleet.tlaChildren` ≥ 1), `queryTimeout` (default 4 intervals),
+/// `idleExpiry`,
 /// `processesPerMachine`, `churn`, `until` (when the run ends; default 2 intervals plus the query
 /// timeout after the last event), `network` (`latency` {`min`, `max`} in seconds, `loss`,
 /// `duplication`, `reordering`), and events `duplication`, `reordering` (set the fraction from then
@@ -72,7 +73,9 @@ public struct Scenario: Sendable {
     public var interval: Double
     /// Seconds of silence before a machine or cluster is dropped.
     public var dropAfter: Double
-    /// Seconds before an unanswerable query fails (nil: the role's default).
+    /// Seconds before an unanswerable query fails. Default 4 intervals (the SQL node's own default
+    /// is 2): a table requested on demand after a failover, or after its machines were dropped
+    /// while nobody asked for it, can take three generations to arrive.
     public var queryTimeout: Double?
     /// Seconds of disuse before interest in a table expires (nil: the role's default).
     public var idleExpiry: Double?
@@ -128,7 +131,7 @@ public struct Scenario: Sendable {
                 "$.dropAfter: \(ObjectReader.format(dropAfter)) must be longer than the interval (\(ObjectReader.format(interval))): "
                     + "machines publish once per interval and would be dropped between generations")
         }
-        let queryTimeout = try top.optionalNumber("queryTimeout", in: 0.001...1e7)
+        let queryTimeout = try top.optionalNumber("queryTimeout", in: 0.001...1e7) ?? 4 * interval
         let idleExpiry = try top.optionalNumber("idleExpiry", in: 0.001...1e7)
         let workload = try top.optionalString("workload") ?? "processes"
         guard workload == "processes" else {
@@ -184,7 +187,7 @@ public struct Scenario: Sendable {
             }
             until = given
         } else {
-            until = (sorted.last?.at ?? 0) + 2 * interval + queryTimeoutOrDefault(queryTimeout, interval)
+            until = (sorted.last?.at ?? 0) + 2 * interval + queryTimeout
             if let last = sorted.last { untilPath = "\(last.path).at" }
         }
         try top.finish()
@@ -339,10 +342,6 @@ public struct Scenario: Sendable {
             tables.append(table)
         }
         return tables
-    }
-
-    private static func queryTimeoutOrDefault(_ timeout: Double?, _ interval: Double) -> Double {
-        timeout ?? 4 * interval
     }
 
     private static func parseEvent(
