@@ -80,4 +80,27 @@ struct ScenarioRunnerTests {
         let line = try run(text).lines[0].serialized
         #expect(line.contains("\"rows\": [[6]]") && line.contains("\"machines\": [6, 6]"), "\(line)")
     }
+
+    @Test("a scenario file that cannot be used says why")
+    func unreadableFiles() throws {
+        func error(_ path: String) -> String {
+            do {
+                _ = try Scenario.readFile(path)
+                return "no error"
+            } catch {
+                return error.message
+            }
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(error(directory.path) == "is a directory, not a scenario file")
+        #expect(error(directory.appendingPathComponent("missing.json").path) == "no such file")
+        let bad = directory.appendingPathComponent("latin1.json")
+        try Data("{\"fleet\": 1,\n \"workload\": \"".utf8 + [0xE9] + "\"}".utf8).write(to: bad)
+        #expect(error(bad.path) == "is not UTF-8 text: byte 0xE9 at line 2, column 15")
+        let good = directory.appendingPathComponent("ok.json")
+        try Data("{\"é\": 1}".utf8).write(to: good)
+        #expect(try Scenario.readFile(good.path) == "{\"é\": 1}")
+    }
 }

@@ -1,4 +1,5 @@
 public import QueryCore
+import Foundation
 
 /// A scripted simulation: a fleet, its settings, a workload and timed events (queries and faults),
 /// read from a JSON file by `query-sim --scenario FILE.json`.
@@ -538,5 +539,46 @@ extension Scenario {
             if case .skew(_, let skew) = event.action { largest = max(largest, skew < .zero ? .zero - skew : skew) }
         }
         return largest
+    }
+}
+
+extension Scenario {
+    /// Reads a scenario file's text.
+    ///
+    /// - Throws: ``QueryError`` `.invalidArgument` saying why the file cannot be used: it does not
+    ///   exist, is a directory, cannot be read, or is not UTF-8 text (with the line and column of
+    ///   the first bad byte).
+    public static func readFile(_ path: String) throws(QueryError) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw QueryError(.invalidArgument, "no such file")
+        }
+        guard !isDirectory.boolValue else { throw QueryError(.invalidArgument, "is a directory, not a scenario file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw QueryError(.invalidArgument, "cannot be read (permissions?)")
+        }
+        let bytes = [UInt8](data)
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0, line = 1, column = 1
+        decoding: while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                offset += encoded.count
+                if encoded.count == 1, encoded.first == UInt8(ascii: "\n") {
+                    line += 1
+                    column = 1
+                } else {
+                    column += 1
+                }
+            case .emptyInput:
+                break decoding
+            case .error:
+                throw QueryError(
+                    .invalidArgument,
+                    "is not UTF-8 text: byte 0x\(String(bytes[offset], radix: 16, uppercase: true)) at line \(line), column \(column)")
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
