@@ -23,9 +23,12 @@ struct ScenarioRunnerTests {
         let report = try run("""
             {"fleet": {"clusters": 1, "machinesPerCluster": 2}, "prewarm": ["processes"], "until": 60,
              "events": [{"at": 5, "skew": {"node": "edge:0.0", "seconds": -86400}},
-                        {"at": 50, "query": "SELECT count(DISTINCT machine_id) FROM processes", "node": "sql:0"}]}
+                        {"at": 50, "query": "SELECT count(DISTINCT machine_id) FROM processes", "node": "sql:0"},
+                        {"at": 50.0004, "query": "SELECT 1", "node": "sql:0"}]}
             """)
         #expect(report.violations.isEmpty, "\(report.violations)")
+        // Each line's time is the one the file gave, not rounded to milliseconds.
+        #expect(report.lines[1].serialized.hasPrefix(#"{"at": 50.0004, "node": "sql:0""#), "\(report.lines[1].serialized)")
         let line = report.lines[0].serialized
         #expect(line.contains("\"rows\": [[2]]"), "\(line)")
         #expect(line.contains("\"oldestPublish\": -86"), "\(line)")

@@ -71,7 +71,9 @@ public struct ScenarioRunner {
 
     /// The JSON line of one query.
     public static func line(for record: QueryRecord, at: Double) -> JSONValue {
-        var pairs: [(String, JSONValue)] = [("at", seconds(at)), ("node", .string(record.node.rawValue))]
+        // The time as the file gave it (milliseconds would round 30.0004 to 30).
+        let written: JSONValue = (at * 1000).rounded() / 1000 == at ? seconds(at) : .number(at)
+        var pairs: [(String, JSONValue)] = [("at", written), ("node", .string(record.node.rawValue))]
         switch record.outcome {
         case .success(let answer)?:
             pairs.append(("columns", .array(answer.result.columns.map { .string($0) })))
