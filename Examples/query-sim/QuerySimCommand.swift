@@ -122,7 +122,7 @@ struct QuerySimCommand: ParsableCommand {
             FileHandle.standardError.write(Data("query-sim: \(path): \(error.message)\n".utf8))
             throw ExitCode(2)
         }
-        let engine = SQLEngine()
+        let engine = SQLEngine(workBudget: Scenario.limits.queryWork)
         let scenario: Scenario
         do {
             scenario = try Scenario.parse(text) { (sql: String) throws(QueryError) in

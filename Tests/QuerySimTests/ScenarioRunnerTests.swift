@@ -8,7 +8,8 @@ import Testing
 @Suite("Scenario runs")
 struct ScenarioRunnerTests {
     func run(_ text: String) throws -> ScenarioRunner.Report {
-        let engine = SQLEngine()
+        // As query-sim runs scenarios.
+        let engine = SQLEngine(workBudget: Scenario.limits.queryWork)
         let scenario = try Scenario.parse(text) { (sql: String) throws(QueryError) in
             _ = try engine.tablesReferenced(by: sql, catalog: SnapshotCatalog())
         }
@@ -58,17 +59,20 @@ struct ScenarioRunnerTests {
     @Test("queries that cannot be answered fail cleanly with a reason, one line each")
     func cleanFailures() throws {
         let report = try run("""
-            {"fleet": {"clusters": 1, "machinesPerCluster": 2}, "queryTimeout": 15,
+            {"fleet": {"clusters": 1, "machinesPerCluster": 2, "sqlNodes": 2}, "queryTimeout": 15, "prewarm": ["processes"],
              "events": [{"at": 20, "query": "SELECT * FROM nosuch", "node": "sql:0"},
                         {"at": 20, "query": "SELECT nosuch FROM machines", "node": "sql:0"},
                         {"at": 50, "kill": "sql:0"},
-                        {"at": 60, "query": "SELECT count(*) FROM machines", "node": "sql:0"}]}
+                        {"at": 60, "query": "SELECT count(*) FROM machines", "node": "sql:0"},
+                        {"at": 60, "query": "SELECT count(*) FROM processes a, processes b, processes c, processes d, machines e, machines f", "node": "sql:1"}]}
             """)
         let lines = report.lines.map(\.serialized)
-        #expect(lines.count == 3)
+        #expect(lines.count == 4)
         #expect(lines[0].contains("\"error\": \"timeout: ") && lines[0].contains("'nosuch'"), "\(lines[0])")
         #expect(lines[1].contains("\"error\": \"unknownColumn: "), "\(lines[1])")
         #expect(lines[2].contains("\"error\": \"unavailable: "), "\(lines[2])")
+        // A cross product of 50⁴ × 2 × 2 = 25 million rows stops at the work budget instead of filling memory.
+        #expect(lines[3].contains("\"error\": \"limitExceeded: "), "\(lines[3])")
     }
 
     @Test("by default a query for a table nobody asked for in a while is answered, not timed out")

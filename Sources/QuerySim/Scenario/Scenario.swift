@@ -216,11 +216,15 @@ public struct Scenario: Sendable {
         public var units: Double
         /// Largest number of events.
         public var events: Int
+        /// The work budget of one query (rows processed; give it to the SQL engine): a query over
+        /// a cross product fails with `limitExceeded` instead of filling memory.
+        public var queryWork: Int
     }
 
     /// The limits every scenario is checked against: a run within them needs at most about a
     /// minute of CPU and 2 GB (a fleet of 10,000 machines in 100 clusters runs about 35 generations).
-    public static let limits = Limits(rows: 1_000_000, unitsPerGeneration: 2_000_000, units: 1e7, events: 100_000)
+    public static let limits = Limits(
+        rows: 1_000_000, unitsPerGeneration: 2_000_000, units: 1e7, events: 100_000, queryWork: 20_000_000)
 
     /// The work of one generation of this scenario's fleet, in the units of ``Limits``.
     public var unitsPerGeneration: Int {
