@@ -117,12 +117,12 @@ struct QuerySimCommand: ParsableCommand {
     func runScenario(path: String) throws {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try Scenario.readFile(path)
         } catch {
-            FileHandle.standardError.write(Data("query-sim: cannot read \(path): \(error.localizedDescription)\n".utf8))
+            FileHandle.standardError.write(Data("query-sim: \(path): \(error.message)\n".utf8))
             throw ExitCode(2)
         }
-        let engine = SQLEngine()
+        let engine = SQLEngine(workBudget: Scenario.limits.queryWork)
         let scenario: Scenario
         do {
             scenario = try Scenario.parse(text) { (sql: String) throws(QueryError) in

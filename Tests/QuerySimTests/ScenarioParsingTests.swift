@@ -89,4 +89,114 @@ struct ScenarioParsingTests {
         #expect(try JSONValue.parse(#"{"b": [1, 2.5, "x", true, null]}"#)
             == .object([("b", .array([.integer(1), .number(2.5), .string("x"), .bool(true), .null]))]))
     }
+
+    static let fleet = #""fleet": {"clusters": 2, "machinesPerCluster": 3}"#
+
+    /// The error of a scenario with the small fleet and these events.
+    func eventsError(_ events: String, _ more: String = "") -> String {
+        error("{\(Self.fleet)\(more), \"events\": [\(events)]}")
+    }
+
+    @Test("malformed JSON says where: line, column and what was expected")
+    func malformedJSON() {
+        #expect(error("{\"fleet\": {\"clusters\": 1,\n \"machinesPerCluster\": 1,}}")
+            == "malformed JSON at line 2, column 26: trailing comma before '}'")
+        #expect(error("") == "malformed JSON at line 1, column 1: the file is empty; expected a JSON object")
+        #expect(error("{\(Self.fleet)} x") == "malformed JSON at line 1, column 53: unexpected 'x' after the end of the JSON value")
+        #expect(error("{\(Self.fleet) /* why */}") == "malformed JSON at line 1, column 52: unexpected '/' (comments are not allowed in JSON); expected ',' or '}'")
+        #expect(error("// scenario\n{\(Self.fleet)}") == "malformed JSON at line 1, column 1: comments are not allowed in JSON")
+        #expect(error("{\(Self.fleet), \"seed\": 07}").hasSuffix("numbers must not have leading zeros"))
+        #expect(error("{\(Self.fleet), \"workload\": 'processes'}").hasSuffix("strings must be in double quotes"))
+        #expect(error("{\(Self.fleet), \"workload\": \"proc") == "malformed JSON at line 1, column 65: unterminated string")
+        #expect(error("{\(Self.fleet), ") == "malformed JSON at line 1, column 53: unexpected end of the file; expected a key in double quotes")
+    }
+
+    @Test("duplicate keys are refused with their path, wherever they are")
+    func duplicateKeys() {
+        #expect(error("{\(Self.fleet), \"seed\": 1, \"seed\": 2}") == "$.seed: duplicate key 'seed'")
+        #expect(eventsError(#"{"at": 1, "kill": "edge:0.0", "kill": "edge:0.1"}"#) == "$.events[0].kill: duplicate key 'kill'")
+    }
+
+    @Test("deep nesting is refused without exhausting the stack; huge numbers are refused with their path")
+    func depthAndNumbers() throws {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(error(deep).hasSuffix("nested deeper than 64 levels"))
+        #expect(error("{\(Self.fleet), \"interval\": 1e400}") == "$.interval: the number 1e400 is too large")
+        #expect(error("{\(Self.fleet), \"interval\": 1e-400}") == "$.interval: 0 is outside 0.001…86400")
+        #expect(try JSONValue.parse(#"[-0, 12, 1.5e2, 9223372036854775807, 9223372036854775808]"#)
+            == .array([.integer(0), .integer(12), .number(150), .integer(.max), .number(9_223_372_036_854_775_808)]))
+        #expect(try JSONValue.parse(#" "\u00e9\ud83d\ude00\n\/" "#) == .string("é😀\n/"))
+        #expect(try JSONValue.parse("\u{FEFF}[true]") == .array([.bool(true)]))
+        #expect(error(#"["\ud83d"]"#).hasSuffix("unpaired surrogate \\uD83D in a string"))
+        // Keys keep file order, so the first unknown key reported is the first in the file.
+        #expect(try JSONValue.parse(#"{"b": 1, "a": 2}"#) == .object([("b", .integer(1)), ("a", .integer(2))]))
+        #expect(error("{\(Self.fleet), \"zz\": 1, \"aa\": 2}").hasPrefix("$.zz: unknown key"))
+    }
+
+    @Test("numbers: whole counts, ranges and null are explained with the path")
+    func numbers() {
+        #expect(error(#"{"fleet": {"clusters": 2.5, "machinesPerCluster": 1}}"#) == "$.fleet.clusters: expected a whole number, found 2.5")
+        #expect(error(#"{"fleet": {"clusters": 2.0, "machinesPerCluster": 1}}"#) == "no error")
+        #expect(error("{\(Self.fleet), \"seed\": 18446744073709551616}").hasPrefix("$.seed: 1.8446744073709552e+19 is outside 0…"))
+        #expect(error("{\(Self.fleet), \"seed\": null}") == "$.seed: null is not allowed; leave the key out to use its default")
+        #expect(eventsError(#"{"at": 1, "kill": null}"#) == "$.events[0].kill: expected a value, found null")
+        #expect(eventsError(#"{"at": -1, "kill": "edge:0.0"}"#) == "$.events[0].at: -1 is outside 0…100000000")
+        #expect(eventsError(#"{"at": 1, "loss": 1.5}"#) == "$.events[0].loss: 1.5 is outside 0…1")
+        #expect(eventsError(#"{"at": 1, "heal": []}"#) == "$.events[0].heal: expected a non-empty array of node names, found an empty array")
+    }
+
+    @Test("a node name must be written exactly as the fleet names it")
+    func canonicalNodeNames() {
+        // Before: accepted, then the kill silently did nothing (no node 'edge:00.01' exists).
+        #expect(eventsError(#"{"at": 5, "kill": "edge:00.01"}"#) == "$.events[0].kill: unknown node 'edge:00.01'; did you mean 'edge:0.1'?")
+        #expect(eventsError(#"{"at": 5, "query": "SELECT 1", "node": "sql:00"}"#) == "$.events[0].node: unknown node 'sql:00'; did you mean 'sql:0'?")
+    }
+
+    @Test("kills, restarts, partitions and heals must make sense in time order")
+    func eventSequence() {
+        #expect(eventsError(#"{"at": 50, "restart": "edge:0.0"}"#)
+            == "$.events[0].restart: 'edge:0.0' is up at 50 (never killed); only a killed node can be restarted")
+        #expect(eventsError(#"{"at": 50, "kill": "tla:0"}, {"at": 60, "kill": "tla:0"}"#)
+            == "$.events[1].kill: 'tla:0' is already down (killed by $.events[0] at 50); restart it first")
+        // Sorted by time: the restart at 50 comes before the kill at 60.
+        #expect(eventsError(#"{"at": 60, "kill": "edge:0.0"}, {"at": 50, "restart": "edge:0.0"}"#)
+            == "$.events[1].restart: 'edge:0.0' is up at 50 (never killed); only a killed node can be restarted")
+        #expect(eventsError(#"{"at": 50, "kill": "edge:0.0"}, {"at": 60, "restart": "edge:0.0"}, {"at": 70, "restart": "edge:0.0"}"#)
+            == "$.events[2].restart: 'edge:0.0' is up at 70 (restarted by $.events[1] at 60); only a killed node can be restarted")
+        // Same time: file order.
+        #expect(eventsError(#"{"at": 50, "kill": "edge:0.0"}, {"at": 50, "restart": "edge:0.0"}"#) == "no error")
+        #expect(eventsError(#"{"at": 50, "restart": "edge:0.0"}, {"at": 50, "kill": "edge:0.0"}"#).hasPrefix("$.events[0].restart: 'edge:0.0' is up"))
+        #expect(eventsError(#"{"at": 50, "heal": ["tla:0"]}"#) == "$.events[0].heal[0]: 'tla:0' is not partitioned at 50 (never partitioned)")
+        #expect(eventsError(#"{"at": 40, "partition": ["tla:0", "tla:1"]}, {"at": 50, "heal": ["tla:1"]}, {"at": 60, "heal": ["tla:0", "tla:1"]}"#)
+            == "$.events[2].heal[1]: 'tla:1' is not partitioned at 60 (healed by $.events[1] at 50)")
+        #expect(eventsError(#"{"at": 40, "partition": ["tla:0", "sql:0", "tla:0"]}"#) == "$.events[0].partition[2]: 'tla:0' is listed twice")
+        #expect(eventsError(#"{"at": 40, "partition": ["tla:0"]}, {"at": 50, "heal": ["tla:0", "tla:0"]}"#)
+            == "$.events[1].heal[1]: 'tla:0' is listed twice")
+    }
+
+    @Test("the run may not end before an event; tables must be the workload's; dropAfter must exceed the interval")
+    func settings() {
+        #expect(eventsError(#"{"at": 100, "query": "SELECT 1", "node": "sql:0"}"#, #", "until": 50"#)
+            .hasPrefix("$.until: the run would end at 50, before $.events[0] at 100"))
+        #expect(error("{\(Self.fleet), \"prewarm\": [\"process\"]}")
+            == "$.prewarm[0]: the workload publishes no table 'process'; its tables are clusters, machines, processes, software_versions")
+        #expect(error("{\(Self.fleet), \"prewarm\": [\"processes\", \"processes\"]}") == "$.prewarm[1]: 'processes' is listed twice")
+        #expect(error("{\(Self.fleet), \"dropAfter\": 10}").hasPrefix("$.dropAfter: 10 must be longer than the interval (10)"))
+        #expect(error("{\(Self.fleet), \"deferred\": [\"processes\"]}").hasPrefix("$.deferred: tables can only be deferred to TLA children"))
+        #expect(error(#"{"fleet": {"clusters": 1, "machinesPerCluster": 1, "tlaChildren": 1}, "deferred": ["machine"]}"#)
+            .hasPrefix("$.deferred[0]: the workload publishes no table 'machine'"))
+    }
+
+    @Test("fleets and runs too big to simulate are refused before they start, naming what to change")
+    func limits() {
+        #expect(error(#"{"fleet": {"clusters": 100000, "machinesPerCluster": 100}}"#)
+            .hasPrefix("$.fleet: 10000000 machines × 25 processes each is 250000000 rows; a simulated fleet may hold at most 1000000"))
+        #expect(error(#"{"fleet": {"clusters": 1000, "machinesPerCluster": 30}}"#)
+            .hasPrefix("$.fleet: a generation of this fleet is"))
+        #expect(eventsError(#"{"at": 100000000, "kill": "edge:0.0"}"#).hasPrefix("$.events[0].at: 10000007 generations (until 100000060 s"))
+        #expect(error("{\(Self.fleet), \"until\": 1000, \"interval\": 0.001}").hasPrefix("$.until: 1000001 generations"))
+        #expect(error("{\(Self.fleet), \"until\": 10, \"interval\": 0.001}") == "no error")
+        let many = Array(repeating: #"{"at": 1, "loss": 0}"#, count: 100_001).joined(separator: ", ")
+        #expect(eventsError(many) == "$.events: 100001 events; at most 100000 are allowed")
+    }
 }

@@ -1,4 +1,5 @@
 public import QueryCore
+import Foundation
 
 /// A scripted simulation: a fleet, its settings, a workload and timed events (queries and faults),
 /// read from a JSON file by `query-sim --scenario FILE.json`.
@@ -14,10 +15,24 @@ public import QueryCore
 ///    {"at": 530, "loss": 0.05}]}
 /// ```
 ///
-/// Times are virtual seconds. Optional keys: `fleet.tlaChildren`, `queryTimeout`, `idleExpiry`,
-/// `processesPerMachine`, `churn`, `until` (when the run ends; default 2 intervals after the last
-/// event), `network` (`latency` {`min`, `max`} in seconds, `loss`, `duplication`, `reordering`), and
-/// events `duplication`, `reordering` (set the fraction from then on), `skew` ({`node`, `seconds`}).
+/// Times are virtual seconds. Optional keys: `fleet.tlaChildren`, `deferred` (tables the TLAs hand
+/// to their children; needs `fleet.tlaChildren` ≥ 1), `queryTimeout` (default 4 intervals),
+/// `idleExpiry`,
+/// `processesPerMachine`, `churn`, `until` (when the run ends; default 2 intervals plus the query
+/// timeout after the last event), `network` (`latency` {`min`, `max`} in seconds, `loss`,
+/// `duplication`, `reordering`), and events `duplication`, `reordering` (set the fraction from then
+/// on), `skew` ({`node`, `seconds`}).
+///
+/// Everything is checked before the run starts, and a problem is reported with its JSON path:
+/// malformed JSON (with line and column), unknown or duplicate keys, `null` values, wrong types,
+/// fractional counts, numbers out of range, node names that are not exactly a node of the fleet,
+/// `prewarm` or `deferred` tables the workload does not publish (or listed twice), `dropAfter` not
+/// longer than `interval`, `until` before an event, and events that contradict the ones before
+/// them in time order (same time: file order): killing a node that is down, restarting one that
+/// is up, healing one that is not partitioned, a node listed twice. Fleets and runs too big to
+/// simulate in a minute or two are refused (see ``limits``). Queries naming unknown tables or
+/// columns, or sent to a node that is down or cut off, are not errors: they are answered from
+/// what the node has or fail cleanly (after `queryTimeout`), each with a line saying why.
 public struct Scenario: Sendable {
     /// One timed event.
     public struct Event: Sendable {
@@ -59,7 +74,9 @@ public struct Scenario: Sendable {
     public var interval: Double
     /// Seconds of silence before a machine or cluster is dropped.
     public var dropAfter: Double
-    /// Seconds before an unanswerable query fails (nil: the role's default).
+    /// Seconds before an unanswerable query fails. Default 4 intervals (the SQL node's own default
+    /// is 2): a table requested on demand after a failover, or after its machines were dropped
+    /// while nobody asked for it, can take three generations to arrive.
     public var queryTimeout: Double?
     /// Seconds of disuse before interest in a table expires (nil: the role's default).
     public var idleExpiry: Double?
@@ -71,6 +88,8 @@ public struct Scenario: Sendable {
     public var churn: Double
     /// Tables always requested.
     public var prewarm: [TableName]
+    /// Tables the TLAs defer to their children (round-robin over each TLA's children).
+    public var deferred: [TableName] = []
     /// Network conditions at the start.
     public var network: NetworkConditions
     /// When the run ends (seconds).
@@ -85,7 +104,9 @@ public struct Scenario: Sendable {
     ///   - checkSQL: Validates each query's SQL (for example by parsing it); its error is reported
     ///     with the query's JSON path.
     /// - Throws: ``QueryError`` `.invalidArgument` naming the JSON path and the problem, for
-    ///   malformed JSON, unknown keys, wrong types, bad node names or bad SQL.
+    ///   malformed JSON, unknown or duplicate keys, wrong types, out-of-range numbers, bad node
+    ///   names, bad SQL, events that contradict each other (restarting a node that is up, killing
+    ///   one that is down, healing one that is not partitioned) and runs over ``limits``.
     public static func parse(
         _ text: String, checkSQL: ((String) throws(QueryError) -> Void)? = nil
     ) throws(QueryError) -> Scenario {
@@ -105,7 +126,13 @@ public struct Scenario: Sendable {
 
         let interval = try top.optionalNumber("interval", in: 0.001...86_400) ?? 10
         let dropAfter = try top.optionalNumber("dropAfter", in: 0.001...1e7) ?? 180
-        let queryTimeout = try top.optionalNumber("queryTimeout", in: 0.001...1e7)
+        guard dropAfter > interval else {
+            throw QueryError(
+                .invalidArgument,
+                "$.dropAfter: \(ObjectReader.format(dropAfter)) must be longer than the interval (\(ObjectReader.format(interval))): "
+                    + "machines publish once per interval and would be dropped between generations")
+        }
+        let queryTimeout = try top.optionalNumber("queryTimeout", in: 0.001...1e7) ?? 4 * interval
         let idleExpiry = try top.optionalNumber("idleExpiry", in: 0.001...1e7)
         let workload = try top.optionalString("workload") ?? "processes"
         guard workload == "processes" else {
@@ -113,19 +140,12 @@ public struct Scenario: Sendable {
         }
         let processesPerMachine = Int(try top.optionalInteger("processesPerMachine", in: 12...10_000) ?? 25)
         let churn = try top.optionalNumber("churn", in: 0...1) ?? 0.05
-        var prewarm: [TableName] = []
-        if let list = try top.optional("prewarm") {
-            guard case .array(let items) = list else {
-                throw QueryError(.invalidArgument, "$.prewarm: expected an array of table names, found \(list.typeName)")
-            }
-            for (k, item) in items.enumerated() {
-                guard case .string(let name) = item else {
-                    throw QueryError(.invalidArgument, "$.prewarm[\(k)]: expected a table name, found \(item.typeName)")
-                }
-                do { prewarm.append(try TableName(validating: name)) } catch {
-                    throw QueryError(.invalidArgument, "$.prewarm[\(k)]: \(error.message)")
-                }
-            }
+        let prewarm = try tableList(try top.optional("prewarm"), path: "$.prewarm")
+        let deferredPath = "$.deferred"
+        let deferred = try tableList(try top.optional("deferred"), path: deferredPath)
+        if !deferred.isEmpty, fleet.childrenPerAggregator == 0 {
+            throw QueryError(
+                .invalidArgument, "\(deferredPath): tables can only be deferred to TLA children; set fleet.tlaChildren to 1 or more")
         }
         var network = NetworkConditions.clean
         if let value = try top.optional("network") {
@@ -148,23 +168,185 @@ public struct Scenario: Sendable {
             guard case .array(let items) = list else {
                 throw QueryError(.invalidArgument, "$.events: expected an array, found \(list.typeName)")
             }
+            guard items.count <= limits.events else {
+                throw QueryError(.invalidArgument, "$.events: \(items.count) events; at most \(limits.events) are allowed")
+            }
             for (k, item) in items.enumerated() {
                 events.append(try parseEvent(item, path: "$.events[\(k)]", fleet: fleet, checkSQL: checkSQL))
             }
         }
-        let lastEvent = events.map(\.at).max() ?? 0
-        let until = try top.optionalNumber("until", in: 0...1e8) ?? (lastEvent + 2 * interval + queryTimeoutOrDefault(queryTimeout, interval))
-        try top.finish()
         // Stable sort by time: events at the same time keep file order.
         let sorted = events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
-        return Scenario(
+        let until: Double
+        var untilPath = "$.until"
+        if let given = try top.optionalNumber("until", in: 0...1e8) {
+            if let late = sorted.last, late.at > given {
+                throw QueryError(
+                    .invalidArgument,
+                    "$.until: the run would end at \(ObjectReader.format(given)), before \(late.path) at \(ObjectReader.format(late.at)); "
+                        + "leave 'until' out to end 2 intervals plus the query timeout after the last event")
+            }
+            until = given
+        } else {
+            until = (sorted.last?.at ?? 0) + 2 * interval + queryTimeout
+            if let last = sorted.last { untilPath = "\(last.path).at" }
+        }
+        try top.finish()
+        let scenario = Scenario(
             seed: UInt64(seedValue), fleet: fleet, interval: interval, dropAfter: dropAfter, queryTimeout: queryTimeout,
             idleExpiry: idleExpiry, workload: workload, processesPerMachine: processesPerMachine, churn: churn,
-            prewarm: prewarm, network: network, until: until, events: sorted)
+            prewarm: prewarm, deferred: deferred, network: network, until: until, events: sorted)
+        try scenario.checkSize(untilPath: untilPath)
+        try checkSequence(sorted)
+        return scenario
     }
 
-    private static func queryTimeoutOrDefault(_ timeout: Double?, _ interval: Double) -> Double {
-        timeout ?? 4 * interval
+    /// The largest scenario ``parse(_:checkSQL:)`` accepts, so that a run neither exhausts memory
+    /// nor runs for hours. A generation's work is counted in units of about one row merged:
+    /// rows held by the machines (machines × `processesPerMachine`), nodes, proxy–TLA links, and
+    /// the per-message work that grows with the fleet (each message a proxy or TLA receives is
+    /// checked against everything it holds: machines × (2 × machinesPerCluster × proxies +
+    /// clusters × proxies × TLAs) / 30). Measured: about 6 µs of CPU per unit.
+    public struct Limits: Sendable {
+        /// Largest machines × processesPerMachine.
+        public var rows: Int
+        /// Largest work of one generation, in units.
+        public var unitsPerGeneration: Int
+        /// Largest work of the whole run: units per generation × generations (`until / interval`).
+        public var units: Double
+        /// Largest number of events.
+        public var events: Int
+        /// The work budget of one query (rows processed; give it to the SQL engine): a query over
+        /// a cross product fails with `limitExceeded` instead of filling memory.
+        public var queryWork: Int
+    }
+
+    /// The limits every scenario is checked against: a run within them needs at most about a
+    /// minute of CPU and 2 GB (a fleet of 10,000 machines in 100 clusters runs about 35 generations).
+    public static let limits = Limits(
+        rows: 1_000_000, unitsPerGeneration: 2_000_000, units: 1e7, events: 100_000, queryWork: 20_000_000)
+
+    /// The work of one generation of this scenario's fleet, in the units of ``Limits``.
+    public var unitsPerGeneration: Int {
+        let f = fleet
+        let machines = f.machineCount
+        let nodes = machines + f.clusters * f.proxiesPerCluster + f.aggregators * (1 + f.childrenPerAggregator) + f.sqlNodes
+        let links = f.clusters * f.proxiesPerCluster * f.aggregators
+        let perMessage = machines * (2 * f.machinesPerCluster * f.proxiesPerCluster + links) / 30
+        return machines * processesPerMachine + nodes + links + perMessage
+    }
+
+    /// - Parameter untilPath: What set the end of the run: `$.until`, or the last event's `at`.
+    private func checkSize(untilPath: String) throws(QueryError) {
+        let limits = Scenario.limits
+        let machines = fleet.machineCount
+        let rows = machines * processesPerMachine
+        guard rows <= limits.rows else {
+            throw QueryError(
+                .invalidArgument,
+                "$.fleet: \(machines) machines × \(processesPerMachine) processes each is \(rows) rows; "
+                    + "a simulated fleet may hold at most \(limits.rows) (use fewer machines or a smaller processesPerMachine)")
+        }
+        let units = unitsPerGeneration
+        guard units <= limits.unitsPerGeneration else {
+            throw QueryError(
+                .invalidArgument,
+                "$.fleet: a generation of this fleet is \(units) units of work (rows, nodes and the messages between them); "
+                    + "at most \(limits.unitsPerGeneration) can be simulated (use fewer machines, clusters, proxies or TLAs)")
+        }
+        let generations = (until / interval).rounded(.up) + 1
+        guard Double(units) * generations <= limits.units else {
+            let most = max(0, ((limits.units / Double(units)).rounded(.down) - 1) * interval)
+            throw QueryError(
+                .invalidArgument,
+                "\(untilPath): \(ObjectReader.format(generations)) generations (until \(ObjectReader.format(until)) s at an interval of "
+                    + "\(ObjectReader.format(interval)) s) of this fleet (\(units) units of work each) is too long to simulate; "
+                    + "with this fleet and interval a run may last at most \(ObjectReader.format(most.rounded(.down))) s "
+                    + "(end earlier, or use a longer interval or a smaller fleet)")
+        }
+    }
+
+    /// Checks that kills, restarts, partitions and heals make sense in time order.
+    private static func checkSequence(_ events: [Event]) throws(QueryError) {
+        var killed: [NodeID: Event] = [:]
+        var restarted: [NodeID: Event] = [:]
+        var partitioned: [NodeID: Event] = [:]
+        var healed: [NodeID: Event] = [:]
+        func when(_ e: Event) -> String { "\(e.path) at \(ObjectReader.format(e.at))" }
+        func unique(_ nodes: [NodeID], _ path: String) throws(QueryError) {
+            var seen: Set<NodeID> = []
+            for (k, node) in nodes.enumerated() where !seen.insert(node).inserted {
+                throw QueryError(.invalidArgument, "\(path)[\(k)]: '\(node)' is listed twice")
+            }
+        }
+        for event in events {
+            switch event.action {
+            case .kill(let node):
+                if let earlier = killed[node] {
+                    throw QueryError(
+                        .invalidArgument, "\(event.path).kill: '\(node)' is already down (killed by \(when(earlier))); restart it first")
+                }
+                killed[node] = event
+                restarted[node] = nil
+            case .restart(let node):
+                guard killed[node] != nil else {
+                    let why = restarted[node].map { "restarted by \(when($0))" } ?? "never killed"
+                    throw QueryError(
+                        .invalidArgument,
+                        "\(event.path).restart: '\(node)' is up at \(ObjectReader.format(event.at)) (\(why)); only a killed node can be restarted")
+                }
+                killed[node] = nil
+                restarted[node] = event
+            case .partition(let nodes):
+                try unique(nodes, "\(event.path).partition")
+                for node in nodes {
+                    partitioned[node] = event
+                    healed[node] = nil
+                }
+            case .heal(let nodes):
+                try unique(nodes, "\(event.path).heal")
+                for (k, node) in nodes.enumerated() where partitioned[node] == nil {
+                    let why = healed[node].map { "healed by \(when($0))" } ?? "never partitioned"
+                    throw QueryError(
+                        .invalidArgument,
+                        "\(event.path).heal[\(k)]: '\(node)' is not partitioned at \(ObjectReader.format(event.at)) (\(why))")
+                }
+                for node in nodes {
+                    partitioned[node] = nil
+                    healed[node] = event
+                }
+            case .query, .loss, .duplication, .reordering, .skew:
+                break
+            }
+        }
+    }
+
+    /// A list of the workload's table names, each at most once.
+    private static func tableList(_ value: JSONValue?, path: String) throws(QueryError) -> [TableName] {
+        guard let value else { return [] }
+        guard case .array(let items) = value else {
+            throw QueryError(.invalidArgument, "\(path): expected an array of table names, found \(value.typeName)")
+        }
+        var tables: [TableName] = []
+        for (k, item) in items.enumerated() {
+            guard case .string(let name) = item else {
+                throw QueryError(.invalidArgument, "\(path)[\(k)]: expected a table name, found \(item.typeName)")
+            }
+            let table: TableName
+            do { table = try TableName(validating: name) } catch {
+                throw QueryError(.invalidArgument, "\(path)[\(k)]: \(error.message)")
+            }
+            guard ProcessesWorkload.tableNames.contains(table) else {
+                let known = ProcessesWorkload.tableNames.map(\.rawValue).joined(separator: ", ")
+                throw QueryError(
+                    .invalidArgument, "\(path)[\(k)]: the workload publishes no table '\(name)'; its tables are \(known)")
+            }
+            guard !tables.contains(table) else {
+                throw QueryError(.invalidArgument, "\(path)[\(k)]: '\(name)' is listed twice")
+            }
+            tables.append(table)
+        }
+        return tables
     }
 
     private static func parseEvent(
@@ -178,38 +360,52 @@ public struct Scenario: Sendable {
             let what = present.isEmpty ? "no action" : "several actions (\(present.joined(separator: ", ")))"
             throw QueryError(.invalidArgument, "\(path): \(what); an event needs exactly one of \(kinds.joined(separator: ", "))")
         }
-        func node(_ key: String, _ value: JSONValue, _ path: String) throws(QueryError) -> NodeID {
+        func node(_ value: JSONValue, _ path: String) throws(QueryError) -> (NodeID, FleetShape.NodeKind) {
             guard case .string(let name) = value else {
                 throw QueryError(.invalidArgument, "\(path): expected a node name, found \(value.typeName)")
             }
-            do { _ = try fleet.kind(of: name) } catch { throw QueryError(.invalidArgument, "\(path): \(error.message)") }
-            return NodeID(name)
+            let kind: FleetShape.NodeKind
+            do { kind = try fleet.kind(of: name) } catch { throw QueryError(.invalidArgument, "\(path): \(error.message)") }
+            let canonical: NodeID
+            switch kind {
+            case .edge(let c, let m): canonical = FleetShape.edge(c, m)
+            case .proxy(let c, let i): canonical = FleetShape.proxy(c, i)
+            case .aggregator(let i): canonical = FleetShape.aggregator(i)
+            case .child(let a, let i): canonical = FleetShape.child(a, i)
+            case .sql(let i): canonical = FleetShape.sql(i)
+            }
+            guard canonical.rawValue == name else {
+                throw QueryError(.invalidArgument, "\(path): unknown node '\(name)'; did you mean '\(canonical)'?")
+            }
+            return (canonical, kind)
         }
         func nodes(_ key: String) throws(QueryError) -> [NodeID] {
             let value = try reader.required(key)
             guard case .array(let items) = value, !items.isEmpty else {
-                throw QueryError(.invalidArgument, "\(path).\(key): expected a non-empty array of node names")
+                let found = value == .array([]) ? "an empty array" : value.typeName
+                throw QueryError(.invalidArgument, "\(path).\(key): expected a non-empty array of node names, found \(found)")
             }
             var result: [NodeID] = []
-            for (k, item) in items.enumerated() { result.append(try node(key, item, "\(path).\(key)[\(k)]")) }
+            for (k, item) in items.enumerated() { result.append(try node(item, "\(path).\(key)[\(k)]").0) }
             return result
         }
         let action: Event.Action
         switch present[0] {
         case "query":
-            guard case .string(let sql) = try reader.required("query") else {
-                throw QueryError(.invalidArgument, "\(path).query: expected SQL text")
+            let text = try reader.required("query")
+            guard case .string(let sql) = text else {
+                throw QueryError(.invalidArgument, "\(path).query: expected SQL text, found \(text.typeName)")
             }
-            let target = try node("node", try reader.required("node"), "\(path).node")
-            guard case .sql = try! fleet.kind(of: target.rawValue) else {
+            let (target, kind) = try node(try reader.required("node"), "\(path).node")
+            guard case .sql = kind else {
                 throw QueryError(.invalidArgument, "\(path).node: '\(target)' is not a SQL node; queries go to sql:<i>")
             }
             if let checkSQL {
                 do { try checkSQL(sql) } catch { throw QueryError(.invalidArgument, "\(path).query: \(error)") }
             }
             action = .query(sql: sql, node: target)
-        case "kill": action = .kill(try node("kill", try reader.required("kill"), "\(path).kill"))
-        case "restart": action = .restart(try node("restart", try reader.required("restart"), "\(path).restart"))
+        case "kill": action = .kill(try node(try reader.required("kill"), "\(path).kill").0)
+        case "restart": action = .restart(try node(try reader.required("restart"), "\(path).restart").0)
         case "partition": action = .partition(try nodes("partition"))
         case "heal": action = .heal(try nodes("heal"))
         case "loss": action = .loss(try reader.requiredNumber("loss", in: 0...1))
@@ -217,7 +413,7 @@ public struct Scenario: Sendable {
         case "reordering": action = .reordering(try reader.requiredNumber("reordering", in: 0...1))
         default:
             var skew = try ObjectReader(try reader.required("skew"), path: "\(path).skew")
-            let target = try node("node", try skew.required("node"), "\(path).skew.node")
+            let target = try node(try skew.required("node"), "\(path).skew.node").0
             let seconds = try skew.requiredNumber("seconds", in: -86_400...86_400)
             try skew.finish()
             action = .skew(target, .nanoseconds(Int64(seconds * 1e9)))
@@ -243,75 +439,150 @@ struct ObjectReader {
 
     func has(_ key: String) -> Bool { pairs.contains { $0.0 == key } }
 
+    /// The path of `key` in this object.
+    func path(of key: String) -> String { JSONParser.path(path, key: key) }
+
+    /// The value of `key`, or nil if absent; `null` is refused (leave the key out instead).
     mutating func optional(_ key: String) throws(QueryError) -> JSONValue? {
         used.insert(key)
         guard let value = pairs.first(where: { $0.0 == key })?.1 else { return nil }
-        if case .null = value { return nil }
+        if case .null = value {
+            throw QueryError(.invalidArgument, "\(path(of: key)): null is not allowed; leave the key out to use its default")
+        }
         return value
     }
 
     mutating func required(_ key: String) throws(QueryError) -> JSONValue {
-        guard let value = try optional(key) else {
+        used.insert(key)
+        guard let value = pairs.first(where: { $0.0 == key })?.1 else {
             throw QueryError(.invalidArgument, "\(path): missing required key '\(key)'")
         }
+        if case .null = value { throw QueryError(.invalidArgument, "\(path(of: key)): expected a value, found null") }
         return value
     }
 
     mutating func optionalNumber(_ key: String, in range: ClosedRange<Double>) throws(QueryError) -> Double? {
         guard let value = try optional(key) else { return nil }
+        return try ObjectReader.number(value, path: path(of: key), in: range)
+    }
+
+    static func number(_ value: JSONValue, path: String, in range: ClosedRange<Double>) throws(QueryError) -> Double {
         let number: Double
         switch value {
         case .integer(let i): number = Double(i)
         case .number(let d): number = d
-        default: throw QueryError(.invalidArgument, "\(path).\(key): expected a number, found \(value.typeName)")
+        default: throw QueryError(.invalidArgument, "\(path): expected a number, found \(value.typeName)")
         }
         guard range.contains(number) else {
-            throw QueryError(.invalidArgument, "\(path).\(key): \(number) is outside \(range.lowerBound)…\(range.upperBound)")
+            throw QueryError(
+                .invalidArgument, "\(path): \(format(number)) is outside \(format(range.lowerBound))…\(format(range.upperBound))")
         }
         return number
     }
 
     mutating func requiredNumber(_ key: String, in range: ClosedRange<Double>) throws(QueryError) -> Double {
-        guard let number = try optionalNumber(key, in: range) else {
-            throw QueryError(.invalidArgument, "\(path): missing required key '\(key)'")
-        }
-        return number
+        try ObjectReader.number(try required(key), path: path(of: key), in: range)
     }
 
     mutating func optionalInteger(_ key: String, in range: ClosedRange<Int64>) throws(QueryError) -> Int64? {
         guard let value = try optional(key) else { return nil }
+        return try ObjectReader.integer(value, path: path(of: key), in: range)
+    }
+
+    static func integer(_ value: JSONValue, path: String, in range: ClosedRange<Int64>) throws(QueryError) -> Int64 {
         let number: Int64
         switch value {
         case .integer(let i): number = i
-        case .number(let d) where d == d.rounded() && abs(d) < 9e18: number = Int64(d)
-        default: throw QueryError(.invalidArgument, "\(path).\(key): expected an integer, found \(value.typeName)")
+        case .number(let d) where d == d.rounded():
+            guard d >= Double(range.lowerBound), d <= Double(range.upperBound), let exact = Int64(exactly: d) else {
+                throw QueryError(.invalidArgument, "\(path): \(format(d)) is outside \(range.lowerBound)…\(range.upperBound)")
+            }
+            number = exact
+        case .number(let d):
+            throw QueryError(.invalidArgument, "\(path): expected a whole number, found \(format(d))")
+        default: throw QueryError(.invalidArgument, "\(path): expected a whole number, found \(value.typeName)")
         }
         guard range.contains(number) else {
-            throw QueryError(.invalidArgument, "\(path).\(key): \(number) is outside \(range.lowerBound)…\(range.upperBound)")
+            throw QueryError(.invalidArgument, "\(path): \(number) is outside \(range.lowerBound)…\(range.upperBound)")
         }
         return number
     }
 
     mutating func requiredInteger(_ key: String, in range: ClosedRange<Int64>) throws(QueryError) -> Int64 {
-        guard let number = try optionalInteger(key, in: range) else {
-            throw QueryError(.invalidArgument, "\(path): missing required key '\(key)'")
-        }
-        return number
+        try ObjectReader.integer(try required(key), path: path(of: key), in: range)
     }
 
     mutating func optionalString(_ key: String) throws(QueryError) -> String? {
         guard let value = try optional(key) else { return nil }
         guard case .string(let s) = value else {
-            throw QueryError(.invalidArgument, "\(path).\(key): expected a string, found \(value.typeName)")
+            throw QueryError(.invalidArgument, "\(path(of: key)): expected a string, found \(value.typeName)")
         }
         return s
     }
 
-    /// Reports the first key that was never read.
+    /// Reports the first key (in file order) that was never read.
     func finish() throws(QueryError) {
         if let unknown = pairs.first(where: { !used.contains($0.0) }) {
             let known = used.sorted().joined(separator: ", ")
-            throw QueryError(.invalidArgument, "\(path).\(unknown.0): unknown key '\(unknown.0)' (known keys here: \(known))")
+            throw QueryError(.invalidArgument, "\(path(of: unknown.0)): unknown key '\(unknown.0)' (known keys here: \(known))")
         }
+    }
+
+    /// A number for a message: `12`, `0.5`, `1e+20`.
+    static func format(_ d: Double) -> String {
+        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+        return "\(d)"
+    }
+}
+
+extension Scenario {
+    /// The largest clock skew a `skew` event sets (zero if none).
+    public var largestSkew: Duration {
+        var largest = Duration.zero
+        for event in events {
+            if case .skew(_, let skew) = event.action { largest = max(largest, skew < .zero ? .zero - skew : skew) }
+        }
+        return largest
+    }
+}
+
+extension Scenario {
+    /// Reads a scenario file's text.
+    ///
+    /// - Throws: ``QueryError`` `.invalidArgument` saying why the file cannot be used: it does not
+    ///   exist, is a directory, cannot be read, or is not UTF-8 text (with the line and column of
+    ///   the first bad byte).
+    public static func readFile(_ path: String) throws(QueryError) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw QueryError(.invalidArgument, "no such file")
+        }
+        guard !isDirectory.boolValue else { throw QueryError(.invalidArgument, "is a directory, not a scenario file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw QueryError(.invalidArgument, "cannot be read (permissions?)")
+        }
+        let bytes = [UInt8](data)
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0, line = 1, column = 1
+        decoding: while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                offset += encoded.count
+                if encoded.count == 1, encoded.first == UInt8(ascii: "\n") {
+                    line += 1
+                    column = 1
+                } else {
+                    column += 1
+                }
+            case .emptyInput:
+                break decoding
+            case .error:
+                throw QueryError(
+                    .invalidArgument,
+                    "is not UTF-8 text: byte 0x\(String(bytes[offset], radix: 16, uppercase: true)) at line \(line), column \(column)")
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -33,7 +33,7 @@ public struct ScenarioRunner {
         return FleetConfiguration(
             shape: s.fleet, seed: s.seed, interval: duration(s.interval), dropAfter: duration(s.dropAfter),
             queryTimeout: s.queryTimeout.map(duration), idleExpiry: s.idleExpiry.map(duration), prewarm: s.prewarm,
-            processesPerMachine: s.processesPerMachine, churn: s.churn, network: s.network)
+            deferredTables: s.deferred, processesPerMachine: s.processesPerMachine, churn: s.churn, network: s.network)
     }
 
     /// Runs the scenario to its end.
@@ -42,6 +42,10 @@ public struct ScenarioRunner {
     public func run() throws(QueryError) -> Report {
         let fleet = try Fleet(fleetConfiguration, evaluator: evaluator)
         let checker = InvariantChecker(fleet: fleet)
+        // Scripted clock skews move publish times as far as the largest skew, like a fleet's maxSkew.
+        let scriptedSkew = scenario.largestSkew
+        checker.spreadLimit += scriptedSkew * 2
+        checker.dropSlack += scriptedSkew * 2
         let sim = fleet.simulation
         fleet.start()
         var queries: [(at: Double, id: QueryID)] = []
@@ -67,7 +71,9 @@ public struct ScenarioRunner {
 
     /// The JSON line of one query.
     public static func line(for record: QueryRecord, at: Double) -> JSONValue {
-        var pairs: [(String, JSONValue)] = [("at", seconds(at)), ("node", .string(record.node.rawValue))]
+        // The time as the file gave it (milliseconds would round 30.0004 to 30).
+        let written: JSONValue = (at * 1000).rounded() / 1000 == at ? seconds(at) : .number(at)
+        var pairs: [(String, JSONValue)] = [("at", written), ("node", .string(record.node.rawValue))]
         switch record.outcome {
         case .success(let answer)?:
             pairs.append(("columns", .array(answer.result.columns.map { .string($0) })))
