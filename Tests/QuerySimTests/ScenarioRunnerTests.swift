@@ -35,6 +35,27 @@ struct ScenarioRunnerTests {
         #expect(line.contains("\"oldestPublish\": -86"), "\(line)")
     }
 
+    @Test("a first query after a long spell with nothing wanted is answered in the next generation")
+    func firstQueryAfterNothingWasWanted() throws {
+        // Nothing is prewarmed, so for 400 s no tier asks for anything and no machine sends
+        // anything. That silence is not a fault: before, every proxy dropped its machines and every
+        // TLA its clusters after `dropAfter`, and the first table wanted then waited a generation
+        // more for them to return, past a 2-interval timeout. With children, the same holds for a
+        // child asked for no table.
+        for children in [0, 1] {
+            let report = try run("""
+                {"fleet": {"clusters": 2, "machinesPerCluster": 3, "tlaChildren": \(children)}, "queryTimeout": 20,
+                 \(children > 0 ? #""deferred": ["software_versions"],"# : "")
+                 "events": [{"at": 400, "query": "SELECT count(*) FROM processes", "node": "sql:0"},
+                            {"at": 405, "query": "SELECT count(*) FROM software_versions", "node": "sql:0"}]}
+                """)
+            #expect(report.violations.isEmpty, "\(report.violations)")
+            for line in report.lines.map(\.serialized) {
+                #expect(!line.contains("error") && line.contains("\"clusters\": [2, 2], \"dropped\": []"), "children \(children): \(line)")
+            }
+        }
+    }
+
     @Test("deferred tables are handed to the TLA children and still answered in full")
     func deferredTables() throws {
         let text = """

@@ -564,8 +564,10 @@ public struct Aggregator: Role {
         for name in clusterOrder {
             var cluster = clusters[name]!
             defer { clusters[name] = cluster }
-            guard let active = cluster.activeProxy else { continue }
-            let since = max(cluster.heard[active] ?? collector.startedAt, cluster.activeSince)
+            // A cluster asked for nothing is silent by right: no failover then, and silence counts
+            // only from when it was asked.
+            guard let active = cluster.activeProxy, let asked = collector[name]?.askedSince else { continue }
+            let since = max(cluster.heard[active] ?? collector.startedAt, cluster.activeSince, asked)
             if now - since >= configuration.failoverAfter, cluster.proxies.count > 1 {
                 let count = cluster.proxies.count
                 let order = (1..<count).map { (cluster.active + $0) % count }
@@ -601,6 +603,12 @@ public struct Aggregator: Role {
 
     private mutating func forwardInterest(now: Instant, into actions: inout [RoleAction]) {
         let tables = wanted(at: now)
+        // Clusters and children asked for nothing send nothing: their silence counts only while
+        // something is wanted of them (a cluster: any table; a child: a table deferred to it).
+        collector.noteAsking(!tables.isEmpty, now: now)
+        for child in children {
+            childSources.noteAsking(tables.contains { configuration.deferred[$0] == child }, sources: [child], now: now)
+        }
         // A table nobody wants any more is let go, with what the clusters and children said of it:
         // its rows stop being confirmed, and served again when interest returns they would pass
         // for current.

@@ -271,6 +271,8 @@ public struct ClusterProxy: Role {
     /// and resets go out at once to every machine.
     private mutating func forwardInterest(now: Instant, periodic: Bool = false, into actions: inout [RoleAction]) {
         let tables = wanted(at: now)
+        // Machines asked for nothing send nothing: their silence counts only while tables are wanted.
+        collector.noteAsking(!tables.isEmpty, now: now)
         let quiet =
             periodic && tables == forwarded && (lastForward.map { now - $0 < configuration.interestLease / 2 } ?? false)
         // A table nobody wants any more is let go (also rows of it that edges whose lease outlived

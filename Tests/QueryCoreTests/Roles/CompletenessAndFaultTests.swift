@@ -174,12 +174,49 @@ import Testing
         #expect(try pump.answer(fleet.sql, 2)?.get().result.rows == [[.integer(12)]])
     }
 
+    /// A source asked for nothing sends nothing, and is not silent for that: while no table is
+    /// wanted no proxy drops its machines and no TLA its clusters (nor fails over between proxies),
+    /// so the first table wanted again comes in the next generation from every cluster. Silence
+    /// kept while asked is not forgiven by a lapse of interest: it counts on when asking resumes.
+    @Test func aSourceAskedForNothingIsNotDropped() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.prewarm = []
+        fleet.tlaDropAfter = .seconds(60)
+        fleet.idleExpiry = .seconds(30)
+        var pump = fleet.build(rowsPerMachine: 3)
+        pump.run(seconds: 25)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        pump.run(seconds: 10)
+        #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
+        // Cluster 1 goes silent at t=35, 20 s before interest lapses at t=55; nothing is wanted
+        // until t=300.
+        pump.partitioned.formUnion([fleet.proxy(1, 0), fleet.proxy(1, 1)])
+        pump.advance(to: .seconds(300))
+        let tla = pump.role(fleet.tla(0), as: Aggregator.self)
+        #expect(tla.droppedClusters.isEmpty, "\(tla.droppedClusters)")
+        #expect(tla.activeProxy(of: fleet.cluster(0)) == fleet.proxy(0, 0))
+        #expect(pump.role(fleet.proxy(0, 0), as: ClusterProxy.self).droppedMachines.isEmpty)
+        pump.query(fleet.sql, 2, "SELECT count(*) FROM processes")
+        pump.run(seconds: 15)
+        let answer = try #require(try pump.answer(fleet.sql, 2)?.get(), "not answered in the next generation")
+        #expect(answer.result.rows == [[.integer(6)]])
+        let figures = try #require(answer.completeness.tables.first)
+        #expect(figures.clustersContributing == 1 && figures.clustersKnown == 2, "\(figures)")
+        // Its silence while asked (from t=35 until the TLA's interest lease ran out) counts on from
+        // t=300: it is dropped well before 60 s more have passed.
+        pump.advance(to: .seconds(352))
+        #expect(pump.role(fleet.tla(0), as: Aggregator.self).droppedClusters.map(\.node) == [fleet.cluster(1)])
+    }
+
     /// A dropped cluster is named in the completeness of a table asked for after its drop, or let go
     /// and asked for again: the TLA does not ask a dropped cluster, so it has no figures of the
     /// table from it. Answers used to say every known cluster contributed, leaving it out.
     @Test func aClusterDroppedBeforeATableIsAskedForIsNamedAsDropped() throws {
         var fleet = Fixtures.Fleet()
-        fleet.prewarm = []
+        // Some table (one no machine publishes) is wanted all along, so the clusters are asked for
+        // something and their silence counts while `processes` is let go (a cluster asked for
+        // nothing is not silent: see `aSourceAskedForNothingIsNotDropped`).
+        fleet.prewarm = ["uptime"]
         fleet.tlaDropAfter = .seconds(60)
         fleet.idleExpiry = .seconds(30)
         var pump = fleet.build(rowsPerMachine: 3)

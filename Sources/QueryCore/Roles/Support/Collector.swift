@@ -31,6 +31,15 @@ struct Collector: Sendable {
         /// Heard again after a drop, but still dropped until it has sent its full state (see
         /// ``Configuration/returnsWithFullState``).
         var returning = false
+        /// Since when the source's silence counts (`nil`: it is asked for nothing now, so it is
+        /// not silent however long it sends nothing): when the role began asking it for something,
+        /// moved back by the silence it had kept while asked before (see
+        /// ``noteAsking(_:sources:now:)``). The default, the start of time, counts all silence.
+        var askedSince: Instant? = .zero
+        /// The silence the source had kept while asked, when the role stopped asking it: counted
+        /// again from when it is asked again (a source that stopped answering is not let off by a
+        /// lapse of interest).
+        var silenceWhileAsked: Duration = .zero
 
         /// Whether the source is not dropped.
         var isLive: Bool { droppedSince == nil }
@@ -80,6 +89,8 @@ struct Collector: Sendable {
     private(set) var sent: UInt64 = 0
     /// When the role started.
     private(set) var startedAt = Instant.zero
+    /// ``Source/askedSince`` for sources adopted from now on (what the role last said of all of them).
+    private var askingSince: Instant? = .zero
     /// The schedule's epoch and interval in nanoseconds (see ``runningGeneration(at:)``).
     private let epochNanoseconds: Int64
     private let intervalNanoseconds: Int64
@@ -140,7 +151,9 @@ struct Collector: Sendable {
         var position = names.count
         while position > 0, source < names[position - 1] { position -= 1 }
         names.insert(source, at: position)
-        states.insert(Source(), at: position)
+        var adopted = Source()
+        adopted.askedSince = askingSince
+        states.insert(adopted, at: position)
         for index in position..<names.count { slots[names[index]] = index }
         neverHeardCount += 1
         if let target, 0 < target { behind += 1 }
@@ -260,10 +273,41 @@ struct Collector: Sendable {
         states[index].receivedInFull = []
     }
 
+    /// Notes whether the role now asks `sources` (every source when `nil`, and sources adopted
+    /// later) for anything: the silence of a source counts only while it is asked, from the moment
+    /// asking began (a role that wants no table asks its sources for nothing, and they rightly send
+    /// nothing; were that silence counted, every source would be dropped after `dropAfter` and
+    /// the first tables wanted again would wait for them to return).
+    mutating func noteAsking(_ asking: Bool, sources: [NodeID]? = nil, now: Instant) {
+        guard let sources else {
+            askingSince = asking ? (askingSince ?? now) : nil
+            for index in states.indices { noteAsking(asking, at: index, now: now) }
+            return
+        }
+        for source in sources {
+            if let index = slots[source] { noteAsking(asking, at: index, now: now) }
+        }
+    }
+
+    /// ``noteAsking(_:sources:now:)`` for the source at `index`.
+    private mutating func noteAsking(_ asking: Bool, at index: Int, now: Instant) {
+        if asking {
+            guard states[index].askedSince == nil else { return }
+            states[index].askedSince = now - states[index].silenceWhileAsked
+            states[index].silenceWhileAsked = .zero
+        } else if let asked = states[index].askedSince {
+            let heard = max(states[index].lastHeard ?? startedAt, asked)
+            states[index].silenceWhileAsked = now > heard ? now - heard : .zero
+            states[index].askedSince = nil
+        }
+    }
+
     /// Drops every live source silent for `dropAfter` (logged and counted).
     mutating func checkSilence(now: Instant, into actions: inout [RoleAction]) {
         for index in states.indices where states[index].isLive {
-            let heard = states[index].lastHeard ?? startedAt
+            // Silence while the source was asked for nothing does not count.
+            guard let asked = states[index].askedSince else { continue }
+            let heard = max(states[index].lastHeard ?? startedAt, asked)
             guard now - heard >= configuration.dropAfter else { continue }
             var state = states[index]
             state.droppedSince = now
