@@ -449,11 +449,22 @@ public struct QueryNode: Role {
                 into: &actions)
             return
         }
+        // Why nothing came: no TLA was heard since the request (all down or cut off), or TLAs
+        // were heard and their generations did not carry the tables.
+        let lastHeard = heard.values.max()
+        let cause =
+            if let lastHeard, lastHeard >= waiting.since {
+                "no generation since carried them (is any machine publishing them?)"
+            } else if let lastHeard {
+                "no TLA has been heard since \(lastHeard) (are they down or cut off?)"
+            } else {
+                "no TLA has been heard yet (are they down or cut off?)"
+            }
         let error = QueryError(
             .timeout,
             "query \(asker.id) timed out after \(configuration.queryTimeout.secondsDouble) s waiting for table(s) "
                 + "\(missing.joined(separator: ", ")), requested\(from) in generation \(waiting.requestedGeneration); "
-                + "no generation since carried them (is any machine publishing them?)"
+                + cause
         )
         respond(asker, .failure(error), into: &actions)
     }

@@ -55,6 +55,28 @@ import Testing
         #expect(error.code == .timeout)
         #expect(error.message.contains("'nothing_here'"))
         #expect(error.message.contains("tla:0"))
+        #expect(error.message.contains("is any machine publishing them?"), "\(error.message)")
+    }
+
+    /// When no TLA was heard since the request, the timeout says so instead of suggesting that
+    /// no machine publishes the table.
+    @Test func aTimeoutWithEveryTLACutOffSaysSo() throws {
+        var fleet = Fixtures.Fleet()
+        fleet.tlas = 2
+        fleet.queryTimeout = .seconds(20)
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        pump.partitioned.formUnion([fleet.tla(0), fleet.tla(1)])
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM nothing_here")
+        pump.run(seconds: 21)
+        let failure = try #require(pump.answers.last { $0.id == QueryID(1) })
+        guard case .failure(let error) = failure.result else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.code == .timeout)
+        #expect(error.message.contains("no TLA has been heard since"), "\(error.message)")
+        #expect(!error.message.contains("publishing"), "\(error.message)")
     }
 
     /// A fleet with nothing prewarmed whose SQL node was asked once, at t=25, for `processes`
