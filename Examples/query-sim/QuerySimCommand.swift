@@ -44,6 +44,9 @@ struct QuerySimCommand: ParsableCommand {
     @Flag(name: .long, help: "With --seeds, print the captured node logs of failing seeds.")
     var logs = false
 
+    @Option(name: .long, help: "With --logs, how many of the latest log lines of a failing seed to print (default 60).")
+    var logLines = 60
+
     func validate() throws {
         if (seeds == nil) == (scenario == nil) {
             throw ValidationError("give exactly one of --seeds and --scenario")
@@ -80,7 +83,8 @@ struct QuerySimCommand: ParsableCommand {
     func runSeeds(_ text: String) throws {
         let list = try Self.parseSeeds(text)
         let mix = FaultMix(parsing: faults)!
-        let runner = SeedRun(queries: SeedRun.standardQueries)
+        var runner = SeedRun(queries: SeedRun.standardQueries)
+        runner.logLines = max(1, logLines)
         var passed = 0, failed = 0
         for seed in list {
             let result: SeedRun.Result

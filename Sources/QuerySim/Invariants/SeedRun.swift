@@ -49,6 +49,8 @@ public struct SeedRun {
     public var interval: Double = 10
     /// Drop-after in seconds (shorter than the paper's, so drops happen within a run).
     public var dropAfter: Double = 40
+    /// Log lines kept per node, and how many of the latest (over all nodes) a failing run reports.
+    public var logLines = 60
 
     /// Creates a runner that asks `queries`.
     public init(queries: [String]) { self.queries = queries }
@@ -93,7 +95,7 @@ public struct SeedRun {
             prewarm: prewarm,
             deferredTables: deferred,
             network: NetworkConditions(latency: .exponential(minimum: .milliseconds(1), mean: .milliseconds(15))),
-            maxSkew: faults.skew ? .seconds(2) : .zero)
+            maxSkew: faults.skew ? .seconds(2) : .zero, logCapacity: max(200, logLines))
         let fleet = try Fleet(configuration, evaluator: evaluator)
         let checker = InvariantChecker(fleet: fleet)
         let sim = fleet.simulation
@@ -227,7 +229,7 @@ public struct SeedRun {
             seed: seed, faults: faults, shape: shape, traceHash: sim.traceHash, violations: checker.violations,
             answered: answered, failed: failed, script: script, maxSpread: checker.maxSpread,
             steps: sim.stepsProcessed, network: sim.statistics,
-            logs: checker.violations.isEmpty ? "" : sim.formattedLogs(limit: 60), prewarm: prewarm,
+            logs: checker.violations.isEmpty ? "" : sim.formattedLogs(limit: logLines), prewarm: prewarm,
             deferredTables: deferred)
     }
 
