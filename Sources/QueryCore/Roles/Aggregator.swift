@@ -256,9 +256,13 @@ public struct Aggregator: Role {
             } else if receivers[peer] != nil {
                 receivers[peer]!.resync(request, generation: request.generation, store: store)
                 actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla"))
-                let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
+                // The reply carries the table as this TLA holds it now: labelled with the newest
+                // generation sent, not the older one the SQL node last heard (after a partition or
+                // this TLA's restart), or the SQL node would join it with tables it holds from then.
+                let number = max(request.generation, collector.sent)
+                let entry = entry(request.table, for: peer, generation: number, merge: true)
                 let update = GenerationUpdate(
-                    generation: configuration.schedule.generation(request.generation),
+                    generation: configuration.schedule.generation(number),
                     entries: [entry]
                 )
                 RoleMetrics.send(update, to: peer, role: "tla", into: &actions)
