@@ -14,7 +14,8 @@ public import QueryCore
 ///    {"at": 530, "loss": 0.05}]}
 /// ```
 ///
-/// Times are virtual seconds. Optional keys: `fleet.tlaChildren`, `queryTimeout`, `idleExpiry`,
+/// Times are virtual seconds. Optional keys: `fleet.tlaChildren`, `deferred` (tables the TLAs
+/// defer to their children, round-robin; needs `fleet.tlaChildren`), `queryTimeout`, `idleExpiry`,
 /// `processesPerMachine`, `churn`, `until` (when the run ends; default 2 intervals after the last
 /// event), `network` (`latency` {`min`, `max`} in seconds, `loss`, `duplication`, `reordering`), and
 /// events `duplication`, `reordering` (set the fraction from then on), `skew` ({`node`, `seconds`}).
@@ -71,6 +72,8 @@ public struct Scenario: Sendable {
     public var churn: Double
     /// Tables always requested.
     public var prewarm: [TableName]
+    /// Tables the TLAs defer to their children (round-robin over each TLA's children).
+    public var deferred: [TableName] = []
     /// Network conditions at the start.
     public var network: NetworkConditions
     /// When the run ends (seconds).
@@ -113,19 +116,29 @@ public struct Scenario: Sendable {
         }
         let processesPerMachine = Int(try top.optionalInteger("processesPerMachine", in: 12...10_000) ?? 25)
         let churn = try top.optionalNumber("churn", in: 0...1) ?? 0.05
-        var prewarm: [TableName] = []
-        if let list = try top.optional("prewarm") {
+        func tableNames(_ key: String) throws(QueryError) -> [TableName] {
+            guard let list = try top.optional(key) else { return [] }
             guard case .array(let items) = list else {
-                throw QueryError(.invalidArgument, "$.prewarm: expected an array of table names, found \(list.typeName)")
+                throw QueryError(.invalidArgument, "$.\(key): expected an array of table names, found \(list.typeName)")
             }
+            var names: [TableName] = []
             for (k, item) in items.enumerated() {
                 guard case .string(let name) = item else {
-                    throw QueryError(.invalidArgument, "$.prewarm[\(k)]: expected a table name, found \(item.typeName)")
+                    throw QueryError(.invalidArgument, "$.\(key)[\(k)]: expected a table name, found \(item.typeName)")
                 }
-                do { prewarm.append(try TableName(validating: name)) } catch {
-                    throw QueryError(.invalidArgument, "$.prewarm[\(k)]: \(error.message)")
+                do { names.append(try TableName(validating: name)) } catch {
+                    throw QueryError(.invalidArgument, "$.\(key)[\(k)]: \(error.message)")
                 }
             }
+            return names
+        }
+        let prewarm = try tableNames("prewarm")
+        let deferred = try tableNames("deferred")
+        if !deferred.isEmpty, fleet.childrenPerAggregator == 0 {
+            throw QueryError(.invalidArgument, "$.deferred: tables are deferred to TLA children, and the fleet has none (set fleet.tlaChildren)")
+        }
+        if let twice = deferred.indices.first(where: { deferred[..<$0].contains(deferred[$0]) }) {
+            throw QueryError(.invalidArgument, "$.deferred[\(twice)]: '\(deferred[twice])' is listed twice")
         }
         var network = NetworkConditions.clean
         if let value = try top.optional("network") {
@@ -160,7 +173,7 @@ public struct Scenario: Sendable {
         return Scenario(
             seed: UInt64(seedValue), fleet: fleet, interval: interval, dropAfter: dropAfter, queryTimeout: queryTimeout,
             idleExpiry: idleExpiry, workload: workload, processesPerMachine: processesPerMachine, churn: churn,
-            prewarm: prewarm, network: network, until: until, events: sorted)
+            prewarm: prewarm, deferred: deferred, network: network, until: until, events: sorted)
     }
 
     private static func queryTimeoutOrDefault(_ timeout: Double?, _ interval: Double) -> Double {
