@@ -739,6 +739,12 @@ public struct Aggregator: Role {
                 slots = store.sortedSlots(of: table)
                 completeness = deferredFigures[table] ?? TableCompleteness()
             }
+            // The child knows only the clusters relayed to it (none yet, for a table just wanted
+            // again); this TLA knows every cluster it sees, and one not heard on the table yet may
+            // have it: the figures never claim fewer known than the TLA's own.
+            let own = Self.combine(clusters: clusters, order: clusterOrder, sources: collector, table: table)
+            completeness.machinesKnown = max(completeness.machinesKnown, own.machinesKnown)
+            completeness.clustersKnown = max(completeness.clustersKnown, own.clustersKnown)
         } else {
             slots = store.sortedSlots(of: table)
             // Filter out dropped clusters' origins only when some cluster is dropped (a lookup per

@@ -391,10 +391,20 @@ public struct ClusterProxy: Role {
             }
         }
         let neverHeard = collector.neverHeardCount
-        let hasTable = !slots.isEmpty || !dropped.isEmpty
+        // A live machine asked for the table again that has not sent it in full yet may have it:
+        // known, not contributing (else a table wanted again would claim all of its machines
+        // while only the quickest had answered).
+        var owing = 0
+        if !owed.isEmpty {
+            let held = store[table]?.table
+            for machine in owed.sources(owing: table) where held?.slices[machine] == nil {
+                if !collector.isDropped(machine), collector.lastHeard(machine) != nil { owing += 1 }
+            }
+        }
+        let hasTable = !slots.isEmpty || !dropped.isEmpty || owing > 0
         let completeness = TableCompleteness(
             machinesContributing: slots.count,
-            machinesKnown: slots.count + dropped.count + neverHeard,
+            machinesKnown: slots.count + dropped.count + neverHeard + owing,
             clustersContributing: slots.isEmpty ? 0 : 1,
             clustersKnown: hasTable ? 1 : 0,
             dropped: dropped,

@@ -28,6 +28,11 @@ struct OwedTables: Sendable {
         }
     }
 
+    /// The sources that still owe `table` in full, sorted.
+    func sources(owing table: TableName) -> [NodeID] {
+        owed.keys.filter { owed[$0]!.contains(table) }.sorted()
+    }
+
     /// Notes that `source` sent `table` in full.
     mutating func received(_ table: TableName, inFullFrom source: NodeID) {
         guard var tables = owed[source], tables.remove(table) != nil else { return }
