@@ -22,13 +22,17 @@ struct QuerySimCommand: ParsableCommand {
             'N passed, N failed'.
 
             With --scenario, the JSON file's fleet and events are run and one JSON line is printed per query.
-            Fault names: none, mix, or a comma-separated list of crash, partition, network, skew, correlated, ondemand (tables requested on demand: interest lapses and returns).
+            Fault names: none, mix (= crash,partition,network,skew), or a comma-separated list of crash, partition, \
+            network, skew, correlated (related nodes failing together), ondemand (tables requested on demand: interest \
+            lapses and returns) and shapes (fleets drawn from a wider range: 1-5 clusters of 1-6 machines, 1-3 proxies \
+            per cluster, 1-3 TLAs with 0-2 children, 1-3 SQL nodes, none, one or both of processes and \
+            software_versions deferred to the children). Without shapes every seed builds the fleet it always did.
             """)
 
     @Option(name: .long, help: "Seeds to run: N, A-B or a comma-separated list of those (e.g. 1-200).")
     var seeds: String?
 
-    @Option(name: .long, help: "Faults to inject with --seeds: none, mix, or a list of crash,partition,network,skew,correlated,ondemand.")
+    @Option(name: .long, help: "Faults to inject with --seeds: none, mix, or a list of crash,partition,network,skew,correlated,ondemand,shapes.")
     var faults: String = "mix"
 
     @Option(name: .long, help: "Run a scenario file and print one JSON line per query.")
@@ -40,12 +44,15 @@ struct QuerySimCommand: ParsableCommand {
     @Flag(name: .long, help: "With --seeds, print the captured node logs of failing seeds.")
     var logs = false
 
+    @Option(name: .long, help: "With --logs, how many of the latest log lines of a failing seed to print (default 60).")
+    var logLines = 60
+
     func validate() throws {
         if (seeds == nil) == (scenario == nil) {
             throw ValidationError("give exactly one of --seeds and --scenario")
         }
         if FaultMix(parsing: faults) == nil {
-            throw ValidationError("unknown fault mix '\(faults)'; use none, mix, or a list of crash, partition, network, skew, correlated, ondemand")
+            throw ValidationError("unknown fault mix '\(faults)'; use none, mix, or a list of crash, partition, network, skew, correlated, ondemand, shapes")
         }
         if let seeds { _ = try Self.parseSeeds(seeds) }
     }
@@ -76,7 +83,8 @@ struct QuerySimCommand: ParsableCommand {
     func runSeeds(_ text: String) throws {
         let list = try Self.parseSeeds(text)
         let mix = FaultMix(parsing: faults)!
-        let runner = SeedRun(queries: SeedRun.standardQueries)
+        var runner = SeedRun(queries: SeedRun.standardQueries)
+        runner.logLines = max(1, logLines)
         var passed = 0, failed = 0
         for seed in list {
             let result: SeedRun.Result
@@ -88,8 +96,13 @@ struct QuerySimCommand: ParsableCommand {
                 continue
             }
             let shape = result.shape
-            let fleet = "\(shape.clusters)×\(shape.machinesPerCluster) machines, \(shape.aggregators) TLAs"
+            var fleet = "\(shape.clusters)×\(shape.machinesPerCluster) machines, \(shape.aggregators) TLAs"
                 + (shape.childrenPerAggregator > 0 ? " with children" : "") + ", \(shape.sqlNodes) SQL"
+            if mix.shapes {
+                fleet = "\(shape.clusters)×\(shape.machinesPerCluster) machines, \(shape.proxiesPerCluster) proxies per cluster, "
+                    + "\(shape.aggregators) TLA(s) × \(shape.childrenPerAggregator) children, \(shape.sqlNodes) SQL, deferred ["
+                    + result.deferredTables.map(\.rawValue).joined(separator: ", ") + "]"
+            }
             if result.passed {
                 passed += 1
                 if verbose {

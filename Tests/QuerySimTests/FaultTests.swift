@@ -195,7 +195,7 @@ struct FaultTests {
         #expect(Set(result.rows.map { $0[0] }).contains(.text("ghost")))
     }
 
-    @Test("scenario files run end to end and print one line per query", arguments: ["kill-and-return", "paper-query", "lossy-failover"])
+    @Test("scenario files run end to end and print one line per query", arguments: ["kill-and-return", "paper-query", "lossy-failover", "one-tla-children"])
     func scenarioFiles(name: String) throws {
         let root = URLPath.packageRoot()
         let text = try String(contentsOfFile: root + "/Examples/scenarios/\(name).json", encoding: .utf8)
@@ -219,6 +219,23 @@ struct FaultTests {
                 return String(text[r.upperBound...].prefix { $0.isNumber })
             }
             #expect(counts == ["12", "12", "11", "12", "12", "12"])
+        }
+        if name == "one-tla-children" {
+            // One TLA, three proxies per cluster, three SQL nodes, both tables deferred to its two
+            // children: every count agrees with the machines the completeness says contributed.
+            #expect(report.violations.isEmpty)
+            var checked = 0
+            for line in report.lines {
+                let text = line.serialized
+                guard text.contains("\"columns\": [\"count("),
+                    let r = text.range(of: "\"rows\": [["), let m = text.range(of: "\"machines\": [")
+                else { continue }
+                let count = text[r.upperBound...].prefix { $0.isNumber }
+                let contributing = text[m.upperBound...].prefix { $0.isNumber }
+                #expect(count == contributing, "\(text)")
+                checked += 1
+            }
+            #expect(checked >= 10)
         }
     }
 }

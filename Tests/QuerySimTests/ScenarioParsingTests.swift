@@ -37,6 +37,21 @@ struct ScenarioParsingTests {
         }
     }
 
+    @Test("deferred tables need TLA children, each listed once")
+    func deferredTables() throws {
+        func text(_ fleet: String, _ deferred: String) -> String {
+            #"{"fleet": {"clusters": 1, "machinesPerCluster": 1, \#(fleet)}, "deferred": \#(deferred)}"#
+        }
+        let scenario = try Scenario.parse(text(#""tlaChildren": 2"#, #"["software_versions", "processes"]"#))
+        #expect(scenario.deferred == ["software_versions", "processes"])
+        #expect(ScenarioRunner(scenario: scenario, evaluator: CountingEvaluator()).fleetConfiguration.deferredTables == scenario.deferred)
+        #expect(try Scenario.parse(text(#""tlaChildren": 0"#, "[]")).deferred.isEmpty)
+        #expect(error(text(#""tlaChildren": 0"#, #"["processes"]"#)).hasPrefix("$.deferred: "))
+        #expect(error(text(#""tlaChildren": 1"#, #"["processes", "processes"]"#)).hasPrefix("$.deferred[1]: "))
+        #expect(error(text(#""tlaChildren": 1"#, #"[3]"#)).hasPrefix("$.deferred[0]: expected a table name"))
+        #expect(error(text(#""tlaChildren": 1"#, #""processes""#)).hasPrefix("$.deferred: expected an array"))
+    }
+
     @Test("problems are reported with their JSON path")
     func errors() {
         #expect(error(#"{"fleet": {"clusters": 1, "machinesPerCluster": 1}, "sed": 3}"#).hasPrefix("$.sed: unknown key"))

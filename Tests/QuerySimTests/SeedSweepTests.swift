@@ -48,6 +48,51 @@ struct SeedSweepTests {
         try check(seed: seed + 2, faults: FaultMix(crashes: true, network: true, onDemand: true))
     }
 
+    /// Fleets of other shapes (a proxy or a TLA of its own per cluster, two children, both tables
+    /// deferred, one cluster, one machine…), without faults and with every fault.
+    @Test("other fleet shapes", arguments: 1...3 as ClosedRange<UInt64>)
+    func shapes(seed: UInt64) throws {
+        try check(seed: seed, faults: FaultMix(shapes: true))
+        try check(
+            seed: seed + 3,
+            faults: FaultMix(
+                crashes: true, partitions: true, network: true, skew: true, correlated: true, onDemand: true, shapes: true))
+    }
+
+    /// `shapes` draws the fleet from a stream of its own, over the whole documented range, and
+    /// leaves the faults' timing as it was.
+    @Test("shapes cover their ranges and keep the fault times")
+    func shapeDraws() throws {
+        var seen: [String: Set<Int>] = [:]
+        var deferred: Set<[TableName]> = []
+        for seed in 1...300 as ClosedRange<UInt64> {
+            let (shape, tables) = SeedRun.drawShape(seed: seed)
+            try shape.validate()
+            seen["clusters", default: []].insert(shape.clusters)
+            seen["machines", default: []].insert(shape.machinesPerCluster)
+            seen["proxies", default: []].insert(shape.proxiesPerCluster)
+            seen["aggregators", default: []].insert(shape.aggregators)
+            seen["children", default: []].insert(shape.childrenPerAggregator)
+            seen["sql", default: []].insert(shape.sqlNodes)
+            if shape.childrenPerAggregator == 0 { #expect(tables.isEmpty) } else { deferred.insert(tables) }
+        }
+        #expect(seen["clusters"] == Set(1...5) && seen["machines"] == Set(1...6))
+        #expect(seen["proxies"] == Set(1...3) && seen["aggregators"] == Set(1...3))
+        #expect(seen["children"] == Set(0...2) && seen["sql"] == Set(1...3))
+        #expect(deferred == [[], ["software_versions"], ["processes"], ["processes", "software_versions"]])
+        // The same seed with and without `shapes`: the fleet differs, the faults come at the same times.
+        let runner = SeedRun(queries: Self.queries)
+        let plain = try runner.run(seed: 7, faults: .mix, evaluator: CountingEvaluator())
+        var withShapes = FaultMix.mix
+        withShapes.shapes = true
+        let shaped = try runner.run(seed: 7, faults: withShapes, evaluator: CountingEvaluator())
+        #expect(shaped.shape == SeedRun.drawShape(seed: 7).0)
+        func times(_ script: [String]) -> [String] {
+            script.map { line in line.split(separator: " ").filter { $0.hasSuffix("s") || $0.hasSuffix("s,") }.joined(separator: " ") }
+        }
+        #expect(times(plain.script) == times(shaped.script))
+    }
+
     @Test("everything at once", arguments: 1...4 as ClosedRange<UInt64>)
     func mix(seed: UInt64) throws { try check(seed: seed, faults: .mix) }
 
@@ -63,6 +108,9 @@ struct SeedSweepTests {
         #expect(FaultMix(parsing: "none") == FaultMix.none && FaultMix(parsing: "crash,quake") == nil)
         #expect(FaultMix(parsing: "mix,ondemand")?.description == "crash,partition,network,skew,ondemand")
         #expect(!FaultMix.mix.onDemand)
+        #expect(!FaultMix.mix.shapes && FaultMix(parsing: "mix,shapes")?.shapes == true)
+        #expect(FaultMix(parsing: "shapes,mix")?.description == "crash,partition,network,skew,shapes")
+        #expect(FaultMix(parsing: "shapes") == FaultMix(shapes: true) && FaultMix.names.contains("shapes"))
     }
 
     @Test("a seed replays bit for bit")

@@ -256,9 +256,13 @@ public struct Aggregator: Role {
             } else if receivers[peer] != nil {
                 receivers[peer]!.resync(request, generation: request.generation, store: store)
                 actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla"))
-                let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
+                // The reply carries the table as this TLA holds it now: labelled with the newest
+                // generation sent, not the older one the SQL node last heard (after a partition or
+                // this TLA's restart), or the SQL node would join it with tables it holds from then.
+                let number = max(request.generation, collector.sent)
+                let entry = entry(request.table, for: peer, generation: number, merge: true)
                 let update = GenerationUpdate(
-                    generation: configuration.schedule.generation(request.generation),
+                    generation: configuration.schedule.generation(number),
                     entries: [entry]
                 )
                 RoleMetrics.send(update, to: peer, role: "tla", into: &actions)
@@ -743,6 +747,12 @@ public struct Aggregator: Role {
                 slots = store.sortedSlots(of: table)
                 completeness = deferredFigures[table] ?? TableCompleteness()
             }
+            // The child knows only the clusters relayed to it (none yet, for a table just wanted
+            // again); this TLA knows every cluster it sees, and one not heard on the table yet may
+            // have it: the figures never claim fewer known than the TLA's own.
+            let own = Self.combine(clusters: clusters, order: clusterOrder, sources: collector, table: table)
+            completeness.machinesKnown = max(completeness.machinesKnown, own.machinesKnown)
+            completeness.clustersKnown = max(completeness.clustersKnown, own.clustersKnown)
         } else {
             slots = store.sortedSlots(of: table)
             // Filter out dropped clusters' origins only when some cluster is dropped (a lookup per

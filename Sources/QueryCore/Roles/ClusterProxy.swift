@@ -207,6 +207,10 @@ public struct ClusterProxy: Role {
             for e in update.entries.indices where update.entries[e].replacesScope {
                 owed.received(update.entries[e].table, inFullFrom: peer)
             }
+            // The newest regular update lists every table the machine publishes and holds a lease
+            // on (one it believes held here comes as a delta or an empty entry): a table owed but
+            // not listed it does not publish, or it has no lease on and sends in full when asked.
+            if newest { owed.received(onlyListed: update.entries.map(\.table), from: peer) }
         }
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
         let fresh = sequences.fresh(
@@ -393,10 +397,25 @@ public struct ClusterProxy: Role {
             }
         }
         let neverHeard = collector.neverHeardCount
-        let hasTable = !slots.isEmpty || !dropped.isEmpty
+        // A live machine asked for the table again that has not sent it in full yet may have it:
+        // known, not contributing (else a table wanted again would claim all of its machines
+        // while only the quickest had answered).
+        // One dropped meanwhile (silent while nothing was asked of it) is named as dropped.
+        var owing = 0
+        if !owed.isEmpty {
+            let held = store[table]?.table
+            for machine in owed.sources(owing: table) where held?.slices[machine] == nil {
+                if let since = collector.droppedSince(machine) {
+                    if !dropped.contains(where: { $0.node == machine }) { dropped.append(DroppedNode(node: machine, since: since)) }
+                } else if collector.lastHeard(machine) != nil {
+                    owing += 1
+                }
+            }
+        }
+        let hasTable = !slots.isEmpty || !dropped.isEmpty || owing > 0
         let completeness = TableCompleteness(
             machinesContributing: slots.count,
-            machinesKnown: slots.count + dropped.count + neverHeard,
+            machinesKnown: slots.count + dropped.count + neverHeard + owing,
             clustersContributing: slots.isEmpty ? 0 : 1,
             clustersKnown: hasTable ? 1 : 0,
             dropped: dropped,

@@ -16,11 +16,17 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
     /// few) and the rest are requested on demand, so interest lapses and returns at every tier as
     /// the queries using a table come and go.
     public var onDemand: Bool
+    /// Fleet shapes beyond the default sweep's: each seed draws its fleet from a stream of its own
+    /// (1–5 clusters of 1–6 machines, 1–3 proxies per cluster, 1–3 TLAs with 0–2 children each,
+    /// 1–3 SQL nodes, and which tables the TLAs defer to their children: none, `software_versions`,
+    /// `processes` or both). With a single proxy per cluster there is no failover: a cluster whose
+    /// proxy is down or cut off stops reporting and is dropped like a silent one.
+    public var shapes: Bool
 
     /// Creates a mix.
     public init(
         crashes: Bool = false, partitions: Bool = false, network: Bool = false, skew: Bool = false,
-        correlated: Bool = false, onDemand: Bool = false
+        correlated: Bool = false, onDemand: Bool = false, shapes: Bool = false
     ) {
         self.crashes = crashes
         self.partitions = partitions
@@ -28,20 +34,21 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
         self.skew = skew
         self.correlated = correlated
         self.onDemand = onDemand
+        self.shapes = shapes
     }
 
     /// No faults.
     public static let none = FaultMix()
-    /// Crashes, partitions, network faults and skew. `correlated` and `ondemand` are asked for by
-    /// name (`mix,correlated,ondemand`): they widen the sweep beyond what the mix has passed over
-    /// thousands of seeds.
+    /// Crashes, partitions, network faults and skew. `correlated`, `ondemand` and `shapes` are asked
+    /// for by name (`mix,correlated,ondemand,shapes`): they widen the sweep beyond what the mix has
+    /// passed over thousands of seeds (and leave the mix's seeds replaying as they did).
     public static let mix = FaultMix(crashes: true, partitions: true, network: true, skew: true)
 
     /// The names accepted by ``init(parsing:)``.
-    public static let names = ["none", "mix", "crash", "partition", "network", "skew", "correlated", "ondemand"]
+    public static let names = ["none", "mix", "crash", "partition", "network", "skew", "correlated", "ondemand", "shapes"]
 
     /// Parses `mix`, `none`, or a comma-separated list of `crash`, `partition`, `network`, `skew`,
-    /// `correlated`, `ondemand`.
+    /// `correlated`, `ondemand`, `shapes`.
     public init?(parsing text: String) {
         var mix = FaultMix()
         for part in text.split(separator: ",").map({ String($0.filter { $0 != " " }) }) {
@@ -58,6 +65,7 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
             case "skew": mix.skew = true
             case "correlated": mix.correlated = true
             case "ondemand", "on-demand": mix.onDemand = true
+            case "shapes", "shape": mix.shapes = true
             default: return nil
             }
         }
@@ -68,7 +76,7 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
         if self == .mix { return "mix" }
         let parts = [
             crashes ? "crash" : nil, partitions ? "partition" : nil, network ? "network" : nil, skew ? "skew" : nil,
-            correlated ? "correlated" : nil, onDemand ? "ondemand" : nil,
+            correlated ? "correlated" : nil, onDemand ? "ondemand" : nil, shapes ? "shapes" : nil,
         ]
             .compactMap { $0 }
         return parts.isEmpty ? "none" : parts.joined(separator: ",")

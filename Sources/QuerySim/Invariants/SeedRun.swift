@@ -34,6 +34,8 @@ public struct SeedRun {
         public var logs: String
         /// The tables prewarmed (the others were requested on demand).
         public var prewarm: [TableName] = []
+        /// The tables the TLAs defer to their children.
+        public var deferredTables: [TableName] = []
 
         /// Whether every invariant held.
         public var passed: Bool { violations.isEmpty }
@@ -47,6 +49,8 @@ public struct SeedRun {
     public var interval: Double = 10
     /// Drop-after in seconds (shorter than the paper's, so drops happen within a run).
     public var dropAfter: Double = 40
+    /// Log lines kept per node, and how many of the latest (over all nodes) a failing run reports.
+    public var logLines = 60
 
     /// Creates a runner that asks `queries`.
     public init(queries: [String]) { self.queries = queries }
@@ -64,9 +68,14 @@ public struct SeedRun {
     public func run(seed: UInt64, faults: FaultMix, evaluator: any QueryEvaluator) throws(QueryError) -> Result {
         var random = SimulationRandom(seed: seed, stream: "seed-run")
         func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(random.next() % UInt64(range.count)) }
-        let shape = FleetShape(
+        var shape = FleetShape(
             clusters: pick(2...4), machinesPerCluster: pick(2...5), proxiesPerCluster: 2, aggregators: 2,
             childrenPerAggregator: pick(0...1), sqlNodes: pick(1...2))
+        var deferred: [TableName] = shape.childrenPerAggregator > 0 ? ["software_versions"] : []
+        // With `shapes`, the fleet is drawn from a stream of its own (the draws above are still
+        // made, so the faults and queries drawn from `random` stay as they were where the fleet
+        // allows: a target is drawn from the lists of this fleet's nodes).
+        if faults.shapes { (shape, deferred) = Self.drawShape(seed: seed) }
         // With `ondemand`, what is prewarmed varies by seed, drawn from a stream of its own (the
         // fleet, faults and queries drawn from `random` stay as they were): a table left out is
         // requested on demand, and its interest lapses and returns as the queries using it come and go.
@@ -84,9 +93,9 @@ public struct SeedRun {
         let configuration = FleetConfiguration(
             shape: shape, seed: seed, interval: intervalD, dropAfter: .nanoseconds(Int64(dropAfter * 1e9)),
             prewarm: prewarm,
-            deferredTables: shape.childrenPerAggregator > 0 ? ["software_versions"] : [],
+            deferredTables: deferred,
             network: NetworkConditions(latency: .exponential(minimum: .milliseconds(1), mean: .milliseconds(15))),
-            maxSkew: faults.skew ? .seconds(2) : .zero)
+            maxSkew: faults.skew ? .seconds(2) : .zero, logCapacity: max(200, logLines))
         let fleet = try Fleet(configuration, evaluator: evaluator)
         let checker = InvariantChecker(fleet: fleet)
         let sim = fleet.simulation
@@ -220,6 +229,22 @@ public struct SeedRun {
             seed: seed, faults: faults, shape: shape, traceHash: sim.traceHash, violations: checker.violations,
             answered: answered, failed: failed, script: script, maxSpread: checker.maxSpread,
             steps: sim.stepsProcessed, network: sim.statistics,
-            logs: checker.violations.isEmpty ? "" : sim.formattedLogs(limit: 60), prewarm: prewarm)
+            logs: checker.violations.isEmpty ? "" : sim.formattedLogs(limit: logLines), prewarm: prewarm,
+            deferredTables: deferred)
+    }
+
+    /// The fleet of a `shapes` seed and the tables its TLAs defer to their children, drawn from the
+    /// stream `seed-run.shape`: 1–5 clusters of 1–6 machines, 1–3 proxies per cluster, 1–3 TLAs with
+    /// 0–2 children each, 1–3 SQL nodes; with children, no table, `software_versions`, `processes`
+    /// or both deferred (round-robin over each TLA's children, so two children get one each).
+    public static func drawShape(seed: UInt64) -> (FleetShape, deferred: [TableName]) {
+        var random = SimulationRandom(seed: seed, stream: "seed-run.shape")
+        func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(random.next() % UInt64(range.count)) }
+        let shape = FleetShape(
+            clusters: pick(1...5), machinesPerCluster: pick(1...6), proxiesPerCluster: pick(1...3),
+            aggregators: pick(1...3), childrenPerAggregator: pick(0...2), sqlNodes: pick(1...3))
+        let choices: [[TableName]] = [[], ["software_versions"], ["processes"], ["processes", "software_versions"]]
+        let deferred = choices[pick(0...(choices.count - 1))]
+        return (shape, shape.childrenPerAggregator > 0 ? deferred : [])
     }
 }

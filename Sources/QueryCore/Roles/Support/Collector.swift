@@ -224,7 +224,10 @@ struct Collector: Sendable {
 
     /// Notes that `source` reported generation `number`, with `tables` in full (entries replacing
     /// its scope): it is synced once every table in `wanted` came in full since it was marked
-    /// unsynced, in one update or several (a resync reply carries one table).
+    /// unsynced, in one update or several (a resync reply carries one table). With nothing wanted
+    /// nothing of its state is known, so it stays unsynced: a proxy may still send a restarted TLA
+    /// what changed since its earlier incarnation acknowledged, and once a table is wanted the
+    /// source must be asked to reset, or its unchanged rows would never come.
     ///
     /// - Returns: Whether `number` is the newest generation it reported.
     @discardableResult
@@ -237,7 +240,7 @@ struct Collector: Sendable {
         state.reported = max(state.reported, number)
         if !state.synced {
             state.receivedInFull.formUnion(tables)
-            if wanted.allSatisfy(state.receivedInFull.contains) {
+            if !wanted.isEmpty, wanted.allSatisfy(state.receivedInFull.contains) {
                 state.synced = true
                 state.receivedInFull = []
             }

@@ -28,6 +28,18 @@ struct OwedTables: Sendable {
         }
     }
 
+    /// The sources that still owe `table` in full, sorted.
+    func sources(owing table: TableName) -> [NodeID] {
+        owed.keys.filter { owed[$0]!.contains(table) }.sorted()
+    }
+
+    /// Notes that `source` owes only those of its tables it `listed` in its newest regular update.
+    mutating func received(onlyListed listed: [TableName], from source: NodeID) {
+        guard let tables = owed[source] else { return }
+        let kept = tables.filter(listed.contains)
+        owed[source] = kept.isEmpty ? nil : kept
+    }
+
     /// Notes that `source` sent `table` in full.
     mutating func received(_ table: TableName, inFullFrom source: NodeID) {
         guard var tables = owed[source], tables.remove(table) != nil else { return }
