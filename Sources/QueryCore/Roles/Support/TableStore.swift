@@ -45,6 +45,12 @@ struct TableStore: Sendable {
         var senderSlots: [Int] = []
         /// The slot ``slotAfterLastFound(_:)`` found last (a hint, checked before use; `-1`: none).
         var lastFoundSlot = -1
+        /// The versions of origins whose rows were removed here (the sender said so, or left them
+        /// out of an entry replacing its scope), until rows of the same version or a newer one are
+        /// applied: a full copy of an older version is refused as stale. An origin's versions never
+        /// go back, so an older copy is out of date (a lagging proxy or TLA failed over to), and
+        /// holding nothing for the origin is truer than holding rows it has since replaced.
+        var removedVersions: [NodeID: Version] = [:]
 
         init(table: Table) { self.table = table }
 
@@ -164,6 +170,10 @@ struct TableStore: Sendable {
 
         /// Removes the origin in `slot`: its rows and its bookkeeping. Returns whether rows were held.
         mutating func remove(slot: Int) -> Bool {
+            if let version = table.version(at: slot) {
+                let origin = table.origin(at: slot)
+                removedVersions[origin] = max(version, removedVersions[origin] ?? 0)
+            }
             if slot < scopes.count, scopes[slot] != nil {
                 scopes[slot] = nil
                 kept[slot] = Kept()
@@ -284,8 +294,23 @@ struct TableStore: Sendable {
     /// Whether `origin`'s rows of `name` are held.
     func holds(_ name: TableName, origin: NodeID) -> Bool { tables[name]?.table.slices[origin] != nil }
 
-    /// Forgets a table entirely.
-    mutating func forget(_ name: TableName) { tables.removeValue(forKey: name) }
+    /// Forgets a table's rows and bookkeeping, keeping only the versions its origins had (see
+    /// ``Stored/removedVersions``): should the table be held again, older copies of an origin are
+    /// out of date (a sender that lags behind the one the rows came from before).
+    mutating func forget(_ name: TableName) {
+        guard let stored = tables.removeValue(forKey: name) else { return }
+        var versions = stored.removedVersions
+        for slot in 0..<stored.table.slotCount {
+            guard let version = stored.table.version(at: slot) else { continue }
+            let origin = stored.table.origin(at: slot)
+            versions[origin] = max(version, versions[origin] ?? 0)
+        }
+        if !versions.isEmpty { forgottenVersions[name] = versions }
+    }
+
+    /// The removed versions (``Stored/removedVersions``) of tables forgotten here, taken up again
+    /// when the table is held again.
+    private var forgottenVersions: [TableName: [NodeID: Version]] = [:]
 
     /// Applies an entry received from a sender whose origins belong to `scope`.
     ///
@@ -302,7 +327,9 @@ struct TableStore: Sendable {
         // One lookup of the table by name in the usual case (held, not sourced).
         var found = tables.index(forKey: entry.table)
         if found == nil, let first = entry.copies.first {
-            tables[entry.table] = Stored(table: newTable(entry.table, schema: first.copy.schema))
+            var stored = Stored(table: newTable(entry.table, schema: first.copy.schema))
+            if let versions = forgottenVersions.removeValue(forKey: entry.table) { stored.removedVersions = versions }
+            tables[entry.table] = stored
             found = tables.index(forKey: entry.table)
         }
         let isSourced = !sourced.isEmpty && sourced.contains(entry.table)
@@ -359,6 +386,14 @@ struct TableStore: Sendable {
                     }
                     if listsSlots { copySlots.append(slot) }
                     if origin == scope { scopeSlot = slot }
+                    if !stored.removedVersions.isEmpty, let floor = stored.removedVersions[origin] {
+                        // Rows removed here at `floor`: an older copy is out of date (see ``Stored/removedVersions``).
+                        if copies[index].copy.version < floor {
+                            report.stale += 1
+                            continue
+                        }
+                        stored.removedVersions[origin] = nil
+                    }
                     let outcome: ApplyOutcome
                     if keepsHistory {
                         // Copied out of the entry once (a delta retains its two segments): applying it
