@@ -174,13 +174,11 @@ import Testing
         #expect(try pump.answer(fleet.sql, 2)?.get().result.rows == [[.integer(12)]])
     }
 
-    /// A source asked for nothing sends nothing, and is not silent for that: while no table is
-    /// wanted no proxy drops its machines and no TLA its clusters (nor fails over between proxies),
-    /// so the first table wanted again comes in the next generation from every cluster. Silence
-    /// kept while asked is not forgiven by a lapse of interest: it counts on when asking resumes.
-    @Test func aSourceAskedForNothingIsNotDropped() throws {
+    /// A fleet (TLA `dropAfter` 60 s, `idleExpiry` 30 s, `prewarm` as given) whose SQL node asked
+    /// for `processes` once, at t=25, and got it; then, at t=35, cluster 1's proxies are cut off.
+    func processesAskedOnceThenClusterOneCut(prewarm: [TableName]) throws -> (Fixtures.Fleet, Pump) {
         var fleet = Fixtures.Fleet()
-        fleet.prewarm = []
+        fleet.prewarm = prewarm
         fleet.tlaDropAfter = .seconds(60)
         fleet.idleExpiry = .seconds(30)
         var pump = fleet.build(rowsPerMachine: 3)
@@ -188,9 +186,18 @@ import Testing
         pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
         pump.run(seconds: 10)
         #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
+        pump.partitioned.formUnion([fleet.proxy(1, 0), fleet.proxy(1, 1)])
+        return (fleet, pump)
+    }
+
+    /// A source asked for nothing sends nothing, and is not silent for that: while no table is
+    /// wanted no proxy drops its machines and no TLA its clusters (nor fails over between proxies),
+    /// so the first table wanted again comes in the next generation from every cluster. Silence
+    /// kept while asked is not forgiven by a lapse of interest: it counts on when asking resumes.
+    @Test func aSourceAskedForNothingIsNotDropped() throws {
         // Cluster 1 goes silent at t=35, 20 s before interest lapses at t=55; nothing is wanted
         // until t=300.
-        pump.partitioned.formUnion([fleet.proxy(1, 0), fleet.proxy(1, 1)])
+        var (fleet, pump) = try processesAskedOnceThenClusterOneCut(prewarm: [])
         pump.advance(to: .seconds(300))
         let tla = pump.role(fleet.tla(0), as: Aggregator.self)
         #expect(tla.droppedClusters.isEmpty, "\(tla.droppedClusters)")
@@ -212,20 +219,11 @@ import Testing
     /// and asked for again: the TLA does not ask a dropped cluster, so it has no figures of the
     /// table from it. Answers used to say every known cluster contributed, leaving it out.
     @Test func aClusterDroppedBeforeATableIsAskedForIsNamedAsDropped() throws {
-        var fleet = Fixtures.Fleet()
         // Some table (one no machine publishes) is wanted all along, so the clusters are asked for
         // something and their silence counts while `processes` is let go (a cluster asked for
-        // nothing is not silent: see `aSourceAskedForNothingIsNotDropped`).
-        fleet.prewarm = ["uptime"]
-        fleet.tlaDropAfter = .seconds(60)
-        fleet.idleExpiry = .seconds(30)
-        var pump = fleet.build(rowsPerMachine: 3)
-        pump.run(seconds: 25)
-        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
-        pump.run(seconds: 10)
-        #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
-        // Cluster 1 goes silent at t=35 and is dropped at the TLA by t=100; interest lapsed at t=55.
-        pump.partitioned.formUnion([fleet.proxy(1, 0), fleet.proxy(1, 1)])
+        // nothing is not silent: see `aSourceAskedForNothingIsNotDropped`). Cluster 1 goes silent
+        // at t=35 and is dropped at the TLA by t=100; interest lapsed at t=55.
+        var (fleet, pump) = try processesAskedOnceThenClusterOneCut(prewarm: ["uptime"])
         pump.advance(to: .seconds(120))
         for (id, sql) in [(2, "SELECT count(*) FROM processes"), (3, "SELECT count(*) FROM software")] {
             if sql.hasSuffix("software") {
