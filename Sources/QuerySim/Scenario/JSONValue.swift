@@ -262,17 +262,7 @@ struct JSONParser {
             }
             index += 1
             pairs.append((key, try value(path: childPath, depth: depth)))
-            skipWhitespace()
-            guard index < bytes.count else { throw syntax("unexpected end of the file; expected ',' or '}'") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return .object(pairs)
-            }
-            throw syntax("unexpected \(found); expected ',' or '}'")
+            if try closes(with: "}") { return .object(pairs) }
         }
     }
 
@@ -291,18 +281,23 @@ struct JSONParser {
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "]") { throw syntax("trailing comma before ']'") }
             items.append(try value(path: "\(path)[\(items.count)]", depth: depth))
-            skipWhitespace()
-            guard index < bytes.count else { throw syntax("unexpected end of the file; expected ',' or ']'") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return .array(items)
-            }
-            throw syntax("unexpected \(found); expected ',' or ']'")
+            if try closes(with: "]") { return .array(items) }
         }
+    }
+
+    /// After a member or an element: consumes a ',' (`false`: another follows) or `close` (`true`).
+    private mutating func closes(with close: Unicode.Scalar) throws(QueryError) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw syntax("unexpected end of the file; expected ',' or '\(close)'") }
+        if bytes[index] == UInt8(ascii: ",") {
+            index += 1
+            return false
+        }
+        if bytes[index] == UInt8(ascii: close) {
+            index += 1
+            return true
+        }
+        throw syntax("unexpected \(found); expected ',' or '\(close)'")
     }
 
     /// `$.a.b`, or `$["odd key"]` for keys that are not plain identifiers.

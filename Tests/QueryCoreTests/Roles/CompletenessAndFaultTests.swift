@@ -174,18 +174,12 @@ import Testing
         #expect(try pump.answer(fleet.sql, 2)?.get().result.rows == [[.integer(12)]])
     }
 
-    /// A fleet (TLA `dropAfter` 60 s, `idleExpiry` 30 s, `prewarm` as given) whose SQL node asked
-    /// for `processes` once, at t=25, and got it; then, at t=35, cluster 1's proxies are cut off.
+    /// ``Fixtures/usedOnceOnDemand(idleExpiry:prewarm:configure:)`` with a TLA `dropAfter` of 60 s
+    /// and `idleExpiry` 30 s; then, at t=35, cluster 1's proxies are cut off.
     func processesAskedOnceThenClusterOneCut(prewarm: [TableName]) throws -> (Fixtures.Fleet, Pump) {
-        var fleet = Fixtures.Fleet()
-        fleet.prewarm = prewarm
-        fleet.tlaDropAfter = .seconds(60)
-        fleet.idleExpiry = .seconds(30)
-        var pump = fleet.build(rowsPerMachine: 3)
-        pump.run(seconds: 25)
-        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
-        pump.run(seconds: 10)
-        #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
+        var (fleet, pump) = try Fixtures.usedOnceOnDemand(idleExpiry: .seconds(30), prewarm: prewarm) {
+            $0.tlaDropAfter = .seconds(60)
+        }
         pump.partitioned.formUnion([fleet.proxy(1, 0), fleet.proxy(1, 1)])
         return (fleet, pump)
     }

@@ -79,20 +79,6 @@ import Testing
         #expect(!error.message.contains("publishing"), "\(error.message)")
     }
 
-    /// A fleet with nothing prewarmed whose SQL node was asked once, at t=25, for `processes`
-    /// (answered at t=30 with its 12 rows): interest in it lapses after `idleExpiry` without use.
-    static func usedOnceOnDemand(idleExpiry: Duration) throws -> (Fixtures.Fleet, Pump) {
-        var fleet = Fixtures.Fleet()
-        fleet.prewarm = []
-        fleet.idleExpiry = idleExpiry
-        var pump = fleet.build()
-        pump.run(seconds: 25)
-        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
-        pump.run(seconds: 10)
-        #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
-        return (fleet, pump)
-    }
-
     /// A fleet with two TLAs, nothing prewarmed and interest lapsing after 30 s, run to t=25.
     static func onDemandWithTwoTLAs() -> (Fixtures.Fleet, Pump) {
         var fleet = Fixtures.Fleet()
@@ -194,7 +180,7 @@ import Testing
     }
 
     @Test func unusedInterestExpiresAndTheTableStopsFlowing() throws {
-        let (fleet, started) = try Self.usedOnceOnDemand(idleExpiry: .seconds(30))
+        let (fleet, started) = try Fixtures.usedOnceOnDemand(idleExpiry: .seconds(30))
         var pump = started
         // Used again at t=45: the clock restarts.
         pump.advance(to: .seconds(45))
@@ -223,7 +209,7 @@ import Testing
     /// table in full and answer only from that (it used to answer from deltas applied to nothing:
     /// no rows, while the completeness said every machine contributed).
     @Test func aTableUsedAgainRightAfterItsInterestLapsedComesBackInFull() throws {
-        let (fleet, started) = try Self.usedOnceOnDemand(idleExpiry: .seconds(30))
+        let (fleet, started) = try Fixtures.usedOnceOnDemand(idleExpiry: .seconds(30))
         var pump = started
         // Unused since t=25: forgotten at the SQL node's slot past t=55; the TLA's lease runs on.
         pump.advance(to: .seconds(62))
@@ -249,7 +235,7 @@ import Testing
     /// so the rows served again are the machines' current ones, confirmed afresh (they used to be
     /// the rows held from before, with their old publish times, until the next change).
     @Test func aTableWantedAgainAfterEveryTierLetItGoIsServedFresh() throws {
-        let (fleet, started) = try Self.usedOnceOnDemand(idleExpiry: .seconds(20))
+        let (fleet, started) = try Fixtures.usedOnceOnDemand(idleExpiry: .seconds(20))
         var pump = started
         // Unused: the interest lapses at the SQL node, then at the TLA, the proxies and the edges.
         pump.advance(to: .seconds(200))

@@ -27,23 +27,9 @@ import Testing
         #expect(figures.clustersKnown == 2)
     }
 
-    /// A fleet (`idleExpiry` 15 s, `prewarm` as given) whose SQL node asked for `processes` once,
-    /// at t=25, and got it.
-    func processesAskedOnce(prewarm: [TableName]) throws -> (Fleet, Pump) {
-        var fleet = Fleet()
-        fleet.prewarm = prewarm
-        fleet.idleExpiry = .seconds(15)
-        var pump = fleet.build()
-        pump.run(seconds: 25)
-        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
-        pump.run(seconds: 10)
-        #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
-        return (fleet, pump)
-    }
-
     /// A proxy asked for a table again counts the machines that have not resent it as known.
     @Test func aTableAskedForAgainCountsTheMachinesThatHaveNotResentIt() throws {
-        var (fleet, pump) = try processesAskedOnce(prewarm: [])
+        var (fleet, pump) = try Fixtures.usedOnceOnDemand(idleExpiry: .seconds(15))
         // Interest lapses at every tier, and every tier lets the table go.
         pump.run(seconds: 95)
         #expect(pump.role(fleet.proxy(0, 0), as: ClusterProxy.self).table(Fixtures.processes) == nil)
@@ -105,7 +91,7 @@ extension KnownFiguresTests {
     /// `CompletenessAndFaultTests.aSourceAskedForNothingIsNotDropped`.)
     @Test func aMachineDroppedWhileItsTableWasNotWantedIsNamedWhenItIsAskedForAgain() throws {
         // `uptime` is wanted all along (no machine publishes it).
-        var (fleet, pump) = try processesAskedOnce(prewarm: ["uptime"])
+        var (fleet, pump) = try Fixtures.usedOnceOnDemand(idleExpiry: .seconds(15), prewarm: ["uptime"])
         // Edge 0.1 falls silent once `processes` is let go, and is dropped for it meanwhile.
         let silent = fleet.edge(0, 1)
         pump.loses = { from, _, message in

@@ -19,14 +19,8 @@ import Testing
     // MARK: Collector
 
     @Test func aReturningSourceStaysDroppedUntilItsFullStateArrived() {
-        var collector = Collector(
-            configuration: .init(
-                tier: .aggregator, schedule: GenerationSchedule(interval: .seconds(10)), dropAfter: .seconds(30),
-                deadlineTimer: TimerID("t"), role: "tla", noun: "cluster", warmUpWaitsForSilentSources: false,
-                returnsWithFullState: true),
-            sources: ["cluster:0"])
+        var collector = Fixtures.tlaCollector(of: ["cluster:0"])
         var actions: [RoleAction] = []
-        collector.start(now: .zero)
         collector.heard("cluster:0", now: .seconds(1), into: &actions)
         collector.reported("cluster:0", generation: 1, inFull: ["a", "b"], wanted: ["a", "b"])
         #expect(collector.isSynced("cluster:0"))

@@ -1,3 +1,4 @@
+import Testing
 @testable import QueryCore
 
 /// Rows and fleets for role tests.
@@ -95,5 +96,38 @@ enum Fixtures {
             pump.add(QueryNode(id: sql, configuration: queryConfiguration(), evaluator: TinyEvaluator()))
             return pump
         }
+    }
+
+    /// A fleet (`fleet` as `configure` leaves it, `prewarm` and `idleExpiry` as given) whose SQL node
+    /// was asked once, at t=25, for `processes` and answered at t=30 with its 12 rows: interest in it
+    /// lapses after `idleExpiry` without use.
+    static func usedOnceOnDemand(
+        idleExpiry: Duration,
+        prewarm: [TableName] = [],
+        configure: (inout Fleet) -> Void = { _ in }
+    ) throws -> (Fleet, Pump) {
+        var fleet = Fleet()
+        fleet.prewarm = prewarm
+        fleet.idleExpiry = idleExpiry
+        configure(&fleet)
+        var pump = fleet.build()
+        pump.run(seconds: 25)
+        pump.query(fleet.sql, 1, "SELECT count(*) FROM processes")
+        pump.run(seconds: 10)
+        #expect(try pump.answer(fleet.sql, 1)?.get().result.rows == [[.integer(12)]])
+        return (fleet, pump)
+    }
+
+    /// A TLA's collector of `sources` (10 s generations, `dropAfter` 30 s, a returning source
+    /// stays dropped until its full state arrived), started at t=0.
+    static func tlaCollector(of sources: [NodeID]) -> Collector {
+        var collector = Collector(
+            configuration: .init(
+                tier: .aggregator, schedule: GenerationSchedule(interval: .seconds(10)), dropAfter: .seconds(30),
+                deadlineTimer: TimerID("t"), role: "tla", noun: "cluster", warmUpWaitsForSilentSources: false,
+                returnsWithFullState: true),
+            sources: sources)
+        collector.start(now: .zero)
+        return collector
     }
 }
