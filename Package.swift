@@ -170,6 +170,7 @@ let package = Package(
         ),
         .testTarget(name: "QuerySimTests", dependencies: ["QueryCore", "QuerySQL", "QuerySim"]),
         .testTarget(name: "QueryDemoTests", dependencies: ["query-demo", "QueryCore", "QuerySQL"]),
+        .testTarget(name: "QueryBenchTests", dependencies: ["query-bench"]),
     ]
 )
 

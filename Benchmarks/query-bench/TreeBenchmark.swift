@@ -50,12 +50,20 @@ struct TreeBenchmark: ParsableCommand {
     @Option(help: "Queries per generation at one SQL node, over two more generations, for the query figures (0: none).")
     var queries = 40
 
+    @Option(help: "Run with the malloc heap on transparent huge pages (glibc.malloc.hugetlb=1): on or off.")
+    var hugePages = "on"
+
     mutating func run() throws {
         let bounds = latencyMs.split(separator: "-").compactMap { Int($0) }
         guard bounds.count == 2, bounds[0] >= 0, bounds[0] <= bounds[1] else {
             throw ValidationError("--latency-ms takes MIN-MAX in whole milliseconds, e.g. 1-20; got '\(latencyMs)'")
         }
         let latencyRange = (min: bounds[0], max: bounds[1])
+        guard hugePages == "on" || hugePages == "off" else {
+            throw ValidationError("--huge-pages takes on or off; got '\(hugePages)'")
+        }
+        // Runs this benchmark again with the tunable set (it takes effect only at process start).
+        if hugePages == "on" { HugePageHeap.restartWithHugePages() }
         let shape = FleetShape(
             clusters: clusters, machinesPerCluster: machinesPerCluster, proxiesPerCluster: proxies,
             aggregators: aggregators, sqlNodes: sqlNodes)
@@ -129,6 +137,7 @@ struct TreeBenchmark: ParsableCommand {
         let hops = proxies + aggregators + sqlNodes
 
         Bench.emit("tree.machines", Double(shape.machineCount), "machines")
+        Bench.emit("tree.huge_pages", HugePageHeap.isActive ? 1 : 0, "bool")
         Bench.emit("tree.rows", Double(totalRows), "rows")
         Bench.emit("tree.cpu_s_per_generation", cpu / n, "s")
         for tier in roleSeconds.keys.sorted() {
