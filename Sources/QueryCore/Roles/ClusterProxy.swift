@@ -193,6 +193,9 @@ public struct ClusterProxy: Role {
         actions.reserveCapacity(actions.count + 4)
         // The machine's dense index: its state here is reached without looking its name up again.
         let source = collector.heard(peer, now: now, into: &actions)
+        // The machine's held rows were last touched a generation ago: asked for now, they arrive
+        // while the update is checked and counted.
+        store.prefetch(update.entries, scope: peer, sender: source)
         // Only the newest regular update lists every table the edge publishes: a resync reply (for a
         // generation already received) lists just the resynced table, and a reordered or duplicated
         // update is stale.

@@ -100,6 +100,14 @@ struct PublishedTables: Sendable {
         let version = max(table.version &+ 1, floor)
         var delta: TableCopy?
         var keysUnique = false
+        // The held rows (read whole by the diff) and the oldest kept version (released if the rows
+        // changed) were last touched a generation ago: their buffers are asked for at once.
+        let columnCount = table.segment.schema.count
+        withUnsafePointer(to: &table.segment) { TableStore.prefetch(segment: $0, columnCount: columnCount) }
+        if table.previous.count >= TableStore.historyDepth {
+            let oldestCount = table.previous[0].segment.schema.count
+            withUnsafePointer(to: &table.previous[0].segment) { TableStore.prefetch(segment: $0, columnCount: oldestCount) }
+        }
         if table.segment.schema == segment.schema {
             // One pass over both versions, position by position, says whether the rows changed
             // and, usually (the same keys in the same places, or a few rows replaced), what to

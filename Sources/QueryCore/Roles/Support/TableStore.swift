@@ -368,7 +368,10 @@ struct TableStore: Sendable {
             let inPlace = !keepsHistory || stored.table.schema.isKeyed
             // Through a buffer pointer: each copy is passed on in place, not copied out of the entry.
             entry.copies.withUnsafeBufferPointer { copies in
+                // The rows are asked for ahead of the apply (several origins' at once, see ``Prefetcher``).
+                var prefetcher = withUnsafePointer(to: &stored) { Prefetcher(copies, in: $0, scope: scope, sender: sender) }
                 for index in copies.indices {
+                    withUnsafePointer(to: &stored) { prefetcher.advance(to: index, in: $0) }
                     let origin = copies[index].origin
                     let publishedAt = copies[index].publishedAt
                     // The origin's one lookup by name in this update; everything after goes by slot.
