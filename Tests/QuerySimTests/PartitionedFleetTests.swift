@@ -53,8 +53,9 @@ struct PartitionedFleetTests {
         let sql0 = try #require(sim.role(of: "sql:0") as? QueryNode)
         let sql1 = try #require(sim.role(of: "sql:1") as? QueryNode)
         let sql2 = try #require(sim.role(of: "sql:2") as? QueryNode)
-        // A SQL node lists its set's TLAs that serve its tables (all of its set's if none does).
-        #expect(sql0.configuration.aggregators == ["tla:1"])
+        // A SQL node lists its set's TLAs, those serving its tables first (tla:0 does not serve
+        // sql:0's processes: a standby that redirects them).
+        #expect(sql0.configuration.aggregators == ["tla:1", "tla:0"])
         #expect(sql1.configuration.aggregators == ["tla:1", "tla:0"])
         #expect(sql2.configuration.aggregators == ["tla:2"])
         #expect(sql1.configuration.servedTables == ["machines", "clusters"])

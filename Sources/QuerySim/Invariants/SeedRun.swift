@@ -270,8 +270,9 @@ public struct SeedRun {
     ///   when there is a single TLA);
     /// - table partitions: `processes` with `software_versions` (queries join them), and/or
     ///   `machines` (with `clusters` half the time); each partition gets some SQL nodes (every
-    ///   partition at least one), and each TLA serves every table, or the partitions of the SQL
-    ///   nodes listing it. Every SQL node of a partition keeps a TLA serving its tables.
+    ///   partition at least one), and each TLA serves every table, the partitions of the SQL
+    ///   nodes that may list it, or a random few. Every SQL node of a partition keeps a TLA serving
+    ///   its tables (the others it lists are standbys that redirect some of its tables).
     public static func drawPartitioning(seed: UInt64, shape: FleetShape) -> FleetPartitioning {
         var random = SimulationRandom(seed: seed, stream: "seed-run.partitioned")
         func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(random.next() % UInt64(range.count)) }
@@ -325,13 +326,20 @@ public struct SeedRun {
                 }
             }
             for k in partitions.indices { partitions[k].sqlNodes.sort() }
-            // Each TLA: every table, or the partitions of the SQL nodes that may list it.
-            for a in 0..<shape.aggregators where chance() {
+            // Each TLA: every table, the partitions of the SQL nodes that may list it, or some of
+            // the partitions (a SQL node may then list TLAs not serving its tables, as standbys).
+            for a in 0..<shape.aggregators {
                 let tla = FleetShape.aggregator(a)
                 let set = result.aggregatorSet(of: tla)
-                for k in partitions.indices
-                where partitions[k].sqlNodes.contains(where: { set?.members.contains(FleetShape.sql($0)) ?? true }) {
-                    partitions[k].aggregators.append(a)
+                switch pick(0...2) {
+                case 0: break
+                case 1:
+                    for k in partitions.indices
+                    where partitions[k].sqlNodes.contains(where: { set?.members.contains(FleetShape.sql($0)) ?? true }) {
+                        partitions[k].aggregators.append(a)
+                    }
+                default:
+                    for k in partitions.indices where chance() { partitions[k].aggregators.append(a) }
                 }
             }
             result.tablePartitions = partitions

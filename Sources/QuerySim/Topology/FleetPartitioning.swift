@@ -189,9 +189,9 @@ public struct FleetPartitioning: Sendable, Hashable {
         return Set(mine.flatMap(\.tables)).union(all.filter { !named.contains($0) })
     }
 
-    /// The TLAs `sql:<s>` lists, in preference order: of its set's TLAs (all, with no set), those
-    /// serving every table it serves (all of them if none does), starting at `tla:<s mod n>` as in
-    /// a flat fleet.
+    /// The TLAs `sql:<s>` lists, in preference order: its set's TLAs (all, with no set), those
+    /// serving every table it serves first, each group starting at `tla:<s mod n>` as in a flat
+    /// fleet. The others are standbys: they redirect requests for tables they do not serve.
     public func aggregators(ofSQL s: Int, in shape: FleetShape, all: [TableName]) -> [NodeID] {
         let node = FleetShape.sql(s)
         let flat = (0..<shape.aggregators).map { FleetShape.aggregator((s + $0) % shape.aggregators) }
@@ -199,7 +199,7 @@ public struct FleetPartitioning: Sendable, Hashable {
         if let set = aggregatorSet(of: node) { list = list.filter { set.members.contains($0) } }
         let served = servedTables(by: node, all: all) ?? Set(all)
         let serving = list.filter { tla in servedTables(by: tla, all: all).map { served.isSubset(of: $0) } ?? true }
-        return serving.isEmpty ? list : serving
+        return serving + list.filter { !serving.contains($0) }
     }
 }
 
