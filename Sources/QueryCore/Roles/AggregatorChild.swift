@@ -49,6 +49,10 @@ public struct AggregatorChild: Role {
     private var resyncRequested: [TableName: UInt64] = [:]
     /// Cluster → newest generation relayed from it.
     private var lastRelayed: [NodeID: UInt64] = [:]
+    /// Table → cluster → newest generation that relayed the table from the cluster. Gaps are
+    /// found per table: a resync answer carries only the table asked for, so it must not hide a
+    /// lost update of the cluster's other tables.
+    private var lastRelayedTable: [TableName: [NodeID: UInt64]] = [:]
     /// Cluster → when something of it was last relayed here.
     private var lastRelayedAt: [NodeID: Instant] = [:]
     /// Numbers the updates sent to the parent.
@@ -201,6 +205,7 @@ public struct AggregatorChild: Role {
         store.forget(table)
         figures[table] = nil
         synced[table] = nil
+        lastRelayedTable[table] = nil
         resyncRequested[table] = nil
         awaitedResyncs[table] = nil
     }
@@ -210,14 +215,16 @@ public struct AggregatorChild: Role {
     /// that cluster's unchanged origins).
     ///
     /// A relayed update that did not arrive (the TLA acknowledged it for this child all the same)
-    /// shows as a gap in a cluster's generations: the cluster then counts as not sent in full, so
-    /// rows or removals carried only by the lost update cannot stay missing here.
+    /// shows as a gap in the generations relaying a table from a cluster: the cluster then counts
+    /// as not sent that table in full, so rows or removals carried only by the lost update cannot
+    /// stay missing here. The gap is per table: a resync answer of the same generation carrying
+    /// another table does not fill it.
     private mutating func requestFullState(_ deferral: Deferral, into actions: inout [RoleAction]) {
         let number = deferral.generation.number
-        if let last = lastRelayed[deferral.cluster], number > last + 1 {
-            for entry in deferral.entries where !entry.replacesScope {
-                synced[entry.table]?.remove(deferral.cluster)
-            }
+        for entry in deferral.entries {
+            let last = lastRelayedTable[entry.table]?[deferral.cluster]
+            if !entry.replacesScope, let last, number > last + 1 { synced[entry.table]?.remove(deferral.cluster) }
+            lastRelayedTable[entry.table, default: [:]][deferral.cluster] = max(last ?? 0, number)
         }
         lastRelayed[deferral.cluster] = max(lastRelayed[deferral.cluster] ?? 0, number)
         // A resync answered by neither a full entry nor the due copies before the cluster's next
