@@ -139,10 +139,7 @@ public struct AggregatorChild: Role {
                 request.droppedClusters.map { ($0.node, $0.since) },
                 uniquingKeysWith: { a, _ in a }
             )
-            // Clusters silent here for `dropAfter` are dropped too, whatever the TLA knows.
-            for (cluster, heard) in lastRelayedAt where dropped[cluster] == nil && now - heard >= configuration.dropAfter {
-                dropped[cluster] = heard + configuration.dropAfter
-            }
+            addSilentClusters(to: &dropped, now: now)
             forgetDropped(dropped)
             // Tables the TLA no longer asks for are let go: their rows stop being relayed, and
             // handed back when interest returns they would pass for current.
@@ -158,6 +155,15 @@ public struct AggregatorChild: Role {
         case .ack(let ack):
             parent.acknowledge(generation: ack.generation, tables: ack.tables)
         case .resync(let request):
+            // The last combine request may be long past (the TLA was cut off from this child and
+            // everything else): clusters silent here for `dropAfter` since are left out of the
+            // answer too, as the next hand-back would leave them out.
+            var dropped = lastDropped
+            addSilentClusters(to: &dropped, now: now)
+            if dropped != lastDropped {
+                forgetDropped(dropped)
+                lastDropped = dropped
+            }
             parent.resync(request, generation: request.generation, store: store)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla-child"))
             let entry = entry(request.table, dropped: lastDropped, generation: request.generation, merge: true)
@@ -174,6 +180,14 @@ public struct AggregatorChild: Role {
     }
 
     private var lastDropped: [NodeID: Instant] = [:]
+
+    /// Adds the clusters silent here for `dropAfter` to `dropped` (whatever the TLA knows), each
+    /// dropped since `dropAfter` after it was last heard.
+    private func addSilentClusters(to dropped: inout [NodeID: Instant], now: Instant) {
+        for (cluster, heard) in lastRelayedAt where dropped[cluster] == nil && now - heard >= configuration.dropAfter {
+            dropped[cluster] = heard + configuration.dropAfter
+        }
+    }
     /// Dropped clusters whose rows were forgotten, with the drop's time.
     private var forgottenDrops: [NodeID: Instant] = [:]
 

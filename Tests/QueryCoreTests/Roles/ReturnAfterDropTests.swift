@@ -273,3 +273,46 @@ struct ChildRelayGapTests {
         #expect(asked == [versions], "\(asked)")
     }
 }
+
+/// A child answering a resync leaves out the clusters it has not heard for `dropAfter`, as its
+/// next hand-back would (`query-sim --seeds 1365 --faults mix,correlated,ondemand,shapes` before
+/// the fix): a TLA cut off from everything sent its child no combine request for a minute and a
+/// half, and the child answered the resync of a table wanted again after the heal with rows it had
+/// not heard of since before the cut, which the SQL node joined with fresh rows.
+@Suite("Child resync answers")
+struct ChildResyncAnswerTests {
+    @Test func aResyncAnswerLeavesOutClustersSilentForDropAfter() {
+        let schedule = GenerationSchedule(interval: .seconds(10))
+        let tla: NodeID = "tla:0"
+        var child = AggregatorChild(
+            id: "tla-child:0.0", configuration: .init(parent: tla, schedule: schedule, dropAfter: .seconds(40)))
+        func relay(_ cluster: Int, generation: UInt64, sequence: UInt64) -> RoleInput {
+            let origins = (0..<2).map { NodeID("edge:\(cluster).\($0)") }
+            let entry = TableEntry(
+                table: Fixtures.processes,
+                copies: origins.map { OriginCopy(origin: $0, copy: .full(version: 1, segment: Fixtures.rows($0, count: 2)), publishedAt: .seconds(1)) },
+                replacesScope: true,
+                completeness: TableCompleteness(machinesContributing: 2, machinesKnown: 2, clustersContributing: 1, clustersKnown: 1))
+            let deferral = Deferral(
+                generation: schedule.generation(generation), cluster: NodeID("cluster:\(cluster)"),
+                proxy: NodeID("proxy:\(cluster).0"), entries: [entry], sequence: sequence)
+            return .received(.deferral(deferral), from: tla)
+        }
+        _ = child.handle(relay(0, generation: 1, sequence: 1), now: .seconds(12))
+        _ = child.handle(relay(1, generation: 1, sequence: 1), now: .seconds(12))
+        let request = CombineRequest(generation: schedule.generation(1), droppedClusters: [], tables: [Fixtures.processes])
+        _ = child.handle(.received(.combine(request), from: tla), now: .seconds(15))
+        // Cluster 1 keeps being relayed; cluster 0 falls silent. No combine request comes.
+        for g in 2...6 as ClosedRange<UInt64> { _ = child.handle(relay(1, generation: g, sequence: g), now: .seconds(Double(g) * 10 + 2)) }
+        let reply = child.handle(
+            .received(.resync(ResyncRequest(generation: 6, table: Fixtures.processes, origins: [])), from: tla),
+            now: .seconds(63))
+        let entries = reply.flatMap { action -> [TableEntry] in
+            if case .send(.update(let u), to: tla) = action { u.entries } else { [] }
+        }
+        let origins = entries.flatMap { $0.copies.map(\.origin) }
+        #expect(!origins.isEmpty && origins.allSatisfy { $0.rawValue.hasPrefix("edge:1.") }, "\(origins)")
+        #expect(entries.first?.completeness.dropped.contains { $0.node == "cluster:0" } == true, "\(String(describing: entries.first?.completeness))")
+        #expect(child.table(Fixtures.processes)?.slices["edge:0.0"] == nil)
+    }
+}
