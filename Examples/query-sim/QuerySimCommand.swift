@@ -26,13 +26,16 @@ struct QuerySimCommand: ParsableCommand {
             network, skew, correlated (related nodes failing together), ondemand (tables requested on demand: interest \
             lapses and returns) and shapes (fleets drawn from a wider range: 1-5 clusters of 1-6 machines, 1-3 proxies \
             per cluster, 1-3 TLAs with 0-2 children, 1-3 SQL nodes, none, one or both of processes and \
-            software_versions deferred to the children). Without shapes every seed builds the fleet it always did.
+            software_versions deferred to the children), partitioned (subnetworks, aggregator sets and/or table \
+            partitions drawn per seed, with queries sent to SQL nodes that must redirect them; invariants: redirects \
+            are followed to an answer, completeness counts only the answering TLA's subnetwork, no node talks to \
+            another aggregator set's nodes). Without shapes or partitioned every seed builds the fleet it always did.
             """)
 
     @Option(name: .long, help: "Seeds to run: N, A-B or a comma-separated list of those (e.g. 1-200).")
     var seeds: String?
 
-    @Option(name: .long, help: "Faults to inject with --seeds: none, mix, or a list of crash,partition,network,skew,correlated,ondemand,shapes.")
+    @Option(name: .long, help: "Faults to inject with --seeds: none, mix, or a list of crash,partition,network,skew,correlated,ondemand,shapes,partitioned.")
     var faults: String = "mix"
 
     @Option(name: .long, help: "Run a scenario file and print one JSON line per query.")
@@ -52,7 +55,7 @@ struct QuerySimCommand: ParsableCommand {
             throw ValidationError("give exactly one of --seeds and --scenario")
         }
         if FaultMix(parsing: faults) == nil {
-            throw ValidationError("unknown fault mix '\(faults)'; use none, mix, or a list of crash, partition, network, skew, correlated, ondemand, shapes")
+            throw ValidationError("unknown fault mix '\(faults)'; use none, mix, or a list of crash, partition, network, skew, correlated, ondemand, shapes, partitioned")
         }
         if let seeds { _ = try Self.parseSeeds(seeds) }
     }
@@ -103,6 +106,7 @@ struct QuerySimCommand: ParsableCommand {
                     + "\(shape.aggregators) TLA(s) × \(shape.childrenPerAggregator) children, \(shape.sqlNodes) SQL, deferred ["
                     + result.deferredTables.map(\.rawValue).joined(separator: ", ") + "]"
             }
+            if mix.partitioned { fleet += "; " + result.partitioning.summary }
             if result.passed {
                 passed += 1
                 if verbose {

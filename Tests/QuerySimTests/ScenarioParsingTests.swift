@@ -215,3 +215,48 @@ struct ScenarioParsingTests {
         #expect(eventsError(many) == "$.events: 100001 events; at most 100000 are allowed")
     }
 }
+
+extension ScenarioParsingTests {
+    @Test("partitioned fleets: subnetworks, aggregator sets and table partitions, with their paths in errors")
+    func partitioning() throws {
+        func text(_ keys: String) -> String {
+            #"{"fleet": {"clusters": 3, "machinesPerCluster": 1, "aggregators": 2, "sqlNodes": 2, \#(keys)}}"#
+        }
+        let scenario = try Scenario.parse(
+            text(
+                #""subnetworks": [{"tla": 1, "clusters": [2, 0]}], "aggregatorSets": [{"name": "a", "tlas": [0], "sqlNodes": [0]}, {"name": "b", "tlas": [1], "sqlNodes": [1]}], "tablePartitions": [{"name": "inv", "tables": ["machines", "clusters"], "sqlNodes": [1]}]"#
+            ))
+        let p = scenario.partitioning
+        #expect(p.subnetworks == [.init(aggregator: 1, clusters: [2, 0])])
+        #expect(p.aggregatorSets.map(\.name) == ["a", "b"] && p.aggregatorSets[1].sqlNodes == [1])
+        #expect(p.tablePartitions == [.init(name: "inv", tables: ["machines", "clusters"], aggregators: [], sqlNodes: [1])])
+        #expect(ScenarioRunner(scenario: scenario, evaluator: CountingEvaluator()).fleetConfiguration.partitioning == p)
+        #expect(try Scenario.parse(text(#""tlaChildren": 1"#)).partitioning.isEmpty)
+        // Types, then indices against the fleet, each with its path.
+        #expect(error(text(#""subnetworks": {}"#)).hasPrefix("$.fleet.subnetworks: expected an array, found"))
+        #expect(error(text(#""subnetworks": [{"tla": 0}]"#)) == "$.fleet.subnetworks[0]: missing required key 'clusters'")
+        #expect(error(text(#""subnetworks": [{"tla": 0, "clusters": [1.5]}]"#)).hasPrefix("$.fleet.subnetworks[0].clusters[0]: expected a whole number"))
+        #expect(error(text(#""subnetworks": [{"tla": 0, "clusters": [3]}]"#)).hasPrefix("$.fleet.subnetworks[0].clusters[0]: cluster 3 is not in the fleet"))
+        #expect(error(text(#""subnetworks": [{"tla": 2, "clusters": [0]}]"#)).hasPrefix("$.fleet.subnetworks[0].tla[0]: TLA 2 is not in the fleet"))
+        #expect(error(text(#""subnetworks": [{"tla": 0, "clusters": [0], "colour": 1}]"#)).hasPrefix("$.fleet.subnetworks[0].colour: unknown key"))
+        #expect(error(text(#""aggregatorSets": [{"name": "", "tlas": [0], "sqlNodes": [0]}]"#)).hasPrefix("$.fleet.aggregatorSets[0].name: expected a non-empty name"))
+        #expect(
+            error(text(#""aggregatorSets": [{"name": "a", "tlas": [0], "sqlNodes": [0]}, {"name": "b", "tlas": [1], "sqlNodes": [0]}]"#))
+                .hasPrefix("$.fleet.aggregatorSets[1].sqlNodes[0]: sql:0 is already in aggregatorSets[0]"))
+        #expect(
+            error(text(#""aggregatorSets": [{"name": "a", "tlas": [0], "sqlNodes": [0]}, {"name": "a", "tlas": [1], "sqlNodes": [1]}]"#))
+                .hasPrefix("$.fleet.aggregatorSets[1].name: the name 'a' is used twice"))
+        #expect(error(text(#""tablePartitions": [{"name": "p", "tables": ["nosuch"], "sqlNodes": [0]}]"#)).hasPrefix("$.fleet.tablePartitions[0].tables[0]: the workload publishes no table"))
+        #expect(error(text(#""tablePartitions": [{"name": "p", "tables": ["machines"], "sqlNodes": []}]"#)).hasPrefix("$.fleet.tablePartitions[0].sqlNodes: a partition needs at least one SQL node"))
+        #expect(error(text(#""tablePartitions": [{"name": "p", "tables": ["machines"], "sqlNodes": [5]}]"#)).hasPrefix("$.fleet.tablePartitions[0].sqlNodes[0]: SQL node 5 is not in the fleet"))
+        #expect(error(text(#""tablePartitions": [{"name": "p", "tables": ["machines"], "sqlNodes": [0]}, {"name": "q", "tables": ["machines"], "sqlNodes": [1]}]"#)).hasPrefix("$.fleet.tablePartitions[1].tables[0]: 'machines' is already served by tablePartitions[0]"))
+        #expect(error(text(#""tablePartitions": null"#)).hasPrefix("$.fleet.tablePartitions: null is not allowed"))
+    }
+
+    @Test("the partitioned example scenario parses")
+    func partitionedExample() throws {
+        let path = URLPath.packageRoot() + "/Examples/scenarios/partitioned.json"
+        let scenario = try Scenario.parse(try Scenario.readFile(path))
+        #expect(scenario.partitioning.subnetworks.count == 2 && scenario.partitioning.tablePartitions.count == 2)
+    }
+}

@@ -131,4 +131,30 @@ struct ScenarioRunnerTests {
         try Data("{\"é\": 1}".utf8).write(to: good)
         #expect(try Scenario.readFile(good.path) == "{\"é\": 1}")
     }
+
+    /// `Examples/scenarios/partitioned.json`: subnetworks, two aggregator sets and two table
+    /// partitions. Queries sent to the wrong partition's node (or through a TLA of the wrong
+    /// partition) are answered where they are redirected, and the clusters counted are those of the
+    /// TLA the answering node listens to.
+    @Test("a partitioned fleet's scenario: redirects are followed, subnetworks counted, no invariant broken")
+    func partitionedScenario() throws {
+        let root = URLPath.packageRoot()
+        let report = try run(try String(contentsOfFile: root + "/Examples/scenarios/partitioned.json", encoding: .utf8))
+        #expect(report.violations.isEmpty, "\(report.violations)")
+        let lines = report.lines.map(\.serialized)
+        func has(_ k: Int, _ parts: String...) {
+            for part in parts { #expect(lines[k].contains(part), "line \(k): \(lines[k])") }
+        }
+        // sql:0 listens to tla:1 (clusters 0 and 1); sql:2 to tla:2 (cluster 2).
+        has(0, "\"node\": \"sql:0\"", "\"rows\": [[4]]", "\"clusters\": [2, 2]")
+        has(1, "\"node\": \"sql:2\"", "\"rows\": [[2]]", "\"clusters\": [1, 1]")
+        // sql:0 (procs) sends a question about machines to inventory's sql:1.
+        has(2, "\"node\": \"sql:1\"", "\"machines\": [4, 4]")
+        // With tla:1 down, sql:1 fails over to tla:0, which sees every cluster.
+        has(4, "\"node\": \"sql:1\"", "\"machines\": [6, 6]")
+        // sql:2 serves everything, but its TLA (procs) redirects machines to sql:1; sql:1 (inventory)
+        // redirects processes to sql:0.
+        has(5, "\"node\": \"sql:1\"", "\"rows\": [[")
+        has(6, "\"node\": \"sql:0\"", "\"rows\": [[4]]")
+    }
 }

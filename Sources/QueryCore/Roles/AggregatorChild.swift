@@ -49,6 +49,10 @@ public struct AggregatorChild: Role {
     private var resyncRequested: [TableName: UInt64] = [:]
     /// Cluster → newest generation relayed from it.
     private var lastRelayed: [NodeID: UInt64] = [:]
+    /// Table → cluster → newest generation that relayed the table from the cluster. Gaps are
+    /// found per table: a resync answer carries only the table asked for, so it must not hide a
+    /// lost update of the cluster's other tables.
+    private var lastRelayedTable: [TableName: [NodeID: UInt64]] = [:]
     /// Cluster → when something of it was last relayed here.
     private var lastRelayedAt: [NodeID: Instant] = [:]
     /// Numbers the updates sent to the parent.
@@ -135,10 +139,7 @@ public struct AggregatorChild: Role {
                 request.droppedClusters.map { ($0.node, $0.since) },
                 uniquingKeysWith: { a, _ in a }
             )
-            // Clusters silent here for `dropAfter` are dropped too, whatever the TLA knows.
-            for (cluster, heard) in lastRelayedAt where dropped[cluster] == nil && now - heard >= configuration.dropAfter {
-                dropped[cluster] = heard + configuration.dropAfter
-            }
+            addSilentClusters(to: &dropped, now: now)
             forgetDropped(dropped)
             // Tables the TLA no longer asks for are let go: their rows stop being relayed, and
             // handed back when interest returns they would pass for current.
@@ -154,6 +155,15 @@ public struct AggregatorChild: Role {
         case .ack(let ack):
             parent.acknowledge(generation: ack.generation, tables: ack.tables)
         case .resync(let request):
+            // The last combine request may be long past (the TLA was cut off from this child and
+            // everything else): clusters silent here for `dropAfter` since are left out of the
+            // answer too, as the next hand-back would leave them out.
+            var dropped = lastDropped
+            addSilentClusters(to: &dropped, now: now)
+            if dropped != lastDropped {
+                forgetDropped(dropped)
+                lastDropped = dropped
+            }
             parent.resync(request, generation: request.generation, store: store)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "tla-child"))
             let entry = entry(request.table, dropped: lastDropped, generation: request.generation, merge: true)
@@ -170,6 +180,14 @@ public struct AggregatorChild: Role {
     }
 
     private var lastDropped: [NodeID: Instant] = [:]
+
+    /// Adds the clusters silent here for `dropAfter` to `dropped` (whatever the TLA knows), each
+    /// dropped since `dropAfter` after it was last heard.
+    private func addSilentClusters(to dropped: inout [NodeID: Instant], now: Instant) {
+        for (cluster, heard) in lastRelayedAt where dropped[cluster] == nil && now - heard >= configuration.dropAfter {
+            dropped[cluster] = heard + configuration.dropAfter
+        }
+    }
     /// Dropped clusters whose rows were forgotten, with the drop's time.
     private var forgottenDrops: [NodeID: Instant] = [:]
 
@@ -201,6 +219,7 @@ public struct AggregatorChild: Role {
         store.forget(table)
         figures[table] = nil
         synced[table] = nil
+        lastRelayedTable[table] = nil
         resyncRequested[table] = nil
         awaitedResyncs[table] = nil
     }
@@ -210,14 +229,16 @@ public struct AggregatorChild: Role {
     /// that cluster's unchanged origins).
     ///
     /// A relayed update that did not arrive (the TLA acknowledged it for this child all the same)
-    /// shows as a gap in a cluster's generations: the cluster then counts as not sent in full, so
-    /// rows or removals carried only by the lost update cannot stay missing here.
+    /// shows as a gap in the generations relaying a table from a cluster: the cluster then counts
+    /// as not sent that table in full, so rows or removals carried only by the lost update cannot
+    /// stay missing here. The gap is per table: a resync answer of the same generation carrying
+    /// another table does not fill it.
     private mutating func requestFullState(_ deferral: Deferral, into actions: inout [RoleAction]) {
         let number = deferral.generation.number
-        if let last = lastRelayed[deferral.cluster], number > last + 1 {
-            for entry in deferral.entries where !entry.replacesScope {
-                synced[entry.table]?.remove(deferral.cluster)
-            }
+        for entry in deferral.entries {
+            let last = lastRelayedTable[entry.table]?[deferral.cluster]
+            if !entry.replacesScope, let last, number > last + 1 { synced[entry.table]?.remove(deferral.cluster) }
+            lastRelayedTable[entry.table, default: [:]][deferral.cluster] = max(last ?? 0, number)
         }
         lastRelayed[deferral.cluster] = max(lastRelayed[deferral.cluster] ?? 0, number)
         // A resync answered by neither a full entry nor the due copies before the cluster's next

@@ -145,6 +145,9 @@ public struct QueryNode: Role {
     /// Table → when the current stretch of interest in it began (see ``interestSince(_:)``).
     private var requestedSince: [TableName: Instant] = [:]
     private var redirected: [TableName: Redirect] = [:]
+    /// TLA → the tables it redirected (it does not serve them): a TLA is not made active for
+    /// tables it refuses while another may serve them.
+    private var refusedBy: [NodeID: Set<TableName>] = [:]
 
     /// Creates a SQL node.
     ///
@@ -241,7 +244,11 @@ public struct QueryNode: Role {
         case .heartbeat:
             if aggregators.contains(peer) { heard[peer] = now }
         case .redirect(let redirect):
-            onRedirect(redirect, now: now, into: &actions)
+            if aggregators.contains(peer) {
+                onAggregatorRedirect(redirect, from: peer, now: now, into: &actions)
+            } else {
+                onRedirect(redirect, now: now, into: &actions)
+            }
         case .query(let remote):
             submit(remote.request, from: peer, now: now, into: &actions)
         default:
@@ -329,6 +336,49 @@ public struct QueryNode: Role {
                 run(waiting.request, for: asker, tables: waiting.tables, now: now, into: &actions)
             }
         }
+    }
+
+    /// A TLA redirected tables it does not serve. That says where *those* tables are served, but
+    /// also only that this TLA cannot supply them: a standby's redirect is noted and nothing more
+    /// (the active TLA may serve them); the active TLA's makes this node fail over to a TLA not
+    /// known to refuse any table it wants. With none, the redirect is passed on to the queries
+    /// waiting for the tables, unless this node itself serves them: then it would send its
+    /// clients back to its own partition (here, or a peer needing a TLA serving them just the
+    /// same), so those queries fail, saying no TLA serves the tables.
+    private mutating func onAggregatorRedirect(
+        _ redirect: Redirect,
+        from peer: NodeID,
+        now: Instant,
+        into actions: inout [RoleAction]
+    ) {
+        let tables = Set(redirect.tables)
+        refusedBy[peer, default: []].formUnion(tables)
+        guard peer == activeAggregator else { return }
+        let wanted = wanted()
+        if let index = aggregators.indices.first(where: { servesAll(wanted, index: $0) && $0 != active }) {
+            failOver(from: peer, to: index, now: now, reason: "redirected \(redirect.tables.map(\.rawValue).sorted())", into: &actions)
+            requestTables(now: now, into: &actions)
+            return
+        }
+        guard let served = configuration.servedTables, tables.isSubset(of: served) else {
+            onRedirect(redirect, now: now, into: &actions)
+            return
+        }
+        let names = redirect.tables.map(\.rawValue).sorted().joined(separator: ", ")
+        for asker in pending.keys.sorted() where !(pending[asker]!.tables.isDisjoint(with: tables)) {
+            pending.removeValue(forKey: asker)
+            timers.removeValue(forKey: asker.timer)
+            actions.append(.cancelTimer(asker.timer))
+            let error = QueryError(
+                .unavailable,
+                "no TLA of \(id) serves \(names) (\(peer) redirects them to partition '\(redirect.partition)', which this node is to serve)")
+            respond(asker, .failure(error), into: &actions)
+        }
+    }
+
+    /// Whether the TLA at `index` is not known to refuse any of `tables`.
+    private func servesAll(_ tables: Set<TableName>, index: Int) -> Bool {
+        refusedBy[aggregators[index]].map { $0.isDisjoint(with: tables) } ?? true
     }
 
     private mutating func onRedirect(_ redirect: Redirect, now: Instant, into actions: inout [RoleAction]) {
@@ -706,14 +756,23 @@ public struct QueryNode: Role {
         failOver(from: current, now: now, reason: "silent", into: &actions)
     }
 
-    /// Switches to the next TLA that was heard within `failoverAfter` (or simply the next one).
+    /// Switches to the next TLA that was heard within `failoverAfter` (or simply the next one),
+    /// preferring TLAs not known to refuse a table this node wants.
     private mutating func failOver(from current: NodeID, now: Instant, reason: String, into actions: inout [RoleAction]) {
         let count = aggregators.count
-        let order = (1..<count).map { (active + $0) % count }
+        var order = (1..<count).map { (active + $0) % count }
+        if !refusedBy.isEmpty {
+            let wanted = wanted()
+            order = order.filter { servesAll(wanted, index: $0) } + order.filter { !servesAll(wanted, index: $0) }
+        }
         let alive = order.first { index in
             heard[aggregators[index]].map { now - $0 < configuration.failoverAfter } ?? false
         }
-        active = alive ?? order[0]
+        failOver(from: current, to: alive ?? order[0], now: now, reason: reason, into: &actions)
+    }
+
+    private mutating func failOver(from current: NodeID, to index: Int, now: Instant, reason: String, into actions: inout [RoleAction]) {
+        active = index
         activeSince = now
         needsReset = true
         actions.append(

@@ -22,11 +22,17 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
     /// `processes` or both). With a single proxy per cluster there is no failover: a cluster whose
     /// proxy is down or cut off stops reporting and is dropped like a silent one.
     public var shapes: Bool
+    /// Partitioned fleets (issue #4): each seed draws, from a stream of its own, subnetworks (TLAs
+    /// seeing some clusters, maybe beside a mega TLA seeing all), aggregator sets (TLAs and SQL
+    /// nodes talking only within their set) and/or table partitions (tables served by named groups
+    /// of nodes, the others redirecting), with at least two SQL nodes, and adds queries sent to
+    /// SQL nodes that must redirect them. See ``SeedRun/drawPartitioning(seed:shape:)``.
+    public var partitioned: Bool
 
     /// Creates a mix.
     public init(
         crashes: Bool = false, partitions: Bool = false, network: Bool = false, skew: Bool = false,
-        correlated: Bool = false, onDemand: Bool = false, shapes: Bool = false
+        correlated: Bool = false, onDemand: Bool = false, shapes: Bool = false, partitioned: Bool = false
     ) {
         self.crashes = crashes
         self.partitions = partitions
@@ -35,20 +41,24 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
         self.correlated = correlated
         self.onDemand = onDemand
         self.shapes = shapes
+        self.partitioned = partitioned
     }
 
     /// No faults.
     public static let none = FaultMix()
-    /// Crashes, partitions, network faults and skew. `correlated`, `ondemand` and `shapes` are asked
-    /// for by name (`mix,correlated,ondemand,shapes`): they widen the sweep beyond what the mix has
+    /// Crashes, partitions, network faults and skew. `correlated`, `ondemand`, `shapes` and
+    /// `partitioned` are asked for by name (`mix,correlated,ondemand,shapes,partitioned`): they widen the sweep beyond what the mix has
     /// passed over thousands of seeds (and leave the mix's seeds replaying as they did).
     public static let mix = FaultMix(crashes: true, partitions: true, network: true, skew: true)
 
     /// The names accepted by ``init(parsing:)``.
-    public static let names = ["none", "mix", "crash", "partition", "network", "skew", "correlated", "ondemand", "shapes"]
+    public static let names = [
+        "none", "mix", "crash", "partition", "network", "skew", "correlated", "ondemand", "shapes",
+        "partitioned",
+    ]
 
     /// Parses `mix`, `none`, or a comma-separated list of `crash`, `partition`, `network`, `skew`,
-    /// `correlated`, `ondemand`, `shapes`.
+    /// `correlated`, `ondemand`, `shapes`, `partitioned`.
     public init?(parsing text: String) {
         var mix = FaultMix()
         for part in text.split(separator: ",").map({ String($0.filter { $0 != " " }) }) {
@@ -66,6 +76,7 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
             case "correlated": mix.correlated = true
             case "ondemand", "on-demand": mix.onDemand = true
             case "shapes", "shape": mix.shapes = true
+            case "partitioned": mix.partitioned = true
             default: return nil
             }
         }
@@ -76,7 +87,7 @@ public struct FaultMix: Sendable, Hashable, CustomStringConvertible {
         if self == .mix { return "mix" }
         let parts = [
             crashes ? "crash" : nil, partitions ? "partition" : nil, network ? "network" : nil, skew ? "skew" : nil,
-            correlated ? "correlated" : nil, onDemand ? "ondemand" : nil, shapes ? "shapes" : nil,
+            correlated ? "correlated" : nil, onDemand ? "ondemand" : nil, shapes ? "shapes" : nil, partitioned ? "partitioned" : nil,
         ]
             .compactMap { $0 }
         return parts.isEmpty ? "none" : parts.joined(separator: ",")

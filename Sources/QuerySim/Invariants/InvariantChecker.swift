@@ -15,6 +15,16 @@ public import QueryCore
 ///   machine's rows are back at every live SQL node, in every prewarmed table and every table it
 ///   holds (a table requested on demand during the quiet period is due a few intervals after its
 ///   request instead).
+///
+/// In a partitioned fleet (``FleetConfiguration/partitioning``), also:
+///
+/// - **subnetwork scope**: an answer's figures count no more clusters than the subnetwork of the
+///   TLA that sent the SQL node the table (a mega TLA: all), and the table holds no rows of
+///   machines outside that subnetwork; eventual arrival expects the machines of the active TLA's
+///   subnetwork only;
+/// - **aggregator sets**: no TLA or SQL node of one set sends anything to another set's nodes;
+/// - **redirects followed**: no query fails for want of somewhere to be redirected to (a loop,
+///   or a redirect naming no node).
 public final class InvariantChecker {
     /// One broken promise.
     public struct Violation: Sendable, CustomStringConvertible {
@@ -48,6 +58,10 @@ public final class InvariantChecker {
     public var violationLimit = 50
 
     private var held: [NodeID: HeldVersions] = [:]
+    /// Per SQL node (and incarnation): the TLA whose update last carried each table.
+    private var sources: [NodeID: (incarnation: Int, tables: [TableName: NodeID])] = [:]
+    /// The aggregator set of each TLA and SQL node in one.
+    private let sets: [NodeID: String]
 
     private struct HeldVersions {
         var incarnation: Int
@@ -61,6 +75,12 @@ public final class InvariantChecker {
         let c = fleet.configuration
         self.dropSlack = c.interval * 3 + c.maxSkew * 2 + .seconds(1)
         self.spreadLimit = c.dropAfter + c.interval * 3 + c.maxSkew * 2
+        var sets: [NodeID: String] = [:]
+        for set in c.partitioning.aggregatorSets {
+            for a in set.aggregators { sets[FleetShape.aggregator(a)] = set.name }
+            for q in set.sqlNodes { sets[FleetShape.sql(q)] = set.name }
+        }
+        self.sets = sets
         // The simulation keeps the checker alive (strong capture); the checker only refers back weakly.
         fleet.simulation.addObserver { step in self.observe(step) }
     }
@@ -71,10 +91,18 @@ public final class InvariantChecker {
     }
 
     private func observe(_ step: SimulationStep) {
+        let partitioned = !configuration.partitioning.isEmpty
+        if partitioned { noteSource(step) }
         for action in step.actions {
             if case .answer(_, .success(let answer)) = action {
                 checkSpread(answer, node: step.node)
                 checkHonesty(answer, node: step.node)
+                if partitioned { checkScope(answer, node: step.node) }
+            }
+            if !sets.isEmpty, case .send(_, let destination) = action, let from = sets[step.node],
+                let to = sets[destination], from != to
+            {
+                record(step.node, "aggregator-set", "\(step.node) (set '\(from)') sent to \(destination) (set '\(to)'): \(action)")
             }
         }
         guard case .received(let message, _) = step.input else { return }
@@ -134,6 +162,54 @@ public final class InvariantChecker {
         }
     }
 
+    /// The clusters `tla` sees (all for a mega TLA or a node that is not a TLA).
+    private func subnetwork(of tla: NodeID) -> Set<Int> {
+        let shape = configuration.shape
+        guard case .aggregator(let a)? = try? shape.kind(of: tla.rawValue) else { return Set(0..<shape.clusters) }
+        return Set(configuration.partitioning.clusters(ofAggregator: a, in: shape))
+    }
+
+    /// The cluster of a row origin (`edge:<c>.<m>`), if it is a machine.
+    private func cluster(of origin: NodeID) -> Int? {
+        guard case .edge(let c, _)? = try? configuration.shape.kind(of: origin.rawValue) else { return nil }
+        return c
+    }
+
+    /// Notes which TLA sent a SQL node each table (updates from the active TLA only are applied).
+    private func noteSource(_ step: SimulationStep) {
+        guard case .received(.update(let update), let peer) = step.input, let simulation,
+            let node = simulation.role(of: step.node) as? QueryNode, node.activeAggregator == peer
+        else { return }
+        let incarnation = simulation.incarnation(of: step.node)
+        var entry = sources[step.node] ?? (incarnation, [:])
+        if entry.incarnation != incarnation { entry = (incarnation, [:]) }
+        for table in update.entries.map(\.table) { entry.tables[table] = peer }
+        sources[step.node] = entry
+    }
+
+    /// An answer's figures and rows against the subnetwork of the TLA that sent each table.
+    private func checkScope(_ answer: QueryAnswer, node id: NodeID) {
+        guard let simulation, let node = simulation.role(of: id) as? QueryNode else { return }
+        let incarnation = simulation.incarnation(of: id)
+        guard let known = sources[id], known.incarnation == incarnation else { return }
+        for figures in answer.completeness.tables {
+            guard let tla = known.tables[figures.table] else { continue }
+            let clusters = subnetwork(of: tla)
+            if figures.clustersKnown > clusters.count || figures.clustersContributing > figures.clustersKnown {
+                record(
+                    id, "subnetwork-scope",
+                    "answer in generation \(answer.generation.number) says \(figures.clustersContributing) of \(figures.clustersKnown) clusters contributed to \(figures.table), but \(tla) sees \(clusters.count)")
+            }
+            guard let table = node.snapshot.table(figures.table) else { continue }
+            let outside = table.sortedOrigins.filter { cluster(of: $0).map { !clusters.contains($0) } ?? false }
+            if !outside.isEmpty {
+                record(
+                    id, "subnetwork-scope",
+                    "answer in generation \(answer.generation.number) reads \(figures.table) rows of \(outside.prefix(3).map(\.rawValue)) outside the subnetwork of \(tla) (clusters \(clusters.sorted()))")
+            }
+        }
+    }
+
     private func checkSpread(_ answer: QueryAnswer, node: NodeID) {
         guard let oldest = answer.completeness.oldestPublish, let newest = answer.completeness.newestPublish else { return }
         answersChecked += 1
@@ -168,15 +244,22 @@ public final class InvariantChecker {
         let now = sim.now
         for message in sim.shellViolations { record("shell", "query-answered", message) }
         let timeout = (configuration.queryTimeout ?? configuration.interval * 2) + configuration.interval * 2
+        let partitioned = !configuration.partitioning.isEmpty
         for query in sim.queries {
             switch query.outcome {
             case nil:
-                if query.submittedAt + timeout < now {
+                // A redirected query waits again at the node it was sent to.
+                let allowed = timeout + (query.redirects > 0 ? timeout : .zero)
+                if query.submittedAt + allowed < now {
                     record(query.node, "query-answered", "query \(query.id) submitted at \(format3(query.submittedAt.seconds))s never answered: \(query.sql)")
                 }
             case .failure(let error)?:
                 if error.code == .internalError || error.message.isEmpty {
                     record(query.node, "query-answered", "query \(query.id) failed uncleanly: \(error)")
+                } else if partitioned, error.code == .redirect {
+                    record(
+                        query.node, "redirect-followed",
+                        "query \(query.id) found no node to answer it after \(query.redirects) redirect(s): \(error) (\(query.sql))")
                 }
             case .success?:
                 break
@@ -184,10 +267,18 @@ public final class InvariantChecker {
         }
         guard now - quietSince >= dropSlack + configuration.interval * 2 else { return }
         let shape = configuration.shape
-        let prewarm = Set(configuration.prewarm)
         for s in 0..<shape.sqlNodes {
             let id = FleetShape.sql(s)
             guard let node = sim.role(of: id) as? QueryNode else { continue }
+            // The SQL node sees the clusters of the TLA it listens to.
+            let visible = partitioned ? node.activeAggregator.map { subnetwork(of: $0) } : nil
+            var prewarm = Set(node.configuration.prewarm)
+            if partitioned, let tla = node.activeAggregator,
+                let served = configuration.partitioning.servedTables(by: tla, all: ProcessesWorkload.tableNames)
+            {
+                // A table the TLA does not serve is redirected, not sent.
+                prewarm.formIntersection(served)
+            }
             let names = prewarm.union(node.snapshot.tables.keys)
             for name in names.sorted() where ProcessesWorkload.tableNames.contains(name) {
                 // Asked for on demand lately: the request travels down to the machines and the rows
@@ -199,7 +290,7 @@ public final class InvariantChecker {
                 }
                 let table = node.snapshot.table(name)
                 var missing: [NodeID] = []
-                for c in 0..<shape.clusters {
+                for c in 0..<shape.clusters where visible?.contains(c) ?? true {
                     for m in 0..<shape.machinesPerCluster {
                         let edge = FleetShape.edge(c, m)
                         guard sim.silentSince(edge) == nil, name != "clusters" || m == 0 else { continue }

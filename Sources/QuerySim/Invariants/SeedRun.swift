@@ -36,6 +36,8 @@ public struct SeedRun {
         public var prewarm: [TableName] = []
         /// The tables the TLAs defer to their children.
         public var deferredTables: [TableName] = []
+        /// How the fleet was partitioned (empty unless `partitioned`).
+        public var partitioning = FleetPartitioning()
 
         /// Whether every invariant held.
         public var passed: Bool { violations.isEmpty }
@@ -76,6 +78,14 @@ public struct SeedRun {
         // made, so the faults and queries drawn from `random` stay as they were where the fleet
         // allows: a target is drawn from the lists of this fleet's nodes).
         if faults.shapes { (shape, deferred) = Self.drawShape(seed: seed) }
+        // With `partitioned`, subnetworks, aggregator sets and table partitions are drawn from a
+        // stream of their own, over at least two SQL nodes (so a partition's tables have somewhere
+        // to be redirected to).
+        var partitioning = FleetPartitioning()
+        if faults.partitioned {
+            shape.sqlNodes = max(shape.sqlNodes, 2)
+            partitioning = Self.drawPartitioning(seed: seed, shape: shape)
+        }
         // With `ondemand`, what is prewarmed varies by seed, drawn from a stream of its own (the
         // fleet, faults and queries drawn from `random` stay as they were): a table left out is
         // requested on demand, and its interest lapses and returns as the queries using it come and go.
@@ -95,7 +105,7 @@ public struct SeedRun {
             prewarm: prewarm,
             deferredTables: deferred,
             network: NetworkConditions(latency: .exponential(minimum: .milliseconds(1), mean: .milliseconds(15))),
-            maxSkew: faults.skew ? .seconds(2) : .zero, logCapacity: max(200, logLines))
+            maxSkew: faults.skew ? .seconds(2) : .zero, logCapacity: max(200, logLines), partitioning: partitioning)
         let fleet = try Fleet(configuration, evaluator: evaluator)
         let checker = InvariantChecker(fleet: fleet)
         let sim = fleet.simulation
@@ -211,6 +221,24 @@ public struct SeedRun {
             t += time(5, 20)
             fleet.submit(queries[pick(0...(queries.count - 1))], to: draw(sqlNodes), at: at(t))
         }
+        // With `partitioned`, more queries, each sent to a SQL node that does not serve one of its
+        // tables where there is one (it must redirect the client), from a stream of their own.
+        if faults.partitioned {
+            var extra = SimulationRandom(seed: seed, stream: "seed-run.partitioned.queries")
+            let names = ProcessesWorkload.tableNames
+            for _ in 0..<8 {
+                let sql = queries[Int(extra.next() % UInt64(queries.count))]
+                let tables = names.filter { sql.contains($0.rawValue) }
+                let foreign = (0..<shape.sqlNodes).filter { s in
+                    guard let served = partitioning.servedTables(by: FleetShape.sql(s), all: names) else { return false }
+                    return !tables.allSatisfy(served.contains)
+                }
+                let pool = foreign.isEmpty ? Array(0..<shape.sqlNodes) : foreign
+                let node = FleetShape.sql(pool[Int(extra.next() % UInt64(pool.count))])
+                let when = ((start + extra.nextUnit() * (end + 4 * interval - start)) * 10).rounded() / 10
+                fleet.submit(sql, to: node, at: at(when))
+            }
+        }
         // Quiet phase: everything repaired at `end`.
         sim.schedule(at: at(end)) { sim in
             sim.healAll()
@@ -230,7 +258,111 @@ public struct SeedRun {
             answered: answered, failed: failed, script: script, maxSpread: checker.maxSpread,
             steps: sim.stepsProcessed, network: sim.statistics,
             logs: checker.violations.isEmpty ? "" : sim.formattedLogs(limit: logLines), prewarm: prewarm,
-            deferredTables: deferred)
+            deferredTables: deferred, partitioning: partitioning)
+    }
+
+    /// The partitioning of a `partitioned` seed, drawn from the stream `seed-run.partitioned`: one
+    /// or more of
+    ///
+    /// - subnetworks: each TLA (but one, a mega TLA, half the time when there are several) sees a
+    ///   random non-empty subset of the clusters;
+    /// - aggregator sets: the TLAs and SQL nodes split into two sets (one set holding all of them
+    ///   when there is a single TLA);
+    /// - table partitions: `processes` with `software_versions` (queries join them), and/or
+    ///   `machines` (with `clusters` half the time); each partition gets some SQL nodes (every
+    ///   partition at least one), and each TLA serves every table, the partitions of the SQL
+    ///   nodes that may list it, or a random few. Every SQL node of a partition keeps a TLA serving
+    ///   its tables (the others it lists are standbys that redirect some of its tables).
+    public static func drawPartitioning(seed: UInt64, shape: FleetShape) -> FleetPartitioning {
+        var random = SimulationRandom(seed: seed, stream: "seed-run.partitioned")
+        func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(random.next() % UInt64(range.count)) }
+        func chance() -> Bool { random.next() % 2 == 0 }
+        func shuffled(_ list: [Int]) -> [Int] {
+            var list = list
+            for i in stride(from: list.count - 1, to: 0, by: -1) { list.swapAt(i, pick(0...i)) }
+            return list
+        }
+        let kinds = pick(1...7)  // bits: subnetworks, sets, partitions
+        var result = FleetPartitioning()
+        if kinds & 1 != 0 {
+            let mega = shape.aggregators > 1 && chance() ? pick(0...(shape.aggregators - 1)) : -1
+            for a in 0..<shape.aggregators where a != mega {
+                var clusters = (0..<shape.clusters).filter { _ in chance() }
+                if clusters.isEmpty { clusters = [pick(0...(shape.clusters - 1))] }
+                result.subnetworks.append(.init(aggregator: a, clusters: clusters))
+            }
+        }
+        if kinds & 2 != 0 {
+            if shape.aggregators < 2 {
+                result.aggregatorSets = [.init(name: "all", aggregators: [0], sqlNodes: Array(0..<shape.sqlNodes))]
+            } else {
+                let tlas = shuffled(Array(0..<shape.aggregators)), sqls = shuffled(Array(0..<shape.sqlNodes))
+                let t = pick(1...(tlas.count - 1)), q = pick(1...(sqls.count - 1))
+                result.aggregatorSets = [
+                    .init(name: "red", aggregators: Array(tlas[..<t]).sorted(), sqlNodes: Array(sqls[..<q]).sorted()),
+                    .init(name: "blue", aggregators: Array(tlas[t...]).sorted(), sqlNodes: Array(sqls[q...]).sorted()),
+                ]
+            }
+        }
+        if kinds & 4 != 0 {
+            var partitions: [FleetPartitioning.Partition] = []
+            let procs: [TableName] = ["processes", "software_versions"]
+            let inventory: [TableName] = chance() ? ["machines", "clusters"] : ["machines"]
+            switch pick(0...2) {
+            case 0: partitions = [.init(name: "procs", tables: procs, aggregators: [], sqlNodes: [])]
+            case 1: partitions = [.init(name: "inventory", tables: inventory, aggregators: [], sqlNodes: [])]
+            default:
+                partitions = [
+                    .init(name: "procs", tables: procs, aggregators: [], sqlNodes: []),
+                    .init(name: "inventory", tables: inventory, aggregators: [], sqlNodes: []),
+                ]
+            }
+            // Each SQL node: one partition or none (serving everything); every partition gets one.
+            for s in shuffled(Array(0..<shape.sqlNodes)) {
+                if let empty = partitions.firstIndex(where: \.sqlNodes.isEmpty) {
+                    partitions[empty].sqlNodes.append(s)
+                } else if chance() {
+                    partitions[pick(0...(partitions.count - 1))].sqlNodes.append(s)
+                }
+            }
+            for k in partitions.indices { partitions[k].sqlNodes.sort() }
+            // Each TLA: every table, the partitions of the SQL nodes that may list it, or some of
+            // the partitions (a SQL node may then list TLAs not serving its tables, as standbys).
+            for a in 0..<shape.aggregators {
+                let tla = FleetShape.aggregator(a)
+                let set = result.aggregatorSet(of: tla)
+                switch pick(0...2) {
+                case 0: break
+                case 1:
+                    for k in partitions.indices
+                    where partitions[k].sqlNodes.contains(where: { set?.members.contains(FleetShape.sql($0)) ?? true }) {
+                        partitions[k].aggregators.append(a)
+                    }
+                default:
+                    for k in partitions.indices where chance() { partitions[k].aggregators.append(a) }
+                }
+            }
+            result.tablePartitions = partitions
+            // Every SQL node of a partition keeps a TLA serving all its tables (or the TLA would
+            // redirect it to its own partition): if none does, its first TLA serves everything. A SQL
+            // node in no partition may be left with TLAs that redirect it elsewhere.
+            let names = ProcessesWorkload.tableNames
+            for s in 0..<shape.sqlNodes {
+                let node = FleetShape.sql(s)
+                guard let served = result.servedTables(by: node, all: names) else { continue }
+                var listed = (0..<shape.aggregators).map { ($0 + s) % shape.aggregators }
+                if let set = result.aggregatorSet(of: node) {
+                    listed = listed.filter { set.members.contains(FleetShape.aggregator($0)) }
+                }
+                let serving = listed.contains { a in
+                    result.servedTables(by: FleetShape.aggregator(a), all: names).map { served.isSubset(of: $0) } ?? true
+                }
+                if !serving, let first = listed.first {
+                    for k in result.tablePartitions.indices { result.tablePartitions[k].aggregators.removeAll { $0 == first } }
+                }
+            }
+        }
+        return result
     }
 
     /// The fleet of a `shapes` seed and the tables its TLAs defer to their children, drawn from the

@@ -15,7 +15,24 @@ import Foundation
 ///    {"at": 530, "loss": 0.05}]}
 /// ```
 ///
-/// Times are virtual seconds. Optional keys: `fleet.tlaChildren`, `deferred` (tables the TLAs hand
+/// Times are virtual seconds. The fleet may be partitioned (see ``FleetPartitioning``; TLAs,
+/// clusters and SQL nodes by 0-based index):
+///
+/// ```
+/// "fleet": {"clusters": 3, "machinesPerCluster": 2, "aggregators": 2, "sqlNodes": 2,
+///   "subnetworks": [{"tla": 1, "clusters": [0, 1]}],
+///   "aggregatorSets": [{"name": "ops", "tlas": [0], "sqlNodes": [0]}, {"name": "dev", "tlas": [1], "sqlNodes": [1]}],
+///   "tablePartitions": [{"name": "inventory", "tables": ["machines"], "tlas": [1], "sqlNodes": [1]}]}
+/// ```
+///
+/// `subnetworks`: a listed TLA sees only those clusters (the others see all). `aggregatorSets`:
+/// each `name`, `tlas`, `sqlNodes`; a SQL node lists only its set's TLAs, and a TLA answers only
+/// its set's SQL nodes (a node in at most one set). `tablePartitions`: each `name`, `tables` (at
+/// most one partition per table), `tlas` (optional) and `sqlNodes` (at least one; redirects send
+/// clients to them, in order); a node in a partition redirects questions about other partitions'
+/// tables, and a query sent to it is followed to its answer (at most 3 redirects).
+///
+/// Optional keys: `fleet.tlaChildren`, `deferred` (tables the TLAs hand
 /// to their children; needs `fleet.tlaChildren` ≥ 1), `queryTimeout` (default 4 intervals),
 /// `idleExpiry`,
 /// `processesPerMachine`, `churn`, `until` (when the run ends; default 2 intervals plus the query
@@ -24,7 +41,8 @@ import Foundation
 /// on), `skew` ({`node`, `seconds`}).
 ///
 /// Everything is checked before the run starts, and a problem is reported with its JSON path:
-/// malformed JSON (with line and column), unknown or duplicate keys, `null` values, wrong types,
+/// malformed JSON (with line and column), unknown or duplicate keys, partitioning entries naming
+/// TLAs, clusters or SQL nodes outside the fleet, listed twice, in two sets or with two subnetworks, `null` values, wrong types,
 /// fractional counts, numbers out of range, node names that are not exactly a node of the fleet,
 /// `prewarm` or `deferred` tables the workload does not publish (or listed twice), `dropAfter` not
 /// longer than `interval`, `until` before an event, and events that contradict the ones before
@@ -96,6 +114,9 @@ public struct Scenario: Sendable {
     public var until: Double
     /// The events, sorted by time (stable).
     public var events: [Event]
+    /// Subnetworks, aggregator sets and table partitions (`fleet.subnetworks`,
+    /// `fleet.aggregatorSets`, `fleet.tablePartitions`; default none).
+    public var partitioning = FleetPartitioning()
 
     /// Parses and validates a scenario.
     ///
@@ -121,8 +142,11 @@ public struct Scenario: Sendable {
             aggregators: Int(try fleetReader.optionalInteger("aggregators", in: 1...64) ?? 2),
             childrenPerAggregator: Int(try fleetReader.optionalInteger("tlaChildren", in: 0...64) ?? 0),
             sqlNodes: Int(try fleetReader.optionalInteger("sqlNodes", in: 1...64) ?? 1))
+        let partitioning = try parsePartitioning(&fleetReader)
         try fleetReader.finish()
         do { try fleet.validate() } catch { throw QueryError(.invalidArgument, "$.fleet: \(error.message)") }
+        // Indices are checked against the fleet here; the message names the entry's path.
+        do { try partitioning.validate(fleet) } catch { throw QueryError(.invalidArgument, "$.fleet.\(error.message)") }
 
         let interval = try top.optionalNumber("interval", in: 0.001...86_400) ?? 10
         let dropAfter = try top.optionalNumber("dropAfter", in: 0.001...1e7) ?? 180
@@ -195,7 +219,8 @@ public struct Scenario: Sendable {
         let scenario = Scenario(
             seed: UInt64(seedValue), fleet: fleet, interval: interval, dropAfter: dropAfter, queryTimeout: queryTimeout,
             idleExpiry: idleExpiry, workload: workload, processesPerMachine: processesPerMachine, churn: churn,
-            prewarm: prewarm, deferred: deferred, network: network, until: until, events: sorted)
+            prewarm: prewarm, deferred: deferred, network: network, until: until, events: sorted,
+            partitioning: partitioning)
         try scenario.checkSize(untilPath: untilPath)
         try checkSequence(sorted)
         return scenario
@@ -319,6 +344,62 @@ public struct Scenario: Sendable {
                 break
             }
         }
+    }
+
+    /// Reads `subnetworks`, `aggregatorSets` and `tablePartitions` of the fleet object (their
+    /// types; indices are checked by ``FleetPartitioning/validate(_:)`` once the fleet is known).
+    private static func parsePartitioning(_ fleet: inout ObjectReader) throws(QueryError) -> FleetPartitioning {
+        func array(_ value: JSONValue?, _ path: String) throws(QueryError) -> [JSONValue] {
+            guard let value else { return [] }
+            guard case .array(let items) = value else {
+                throw QueryError(.invalidArgument, "\(path): expected an array, found \(value.typeName)")
+            }
+            return items
+        }
+        func indices(_ value: JSONValue?, _ path: String) throws(QueryError) -> [Int] {
+            var result: [Int] = []
+            for (k, item) in try array(value, path).enumerated() {
+                result.append(Int(try ObjectReader.integer(item, path: "\(path)[\(k)]", in: 0...1_000_000)))
+            }
+            return result
+        }
+        func name(_ reader: inout ObjectReader) throws(QueryError) -> String {
+            let name = try reader.required("name")
+            guard case .string(let text) = name, !text.isEmpty else {
+                let found = name == .string("") ? "an empty string" : name.typeName
+                throw QueryError(.invalidArgument, "\(reader.path(of: "name")): expected a non-empty name, found \(found)")
+            }
+            return text
+        }
+        var result = FleetPartitioning()
+        let subnetworksPath = fleet.path(of: "subnetworks")
+        for (k, item) in try array(try fleet.optional("subnetworks"), subnetworksPath).enumerated() {
+            var reader = try ObjectReader(item, path: "\(subnetworksPath)[\(k)]")
+            let tla = Int(try reader.requiredInteger("tla", in: 0...1_000_000))
+            let clusters = try indices(try reader.required("clusters"), reader.path(of: "clusters"))
+            try reader.finish()
+            result.subnetworks.append(.init(aggregator: tla, clusters: clusters))
+        }
+        let setsPath = fleet.path(of: "aggregatorSets")
+        for (k, item) in try array(try fleet.optional("aggregatorSets"), setsPath).enumerated() {
+            var reader = try ObjectReader(item, path: "\(setsPath)[\(k)]")
+            let setName = try name(&reader)
+            let tlas = try indices(try reader.required("tlas"), reader.path(of: "tlas"))
+            let sqlNodes = try indices(try reader.required("sqlNodes"), reader.path(of: "sqlNodes"))
+            try reader.finish()
+            result.aggregatorSets.append(.init(name: setName, aggregators: tlas, sqlNodes: sqlNodes))
+        }
+        let partitionsPath = fleet.path(of: "tablePartitions")
+        for (k, item) in try array(try fleet.optional("tablePartitions"), partitionsPath).enumerated() {
+            var reader = try ObjectReader(item, path: "\(partitionsPath)[\(k)]")
+            let partitionName = try name(&reader)
+            let tables = try tableList(try reader.required("tables"), path: reader.path(of: "tables"))
+            let tlas = try indices(try reader.optional("tlas"), reader.path(of: "tlas"))
+            let sqlNodes = try indices(try reader.required("sqlNodes"), reader.path(of: "sqlNodes"))
+            try reader.finish()
+            result.tablePartitions.append(.init(name: partitionName, tables: tables, aggregators: tlas, sqlNodes: sqlNodes))
+        }
+        return result
     }
 
     /// A list of the workload's table names, each at most once.

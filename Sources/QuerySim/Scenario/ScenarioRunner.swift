@@ -33,7 +33,8 @@ public struct ScenarioRunner {
         return FleetConfiguration(
             shape: s.fleet, seed: s.seed, interval: duration(s.interval), dropAfter: duration(s.dropAfter),
             queryTimeout: s.queryTimeout.map(duration), idleExpiry: s.idleExpiry.map(duration), prewarm: s.prewarm,
-            deferredTables: s.deferred, processesPerMachine: s.processesPerMachine, churn: s.churn, network: s.network)
+            deferredTables: s.deferred, processesPerMachine: s.processesPerMachine, churn: s.churn, network: s.network,
+            partitioning: s.partitioning)
     }
 
     /// Runs the scenario to its end.

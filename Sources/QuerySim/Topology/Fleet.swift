@@ -12,8 +12,10 @@ public import QueryCore
 /// print(fleet.simulation.query(q)!.outcome!)
 /// ```
 ///
-/// Every SQL node lists all TLAs, starting with `tla:<i mod aggregators>`; every TLA sees every
-/// cluster (a mega TLA) through all of its proxies.
+/// By default every SQL node lists all TLAs, starting with `tla:<i mod aggregators>`, and every
+/// TLA sees every cluster (a mega TLA) through all of its proxies; ``FleetConfiguration/partitioning``
+/// divides the fleet into subnetworks, aggregator sets and table partitions (see
+/// ``FleetPartitioning``).
 public final class Fleet {
     /// The settings.
     public let configuration: FleetConfiguration
@@ -35,6 +37,7 @@ public final class Fleet {
     /// - Throws: ``QueryError`` `.invalidArgument` for a bad shape.
     public init(_ configuration: FleetConfiguration, evaluator: any QueryEvaluator) throws(QueryError) {
         try configuration.shape.validate()
+        try configuration.partitioning.validate(configuration.shape)
         self.configuration = configuration
         self.simulation = Simulation(
             configuration: SimulationConfiguration(
@@ -80,14 +83,27 @@ public final class Fleet {
                 try simulation.addNode(proxy, skew: skew()) { ClusterProxy(id: $0, configuration: proxyConfiguration) }
             }
         }
+        let parts = c.partitioning
+        let tables = ProcessesWorkload.tableNames
+        let partitions = parts.rolePartitions
         for a in 0..<shape.aggregators {
+            let node = FleetShape.aggregator(a)
             let children = (0..<shape.childrenPerAggregator).map { FleetShape.child(a, $0) }
+            let served = parts.servedTables(by: node, all: tables)
+            let deferredTables = c.deferredTables.filter { served?.contains($0) ?? true }
             var deferred: [TableName: NodeID] = [:]
             if !children.isEmpty {
-                for (k, table) in c.deferredTables.enumerated() { deferred[table] = children[k % children.count] }
+                for (k, table) in deferredTables.enumerated() { deferred[table] = children[k % children.count] }
             }
-            let aggregatorConfiguration = Aggregator.Configuration(
+            var aggregatorConfiguration = Aggregator.Configuration(
                 clusters: sources, schedule: schedule, dropAfter: c.dropAfter, prewarm: c.prewarm, deferred: deferred)
+            if !parts.isEmpty {
+                aggregatorConfiguration.clusters = parts.clusters(ofAggregator: a, in: shape).map { sources[$0] }
+                aggregatorConfiguration.prewarm = c.prewarm.filter { served?.contains($0) ?? true }
+                aggregatorConfiguration.aggregatorSet = parts.aggregatorSet(of: node)
+                aggregatorConfiguration.servedTables = served
+                aggregatorConfiguration.partitions = partitions
+            }
             try simulation.addNode(FleetShape.aggregator(a), skew: skew()) {
                 Aggregator(id: $0, configuration: aggregatorConfiguration)
             }
@@ -98,10 +114,18 @@ public final class Fleet {
             }
         }
         for s in 0..<shape.sqlNodes {
-            let order = (0..<shape.aggregators).map { FleetShape.aggregator((s + $0) % shape.aggregators) }
-            let queryConfiguration = QueryNode.Configuration(
+            let node = FleetShape.sql(s)
+            let order = parts.aggregators(ofSQL: s, in: shape, all: tables)
+            var queryConfiguration = QueryNode.Configuration(
                 aggregators: order, schedule: schedule, queryTimeout: c.queryTimeout, idleExpiry: c.idleExpiry,
                 prewarm: c.prewarm)
+            if !parts.isEmpty {
+                let served = parts.servedTables(by: node, all: tables)
+                queryConfiguration.prewarm = c.prewarm.filter { served?.contains($0) ?? true }
+                queryConfiguration.aggregatorSet = parts.aggregatorSet(of: node)
+                queryConfiguration.servedTables = served
+                queryConfiguration.partitions = partitions
+            }
             try simulation.addNode(FleetShape.sql(s), skew: skew()) {
                 QueryNode(id: $0, configuration: queryConfiguration, evaluator: evaluator)
             }

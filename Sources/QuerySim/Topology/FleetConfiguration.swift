@@ -33,6 +33,8 @@ public struct FleetConfiguration: Sendable {
     public var trace: SimulationConfiguration.TraceDetail
     /// Log lines kept per node.
     public var logCapacity: Int
+    /// Subnetworks, aggregator sets and table partitions (default none: a flat fleet).
+    public var partitioning: FleetPartitioning
 
     /// Creates a fleet configuration with the defaults above.
     public init(
@@ -40,7 +42,8 @@ public struct FleetConfiguration: Sendable {
         queryTimeout: Duration? = nil, idleExpiry: Duration? = nil, prewarm: [TableName] = [],
         deferredTables: [TableName] = [], processesPerMachine: Int = 25, churn: Double = 0.05,
         network: NetworkConditions = .clean, maxSkew: Duration = .zero, publishLead: Duration? = nil,
-        trace: SimulationConfiguration.TraceDetail = .full, logCapacity: Int = 200
+        trace: SimulationConfiguration.TraceDetail = .full, logCapacity: Int = 200,
+        partitioning: FleetPartitioning = FleetPartitioning()
     ) {
         self.shape = shape
         self.seed = seed
@@ -57,6 +60,7 @@ public struct FleetConfiguration: Sendable {
         self.publishLead = publishLead
         self.trace = trace
         self.logCapacity = logCapacity
+        self.partitioning = partitioning
     }
 
     /// The generation schedule every node shares.

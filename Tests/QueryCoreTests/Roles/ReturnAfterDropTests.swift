@@ -232,3 +232,87 @@ import Testing
         #expect(child.table(Fixtures.processes)?.rowCount == 4)
     }
 }
+
+/// A child's relay gaps are per table (`query-sim --seeds 1233 --faults
+/// mix,correlated,ondemand,shapes,partitioned` before the fix): a cluster's update carrying a
+/// returned machine's `software_versions` rows was lost, but the proxy's answer to a resync of
+/// `processes` was relayed in the same generation, so the cluster's next update showed no gap and
+/// the unchanging table never got the machine's rows back.
+@Suite("Child relay gaps")
+struct ChildRelayGapTests {
+    @Test func aResyncAnswerForOneTableDoesNotHideALostUpdateOfAnother() {
+        let schedule = GenerationSchedule(interval: .seconds(10))
+        let tla: NodeID = "tla:0"
+        let versions: TableName = "software_versions"
+        var child = AggregatorChild(id: "tla-child:0.0", configuration: .init(parent: tla, schedule: schedule))
+        let origins: [NodeID] = ["edge:0.0", "edge:0.1"]
+        func entry(_ table: TableName, full: Bool) -> TableEntry {
+            TableEntry(
+                table: table,
+                copies: full
+                    ? origins.map { OriginCopy(origin: $0, copy: .full(version: 1, segment: Fixtures.rows($0, count: 2)), publishedAt: .seconds(1)) }
+                    : [],
+                replacesScope: full,
+                completeness: TableCompleteness(machinesContributing: 2, machinesKnown: 2, clustersContributing: 1, clustersKnown: 1))
+        }
+        func relay(_ generation: UInt64, _ entries: [TableEntry], sequence: UInt64) -> [RoleAction] {
+            let deferral = Deferral(
+                generation: schedule.generation(generation), cluster: "cluster:0", proxy: "proxy:0.0", entries: entries,
+                sequence: sequence)
+            return child.handle(.received(.deferral(deferral), from: tla), now: .seconds(Double(generation) * 10 + 2))
+        }
+        func resyncs(_ actions: [RoleAction]) -> [TableName] {
+            actions.compactMap { if case .send(.resync(let r), to: tla) = $0, r.origins.isEmpty { r.table } else { nil } }
+        }
+        // Both tables arrive in full.
+        #expect(resyncs(relay(1, [entry(Fixtures.processes, full: true), entry(versions, full: true)], sequence: 1)).isEmpty)
+        // Generation 2: the answer to a resync of `processes` arrives; the cluster's update is lost.
+        #expect(resyncs(relay(2, [entry(Fixtures.processes, full: true)], sequence: 3)).isEmpty)
+        // Generation 3: deltas of both tables. `software_versions` was last relayed in generation 1.
+        let asked = resyncs(relay(3, [entry(Fixtures.processes, full: false), entry(versions, full: false)], sequence: 4))
+        #expect(asked == [versions], "\(asked)")
+    }
+}
+
+/// A child answering a resync leaves out the clusters it has not heard for `dropAfter`, as its
+/// next hand-back would (`query-sim --seeds 1365 --faults mix,correlated,ondemand,shapes` before
+/// the fix): a TLA cut off from everything sent its child no combine request for a minute and a
+/// half, and the child answered the resync of a table wanted again after the heal with rows it had
+/// not heard of since before the cut, which the SQL node joined with fresh rows.
+@Suite("Child resync answers")
+struct ChildResyncAnswerTests {
+    @Test func aResyncAnswerLeavesOutClustersSilentForDropAfter() {
+        let schedule = GenerationSchedule(interval: .seconds(10))
+        let tla: NodeID = "tla:0"
+        var child = AggregatorChild(
+            id: "tla-child:0.0", configuration: .init(parent: tla, schedule: schedule, dropAfter: .seconds(40)))
+        func relay(_ cluster: Int, generation: UInt64, sequence: UInt64) -> RoleInput {
+            let origins = (0..<2).map { NodeID("edge:\(cluster).\($0)") }
+            let entry = TableEntry(
+                table: Fixtures.processes,
+                copies: origins.map { OriginCopy(origin: $0, copy: .full(version: 1, segment: Fixtures.rows($0, count: 2)), publishedAt: .seconds(1)) },
+                replacesScope: true,
+                completeness: TableCompleteness(machinesContributing: 2, machinesKnown: 2, clustersContributing: 1, clustersKnown: 1))
+            let deferral = Deferral(
+                generation: schedule.generation(generation), cluster: NodeID("cluster:\(cluster)"),
+                proxy: NodeID("proxy:\(cluster).0"), entries: [entry], sequence: sequence)
+            return .received(.deferral(deferral), from: tla)
+        }
+        _ = child.handle(relay(0, generation: 1, sequence: 1), now: .seconds(12))
+        _ = child.handle(relay(1, generation: 1, sequence: 1), now: .seconds(12))
+        let request = CombineRequest(generation: schedule.generation(1), droppedClusters: [], tables: [Fixtures.processes])
+        _ = child.handle(.received(.combine(request), from: tla), now: .seconds(15))
+        // Cluster 1 keeps being relayed; cluster 0 falls silent. No combine request comes.
+        for g in 2...6 as ClosedRange<UInt64> { _ = child.handle(relay(1, generation: g, sequence: g), now: .seconds(Double(g) * 10 + 2)) }
+        let reply = child.handle(
+            .received(.resync(ResyncRequest(generation: 6, table: Fixtures.processes, origins: [])), from: tla),
+            now: .seconds(63))
+        let entries = reply.flatMap { action -> [TableEntry] in
+            if case .send(.update(let u), to: tla) = action { u.entries } else { [] }
+        }
+        let origins = entries.flatMap { $0.copies.map(\.origin) }
+        #expect(!origins.isEmpty && origins.allSatisfy { $0.rawValue.hasPrefix("edge:1.") }, "\(origins)")
+        #expect(entries.first?.completeness.dropped.contains { $0.node == "cluster:0" } == true, "\(String(describing: entries.first?.completeness))")
+        #expect(child.table(Fixtures.processes)?.slices["edge:0.0"] == nil)
+    }
+}
