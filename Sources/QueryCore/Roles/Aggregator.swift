@@ -129,6 +129,10 @@ public struct Aggregator: Role {
     /// table by its child, which hands it back).
     private var owed = OwedTables()
     private var deferredFigures: [TableName: TableCompleteness] = [:]
+    /// Deferred table → the newest generation its child handed it back for: the generation of the
+    /// rows held for it (a resync answer is labelled with it, not with a newer generation sent
+    /// while the child's hand-backs were lost or late).
+    private var handedBack: [TableName: UInt64] = [:]
     private var deferredOrigins: [NodeID: NodeID] = [:]
     private var childReset: Set<NodeID> = []
     /// Children heard again after a drop, still dropped until they hold every cluster's current rows
@@ -259,7 +263,14 @@ public struct Aggregator: Role {
                 // The reply carries the table as this TLA holds it now: labelled with the newest
                 // generation sent, not the older one the SQL node last heard (after a partition or
                 // this TLA's restart), or the SQL node would join it with tables it holds from then.
-                let number = max(request.generation, collector.sent)
+                // A deferred table's rows are as of its child's last hand-back, and labelled so even
+                // when the SQL node asked as of a newer generation: labelled newer, they would pass
+                // for current (rows of machines dropped since, say). The SQL node keeps the newer of
+                // the two for the table, so the label never takes it back.
+                var number = max(request.generation, collector.sent)
+                if configuration.deferred[request.table] != nil, let handed = handedBack[request.table] {
+                    number = min(number, handed)
+                }
                 let entry = entry(request.table, for: peer, generation: number, merge: true)
                 let update = GenerationUpdate(
                     generation: configuration.schedule.generation(number),
@@ -419,6 +430,7 @@ public struct Aggregator: Role {
         for entry in fresh.entries {
             if entry.replacesScope, !owed.isEmpty { owed.received(entry.table, inFullFrom: child) }
             deferredFigures[entry.table] = entry.completeness
+            handedBack[entry.table] = max(handedBack[entry.table] ?? 0, update.generation.number)
         }
         _ = store.intake(
             fresh.entries,
@@ -628,6 +640,7 @@ public struct Aggregator: Role {
         owed.wanted(tables.filter { configuration.deferred[$0] == nil }, from: clusterOrder)
         for child in children { owed.wanted(tables.filter { configuration.deferred[$0] == child }, from: [child]) }
         for name in deferredFigures.keys where !tables.contains(name) { deferredFigures[name] = nil }
+        for name in handedBack.keys where !tables.contains(name) { handedBack[name] = nil }
         // A dropped cluster is still known to have the tables let go, with as many machines as before.
         let anyDropped = collector.anyDropped
         for cluster in clusterOrder {

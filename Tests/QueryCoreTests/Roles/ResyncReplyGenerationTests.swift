@@ -40,6 +40,38 @@ import Testing
         #expect(node.snapshot.table(Fixtures.processes)?.rowCount == 12)
     }
 
+    /// A deferred table is held as its child last handed it back: a resync while the child's
+    /// hand-backs are lost is answered as of that generation, not the newest sent (found with
+    /// `query-sim --seeds 4392 --faults mix,correlated,ondemand,shapes,partitioned`: labelled newer,
+    /// the child's older rows, with a machine dropped since, passed for current).
+    @Test func aDeferredTableIsAnsweredAsOfItsLastHandBack() throws {
+        var fleet = Fleet()
+        let child: NodeID = "tla-child:0.0"
+        fleet.deferred = [Fixtures.processes: child]
+        var pump = fleet.build()
+        pump.run(seconds: 95)
+        let handBacks = pump.sent.compactMap { sent -> UInt64? in
+            guard sent.from == child, case .update(let update) = sent.message, !update.entries.isEmpty else { return nil }
+            return update.generation.number
+        }
+        let handed = try #require(handBacks.max())
+        // The child's hand-backs are lost for three generations; the TLA goes on sending.
+        pump.loses = { from, _, _ in from == child }
+        pump.run(seconds: 30)
+        let sent = pump.role(fleet.tla(0), as: Aggregator.self).sentGeneration
+        #expect(sent >= handed + 3)
+        let before = pump.sent.count
+        pump.deliver(fleet.tla(0), .received(.resync(ResyncRequest(generation: 3, table: Fixtures.processes, origins: [])), from: fleet.sql))
+        let reply = try #require(replies(pump, after: before, from: fleet.tla(0), to: fleet.sql).first)
+        #expect(reply.generation.number == handed)
+        #expect(reply.entries.first?.table == Fixtures.processes)
+        // Asked as of the newest generation (its other tables' generation), likewise.
+        let newer = pump.sent.count
+        pump.deliver(fleet.tla(0), .received(.resync(ResyncRequest(generation: sent, table: Fixtures.processes, origins: [])), from: fleet.sql))
+        let second = try #require(replies(pump, after: newer, from: fleet.tla(0), to: fleet.sql).first)
+        #expect(second.generation.number == handed)
+    }
+
     /// A SQL node ahead of the TLA (it heard another TLA, or a skewed clock) keeps its generation.
     @Test func aResyncAsOfANewerGenerationKeepsIt() throws {
         let fleet = Fleet()
