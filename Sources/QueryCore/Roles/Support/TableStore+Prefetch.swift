@@ -257,8 +257,8 @@ extension TableStore.Stored {
         return table.slot(of: origin)
     }
 
-    /// The slot ``slotAfterLastFound(_:)`` would find for `origin` with `last` as the slot found
-    /// last, without moving the store's own hint (`last` moves instead).
+    /// The slot ``slotAfterLastFound(_:)`` finds for `origin` with `last` as the slot found last
+    /// (`last` moves to it; unchanged if there is none), without moving the store's own hint.
     func peekSlot(of origin: NodeID, after last: inout Int) -> Int? {
         let count = table.slotCount
         var candidate = last &+ 1

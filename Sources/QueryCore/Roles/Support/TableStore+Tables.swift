@@ -108,18 +108,9 @@ extension TableStore.Stored {
     /// name by its precomputed hash), so the hint costs a lookup by name when it misses, never a
     /// wrong slot.
     mutating func slotAfterLastFound(_ origin: NodeID) -> Int? {
-        let count = table.slotCount
-        var candidate = lastFoundSlot &+ 1
-        let end = min(count, candidate &+ Self.forwardProbes)
-        while candidate < end {
-            if table.origin(at: candidate) == origin {
-                lastFoundSlot = candidate
-                return candidate
-            }
-            candidate &+= 1
-        }
-        guard let slot = table.slot(of: origin) else { return nil }
-        lastFoundSlot = slot
+        var last = lastFoundSlot
+        let slot = peekSlot(of: origin, after: &last)
+        lastFoundSlot = last
         return slot
     }
 
