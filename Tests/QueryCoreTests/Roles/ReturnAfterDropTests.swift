@@ -195,18 +195,7 @@ import Testing
         let tla: NodeID = "tla:0"
         var child = AggregatorChild(id: "tla-child:0.0", configuration: .init(parent: tla, schedule: schedule))
         func relay(_ cluster: Int, generation: UInt64, full: Bool, sequence: UInt64) -> RoleInput {
-            let origins = (0..<2).map { NodeID("edge:\(cluster).\($0)") }
-            let entry = TableEntry(
-                table: Fixtures.processes,
-                copies: full
-                    ? origins.map { OriginCopy(origin: $0, copy: .full(version: 1, segment: Fixtures.rows($0, count: 2)), publishedAt: .seconds(1)) }
-                    : [],
-                replacesScope: full,
-                completeness: TableCompleteness(machinesContributing: 2, machinesKnown: 2, clustersContributing: 1, clustersKnown: 1))
-            let deferral = Deferral(
-                generation: schedule.generation(generation), cluster: NodeID("cluster:\(cluster)"),
-                proxy: NodeID("proxy:\(cluster).0"), entries: [entry], sequence: sequence)
-            return .received(.deferral(deferral), from: tla)
+            childRelay(cluster, generation: generation, full: full, sequence: sequence, schedule: schedule, from: tla)
         }
         func combine(_ generation: UInt64, dropped: [DroppedNode]) -> [RoleAction] {
             let request = CombineRequest(
@@ -287,16 +276,7 @@ struct ChildResyncAnswerTests {
         var child = AggregatorChild(
             id: "tla-child:0.0", configuration: .init(parent: tla, schedule: schedule, dropAfter: .seconds(40)))
         func relay(_ cluster: Int, generation: UInt64, sequence: UInt64) -> RoleInput {
-            let origins = (0..<2).map { NodeID("edge:\(cluster).\($0)") }
-            let entry = TableEntry(
-                table: Fixtures.processes,
-                copies: origins.map { OriginCopy(origin: $0, copy: .full(version: 1, segment: Fixtures.rows($0, count: 2)), publishedAt: .seconds(1)) },
-                replacesScope: true,
-                completeness: TableCompleteness(machinesContributing: 2, machinesKnown: 2, clustersContributing: 1, clustersKnown: 1))
-            let deferral = Deferral(
-                generation: schedule.generation(generation), cluster: NodeID("cluster:\(cluster)"),
-                proxy: NodeID("proxy:\(cluster).0"), entries: [entry], sequence: sequence)
-            return .received(.deferral(deferral), from: tla)
+            childRelay(cluster, generation: generation, full: true, sequence: sequence, schedule: schedule, from: tla)
         }
         _ = child.handle(relay(0, generation: 1, sequence: 1), now: .seconds(12))
         _ = child.handle(relay(1, generation: 1, sequence: 1), now: .seconds(12))
@@ -315,4 +295,23 @@ struct ChildResyncAnswerTests {
         #expect(entries.first?.completeness.dropped.contains { $0.node == "cluster:0" } == true, "\(String(describing: entries.first?.completeness))")
         #expect(child.table(Fixtures.processes)?.slices["edge:0.0"] == nil)
     }
+}
+
+/// A TLA's relay to its child of cluster `cluster`'s `processes` for `generation`: its two machines'
+/// rows in full (replacing the cluster), or (`full` false) an entry that changes nothing.
+private func childRelay(
+    _ cluster: Int, generation: UInt64, full: Bool, sequence: UInt64, schedule: GenerationSchedule, from tla: NodeID
+) -> RoleInput {
+    let origins = (0..<2).map { NodeID("edge:\(cluster).\($0)") }
+    let entry = TableEntry(
+        table: Fixtures.processes,
+        copies: full
+            ? origins.map { OriginCopy(origin: $0, copy: .full(version: 1, segment: Fixtures.rows($0, count: 2)), publishedAt: .seconds(1)) }
+            : [],
+        replacesScope: full,
+        completeness: TableCompleteness(machinesContributing: 2, machinesKnown: 2, clustersContributing: 1, clustersKnown: 1))
+    let deferral = Deferral(
+        generation: schedule.generation(generation), cluster: NodeID("cluster:\(cluster)"),
+        proxy: NodeID("proxy:\(cluster).0"), entries: [entry], sequence: sequence)
+    return .received(.deferral(deferral), from: tla)
 }

@@ -5,10 +5,10 @@ import CZlib
 /// A TLA or SQL node applies an entry of a cluster's (or a fleet's) changed origins, each a delta of
 /// a row or two against rows it last touched a generation ago: every delta and every held segment
 /// is a dozen small buffers (the column array, then each column's values) that are no longer in the
-/// caches. Applied one after another, each of those buffers is a miss the apply waits for. Before
-/// the apply, two passes over the entry ask the CPU for all of them at once: the first for each
-/// copy's and each held segment's column array, the second (those arrays having arrived) for the
-/// buffers they point to. The misses then overlap instead of following one another.
+/// caches. Applied one after another, each of those buffers is a miss the apply waits for. Two
+/// passes run ahead of the apply (see ``Prefetcher``): the first asks for each copy's and each held
+/// segment's column array, the second (those arrays having arrived) for the buffers they point to.
+/// The misses then overlap instead of following one another.
 ///
 /// The passes read the buffers' addresses from the values' bytes in place: copying a slice, a delta
 /// or a column out would retain its buffers, an atomic write to the very lines being asked for,
@@ -86,7 +86,7 @@ extension TableStore {
                 assert(
                     {
                         guard case .delta(_, _, let upserts, _) = copies[i].copy else { return false }
-                        return carried == RawLayout.buffer(of: upserts.columns)
+                        return carried == RawLayout.arrayBuffer(upserts.columns)
                     }(), "delta column array misread")
             }
             let k = 2 * (i % (2 * Self.distance))
@@ -132,7 +132,7 @@ extension TableStore {
         guard RawLayout.isVerified else { return }
         let array = RawLayout.object(UnsafeRawPointer(segment) + RawLayout.segmentColumns, word: 0)
         fetch(array, bytes: RawLayout.arrayHeader + columnCount * MemoryLayout<Column>.stride, limit: 512)
-        assert(array == RawLayout.buffer(of: segment.pointee.columns), "segment column array misread")
+        assert(array == RawLayout.arrayBuffer(segment.pointee.columns), "segment column array misread")
         fetchColumnBuffers(array, columnCount: columnCount)
     }
 
@@ -202,7 +202,7 @@ extension TableStore {
             let segment = try! Segment(schema: schema, rows: [[.integer(1), .text("x"), .real(2), .boolean(true), .text("y")]])
             var table = Table(name: "layout", schema: schema)
             guard (try? table.replace(origin: "o", version: 1, segment: segment, publishedAt: .zero)) != nil,
-                let slot = table.slot(of: "o"), table.heldColumnArray(at: slot, checked: false) == buffer(of: segment.columns)
+                let slot = table.slot(of: "o"), table.heldColumnArray(at: slot, checked: false) == arrayBuffer(segment.columns)
             else { return false }
             let copies = [
                 OriginCopy(origin: "o", copy: .full(version: 1, segment: segment), publishedAt: .zero),
@@ -211,7 +211,7 @@ extension TableStore {
                     publishedAt: .zero),
             ]
             let carried = copies.withUnsafeBufferPointer { upsertColumns(UnsafeRawPointer($0.baseAddress! + 1)) }
-            guard carried == buffer(of: segment.columns) else { return false }
+            guard carried == arrayBuffer(segment.columns) else { return false }
             // Word 0 of each column (word 1 of a text column) is its values' buffer.
             return segment.columns.withUnsafeBufferPointer { columns in
                 columns.indices.allSatisfy { c in
@@ -227,13 +227,8 @@ extension TableStore {
             }
         }()
 
-        /// The buffer of `array`, read the safe way.
+        /// The buffer of `array`, read the safe way (the checks of the raw reads above).
         static func arrayBuffer<T>(_ array: [T]) -> UnsafeRawPointer? {
-            array.withUnsafeBufferPointer { $0.baseAddress.map { UnsafeRawPointer($0) - arrayHeader } }
-        }
-
-        /// The buffer of `array`, read the safe way (debug checks of the reads above).
-        static func buffer(of array: [Column]) -> UnsafeRawPointer? {
             array.withUnsafeBufferPointer { $0.baseAddress.map { UnsafeRawPointer($0) - arrayHeader } }
         }
 
@@ -283,7 +278,7 @@ extension Table {
         slotSlices.withUnsafeBufferPointer { slices in
             guard slot >= 0, slot < slices.count, case .some = slices[slot] else { return nil }
             let array = TableStore.RawLayout.heldColumns(UnsafeRawPointer(slices.baseAddress! + slot))
-            assert(!checked || array == TableStore.RawLayout.buffer(of: slices[slot]!.segment.columns), "held column array misread")
+            assert(!checked || array == TableStore.RawLayout.arrayBuffer(slices[slot]!.segment.columns), "held column array misread")
             return array
         }
     }

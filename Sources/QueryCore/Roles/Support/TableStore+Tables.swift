@@ -88,13 +88,12 @@ extension TableStore.Stored {
     /// from the table's lookup by name otherwise, so a stale or shared hint costs a lookup, never
     /// a wrong slot.
     mutating func knownSlot(of origin: NodeID, scope: NodeID, sender: Int?) -> Int? {
-        guard let sender, origin == scope else { return slotAfterLastFound(origin) }
-        if sender < senderSlots.count {
-            let hint = senderSlots[sender]
-            if hint >= 0, hint < table.slotCount, table.origin(at: hint) == origin { return hint }
+        var last = lastFoundSlot
+        let slot = peekKnownSlot(of: origin, scope: scope, sender: sender, after: &last)
+        lastFoundSlot = last
+        if let sender, origin == scope, let slot, sender >= senderSlots.count || senderSlots[sender] != slot {
+            noteSenderSlot(slot, sender: sender)
         }
-        guard let slot = table.slot(of: origin) else { return nil }
-        noteSenderSlot(slot, sender: sender)
         return slot
     }
 
