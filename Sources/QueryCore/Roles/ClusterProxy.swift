@@ -79,6 +79,11 @@ public struct ClusterProxy: Role {
     private var sequences = SenderSequences()
     /// Updates appended to the actions in the running step (only then are they scanned to be stamped).
     private var updatesSent = 0
+    /// The machines' updates of a generation not sent yet, received and not applied yet: applied
+    /// together, in the order received, when the generation is sent or anything reads the held rows
+    /// (see ``TableStore/intake(_:role:into:)``). An update of a generation already sent is applied
+    /// as it arrives.
+    private var pending: [TableStore.PendingIntake] = []
 
     /// Creates a proxy.
     public init(id: NodeID, configuration: Configuration) {
@@ -110,8 +115,26 @@ public struct ClusterProxy: Role {
     /// Whether the proxy keeps the deltas it applied (only while some TLA reads from it).
     var keepsHistory: Bool { store.keepsHistory }
 
-    /// The rows held for `table`, all origins (dropped ones included), or `nil`.
-    public func table(_ name: TableName) -> Table? { store[name]?.table }
+    /// The rows held for `table`, all origins (dropped ones included), or `nil`: as of every update
+    /// received (those not applied yet applied to a copy).
+    public func table(_ name: TableName) -> Table? {
+        guard !pending.isEmpty else { return store[name]?.table }
+        var store = self.store
+        var ignored: [RoleAction] = []
+        store.intake(pending, role: "proxy", into: &ignored)
+        return store[name]?.table
+    }
+
+    /// The rows applied for `table`, without the updates received and not applied yet (see
+    /// ``table(_:)``): for checks that read the state after every step.
+    package func appliedTable(_ name: TableName) -> Table? { store[name]?.table }
+
+    /// Applies the updates held back (see ``pending``).
+    private mutating func applyPending(into actions: inout [RoleAction]) {
+        guard !pending.isEmpty else { return }
+        store.intake(pending, role: "proxy", into: &actions)
+        pending.removeAll(keepingCapacity: true)
+    }
 
     public mutating func handle(_ input: RoleInput, now: Instant) -> [RoleAction] {
         var actions: [RoleAction] = []
@@ -121,6 +144,8 @@ public struct ClusterProxy: Role {
             forwardInterest(now: now, into: &actions)
             scheduleNext(after: now, into: &actions)
         case .timerFired(let timer) where timer == Self.generationTimer:
+            // Held back for at most a generation (updates of one not sent yet are, normally, none).
+            applyPending(into: &actions)
             collector.checkSilence(now: now, into: &actions)
             forwardInterest(now: now, periodic: true, into: &actions)
             // Sources with skewed clocks may have reported this generation already.
@@ -162,13 +187,14 @@ public struct ClusterProxy: Role {
                 return
             }
             receivers[peer, default: Downstream(now: now)].record(request, now: now)
-            keepHistoryWhileServing()
+            keepHistoryWhileServing(into: &actions)
             // A handful of tables each: linear searches, no sets built per request.
             if !request.tables.allSatisfy(forwarded.contains) { forwardInterest(now: now, into: &actions) }
         case .ack(let ack):
             receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
         case .resync(let request):
             guard receivers[peer] != nil else { return }
+            applyPending(into: &actions)
             receivers[peer]!.resync(request, generation: request.generation, store: store)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "proxy"))
             let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
@@ -193,9 +219,6 @@ public struct ClusterProxy: Role {
         actions.reserveCapacity(actions.count + 4)
         // The machine's dense index: its state here is reached without looking its name up again.
         let source = collector.heard(peer, now: now, into: &actions)
-        // The machine's held rows were last touched a generation ago: asked for now, they arrive
-        // while the update is checked and counted.
-        store.prefetch(update.entries, scope: peer, sender: source)
         // Only the newest regular update lists every table the edge publishes: a resync reply (for a
         // generation already received) lists just the resynced table, and a reordered or duplicated
         // update is stale.
@@ -220,50 +243,53 @@ public struct ClusterProxy: Role {
             update.entries, sequence: update.sequence, from: peer, index: source, now: now,
             forgetAfter: configuration.dropAfter)
         if fresh.skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "proxy")) }
-        _ = store.intake(
-            fresh.entries,
-            generation: update.generation.number,
-            from: peer,
-            scope: peer,
-            keepReports: false,
-            sender: source,
-            role: "proxy",
-            now: now,
-            into: &actions
-        )
         // An edge that stopped publishing a table it used to: its rows of that table vanish. Judged
         // only from the newest update; otherwise the edge, believing its acknowledged rows held here,
         // would never resend a table that no longer changes.
+        var unlisted: [TableName] = []
         if newest {
             // A handful of tables: linear searches, no sets or sorting per update.
-            var unlisted: [TableName] = []
             for name in forwarded {
                 var listed = false
                 for e in update.entries.indices where update.entries[e].table == name {
                     listed = true
                     break
                 }
-                if !listed, store.holds(name, origin: peer) { unlisted.append(name) }
-            }
-            for name in unlisted {
-                _ = store.apply(
-                    TableEntry(table: name, copies: [], removed: [peer], completeness: TableCompleteness()),
-                    scope: peer,
-                    now: now
-                )
+                if !listed, store.holds(name, origin: peer) || pendingLists(name, from: source) { unlisted.append(name) }
             }
         }
+        // Applied with the generation's other updates, when it is sent; an update of a generation
+        // already sent is applied now (after any held back: in the order received).
+        if !fresh.entries.isEmpty || !unlisted.isEmpty {
+            pending.append(
+                TableStore.PendingIntake(
+                    entries: fresh.entries, generation: update.generation.number, peer: peer, sender: source,
+                    arrived: now, unlisted: unlisted))
+        }
+        if update.generation.number <= collector.sent { applyPending(into: &actions) }
         if let number = collector.reportArrived(generation: update.generation.number, now: now) {
             send(number, now: now, into: &actions)
         }
+    }
+
+    /// Whether an update held back from the machine with dense index `source` lists `table`.
+    private func pendingLists(_ table: TableName, from source: Int) -> Bool {
+        for i in pending.indices where pending[i].sender == source {
+            for e in pending[i].entries.indices where pending[i].entries[e].table == table { return true }
+        }
+        return false
     }
 
     /// Keeps the deltas applied (to bring receivers up to date) only while some receiver is served
     /// updates: a standby proxy (every TLA takes it for a standby) applies what its machines send,
     /// to be ready for a failover, but builds no entries, and a TLA failing over to it asks for
     /// full copies (its request resets).
-    private mutating func keepHistoryWhileServing() {
-        store.keepHistory(receivers.values.contains { !$0.standby })
+    private mutating func keepHistoryWhileServing(into actions: inout [RoleAction]) {
+        let keep = receivers.values.contains { !$0.standby }
+        guard keep != store.keepsHistory else { return }
+        // The updates held back are applied as they would have been when they arrived.
+        applyPending(into: &actions)
+        store.keepHistory(keep)
     }
 
     /// The tables wanted from the edges: the prewarm list and every TLA's live interest.
@@ -284,7 +310,9 @@ public struct ClusterProxy: Role {
             periodic && tables == forwarded && (lastForward.map { now - $0 < configuration.interestLease / 2 } ?? false)
         // A table nobody wants any more is let go (also rows of it that edges whose lease outlived
         // the interest sent since): its rows stop being confirmed, and served again when interest
-        // returns they would pass for current.
+        // returns they would pass for current. The updates held back are applied first, as they
+        // would have been when they arrived.
+        if !pending.isEmpty, store.names.contains(where: { !tables.contains($0) }) { applyPending(into: &actions) }
         for name in store.names where !tables.contains(name) {
             if collector.anyDropped, let table = store[name]?.table {
                 let holders = table.slices.keys.filter { collector.droppedSince($0) != nil }
@@ -329,6 +357,7 @@ public struct ClusterProxy: Role {
     }
 
     private mutating func send(_ number: UInt64, now: Instant, into actions: inout [RoleAction]) {
+        applyPending(into: &actions)
         let generation = configuration.schedule.generation(number)
         // A restarted proxy must not send TLAs a cluster table missing machines it simply has not
         // heard yet (it would replace what the TLA holds).
@@ -351,7 +380,7 @@ public struct ClusterProxy: Role {
             if live.isEmpty {
                 if now - receivers[peer]!.lastRequest > configuration.interestLease {
                     receivers.removeValue(forKey: peer)
-                    keepHistoryWhileServing()
+                    keepHistoryWhileServing(into: &actions)
                 }
                 continue
             }
