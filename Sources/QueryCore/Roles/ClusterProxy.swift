@@ -120,8 +120,9 @@ public struct ClusterProxy: Role {
     public func table(_ name: TableName) -> Table? {
         guard !pending.isEmpty else { return store[name]?.table }
         var store = self.store
+        var sequences = self.sequences
         var ignored: [RoleAction] = []
-        store.intake(pending, role: "proxy", into: &ignored)
+        Self.apply(pending, to: &store, sequences: &sequences, forgetAfter: configuration.dropAfter, into: &ignored)
         return store[name]?.table
     }
 
@@ -132,8 +133,24 @@ public struct ClusterProxy: Role {
     /// Applies the updates held back (see ``pending``).
     private mutating func applyPending(into actions: inout [RoleAction]) {
         guard !pending.isEmpty else { return }
-        store.intake(pending, role: "proxy", into: &actions)
+        Self.apply(pending, to: &store, sequences: &sequences, forgetAfter: configuration.dropAfter, into: &actions)
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Applies `pending` to `store`, each update's entries sorted from duplicated or reordered ones
+    /// by `sequences`.
+    private static func apply(
+        _ pending: [TableStore.PendingIntake],
+        to store: inout TableStore,
+        sequences: inout SenderSequences,
+        forgetAfter: Duration,
+        into actions: inout [RoleAction]
+    ) {
+        store.intake(pending, role: "proxy", into: &actions) { update in
+            sequences.fresh(
+                update.entries, sequence: update.sequence, from: update.peer, index: update.sender, now: update.arrived,
+                forgetAfter: forgetAfter)
+        }
     }
 
     public mutating func handle(_ input: RoleInput, now: Instant) -> [RoleAction] {
@@ -238,46 +255,17 @@ public struct ClusterProxy: Role {
             // not listed it does not publish, or it has no lease on and sends in full when asked.
             if newest { owed.received(onlyListed: update.entries.map(\.table), from: peer) }
         }
-        actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
-        let fresh = sequences.fresh(
-            update.entries, sequence: update.sequence, from: peer, index: source, now: now,
-            forgetAfter: configuration.dropAfter)
-        if fresh.skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "proxy")) }
-        // An edge that stopped publishing a table it used to: its rows of that table vanish. Judged
-        // only from the newest update; otherwise the edge, believing its acknowledged rows held here,
-        // would never resend a table that no longer changes.
-        var unlisted: [TableName] = []
-        if newest {
-            // A handful of tables: linear searches, no sets or sorting per update.
-            for name in forwarded {
-                var listed = false
-                for e in update.entries.indices where update.entries[e].table == name {
-                    listed = true
-                    break
-                }
-                if !listed, store.holds(name, origin: peer) || pendingLists(name, from: source) { unlisted.append(name) }
-            }
-        }
-        // Applied with the generation's other updates, when it is sent; an update of a generation
-        // already sent is applied now (after any held back: in the order received).
-        if !fresh.entries.isEmpty || !unlisted.isEmpty {
-            pending.append(
-                TableStore.PendingIntake(
-                    entries: fresh.entries, generation: update.generation.number, peer: peer, sender: source,
-                    arrived: now, unlisted: unlisted))
-        }
+        // Applied with the generation's other updates, when it is sent (its size counted and its
+        // duplicated or reordered entries skipped then); an update of a generation already sent is
+        // applied now (after any held back: in the order received).
+        pending.append(
+            TableStore.PendingIntake(
+                entries: update.entries, sequence: update.sequence, generation: update.generation.number, peer: peer,
+                sender: source, arrived: now, expected: newest ? forwarded : []))
         if update.generation.number <= collector.sent { applyPending(into: &actions) }
         if let number = collector.reportArrived(generation: update.generation.number, now: now) {
             send(number, now: now, into: &actions)
         }
-    }
-
-    /// Whether an update held back from the machine with dense index `source` lists `table`.
-    private func pendingLists(_ table: TableName, from source: Int) -> Bool {
-        for i in pending.indices where pending[i].sender == source {
-            for e in pending[i].entries.indices where pending[i].entries[e].table == table { return true }
-        }
-        return false
     }
 
     /// Keeps the deltas applied (to bring receivers up to date) only while some receiver is served

@@ -33,7 +33,7 @@ import Testing
     }
 
     /// Random updates from a few machines (full copies, deltas, deltas on a base not held, stale
-    /// copies, tables no longer listed), applied one by one to one store and held back and applied
+    /// copies, duplicated updates, tables no longer listed), applied one by one to one store and held back and applied
     /// in batches of random length to another: the same rows, versions, acknowledgements and resync
     /// requests.
     @Test func aBatchAppliesAsTheUpdatesOneByOne() throws {
@@ -43,6 +43,10 @@ import Testing
             var single = TableStore(keepsHistory: true)
             var batched = TableStore(keepsHistory: true)
             var pending: [TableStore.PendingIntake] = []
+            var singleSequences = SenderSequences()
+            var batchedSequences = SenderSequences()
+            var sequence: UInt64 = 0
+            var last: (machine: NodeID, index: Int, entries: [TableEntry], sequence: UInt64)?
             var singleActions: [RoleAction] = []
             var batchedActions: [RoleAction] = []
             // What each machine last published per table (version and rows), to make deltas from.
@@ -78,27 +82,44 @@ import Testing
                                 table: name, copies: [OriginCopy(origin: machine, copy: copy, publishedAt: .zero)],
                                 completeness: TableCompleteness()))
                     }
-                    let unlisted: [TableName] = Int.random(in: 0..<10, using: &rng) == 0 ? [Self.other] : []
+                    sequence += 1
+                    var update = (machine: machine, index: index, entries: entries, sequence: sequence)
+                    // Now and then the previous update again (duplicated): skipped by its sequence number.
+                    if let previous = last, Int.random(in: 0..<8, using: &rng) == 0 { update = previous }
+                    last = update
+                    let expected: [TableName] = Int.random(in: 0..<5, using: &rng) == 0 ? [Self.table, Self.other] : []
                     let now = schedule.generation(generation).time + .milliseconds(Int64(index))
+                    let fresh = singleSequences.fresh(
+                        update.entries, sequence: update.sequence, from: update.machine, index: update.index, now: now,
+                        forgetAfter: .seconds(180))
                     _ = single.intake(
-                        entries, generation: generation, from: machine, scope: machine, keepReports: false,
-                        sender: index, role: "proxy", now: now, into: &singleActions)
-                    for name in unlisted where single.holds(name, origin: machine) {
+                        fresh.entries, generation: generation, from: update.machine, scope: update.machine,
+                        keepReports: false, sender: update.index, role: "proxy", now: now, into: &singleActions)
+                    for name in expected
+                    where !update.entries.contains(where: { $0.table == name }) && single.holds(name, origin: update.machine) {
                         _ = single.apply(
-                            TableEntry(table: name, copies: [], removed: [machine], completeness: TableCompleteness()),
-                            scope: machine, now: now)
+                            TableEntry(table: name, copies: [], removed: [update.machine], completeness: TableCompleteness()),
+                            scope: update.machine, now: now)
                     }
                     pending.append(
                         TableStore.PendingIntake(
-                            entries: entries, generation: generation, peer: machine, sender: index, arrived: now,
-                            unlisted: unlisted))
+                            entries: update.entries, sequence: update.sequence, generation: generation, peer: update.machine,
+                            sender: update.index, arrived: now, expected: expected))
                     if Int.random(in: 0..<4, using: &rng) == 0 {
-                        batched.intake(pending, role: "proxy", into: &batchedActions)
+                        batched.intake(pending, role: "proxy", into: &batchedActions) { update in
+                            batchedSequences.fresh(
+                                update.entries, sequence: update.sequence, from: update.peer, index: update.sender,
+                                now: update.arrived, forgetAfter: .seconds(180))
+                        }
                         pending.removeAll()
                     }
                 }
             }
-            batched.intake(pending, role: "proxy", into: &batchedActions)
+            batched.intake(pending, role: "proxy", into: &batchedActions) { update in
+                batchedSequences.fresh(
+                    update.entries, sequence: update.sequence, from: update.peer, index: update.sender,
+                    now: update.arrived, forgetAfter: .seconds(180))
+            }
             #expect(Self.contents(batched) == Self.contents(single), replay(seed))
             #expect(Self.replies(batchedActions) == Self.replies(singleActions), replay(seed))
             #expect(!Self.replies(singleActions).filter { $0.hasPrefix("resync") }.isEmpty, replay(seed))

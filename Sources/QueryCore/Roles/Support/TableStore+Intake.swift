@@ -135,8 +135,10 @@ extension TableStore {
 
     /// An update from one source, received and not applied yet (see ``intake(_:role:into:)``).
     struct PendingIntake: Sendable {
-        /// The update's fresh entries.
+        /// The update's entries.
         var entries: [TableEntry]
+        /// The update's sequence number (see ``SenderSequences``).
+        var sequence: UInt64
         /// The update's generation.
         var generation: UInt64
         /// The source, which is also the scope of its origins (a machine at a proxy).
@@ -145,22 +147,33 @@ extension TableStore {
         var sender: Int
         /// When it arrived.
         var arrived: Instant
-        /// Tables the source stopped publishing (its newest update did not list them): its rows of
-        /// them are removed after its entries are applied.
-        var unlisted: [TableName] = []
+        /// Tables asked of the source, if this is its newest update (which lists every table it
+        /// publishes): its rows of those not listed, if any are held, are removed after its
+        /// entries are applied (it stopped publishing them). Judged only from the newest update;
+        /// otherwise an edge, believing its acknowledged rows held here, would never resend a table
+        /// that no longer changes.
+        var expected: [TableName] = []
     }
 
-    /// Applies updates received one by one and held back, in the order received: each as
+    /// Applies updates received one by one and held back, in the order received: each one's
+    /// `fresh` entries (those not duplicated or reordered, see ``SenderSequences``) as
     /// ``intake(_:generation:from:scope:acknowledge:sendAck:resyncTo:keepReports:sender:role:now:into:)``
-    /// does (acknowledged, or resyncs asked for), then its unlisted tables removed; the counters
-    /// are reported once for all.
+    /// does (acknowledged, or resyncs asked for), then its unlisted tables removed. The counters
+    /// (bytes in, entries skipped, rows merged) are reported once for all.
     ///
     /// A proxy's machines' updates arrive between thousands of other nodes' steps, each touching
     /// rows last touched a generation ago. Applied together, the rows of the updates a few places
     /// ahead are fetched (see ``Prefetcher``) while one is applied, so that the misses overlap.
-    mutating func intake(_ pending: [PendingIntake], role: String, into actions: inout [RoleAction]) {
+    mutating func intake(
+        _ pending: [PendingIntake],
+        role: String,
+        into actions: inout [RoleAction],
+        fresh: (borrowing PendingIntake) -> (entries: [TableEntry], skipped: Int)
+    ) {
         var total = ApplyReport()
         var ignored = Intake()
+        var bytes = 0
+        var skipped = 0
         // No closure around the loop: one capturing the store would copy it for the reads below.
         for i in pending.indices {
             // Each step of the fetch reads what the step before brought: the updates' entries,
@@ -174,11 +187,16 @@ extension TableStore {
             if i + 1 < pending.count {
                 prefetch(pending[i + 1].entries, scope: pending[i + 1].peer, sender: pending[i + 1].sender, buffers: true)
             }
+            // Sized, and sorted from duplicates, here rather than as it arrived: its entries are
+            // at hand now.
+            bytes += GenerationUpdate.estimatedBytes(of: pending[i].entries)
+            let kept = fresh(pending[i])
+            skipped += kept.skipped
             _ = intakeCounting(
-                pending[i].entries, generation: pending[i].generation, from: pending[i].peer, scope: pending[i].peer,
+                kept.entries, generation: pending[i].generation, from: pending[i].peer, scope: pending[i].peer,
                 acknowledge: [], sendAck: true, resyncTo: nil, keepReports: false, sender: pending[i].sender,
                 now: pending[i].arrived, intake: &ignored, total: &total, into: &actions)
-            for name in pending[i].unlisted {
+            for name in pending[i].expected where !Self.lists(pending[i].entries, name) && holds(name, origin: pending[i].peer) {
                 _ = apply(
                     TableEntry(table: name, copies: [], removed: [pending[i].peer], completeness: TableCompleteness()),
                     scope: pending[i].peer,
@@ -186,7 +204,15 @@ extension TableStore {
                 )
             }
         }
+        actions.append(RoleMetrics.counter("query.bytes_in", bytes, role: role))
+        if skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", skipped, role: role)) }
         RoleMetrics.applied(total, role: role, into: &actions)
+    }
+
+    /// Whether `entries` has an entry for `table` (a handful of entries: searched linearly).
+    private static func lists(_ entries: [TableEntry], _ table: TableName) -> Bool {
+        for e in entries.indices where entries[e].table == table { return true }
+        return false
     }
 
     private static func logRefusals(

@@ -251,7 +251,7 @@ extension TableStore {
             let entries = [TableEntry(table: "layout", copies: copies, removed: [], completeness: TableCompleteness())]
             let copyArray = entries.withUnsafeBufferPointer { object(UnsafeRawPointer($0.baseAddress!) + entryCopies, word: 0) }
             guard copyArray == arrayBuffer(entries[0].copies) else { return false }
-            let pending = [PendingIntake(entries: entries, generation: 1, peer: "o", sender: 0, arrived: .zero)]
+            let pending = [PendingIntake(entries: entries, sequence: 1, generation: 1, peer: "o", sender: 0, arrived: .zero)]
             let entryArray = pending.withUnsafeBufferPointer { object(UnsafeRawPointer($0.baseAddress!) + pendingEntries, word: 0) }
             guard entryArray == arrayBuffer(pending[0].entries) else { return false }
             // Word 0 of each column (word 1 of a text column) is its values' buffer.
