@@ -192,7 +192,7 @@ public struct ClusterProxy: Role {
         // Room for the usual actions (bytes in, rows merged, the acknowledgement, maybe a send).
         actions.reserveCapacity(actions.count + 4)
         // The machine's dense index: its state here is reached without looking its name up again.
-        let source = collector.heard(peer, now: now, into: &actions)
+        let source = collector.index(adopting: peer)
         // The machine's held rows were last touched a generation ago: asked for now, they arrive
         // while the update is checked and counted.
         store.prefetch(update.entries, scope: peer, sender: source)
@@ -206,6 +206,12 @@ public struct ClusterProxy: Role {
             break
         }
         let newest = collector.reported(at: source, generation: update.generation.number, full: full)
+        // Only the newest regular update hears the machine: it confirms every table the machine
+        // publishes. A resync reply (labelled with a generation already reported) carries one table,
+        // and a duplicated or reordered update is stale: counted as hearing the machine, either
+        // would keep it alive, its other tables' rows ever older, beyond `dropAfter` (a machine
+        // restarted long after its last update that answers a resync, then dies again).
+        if newest { collector.heard(at: source, now: now, into: &actions) }
         if !owed.isEmpty {
             for e in update.entries.indices where update.entries[e].replacesScope {
                 owed.received(update.entries[e].table, inFullFrom: peer)
