@@ -315,6 +315,18 @@ struct Collector: Sendable {
         }
     }
 
+    /// The live sources whose silence, as ``checkSilence(now:into:)`` counts it, is at least
+    /// `threshold` now, with that silence (usually none: one pass over the states, no lookups).
+    func silentSources(now: Instant, atLeast threshold: Duration) -> [NodeID: Duration] {
+        var silent: [NodeID: Duration] = [:]
+        for index in states.indices where states[index].isLive {
+            guard let asked = states[index].askedSince else { continue }
+            let heard = max(states[index].lastHeard ?? startedAt, asked)
+            if now - heard >= threshold { silent[names[index]] = now - heard }
+        }
+        return silent
+    }
+
     /// Drops every live source silent for `dropAfter` (logged and counted).
     mutating func checkSilence(now: Instant, into actions: inout [RoleAction]) {
         for index in states.indices where states[index].isLive {
