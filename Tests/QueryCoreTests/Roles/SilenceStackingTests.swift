@@ -19,7 +19,8 @@ import Testing
         let entry = TableEntry(
             table: Self.table,
             copies: [
-                OriginCopy(origin: origin, copy: .full(version: version, segment: Fixtures.rows(origin, count: 2)), publishedAt: time)
+                OriginCopy(
+                    origin: origin, copy: .full(version: version, segment: Fixtures.rows(origin, count: 2)), publishedAt: time)
             ],
             replacesScope: true,
             completeness: TableCompleteness(machinesContributing: 1, machinesKnown: 1, oldestPublish: time, newestPublish: time)
@@ -233,7 +234,9 @@ import Testing
         #expect(decoded.entries.first?.completeness == Self.figures)
         let combine = CombineRequest(
             generation: Self.schedule.generation(5), droppedClusters: [], tables: [Self.table],
-            droppedMachines: [DroppedNode(node: "edge:0.1", since: .seconds(60)), DroppedNode(node: "edge:0.0", since: .seconds(61))])
+            droppedMachines: [
+                DroppedNode(node: "edge:0.1", since: .seconds(60)), DroppedNode(node: "edge:0.0", since: .seconds(61)),
+            ])
         guard case .combine(let request) = try Message.decode(Message.combine(combine).encode()) else {
             Issue.record("not a combine request")
             return
