@@ -24,8 +24,9 @@ public struct Frame: Sendable, Hashable {
     /// The four magic bytes `SQRY` that start every frame.
     public static let magic: [UInt8] = [0x53, 0x51, 0x52, 0x59]
     /// The format version this code writes and reads (2: updates and deferrals carry the sender's
-    /// sequence number).
-    public static let formatVersion: UInt8 = 2
+    /// sequence number; 3: completeness figures carry a proxy's silent machines, combine requests
+    /// the machines a TLA aged out).
+    public static let formatVersion: UInt8 = 3
 
     /// Creates a frame.
     public init(messageType: UInt8, body: [UInt8]) {

@@ -4,7 +4,9 @@
 /// until every machine it knows has reported (completeness), bounded by its slot `t + δ1` so a silent
 /// machine cannot stall the generation, then sends the combined cluster table to each TLA that asked,
 /// as per-origin deltas against what that TLA acknowledged. A machine silent for `dropAfter` is
-/// dropped: its rows vanish from what the proxy sends; when it reports again they return. The
+/// dropped: its rows vanish from what the proxy sends; when it reports again they return. Only a
+/// machine's newest regular update hears it, and the figures sent list the machines not heard for
+/// an interval or more, so a TLA that stops hearing this proxy drops them in time. The
 /// completeness, deadline and silence bookkeeping is the internal `Collector` shared with ``Aggregator``.
 ///
 /// Interest from TLAs is forwarded to the edges at once (data follows in a future generation) and
@@ -214,7 +216,7 @@ public struct ClusterProxy: Role {
             applyPending(into: &actions)
             receivers[peer]!.resync(request, generation: request.generation, store: store)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "proxy"))
-            let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
+            let entry = entry(request.table, for: peer, generation: request.generation, merge: true, now: now)
             let update = GenerationUpdate(
                 generation: configuration.schedule.generation(request.generation),
                 entries: [entry]
@@ -235,7 +237,7 @@ public struct ClusterProxy: Role {
         // Room for the usual actions (bytes in, rows merged, the acknowledgement, maybe a send).
         actions.reserveCapacity(actions.count + 4)
         // The machine's dense index: its state here is reached without looking its name up again.
-        let source = collector.heard(peer, now: now, into: &actions)
+        let source = collector.index(adopting: peer)
         // Only the newest regular update lists every table the edge publishes: a resync reply (for a
         // generation already received) lists just the resynced table, and a reordered or duplicated
         // update is stale.
@@ -246,6 +248,12 @@ public struct ClusterProxy: Role {
             break
         }
         let newest = collector.reported(at: source, generation: update.generation.number, full: full)
+        // Only the newest regular update hears the machine: it confirms every table the machine
+        // publishes. A resync reply (labelled with a generation already reported) carries one table,
+        // and a duplicated or reordered update is stale: counted as hearing the machine, either
+        // would keep it alive, its other tables' rows ever older, beyond `dropAfter` (a machine
+        // restarted long after its last update that answers a resync, then dies again).
+        if newest { collector.heard(at: source, now: now, into: &actions) }
         if !owed.isEmpty {
             for e in update.entries.indices where update.entries[e].replacesScope {
                 owed.received(update.entries[e].table, inFullFrom: peer)
@@ -376,7 +384,7 @@ public struct ClusterProxy: Role {
                 actions.append(.send(.heartbeat(Heartbeat(generation: number)), to: peer))
                 continue
             }
-            let entries = live.map { entry($0, for: peer, generation: number, merge: false) }
+            let entries = live.map { entry($0, for: peer, generation: number, merge: false, now: now) }
             let update = GenerationUpdate(generation: generation, entries: entries)
             bytes += update.estimatedBytes
             actions.append(.send(.update(update), to: peer))
@@ -390,11 +398,19 @@ public struct ClusterProxy: Role {
 
     /// The cluster's entry for `table` for one TLA: live machines' rows, and figures counting live,
     /// dropped and never-heard machines.
-    private mutating func entry(_ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool) -> TableEntry {
+    private mutating func entry(
+        _ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool, now: Instant
+    ) -> TableEntry {
         var slots: [Int] = []
         var dropped: [DroppedNode] = []
         var oldest: Instant?
         var newest: Instant?
+        // Machines not heard for an interval or more: listed with their silence, so a TLA whose
+        // view of this cluster falls silent (this proxy dies) ages them out when this proxy would
+        // have dropped them, not a whole `dropAfter` after the cluster falls silent.
+        var silent: [SilentMachine] = []
+        var heardOldest: Instant?
+        let silences = collector.silentSources(now: now, atLeast: configuration.schedule.interval)
         let sorted = store.sortedSlots(of: table)
         if let stored = store[table] {
             // Look each origin up among the dropped only when some machine is dropped.
@@ -409,6 +425,11 @@ public struct ClusterProxy: Role {
                 let confirmed = stored.confirmedAt(slot)
                 oldest = Instant.minimum(oldest, confirmed)
                 newest = Instant.maximum(newest, confirmed)
+                if !silences.isEmpty, let silence = silences[stored.table.origin(at: slot)] {
+                    silent.append(SilentMachine(node: stored.table.origin(at: slot), silence: silence, confirmedAt: confirmed))
+                } else {
+                    heardOldest = Instant.minimum(heardOldest, confirmed)
+                }
             }
         }
         if !droppedHolders.isEmpty, let holders = droppedHolders[table] {
@@ -440,7 +461,9 @@ public struct ClusterProxy: Role {
             clustersKnown: hasTable ? 1 : 0,
             dropped: dropped,
             oldestPublish: oldest,
-            newestPublish: newest
+            newestPublish: newest,
+            silent: silent,
+            heardOldestPublish: silent.isEmpty ? nil : heardOldest
         )
         return receivers[peer]!.entry(
             for: table,
