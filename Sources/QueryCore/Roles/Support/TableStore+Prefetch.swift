@@ -78,7 +78,7 @@ extension TableStore {
         private mutating func fetchArrays(_ i: Int, stored: UnsafePointer<Stored>) {
             var held: UnsafeRawPointer?
             if let slot = stored.pointee.peekKnownSlot(of: copies[i].origin, scope: scope, sender: sender, after: &last) {
-                held = stored.pointee.table.heldColumnArray(at: slot)
+                held = Table.heldColumnArray(in: stored.pointee.table.slotSlices, at: slot)
             }
             var carried: UnsafeRawPointer?
             if case .delta = copies[i].copy {
@@ -114,7 +114,9 @@ extension TableStore {
         guard RawLayout.isVerified else { return }
         // Through pointers to the stored tables and the copies: nothing is copied (retained) out.
         tables.values.withUnsafeBufferPointer { values in
-            for e in entries.indices {
+            // An entry without copies (a table that did not change) has nothing to fetch: its table
+            // is not even looked up.
+            for e in entries.indices where !entries[e].copies.isEmpty {
                 guard let index = tables.index(forKey: entries[e].table) else { continue }
                 entries[e].copies.withUnsafeBufferPointer { copies in
                     Self.prefetch(copies, in: values.baseAddress! + index, scope: scope, sender: sender, buffers: buffers)
@@ -285,6 +287,7 @@ extension TableStore {
 extension TableStore.Stored {
     /// The slot ``knownSlot(of:scope:sender:)`` would find for `origin`, without moving the store's
     /// hints (`last` stands for ``lastFoundSlot`` and moves instead).
+    @inline(__always)
     func peekKnownSlot(of origin: NodeID, scope: NodeID, sender: Int?, after last: inout Int) -> Int? {
         guard let sender, origin == scope else { return peekSlot(of: origin, after: &last) }
         if sender < senderSlots.count {
@@ -316,7 +319,15 @@ extension TableStore.Stored {
 extension Table {
     /// The column array of the segment held in `slot`, read from the slice's bytes in place (see
     /// ``TableStore/Prefetcher``); `nil` if the slot holds nothing.
+    @inline(__always)
     func heldColumnArray(at slot: Int, checked: Bool = true) -> UnsafeRawPointer? {
+        Self.heldColumnArray(in: slotSlices, at: slot, checked: checked)
+    }
+
+    /// ``heldColumnArray(at:checked:)`` in `slotSlices` (passed alone: a prefetcher reading a table
+    /// through a pointer would otherwise copy the whole table, retaining each of its buffers).
+    @inline(__always)
+    static func heldColumnArray(in slotSlices: [Slice?], at slot: Int, checked: Bool = true) -> UnsafeRawPointer? {
         slotSlices.withUnsafeBufferPointer { slices in
             guard slot >= 0, slot < slices.count, case .some = slices[slot] else { return nil }
             let array = TableStore.RawLayout.heldColumns(UnsafeRawPointer(slices.baseAddress! + slot))
