@@ -210,10 +210,11 @@ public struct ClusterProxy: Role {
             for e in update.entries.indices where update.entries[e].replacesScope {
                 owed.received(update.entries[e].table, inFullFrom: peer)
             }
-            // The newest regular update lists every table the machine publishes and holds a lease
-            // on (one it believes held here comes as a delta or an empty entry): a table owed but
-            // not listed it does not publish, or it has no lease on and sends in full when asked.
-            if newest { owed.received(onlyListed: update.entries.map(\.table), from: peer) }
+            // The newest regular update lists every table the machine holds a lease on: those it
+            // publishes among the entries (one it believes held here as a delta or an empty
+            // entry), the others as not published. A table owed and listed in neither it was not
+            // asked for (a lost request, a lapsed lease): still owed, asked for again.
+            if newest, !update.notPublished.isEmpty { owed.received(notPublished: update.notPublished, from: peer) }
         }
         actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
         let fresh = sequences.fresh(
@@ -233,7 +234,9 @@ public struct ClusterProxy: Role {
         )
         // An edge that stopped publishing a table it used to: its rows of that table vanish. Judged
         // only from the newest update; otherwise the edge, believing its acknowledged rows held here,
-        // would never resend a table that no longer changes.
+        // would never resend a table that no longer changes. A wanted table it does not even say it
+        // does not publish it was not asked for: it owes the table (known, not contributing) and
+        // is asked again.
         if newest {
             // A handful of tables: linear searches, no sets or sorting per update.
             var unlisted: [TableName] = []
@@ -243,7 +246,9 @@ public struct ClusterProxy: Role {
                     listed = true
                     break
                 }
-                if !listed, store.holds(name, origin: peer) { unlisted.append(name) }
+                guard !listed else { continue }
+                if !update.notPublished.contains(name) { owed.owe(name, by: peer) }
+                if store.holds(name, origin: peer) { unlisted.append(name) }
             }
             for name in unlisted {
                 _ = store.apply(
@@ -301,6 +306,14 @@ public struct ClusterProxy: Role {
             }
         }
         owed.wanted(tables, from: collector.names)
+        // Tables asked for now are owed by every live machine until it sends them or says it does
+        // not publish them (a dropped machine is not counted on: it returns with what it has).
+        var added: [TableName] = []
+        for name in tables where !forwarded.contains(name) { added.append(name) }
+        if !added.isEmpty {
+            let collector = collector
+            owed.asked(added, from: collector.names.indices.filter { collector.states[$0].isLive }.map { collector.names[$0] })
+        }
         forwarded = tables
         guard !tables.isEmpty else { return }
         if !quiet { lastForward = now }
@@ -314,7 +327,8 @@ public struct ClusterProxy: Role {
             // arrived: one lost reset must not leave it sending deltas against rows lost here.
             let reset = !collector.states[index].synced
             let silent = collector.states[index].lastHeard.map { now - $0 > configuration.schedule.interval } ?? true
-            if quiet, !reset, !silent, collector.states[index].isLive { continue }
+            // One that owes a table may not have been asked (a lost request): asked every time.
+            if quiet, !reset, !silent, collector.states[index].isLive, !owed.owes(collector.names[index]) { continue }
             actions.append(.send(.request(reset ? resetting : plain), to: collector.names[index]))
         }
         if !owed.isEmpty {
