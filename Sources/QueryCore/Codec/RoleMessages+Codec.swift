@@ -85,6 +85,8 @@ extension TableCompleteness: WireCodable {
         writer.writeList(dropped)
         writer.writeOptional(oldestPublish)
         writer.writeOptional(newestPublish)
+        writer.writeList(silent)
+        writer.writeOptional(heardOldestPublish)
     }
 
     public init(from reader: inout WireReader) throws(QueryError) {
@@ -100,8 +102,26 @@ extension TableCompleteness: WireCodable {
             clustersKnown: clustersKnown,
             dropped: dropped,
             oldestPublish: try reader.readOptional(Instant.self, what: "oldest publish"),
-            newestPublish: try reader.readOptional(Instant.self, what: "newest publish")
+            newestPublish: try reader.readOptional(Instant.self, what: "newest publish"),
+            silent: try reader.readList(SilentMachine.self, minimumElementSize: 4, what: "silent machine count"),
+            heardOldestPublish: try reader.readOptional(Instant.self, what: "heard oldest publish")
         )
+    }
+}
+
+extension SilentMachine: WireCodable {
+    public func encode(into writer: inout WireWriter) {
+        node.encode(into: &writer)
+        silence.encode(into: &writer)
+        writer.writeOptional(confirmedAt)
+    }
+
+    public init(from reader: inout WireReader) throws(QueryError) {
+        let node = try NodeID(from: &reader)
+        let start = reader.position
+        let silence = try Duration(from: &reader, what: "silence")
+        guard silence >= .zero else { throw reader.error("negative silence \(silence) of \(node)", at: start) }
+        self.init(node: node, silence: silence, confirmedAt: try reader.readOptional(Instant.self, what: "confirmed at"))
     }
 }
 
@@ -261,6 +281,7 @@ extension CombineRequest: WireCodable {
         writer.writeList(droppedClusters)
         writer.writeBool(reset)
         writer.writeList(tables)
+        writer.writeList(droppedMachines)
     }
 
     public init(from reader: inout WireReader) throws(QueryError) {
@@ -268,7 +289,8 @@ extension CombineRequest: WireCodable {
         let dropped = try reader.readList(DroppedNode.self, minimumElementSize: 10, what: "dropped count")
         let reset = try reader.readBool("reset")
         let tables = try reader.readList(TableName.self, minimumElementSize: 2, what: "deferred table count")
-        self.init(generation: generation, droppedClusters: dropped, reset: reset, tables: tables)
+        let machines = try reader.readList(DroppedNode.self, minimumElementSize: 10, what: "dropped machine count")
+        self.init(generation: generation, droppedClusters: dropped, reset: reset, tables: tables, droppedMachines: machines)
     }
 }
 

@@ -5,7 +5,9 @@
 /// standbys so their interest stays warm) and fails over to the next when the active one is silent
 /// for `failoverAfter`. It waits each generation until every live cluster has reported, at most
 /// until its slot `t + δ2`; a cluster silent for `dropAfter` is dropped (its rows vanish from what
-/// the TLA sends) and returns once it has sent its full state again. Configured tables are deferred to
+/// the TLA sends) and returns once it has sent its full state again; a machine its proxy listed as
+/// silent vanishes `dropAfter` after the proxy last heard it, as the proxy would have dropped it
+/// (silence does not stack when the proxy itself falls silent). Configured tables are deferred to
 /// ``AggregatorChild``ren, which apply and combine them and hand them back; a child silent for
 /// `childDropAfter` (default two intervals) is dropped the same way (its tables' rows vanish, named
 /// as dropped in the completeness figures, and return once it holds every cluster's rows again). The completeness,
@@ -97,11 +99,35 @@ public struct Aggregator: Role {
         var activeSince: Instant
         var heard: [NodeID: Instant] = [:]
         var figures: [TableName: TableCompleteness] = [:]
+        /// When each table's ``figures`` arrived (on this TLA's clock): their silent machines were
+        /// last heard their silence before then.
+        var figuresAt: [TableName: Instant] = [:]
         /// While the cluster is dropped: how many machines it had of the tables let go since (their
         /// figures are forgotten; these counts only say how many machines an answer lacks).
         var machinesWhileDropped: [TableName: Int] = [:]
 
         var activeProxy: NodeID? { proxies.isEmpty ? nil : proxies[active] }
+
+        /// The machines listed silent in the figures of `table` that are due to be dropped by `now`,
+        /// each since `dropAfter` after it was last heard (its silence before the figures arrived):
+        /// when the proxy that sent them, the one dropping machines, is no longer heard, silence
+        /// does not stack (the cluster kept for `dropAfter`, its machines' rows already old).
+        func agedOut(_ table: TableName, now: Instant, dropAfter: Duration) -> [NodeID: Instant] {
+            guard let figures = figures[table], !figures.silent.isEmpty, let at = figuresAt[table] else { return [:] }
+            var aged: [NodeID: Instant] = [:]
+            for machine in figures.silent {
+                let since = at - machine.silence + dropAfter
+                if now >= since { aged[machine.node] = since }
+            }
+            return aged
+        }
+
+        /// The figures of `table` with the machines due to be dropped by `now` aged out.
+        func figures(of table: TableName, now: Instant, dropAfter: Duration) -> TableCompleteness? {
+            guard let figures = figures[table] else { return nil }
+            guard !figures.silent.isEmpty else { return figures }
+            return figures.agingOut(agedOut(table, now: now, dropAfter: dropAfter))
+        }
     }
 
     /// Fires at every generation start: failover and drop checks, interest refresh.
@@ -271,7 +297,7 @@ public struct Aggregator: Role {
                 if configuration.deferred[request.table] != nil, let handed = handedBack[request.table] {
                     number = min(number, handed)
                 }
-                let entry = entry(request.table, for: peer, generation: number, merge: true)
+                let entry = entry(request.table, for: peer, generation: number, merge: true, now: now)
                 let update = GenerationUpdate(
                     generation: configuration.schedule.generation(number),
                     entries: [entry]
@@ -374,6 +400,7 @@ public struct Aggregator: Role {
         for entry in fresh.entries {
             if entry.replacesScope, !owed.isEmpty { owed.received(entry.table, inFullFrom: cluster) }
             clusters[cluster]!.figures[entry.table] = entry.completeness
+            clusters[cluster]!.figuresAt[entry.table] = now
             if let child = configuration.deferred[entry.table] {
                 relayed[child, default: []].append(entry)
                 for copy in entry.copies { deferredOrigins[copy.origin] = cluster }
@@ -452,7 +479,7 @@ public struct Aggregator: Role {
         for peer in receivers.keys.sorted() where !receivers[peer]!.standby {
             let live = receivers[peer]!.liveTables(at: now).filter { tables.contains($0) }
             guard !live.isEmpty else { continue }
-            let entries = live.map { entry($0, for: peer, generation: number, merge: true) }
+            let entries = live.map { entry($0, for: peer, generation: number, merge: true, now: now) }
             let update = GenerationUpdate(generation: update.generation, entries: entries)
             RoleMetrics.send(update, to: peer, role: "tla", into: &actions)
         }
@@ -649,6 +676,7 @@ public struct Aggregator: Role {
             for name in clusters[cluster]!.figures.keys where !tables.contains(name) {
                 if isDropped { clusters[cluster]!.machinesWhileDropped[name] = clusters[cluster]!.figures[name]!.machinesKnown }
                 clusters[cluster]!.figures[name] = nil
+                clusters[cluster]!.figuresAt[name] = nil
             }
         }
         forwarded = tables
@@ -704,11 +732,13 @@ public struct Aggregator: Role {
         askOwedRelays(generation: number, into: &actions)
         let dropped = droppedClusters
         for child in children {
+            let tables = configuration.deferred.filter { $0.value == child && forwarded.contains($0.key) }.map(\.key)
             let request = CombineRequest(
                 generation: generation,
                 droppedClusters: dropped,
                 reset: childReset.contains(child),
-                tables: configuration.deferred.filter { $0.value == child && forwarded.contains($0.key) }.map(\.key)
+                tables: tables,
+                droppedMachines: agedOutMachines(of: tables, now: now)
             )
             actions.append(.send(.combine(request), to: child))
         }
@@ -731,7 +761,7 @@ public struct Aggregator: Role {
             let entries = live.filter { table in
                 configuration.deferred[table].map { childSources.isDropped($0) } ?? true
             }.map {
-                entry($0, for: peer, generation: number, merge: false)
+                entry($0, for: peer, generation: number, merge: false, now: now)
             }
             let update = GenerationUpdate(generation: generation, entries: entries)
             bytes += update.estimatedBytes
@@ -743,8 +773,22 @@ public struct Aggregator: Role {
         )
     }
 
+    /// The machines of live clusters aged out of `tables` by `now` (see ``ClusterState/agedOut(_:now:dropAfter:)``),
+    /// each since the earliest time it was aged out of one of them.
+    private func agedOutMachines(of tables: [TableName], now: Instant) -> [DroppedNode] {
+        var aged: [NodeID: Instant] = [:]
+        for name in clusterOrder where !collector.isDropped(name) {
+            for table in tables {
+                aged.merge(clusters[name]!.agedOut(table, now: now, dropAfter: configuration.dropAfter)) { min($0, $1) }
+            }
+        }
+        return aged.map { DroppedNode(node: $0.key, since: $0.value) }
+    }
+
     /// The subnetwork's entry for `table`: the live clusters' origins and the clusters' figures summed.
-    private mutating func entry(_ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool) -> TableEntry {
+    private mutating func entry(
+        _ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool, now: Instant
+    ) -> TableEntry {
         var slots: [Int] = []
         var completeness = TableCompleteness()
         if let child = configuration.deferred[table] {
@@ -763,7 +807,9 @@ public struct Aggregator: Role {
             // The child knows only the clusters relayed to it (none yet, for a table just wanted
             // again); this TLA knows every cluster it sees, and one not heard on the table yet may
             // have it: the figures never claim fewer known than the TLA's own.
-            let own = Self.combine(clusters: clusters, order: clusterOrder, sources: collector, table: table)
+            let own = Self.combine(
+                clusters: clusters, order: clusterOrder, sources: collector, table: table, now: now,
+                dropAfter: configuration.dropAfter)
             completeness.machinesKnown = max(completeness.machinesKnown, own.machinesKnown)
             completeness.clustersKnown = max(completeness.clustersKnown, own.clustersKnown)
         } else {
@@ -776,7 +822,15 @@ public struct Aggregator: Role {
                     return !collector.isDropped(scope)
                 }
             }
-            completeness = Self.combine(clusters: clusters, order: clusterOrder, sources: collector, table: table)
+            // Machines of live clusters aged out (their proxy no longer heard): their rows vanish too.
+            let aged = agedOutMachines(of: [table], now: now)
+            if !aged.isEmpty, let stored = store[table] {
+                let machines = Set(aged.map(\.node))
+                slots = slots.filter { !machines.contains(stored.table.origin(at: $0)) }
+            }
+            completeness = Self.combine(
+                clusters: clusters, order: clusterOrder, sources: collector, table: table, now: now,
+                dropAfter: configuration.dropAfter)
         }
         return receivers[peer]!.entry(
             for: table,
@@ -788,20 +842,23 @@ public struct Aggregator: Role {
         )
     }
 
-    /// Sums the clusters' figures for `table`: live clusters as reported, dropped clusters as known
-    /// but not contributing, and clusters not heard on the table yet (never heard, asked for it since
-    /// their last update, or dropped before it was asked for) as known: they may have it.
+    /// Sums the clusters' figures for `table`: live clusters as reported (less the machines aged out
+    /// by `now`), dropped clusters as known but not contributing, and clusters not heard on the
+    /// table yet (never heard, asked for it since their last update, or dropped before it was asked
+    /// for) as known: they may have it.
     static func combine(
         clusters: [NodeID: ClusterState],
         order: [NodeID],
         sources: Collector,
-        table: TableName
+        table: TableName,
+        now: Instant,
+        dropAfter: Duration
     ) -> TableCompleteness {
         var total = TableCompleteness()
         for name in order {
             let cluster = clusters[name]!
             let source = sources[name] ?? Collector.Source()
-            guard let figures = cluster.figures[table] else {
+            guard let figures = cluster.figures(of: table, now: now, dropAfter: dropAfter) else {
                 if let since = source.droppedSince {
                     total.add(
                         TableCompleteness(

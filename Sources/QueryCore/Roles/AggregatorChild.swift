@@ -141,6 +141,9 @@ public struct AggregatorChild: Role {
             )
             addSilentClusters(to: &dropped, now: now)
             forgetDropped(dropped)
+            // Machines the TLA aged out (their cluster's proxy no longer heard): their rows are left
+            // out, not forgotten (they return with the proxy's next word of them, as at the TLA).
+            agedOut = Dictionary(request.droppedMachines.map { ($0.node, $0.since) }, uniquingKeysWith: { min($0, $1) })
             // Tables the TLA no longer asks for are let go: their rows stop being relayed, and
             // handed back when interest returns they would pass for current.
             for name in store.names where !request.tables.contains(name) { forget(name) }
@@ -180,6 +183,9 @@ public struct AggregatorChild: Role {
     }
 
     private var lastDropped: [NodeID: Instant] = [:]
+    /// Machine → since when, as of the last combine request: the machines of live clusters the TLA
+    /// aged out (see ``CombineRequest/droppedMachines``).
+    private var agedOut: [NodeID: Instant] = [:]
 
     /// Adds the clusters silent here for `dropAfter` to `dropped` (whatever the TLA knows), each
     /// dropped since `dropAfter` after it was last heard.
@@ -335,13 +341,17 @@ public struct AggregatorChild: Role {
                 return dropped[scope] == nil
             }
         }
+        if let stored = store[table], !agedOut.isEmpty {
+            let agedOut = agedOut
+            slots = slots.filter { agedOut[stored.table.origin(at: $0)] == nil }
+        }
         var completeness = TableCompleteness()
         let byCluster = figures[table] ?? [:]
         // A cluster counts only the machines whose rows are held here: after a restart, a lost relay
         // or a refused delta its reported figures run ahead of them until its full state arrives.
         let held = store.heldOrigins(of: table, amongSlots: slots)
         for cluster in byCluster.keys.sorted() {
-            let reported = byCluster[cluster]!.limited(toHeld: held[cluster] ?? 0)
+            let reported = byCluster[cluster]!.agingOut(agedOut).limited(toHeld: held[cluster] ?? 0)
             if let since = dropped[cluster] {
                 completeness.add(
                     TableCompleteness(

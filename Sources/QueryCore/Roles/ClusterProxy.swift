@@ -4,7 +4,9 @@
 /// until every machine it knows has reported (completeness), bounded by its slot `t + δ1` so a silent
 /// machine cannot stall the generation, then sends the combined cluster table to each TLA that asked,
 /// as per-origin deltas against what that TLA acknowledged. A machine silent for `dropAfter` is
-/// dropped: its rows vanish from what the proxy sends; when it reports again they return. The
+/// dropped: its rows vanish from what the proxy sends; when it reports again they return. Only a
+/// machine's newest regular update hears it, and the figures sent list the machines not heard for
+/// an interval or more, so a TLA that stops hearing this proxy drops them in time. The
 /// completeness, deadline and silence bookkeeping is the internal `Collector` shared with ``Aggregator``.
 ///
 /// Interest from TLAs is forwarded to the edges at once (data follows in a future generation) and
@@ -79,6 +81,11 @@ public struct ClusterProxy: Role {
     private var sequences = SenderSequences()
     /// Updates appended to the actions in the running step (only then are they scanned to be stamped).
     private var updatesSent = 0
+    /// The machines' updates of a generation not sent yet, received and not applied yet: applied
+    /// together, in the order received, when the generation is sent or anything reads the held rows
+    /// (see ``TableStore/intake(_:role:into:)``). An update of a generation already sent is applied
+    /// as it arrives.
+    private var pending: [TableStore.PendingIntake] = []
 
     /// Creates a proxy.
     public init(id: NodeID, configuration: Configuration) {
@@ -110,8 +117,43 @@ public struct ClusterProxy: Role {
     /// Whether the proxy keeps the deltas it applied (only while some TLA reads from it).
     var keepsHistory: Bool { store.keepsHistory }
 
-    /// The rows held for `table`, all origins (dropped ones included), or `nil`.
-    public func table(_ name: TableName) -> Table? { store[name]?.table }
+    /// The rows held for `table`, all origins (dropped ones included), or `nil`: as of every update
+    /// received (those not applied yet applied to a copy).
+    public func table(_ name: TableName) -> Table? {
+        guard !pending.isEmpty else { return store[name]?.table }
+        var store = self.store
+        var sequences = self.sequences
+        var ignored: [RoleAction] = []
+        Self.apply(pending, to: &store, sequences: &sequences, forgetAfter: configuration.dropAfter, into: &ignored)
+        return store[name]?.table
+    }
+
+    /// The rows applied for `table`, without the updates received and not applied yet (see
+    /// ``table(_:)``): for checks that read the state after every step.
+    package func appliedTable(_ name: TableName) -> Table? { store[name]?.table }
+
+    /// Applies the updates held back (see ``pending``).
+    private mutating func applyPending(into actions: inout [RoleAction]) {
+        guard !pending.isEmpty else { return }
+        Self.apply(pending, to: &store, sequences: &sequences, forgetAfter: configuration.dropAfter, into: &actions)
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Applies `pending` to `store`, each update's entries sorted from duplicated or reordered ones
+    /// by `sequences`.
+    private static func apply(
+        _ pending: [TableStore.PendingIntake],
+        to store: inout TableStore,
+        sequences: inout SenderSequences,
+        forgetAfter: Duration,
+        into actions: inout [RoleAction]
+    ) {
+        store.intake(pending, role: "proxy", into: &actions) { update in
+            sequences.fresh(
+                update.entries, sequence: update.sequence, from: update.peer, index: update.sender, now: update.arrived,
+                forgetAfter: forgetAfter)
+        }
+    }
 
     public mutating func handle(_ input: RoleInput, now: Instant) -> [RoleAction] {
         var actions: [RoleAction] = []
@@ -121,6 +163,8 @@ public struct ClusterProxy: Role {
             forwardInterest(now: now, into: &actions)
             scheduleNext(after: now, into: &actions)
         case .timerFired(let timer) where timer == Self.generationTimer:
+            // Held back for at most a generation (updates of one not sent yet are, normally, none).
+            applyPending(into: &actions)
             collector.checkSilence(now: now, into: &actions)
             forwardInterest(now: now, periodic: true, into: &actions)
             // Sources with skewed clocks may have reported this generation already.
@@ -162,16 +206,17 @@ public struct ClusterProxy: Role {
                 return
             }
             receivers[peer, default: Downstream(now: now)].record(request, now: now)
-            keepHistoryWhileServing()
+            keepHistoryWhileServing(into: &actions)
             // A handful of tables each: linear searches, no sets built per request.
             if !request.tables.allSatisfy(forwarded.contains) { forwardInterest(now: now, into: &actions) }
         case .ack(let ack):
             receivers[peer]?.acknowledge(generation: ack.generation, tables: ack.tables)
         case .resync(let request):
             guard receivers[peer] != nil else { return }
+            applyPending(into: &actions)
             receivers[peer]!.resync(request, generation: request.generation, store: store)
             actions.append(RoleMetrics.counter("query.resyncs", 1, role: "proxy"))
-            let entry = entry(request.table, for: peer, generation: request.generation, merge: true)
+            let entry = entry(request.table, for: peer, generation: request.generation, merge: true, now: now)
             let update = GenerationUpdate(
                 generation: configuration.schedule.generation(request.generation),
                 entries: [entry]
@@ -192,10 +237,7 @@ public struct ClusterProxy: Role {
         // Room for the usual actions (bytes in, rows merged, the acknowledgement, maybe a send).
         actions.reserveCapacity(actions.count + 4)
         // The machine's dense index: its state here is reached without looking its name up again.
-        let source = collector.heard(peer, now: now, into: &actions)
-        // The machine's held rows were last touched a generation ago: asked for now, they arrive
-        // while the update is checked and counted.
-        store.prefetch(update.entries, scope: peer, sender: source)
+        let source = collector.index(adopting: peer)
         // Only the newest regular update lists every table the edge publishes: a resync reply (for a
         // generation already received) lists just the resynced table, and a reordered or duplicated
         // update is stale.
@@ -206,6 +248,12 @@ public struct ClusterProxy: Role {
             break
         }
         let newest = collector.reported(at: source, generation: update.generation.number, full: full)
+        // Only the newest regular update hears the machine: it confirms every table the machine
+        // publishes. A resync reply (labelled with a generation already reported) carries one table,
+        // and a duplicated or reordered update is stale: counted as hearing the machine, either
+        // would keep it alive, its other tables' rows ever older, beyond `dropAfter` (a machine
+        // restarted long after its last update that answers a resync, then dies again).
+        if newest { collector.heard(at: source, now: now, into: &actions) }
         if !owed.isEmpty {
             for e in update.entries.indices where update.entries[e].replacesScope {
                 owed.received(update.entries[e].table, inFullFrom: peer)
@@ -216,46 +264,27 @@ public struct ClusterProxy: Role {
             // asked for (a lost request, a lapsed lease): still owed, asked for again.
             if newest, !update.notPublished.isEmpty { owed.received(notPublished: update.notPublished, from: peer) }
         }
-        actions.append(RoleMetrics.counter("query.bytes_in", update.estimatedBytes, role: "proxy"))
-        let fresh = sequences.fresh(
-            update.entries, sequence: update.sequence, from: peer, index: source, now: now,
-            forgetAfter: configuration.dropAfter)
-        if fresh.skipped > 0 { actions.append(RoleMetrics.counter("query.stale_rejections", fresh.skipped, role: "proxy")) }
-        _ = store.intake(
-            fresh.entries,
-            generation: update.generation.number,
-            from: peer,
-            scope: peer,
-            keepReports: false,
-            sender: source,
-            role: "proxy",
-            now: now,
-            into: &actions
-        )
-        // An edge that stopped publishing a table it used to: its rows of that table vanish. Judged
-        // only from the newest update; otherwise the edge, believing its acknowledged rows held here,
-        // would never resend a table that no longer changes. A wanted table it does not even say it
-        // does not publish it was not asked for: it owes the table (known, not contributing) and
-        // is asked again.
+        // Applied with the generation's other updates, when it is sent (its size counted and its
+        // duplicated or reordered entries skipped then); an update of a generation already sent is
+        // applied now (after any held back: in the order received).
+        pending.append(
+            TableStore.PendingIntake(
+                entries: update.entries, sequence: update.sequence, generation: update.generation.number, peer: peer,
+                sender: source, arrived: now, expected: newest ? forwarded : []))
+        if update.generation.number <= collector.sent { applyPending(into: &actions) }
+        // A wanted table the newest regular update neither carries nor names as not published: the
+        // machine was not asked for it (a lost request, a lapsed lease). It owes the table (known,
+        // not contributing) and is asked again. (Its rows of tables it left out vanish when the
+        // update is applied.)
         if newest {
             // A handful of tables: linear searches, no sets or sorting per update.
-            var unlisted: [TableName] = []
-            for name in forwarded {
+            for name in forwarded where !update.notPublished.contains(name) {
                 var listed = false
                 for e in update.entries.indices where update.entries[e].table == name {
                     listed = true
                     break
                 }
-                guard !listed else { continue }
-                if !update.notPublished.contains(name) { owed.owe(name, by: peer) }
-                if store.holds(name, origin: peer) { unlisted.append(name) }
-            }
-            for name in unlisted {
-                _ = store.apply(
-                    TableEntry(table: name, copies: [], removed: [peer], completeness: TableCompleteness()),
-                    scope: peer,
-                    now: now
-                )
+                if !listed { owed.owe(name, by: peer) }
             }
         }
         if let number = collector.reportArrived(generation: update.generation.number, now: now) {
@@ -267,8 +296,12 @@ public struct ClusterProxy: Role {
     /// updates: a standby proxy (every TLA takes it for a standby) applies what its machines send,
     /// to be ready for a failover, but builds no entries, and a TLA failing over to it asks for
     /// full copies (its request resets).
-    private mutating func keepHistoryWhileServing() {
-        store.keepHistory(receivers.values.contains { !$0.standby })
+    private mutating func keepHistoryWhileServing(into actions: inout [RoleAction]) {
+        let keep = receivers.values.contains { !$0.standby }
+        guard keep != store.keepsHistory else { return }
+        // The updates held back are applied as they would have been when they arrived.
+        applyPending(into: &actions)
+        store.keepHistory(keep)
     }
 
     /// The tables wanted from the edges: the prewarm list and every TLA's live interest.
@@ -289,7 +322,9 @@ public struct ClusterProxy: Role {
             periodic && tables == forwarded && (lastForward.map { now - $0 < configuration.interestLease / 2 } ?? false)
         // A table nobody wants any more is let go (also rows of it that edges whose lease outlived
         // the interest sent since): its rows stop being confirmed, and served again when interest
-        // returns they would pass for current.
+        // returns they would pass for current. The updates held back are applied first, as they
+        // would have been when they arrived.
+        if !pending.isEmpty, store.names.contains(where: { !tables.contains($0) }) { applyPending(into: &actions) }
         for name in store.names where !tables.contains(name) {
             if collector.anyDropped, let table = store[name]?.table {
                 let holders = table.slices.keys.filter { collector.droppedSince($0) != nil }
@@ -343,6 +378,7 @@ public struct ClusterProxy: Role {
     }
 
     private mutating func send(_ number: UInt64, now: Instant, into actions: inout [RoleAction]) {
+        applyPending(into: &actions)
         let generation = configuration.schedule.generation(number)
         // A restarted proxy must not send TLAs a cluster table missing machines it simply has not
         // heard yet (it would replace what the TLA holds).
@@ -365,7 +401,7 @@ public struct ClusterProxy: Role {
             if live.isEmpty {
                 if now - receivers[peer]!.lastRequest > configuration.interestLease {
                     receivers.removeValue(forKey: peer)
-                    keepHistoryWhileServing()
+                    keepHistoryWhileServing(into: &actions)
                 }
                 continue
             }
@@ -373,7 +409,7 @@ public struct ClusterProxy: Role {
                 actions.append(.send(.heartbeat(Heartbeat(generation: number)), to: peer))
                 continue
             }
-            let entries = live.map { entry($0, for: peer, generation: number, merge: false) }
+            let entries = live.map { entry($0, for: peer, generation: number, merge: false, now: now) }
             let update = GenerationUpdate(generation: generation, entries: entries)
             bytes += update.estimatedBytes
             actions.append(.send(.update(update), to: peer))
@@ -387,11 +423,19 @@ public struct ClusterProxy: Role {
 
     /// The cluster's entry for `table` for one TLA: live machines' rows, and figures counting live,
     /// dropped and never-heard machines.
-    private mutating func entry(_ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool) -> TableEntry {
+    private mutating func entry(
+        _ table: TableName, for peer: NodeID, generation: UInt64, merge: Bool, now: Instant
+    ) -> TableEntry {
         var slots: [Int] = []
         var dropped: [DroppedNode] = []
         var oldest: Instant?
         var newest: Instant?
+        // Machines not heard for an interval or more: listed with their silence, so a TLA whose
+        // view of this cluster falls silent (this proxy dies) ages them out when this proxy would
+        // have dropped them, not a whole `dropAfter` after the cluster falls silent.
+        var silent: [SilentMachine] = []
+        var heardOldest: Instant?
+        let silences = collector.silentSources(now: now, atLeast: configuration.schedule.interval)
         let sorted = store.sortedSlots(of: table)
         if let stored = store[table] {
             // Look each origin up among the dropped only when some machine is dropped.
@@ -406,6 +450,11 @@ public struct ClusterProxy: Role {
                 let confirmed = stored.confirmedAt(slot)
                 oldest = Instant.minimum(oldest, confirmed)
                 newest = Instant.maximum(newest, confirmed)
+                if !silences.isEmpty, let silence = silences[stored.table.origin(at: slot)] {
+                    silent.append(SilentMachine(node: stored.table.origin(at: slot), silence: silence, confirmedAt: confirmed))
+                } else {
+                    heardOldest = Instant.minimum(heardOldest, confirmed)
+                }
             }
         }
         if !droppedHolders.isEmpty, let holders = droppedHolders[table] {
@@ -437,7 +486,9 @@ public struct ClusterProxy: Role {
             clustersKnown: hasTable ? 1 : 0,
             dropped: dropped,
             oldestPublish: oldest,
-            newestPublish: newest
+            newestPublish: newest,
+            silent: silent,
+            heardOldestPublish: silent.isEmpty ? nil : heardOldest
         )
         return receivers[peer]!.entry(
             for: table,

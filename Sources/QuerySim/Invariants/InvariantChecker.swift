@@ -123,7 +123,9 @@ public final class InvariantChecker {
         if let node = role as? QueryNode {
             return node.snapshot.tables.keys.sorted().map { ($0, node.snapshot.tables[$0]!) }
         }
-        if let proxy = role as? ClusterProxy { return names.compactMap { n in proxy.table(n).map { (n, $0) } } }
+        // A proxy's rows as applied (updates it holds back until it sends are left out: applying
+        // them to a copy after every step would cost each step as much as the generation).
+        if let proxy = role as? ClusterProxy { return names.compactMap { n in proxy.appliedTable(n).map { (n, $0) } } }
         if let tla = role as? Aggregator { return names.compactMap { n in tla.table(n).map { (n, $0) } } }
         if let child = role as? AggregatorChild { return names.compactMap { n in child.table(n).map { (n, $0) } } }
         return []

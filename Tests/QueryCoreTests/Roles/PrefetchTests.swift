@@ -70,7 +70,7 @@ import Testing
     }
 
     /// A proxy applies one machine's entry at a time, its slot found through the sender's hint; the
-    /// prefetch as the update arrives reads the same slot.
+    /// prefetch ahead of it (see ``TableStore/intake(_:role:into:)``) reads the same slot.
     @Test func aSendersOwnOriginIsFetchedThroughItsHint() throws {
         var store = TableStore(keepsHistory: true)
         let machines = (0..<8).map { NodeID("edge:0.\($0)") }
@@ -80,7 +80,8 @@ import Testing
                 let previous = generation == 1 ? nil : (Version(generation - 1), Fixtures.rows(machine, count: 3, bump: Int64(generation - 1)))
                 let copy = try TableCopy.make(from: previous, to: (Version(generation), segment))
                 let entry = TableEntry(table: Self.table, copies: [OriginCopy(origin: machine, copy: copy, publishedAt: .zero)], completeness: TableCompleteness())
-                store.prefetch([entry], scope: machine, sender: index)
+                store.prefetch([entry], scope: machine, sender: index, buffers: false)
+                store.prefetch([entry], scope: machine, sender: index, buffers: true)
                 let report = store.apply(entry, scope: machine, now: .zero + .seconds(Int64(generation)), sender: index)
                 #expect(report.applied == 1 && report.resync.isEmpty)
                 #expect(store[Self.table]?.table.slices[machine]?.segment.exactRows == segment.exactRows)

@@ -11,12 +11,20 @@ public struct CombineRequest: Sendable, Hashable {
     /// for one it holds nothing of (after a restart): the TLA then lets go of the rows it held
     /// from the child for that table instead of serving them as current.
     public var tables: [TableName]
+    /// Machines of live clusters the TLA aged out (their cluster fell silent, and they had been
+    /// silent at its proxy for `dropAfter`), and since when, sorted: their rows must not be
+    /// included and the clusters' figures name them as dropped (see ``TableCompleteness/agingOut(_:)``).
+    public var droppedMachines: [DroppedNode]
 
     /// Creates a combine request.
-    public init(generation: Generation, droppedClusters: [DroppedNode], reset: Bool = false, tables: [TableName] = []) {
+    public init(
+        generation: Generation, droppedClusters: [DroppedNode], reset: Bool = false, tables: [TableName] = [],
+        droppedMachines: [DroppedNode] = []
+    ) {
         self.generation = generation
         self.droppedClusters = droppedClusters.sorted()
         self.reset = reset
         self.tables = tables.sorted()
+        self.droppedMachines = droppedMachines.sorted()
     }
 }

@@ -18,6 +18,14 @@ public struct TableCompleteness: Sendable, Hashable {
     public var oldestPublish: Instant?
     /// The newest such time.
     public var newestPublish: Instant?
+    /// A proxy's figures of its cluster: the contributing machines it had not heard for an interval
+    /// or more when it sent them, sorted by node. A TLA whose cluster falls silent ages each out
+    /// `dropAfter` after it was last heard, as the proxy would have dropped it (see
+    /// ``agingOut(_:)``). Empty in a TLA's sums.
+    public var silent: [SilentMachine]
+    /// With ``silent`` machines listed: the oldest time at which a contributing machine not listed
+    /// last confirmed its rows (`nil`: every contributing machine is listed, or none is).
+    public var heardOldestPublish: Instant?
 
     /// Creates completeness figures.
     public init(
@@ -27,7 +35,9 @@ public struct TableCompleteness: Sendable, Hashable {
         clustersKnown: Int = 0,
         dropped: [DroppedNode] = [],
         oldestPublish: Instant? = nil,
-        newestPublish: Instant? = nil
+        newestPublish: Instant? = nil,
+        silent: [SilentMachine] = [],
+        heardOldestPublish: Instant? = nil
     ) {
         self.machinesContributing = machinesContributing
         self.machinesKnown = machinesKnown
@@ -36,9 +46,12 @@ public struct TableCompleteness: Sendable, Hashable {
         self.dropped = dropped.sorted()
         self.oldestPublish = oldestPublish
         self.newestPublish = newestPublish
+        self.silent = silent.sorted()
+        self.heardOldestPublish = heardOldestPublish
     }
 
-    /// Adds `other`'s figures to these (a TLA summing its clusters).
+    /// Adds `other`'s figures to these (a TLA summing its clusters). Silent machines are not
+    /// carried into the sum: only a proxy's figures of its own cluster list them.
     public mutating func add(_ other: TableCompleteness) {
         machinesContributing += other.machinesContributing
         machinesKnown += other.machinesKnown
@@ -47,6 +60,42 @@ public struct TableCompleteness: Sendable, Hashable {
         dropped = (dropped + other.dropped).sorted()
         oldestPublish = Instant.minimum(oldestPublish, other.oldestPublish)
         newestPublish = Instant.maximum(newestPublish, other.newestPublish)
+        silent = []
+        heardOldestPublish = nil
+    }
+
+    /// One cluster's figures with the listed ``silent`` machines in `agedOut` (machine → since when)
+    /// dropped: they no longer contribute, are named as dropped since then, and the publish times
+    /// are those of the machines left (the machines not listed, and the listed ones not aged out).
+    /// Machines not listed are not affected.
+    public func agingOut(_ agedOut: [NodeID: Instant]) -> TableCompleteness {
+        guard !agedOut.isEmpty, !silent.isEmpty else { return self }
+        var aged = self
+        aged.silent = []
+        var remainingOldest = heardOldestPublish
+        var remainingNewest: Instant?
+        for machine in silent {
+            if let since = agedOut[machine.node] {
+                aged.machinesContributing = max(0, aged.machinesContributing - 1)
+                aged.dropped.append(DroppedNode(node: machine.node, since: since))
+            } else {
+                aged.silent.append(machine)
+                remainingOldest = Instant.minimum(remainingOldest, machine.confirmedAt)
+                remainingNewest = Instant.maximum(remainingNewest, machine.confirmedAt)
+            }
+        }
+        guard aged.silent.count < silent.count else { return self }
+        aged.dropped.sort()
+        if aged.machinesContributing == 0 {
+            aged.clustersContributing = 0
+            aged.oldestPublish = nil
+            aged.newestPublish = nil
+        } else {
+            aged.oldestPublish = remainingOldest ?? aged.oldestPublish
+            // Every machine left is listed: the newest of them (the others were heard more recently).
+            if heardOldestPublish == nil { aged.newestPublish = remainingNewest ?? aged.newestPublish }
+        }
+        return aged
     }
 
     /// One cluster's figures as far as rows of only `held` of its machines are at hand (its full
@@ -59,6 +108,28 @@ public struct TableCompleteness: Sendable, Hashable {
         if held == 0 { limited.clustersContributing = 0 }
         return limited
     }
+}
+
+/// A machine its proxy had not heard for a while when it sent its figures.
+public struct SilentMachine: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The machine.
+    public var node: NodeID
+    /// How long the proxy had not heard it when it sent the figures (a duration, not a time: the
+    /// receiver places it on its own clock, skew-free).
+    public var silence: Duration
+    /// When the machine last confirmed its rows of the table.
+    public var confirmedAt: Instant?
+
+    /// Creates a silent-machine record.
+    public init(node: NodeID, silence: Duration, confirmedAt: Instant?) {
+        self.node = node
+        self.silence = silence
+        self.confirmedAt = confirmedAt
+    }
+
+    public static func < (lhs: SilentMachine, rhs: SilentMachine) -> Bool { (lhs.node, lhs.silence) < (rhs.node, rhs.silence) }
+
+    public var description: String { "\(node) silent \(silence.secondsDouble)s" }
 }
 
 /// A machine or cluster dropped for silence, and since when.

@@ -179,6 +179,17 @@ struct Collector: Sendable {
     @discardableResult
     mutating func heard(_ source: NodeID, now: Instant, into actions: inout [RoleAction]) -> Int {
         let index = slot(for: source)
+        heard(at: index, now: now, into: &actions)
+        return index
+    }
+
+    /// The index of `source` in ``names`` and ``states``, adopting it (live, never heard, nothing
+    /// reported) if it is new; valid until another source is adopted.
+    mutating func index(adopting source: NodeID) -> Int { slot(for: source) }
+
+    /// ``heard(_:now:into:)`` for the source at `index`.
+    mutating func heard(at index: Int, now: Instant, into actions: inout [RoleAction]) {
+        let source = names[index]
         if let since = states[index].droppedSince {
             var state = states[index]
             state.lastHeard = now
@@ -193,12 +204,11 @@ struct Collector: Sendable {
                 actions.append(.log(LogRecord(.info, "\(configuration.noun) heard again: returns with its full state", metadata: metadata)))
             }
             update(index, to: state)
-            return index
+            return
         }
         // A live source: only its last-heard time changes, and only the never-heard count depends on it.
         if states[index].lastHeard == nil { neverHeardCount -= 1 }
         states[index].lastHeard = now
-        return index
     }
 
     /// Notes that `source` reported generation `number`; `full` if the report replaced the role's
@@ -303,6 +313,18 @@ struct Collector: Sendable {
             states[index].silenceWhileAsked = now > heard ? now - heard : .zero
             states[index].askedSince = nil
         }
+    }
+
+    /// The live sources whose silence, as ``checkSilence(now:into:)`` counts it, is at least
+    /// `threshold` now, with that silence (usually none: one pass over the states, no lookups).
+    func silentSources(now: Instant, atLeast threshold: Duration) -> [NodeID: Duration] {
+        var silent: [NodeID: Duration] = [:]
+        for index in states.indices where states[index].isLive {
+            guard let asked = states[index].askedSince else { continue }
+            let heard = max(states[index].lastHeard ?? startedAt, asked)
+            if now - heard >= threshold { silent[names[index]] = now - heard }
+        }
+        return silent
     }
 
     /// Drops every live source silent for `dropAfter` (logged and counted).

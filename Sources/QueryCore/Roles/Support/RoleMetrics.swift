@@ -49,7 +49,10 @@ extension GenerationUpdate {
     ///
     /// Reads the entries and copies in place (by index) rather than copying each out of its array:
     /// it runs on every update in and out, over every copy.
-    var estimatedBytes: Int {
+    var estimatedBytes: Int { Self.estimatedBytes(of: entries) }
+
+    /// ``estimatedBytes`` of an update carrying `entries`.
+    static func estimatedBytes(of entries: [TableEntry]) -> Int {
         var total = 16
         for e in entries.indices {
             total += 32 + entries[e].table.rawValue.utf8.count

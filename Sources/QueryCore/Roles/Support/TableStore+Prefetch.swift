@@ -107,20 +107,50 @@ extension TableStore {
     }
 
     /// Asks for the column arrays of the held rows that `entries` (an update from a sender whose
-    /// origins belong to `scope`, with dense index `sender`) will be applied to, and of their copies:
-    /// called as the update arrives, so that they arrive while the role does its bookkeeping.
-    func prefetch(_ entries: [TableEntry], scope: NodeID, sender: Int?) {
-        entries.withUnsafeBufferPointer { entries in
-            tables.values.withUnsafeBufferPointer { values in
-                for e in entries.indices {
-                    guard let index = tables.index(forKey: entries[e].table) else { continue }
-                    entries[e].copies.withUnsafeBufferPointer { copies in
-                        let stored = values.baseAddress! + index
-                        var prefetcher = Prefetcher(copies, in: stored, scope: scope, sender: sender)
-                        prefetcher.fetchFirstArrays(in: stored)
-                    }
+    /// origins belong to `scope`, with dense index `sender`) will be applied to, and of their
+    /// copies; with `buffers`, also for the values' buffers those arrays point to (the arrays
+    /// should have been asked for a step before: they are read).
+    func prefetch(_ entries: [TableEntry], scope: NodeID, sender: Int?, buffers: Bool) {
+        guard RawLayout.isVerified else { return }
+        // Through pointers to the stored tables and the copies: nothing is copied (retained) out.
+        tables.values.withUnsafeBufferPointer { values in
+            for e in entries.indices {
+                guard let index = tables.index(forKey: entries[e].table) else { continue }
+                entries[e].copies.withUnsafeBufferPointer { copies in
+                    Self.prefetch(copies, in: values.baseAddress! + index, scope: scope, sender: sender, buffers: buffers)
                 }
             }
+        }
+    }
+
+    @inline(never)
+    private static func prefetch(
+        _ copies: UnsafeBufferPointer<OriginCopy>, in stored: UnsafePointer<Stored>, scope: NodeID, sender: Int?,
+        buffers: Bool
+    ) {
+        var prefetcher = Prefetcher(copies, in: stored, scope: scope, sender: sender)
+        if buffers {
+            prefetcher.advance(to: 0, in: stored)
+        } else {
+            prefetcher.fetchFirstArrays(in: stored)
+        }
+    }
+
+    /// Asks for the entries of `pending[index]` (their array read from the update's bytes in
+    /// place), and for their copy arrays if `copies` (the entries having arrived: they are read).
+    static func prefetchEntries(of pending: UnsafeBufferPointer<PendingIntake>, at index: Int, copies: Bool) {
+        guard RawLayout.isVerified else { return }
+        let array = RawLayout.object(UnsafeRawPointer(pending.baseAddress! + index) + RawLayout.pendingEntries, word: 0)
+        assert(pending[index].entries.isEmpty || array == RawLayout.arrayBuffer(pending[index].entries), "pending entries misread")
+        let count = array.load(fromByteOffset: RawLayout.arrayCount, as: Int.self)
+        let stride = MemoryLayout<TableEntry>.stride
+        guard copies else {
+            fetch(array, bytes: RawLayout.arrayHeader + count * stride, limit: 512)
+            return
+        }
+        for e in 0..<min(count, 8) {
+            let copyArray = RawLayout.object(array + RawLayout.arrayHeader + e * stride + RawLayout.entryCopies, word: 0)
+            fetch(copyArray, bytes: RawLayout.arrayHeader + MemoryLayout<OriginCopy>.stride, limit: 128)
         }
     }
 
@@ -179,6 +209,11 @@ extension TableStore {
         /// origin, with the base and the version first.
         static let copyUpsertColumns = MemoryLayout<OriginCopy>.offset(of: \OriginCopy.copy)! + 16 + segmentColumns
 
+        /// An entry's copy array within the entry.
+        static let entryCopies = MemoryLayout<TableEntry>.offset(of: \TableEntry.copies)!
+        /// A pending update's entry array within it.
+        static let pendingEntries = MemoryLayout<PendingIntake>.offset(of: \PendingIntake.entries)!
+
         /// The object a word at `base` refers to, its spare bits cleared.
         @inline(__always)
         static func object(_ base: UnsafeRawPointer, word: Int) -> UnsafeRawPointer {
@@ -212,6 +247,13 @@ extension TableStore {
             ]
             let carried = copies.withUnsafeBufferPointer { upsertColumns(UnsafeRawPointer($0.baseAddress! + 1)) }
             guard carried == arrayBuffer(segment.columns) else { return false }
+            // An entry's copies, and a pending update's entries.
+            let entries = [TableEntry(table: "layout", copies: copies, removed: [], completeness: TableCompleteness())]
+            let copyArray = entries.withUnsafeBufferPointer { object(UnsafeRawPointer($0.baseAddress!) + entryCopies, word: 0) }
+            guard copyArray == arrayBuffer(entries[0].copies) else { return false }
+            let pending = [PendingIntake(entries: entries, sequence: 1, generation: 1, peer: "o", sender: 0, arrived: .zero)]
+            let entryArray = pending.withUnsafeBufferPointer { object(UnsafeRawPointer($0.baseAddress!) + pendingEntries, word: 0) }
+            guard entryArray == arrayBuffer(pending[0].entries) else { return false }
             // Word 0 of each column (word 1 of a text column) is its values' buffer.
             return segment.columns.withUnsafeBufferPointer { columns in
                 columns.indices.allSatisfy { c in
