@@ -119,6 +119,35 @@ import Testing
         #expect(Self.figures(Self.machines, in: sent) == [1, 1])
     }
 
+    /// edge:0.1 sent `machines` in full, then its interest lapsed (two requests lost): its next
+    /// update carries `processes` only. Its rows of `machines` vanish, and it is known, not
+    /// contributing, until asked again; had it said it no longer publishes the table, it would not
+    /// be counted.
+    @Test func aMachineWhoseInterestLapsedIsKnownAgain() {
+        for saysNotPublished in [false, true] {
+            var (proxy, _) = Self.proxyAskedForMachines()
+            for number: UInt64 in 4...5 {
+                let at = Instant.seconds(Double(number - 1) * 10)
+                _ = proxy.handle(.timerFired(ClusterProxy.generationTimer), now: at)
+                for edge in Self.edges {
+                    let entries = [Self.entry(Fixtures.processes, from: edge, full: false), Self.entry(Self.machines, from: edge, full: number == 4)]
+                    _ = proxy.handle(.received(Self.edgeUpdate(number, entries), from: edge), now: at + .milliseconds(10))
+                }
+            }
+            _ = proxy.handle(.timerFired(ClusterProxy.generationTimer), now: .seconds(50))
+            _ = proxy.handle(
+                .received(Self.edgeUpdate(6, [Self.entry(Fixtures.processes, from: "edge:0.0", full: false), Self.entry(Self.machines, from: "edge:0.0", full: false)]), from: "edge:0.0"),
+                now: .milliseconds(50_010))
+            let sent = proxy.handle(
+                .received(
+                    Self.edgeUpdate(6, [Self.entry(Fixtures.processes, from: "edge:0.1", full: false)], notPublished: saysNotPublished ? [Self.machines] : []),
+                    from: "edge:0.1"),
+                now: .milliseconds(50_020))
+            #expect(Self.figures(Self.machines, in: sent) == (saysNotPublished ? [1, 1] : [1, 2]), "says not published: \(saysNotPublished)")
+            #expect(proxy.table(Self.machines)?.slices["edge:0.1"] == nil)
+        }
+    }
+
     // MARK: Edge
 
     /// An edge asked for a table it does not publish says so in every update; a table it starts
