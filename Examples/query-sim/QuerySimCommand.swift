@@ -9,6 +9,7 @@ import QuerySim
 /// ```
 /// query-sim --seeds 1-200 --faults mix      # seed sweep with invariant checks
 /// query-sim --scenario Examples/scenarios/kill-and-return.json
+/// query-sim --scenario run.json --logs --log-lines 500 --trace machines   # what happened inside
 /// ```
 @main
 struct QuerySimCommand: ParsableCommand {
@@ -44,11 +45,14 @@ struct QuerySimCommand: ParsableCommand {
     @Flag(name: .long, help: "With --seeds, also print a line per passing seed (with its trace hash).")
     var verbose = false
 
-    @Flag(name: .long, help: "With --seeds, print the captured node logs of failing seeds.")
+    @Flag(name: .long, help: "With --seeds, print the captured node logs of failing seeds; with --scenario, the run's logs (to standard error).")
     var logs = false
 
-    @Option(name: .long, help: "With --logs, how many of the latest log lines of a failing seed to print (default 60).")
+    @Option(name: .long, help: "With --logs, how many of the latest log lines to print (default 60).")
     var logLines = 60
+
+    @Option(name: .long, help: "With --scenario, print (to standard error) every message that names this table: requests, updates, resyncs, acks, as sent and as received.")
+    var trace: String?
 
     func validate() throws {
         if (seeds == nil) == (scenario == nil) {
@@ -58,6 +62,10 @@ struct QuerySimCommand: ParsableCommand {
             throw ValidationError("unknown fault mix '\(faults)'; use none, mix, or a list of crash, partition, network, skew, correlated, ondemand, shapes, partitioned")
         }
         if let seeds { _ = try Self.parseSeeds(seeds) }
+        if let trace {
+            if scenario == nil { throw ValidationError("--trace goes with --scenario") }
+            do { _ = try TableName(validating: trace) } catch { throw ValidationError(error.message) }
+        }
     }
 
     func run() throws {
@@ -149,11 +157,55 @@ struct QuerySimCommand: ParsableCommand {
             FileHandle.standardError.write(Data("query-sim: \(path): \(error.message)\n".utf8))
             throw ExitCode(2)
         }
-        let report = try ScenarioRunner(scenario: scenario, evaluator: engine).run()
+        var observer: ((SimulationStep) -> Void)?
+        if let trace {
+            guard let table = try? TableName(validating: trace) else { throw ExitCode(2) }  // checked in validate()
+            observer = { step in
+                let time = String(format: "%9.3f", step.time.seconds)
+                if case .received(let message, let peer) = step.input, let text = Self.describe(message, table: table) {
+                    FileHandle.standardError.write(Data("\(time) \(step.node) <- \(peer): \(text)\n".utf8))
+                }
+                for case .send(let message, let to) in step.actions {
+                    guard let text = Self.describe(message, table: table) else { continue }
+                    FileHandle.standardError.write(Data("\(time) \(step.node) -> \(to): \(text)\n".utf8))
+                }
+            }
+        }
+        let report = try ScenarioRunner(scenario: scenario, evaluator: engine).run(
+            logLines: logs ? max(1, logLines) : 0, observer: observer)
         for line in report.lines { print(line.serialized) }
+        if logs { FileHandle.standardError.write(Data((report.logs + "\n").utf8)) }
         FileHandle.standardError.write(Data("trace \(report.traceHash)\n".utf8))
         for violation in report.violations {
             FileHandle.standardError.write(Data("invariant violated: \(violation)\n".utf8))
+        }
+    }
+
+    /// A line about `message` if it names `table` (a request listing it, an update or deferral with
+    /// its entry, a resync or ack of it), else `nil`.
+    static func describe(_ message: Message, table: TableName) -> String? {
+        func entry(_ entries: [TableEntry]) -> String? {
+            guard let e = entries.first(where: { $0.table == table }) else { return nil }
+            let c = e.completeness
+            return "\(e.copies.count) copies\(e.replacesScope ? " (replaces)" : ""), removed \(e.removed.count), "
+                + "machines [\(c.machinesContributing), \(c.machinesKnown)], clusters [\(c.clustersContributing), \(c.clustersKnown)]"
+        }
+        switch message {
+        case .request(let r) where r.tables.contains(table):
+            return "request\(r.reset ? " reset" : "")\(r.standby ? " standby" : "") \(r.tables.map(\.rawValue))"
+        case .update(let u):
+            if u.notPublished.contains(table) { return "update g\(u.generation.number) #\(u.sequence): not published" }
+            guard let e = entry(u.entries) else { return nil }
+            return "update g\(u.generation.number) #\(u.sequence): \(e)"
+        case .deferral(let d):
+            guard let e = entry(d.entries) else { return nil }
+            return "deferral g\(d.generation.number): \(e)"
+        case .resync(let r) where r.table == table:
+            return "resync g\(r.generation) origins \(r.origins.map(\.rawValue))"
+        case .ack(let a) where a.tables.contains(table):
+            return "ack g\(a.generation)"
+        default:
+            return nil
         }
     }
 }

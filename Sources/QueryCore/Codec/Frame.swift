@@ -25,8 +25,9 @@ public struct Frame: Sendable, Hashable {
     public static let magic: [UInt8] = [0x53, 0x51, 0x52, 0x59]
     /// The format version this code writes and reads (2: updates and deferrals carry the sender's
     /// sequence number; 3: completeness figures carry a proxy's silent machines, combine requests
-    /// the machines a TLA aged out).
-    public static let formatVersion: UInt8 = 3
+    /// the machines a TLA aged out; 4: updates name the tables asked for that their sender does not
+    /// publish).
+    public static let formatVersion: UInt8 = 4
 
     /// Creates a frame.
     public init(messageType: UInt8, body: [UInt8]) {

@@ -180,15 +180,18 @@ extension GenerationUpdate: WireCodable {
         generation.encode(into: &writer)
         writer.writeVarint(sequence)
         writer.writeList(entries)
+        writer.writeList(notPublished)
     }
 
     public init(from reader: inout WireReader) throws(QueryError) {
         let generation = try Generation(from: &reader)
         let sequence = try reader.readVarint("update sequence")
+        let entries = try reader.readList(TableEntry.self, minimumElementSize: 8, what: "entry count")
         self.init(
             generation: generation,
-            entries: try reader.readList(TableEntry.self, minimumElementSize: 8, what: "entry count"),
-            sequence: sequence
+            entries: entries,
+            sequence: sequence,
+            notPublished: try reader.readList(TableName.self, minimumElementSize: 2, what: "unpublished table count")
         )
     }
 }

@@ -258,10 +258,11 @@ public struct ClusterProxy: Role {
             for e in update.entries.indices where update.entries[e].replacesScope {
                 owed.received(update.entries[e].table, inFullFrom: peer)
             }
-            // The newest regular update lists every table the machine publishes and holds a lease
-            // on (one it believes held here comes as a delta or an empty entry): a table owed but
-            // not listed it does not publish, or it has no lease on and sends in full when asked.
-            if newest { owed.received(onlyListed: update.entries.map(\.table), from: peer) }
+            // The newest regular update lists every table the machine holds a lease on: those it
+            // publishes among the entries (one it believes held here as a delta or an empty
+            // entry), the others as not published. A table owed and listed in neither it was not
+            // asked for (a lost request, a lapsed lease): still owed, asked for again.
+            if newest, !update.notPublished.isEmpty { owed.received(notPublished: update.notPublished, from: peer) }
         }
         // Applied with the generation's other updates, when it is sent (its size counted and its
         // duplicated or reordered entries skipped then); an update of a generation already sent is
@@ -271,6 +272,21 @@ public struct ClusterProxy: Role {
                 entries: update.entries, sequence: update.sequence, generation: update.generation.number, peer: peer,
                 sender: source, arrived: now, expected: newest ? forwarded : []))
         if update.generation.number <= collector.sent { applyPending(into: &actions) }
+        // A wanted table the newest regular update neither carries nor names as not published: the
+        // machine was not asked for it (a lost request, a lapsed lease). It owes the table (known,
+        // not contributing) and is asked again. (Its rows of tables it left out vanish when the
+        // update is applied.)
+        if newest {
+            // A handful of tables: linear searches, no sets or sorting per update.
+            for name in forwarded where !update.notPublished.contains(name) {
+                var listed = false
+                for e in update.entries.indices where update.entries[e].table == name {
+                    listed = true
+                    break
+                }
+                if !listed { owed.owe(name, by: peer) }
+            }
+        }
         if let number = collector.reportArrived(generation: update.generation.number, now: now) {
             send(number, now: now, into: &actions)
         }
@@ -325,6 +341,14 @@ public struct ClusterProxy: Role {
             }
         }
         owed.wanted(tables, from: collector.names)
+        // Tables asked for now are owed by every live machine until it sends them or says it does
+        // not publish them (a dropped machine is not counted on: it returns with what it has).
+        var added: [TableName] = []
+        for name in tables where !forwarded.contains(name) { added.append(name) }
+        if !added.isEmpty {
+            let collector = collector
+            owed.asked(added, from: collector.names.indices.filter { collector.states[$0].isLive }.map { collector.names[$0] })
+        }
         forwarded = tables
         guard !tables.isEmpty else { return }
         if !quiet { lastForward = now }
@@ -338,7 +362,8 @@ public struct ClusterProxy: Role {
             // arrived: one lost reset must not leave it sending deltas against rows lost here.
             let reset = !collector.states[index].synced
             let silent = collector.states[index].lastHeard.map { now - $0 > configuration.schedule.interval } ?? true
-            if quiet, !reset, !silent, collector.states[index].isLive { continue }
+            // One that owes a table may not have been asked (a lost request): asked every time.
+            if quiet, !reset, !silent, collector.states[index].isLive, !owed.owes(collector.names[index]) { continue }
             actions.append(.send(.request(reset ? resetting : plain), to: collector.names[index]))
         }
         if !owed.isEmpty {

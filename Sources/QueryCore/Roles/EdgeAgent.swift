@@ -163,6 +163,9 @@ public struct EdgeAgent: Role {
                 var previousPicks = UnsafeMutableBufferPointer(rebasing: buffer[width...])
                 var previousCount = -1
                 var previous: (update: GenerationUpdate, bytes: Int)?
+                // Tables a receiver asked for that this machine does not publish (usually none):
+                // named in its update, so its proxy does not wait for them.
+                var notPublished: [TableName] = []
                 var i = receivers.startIndex
                 while i < receivers.endIndex {
                     receivers[i].link.expire(at: now)
@@ -172,11 +175,14 @@ public struct EdgeAgent: Role {
                     }
                     var count = 0
                     var pruned = false
+                    if !notPublished.isEmpty { notPublished.removeAll(keepingCapacity: true) }
                     // By index: the link's tables are updated in place while they are walked.
                     for j in receivers[i].link.tables.indices {
-                        guard let expiry = receivers[i].link.tables[j].interest, expiry > now,
-                            let t = receivers[i].link.publishedIndex(at: j, in: published, layout: layout)
-                        else { continue }
+                        guard let expiry = receivers[i].link.tables[j].interest, expiry > now else { continue }
+                        guard let t = receivers[i].link.publishedIndex(at: j, in: published, layout: layout) else {
+                            notPublished.append(receivers[i].link.tables[j].name)
+                            continue
+                        }
                         if !pruned {
                             receivers[i].link.forgetOldPending(before: number)
                             pruned = true
@@ -212,13 +218,16 @@ public struct EdgeAgent: Role {
                     }
                     let peer = receivers[i].peer
                     if let previous, previousCount == count,
-                        UnsafeMutableBufferPointer(rebasing: picks[0..<count]).elementsEqual(previousPicks[0..<count])
+                        UnsafeMutableBufferPointer(rebasing: picks[0..<count]).elementsEqual(previousPicks[0..<count]),
+                        previous.update.notPublished == notPublished
                     {
                         bytes += previous.bytes
                         actions.append(.send(.update(stamped(previous.update, now: now)), to: peer))
                     } else {
-                        // The entries are in table order already (the link's tables are sorted).
+                        // The entries are in table order already (the link's tables are sorted), and
+                        // so are the tables not published.
                         var update = GenerationUpdate(generation: generation, entries: [])
+                        if !notPublished.isEmpty { update.notPublished = notPublished }
                         if Self.picksAll(UnsafeMutableBufferPointer(rebasing: picks[0..<count]), of: builtCount) {
                             // The usual first receiver: it picked every entry built so far, in
                             // order. Its update shares the built entries' array (nothing copied).

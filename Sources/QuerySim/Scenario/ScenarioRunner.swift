@@ -24,6 +24,9 @@ public struct ScenarioRunner {
         public var network: NetworkStatistics
         /// Invariant violations found while running.
         public var violations: [InvariantChecker.Violation]
+        /// The captured node logs, merged in time order (the latest ``run(logLines:observer:)``'s
+        /// `logLines`; empty when none were asked for).
+        public var logs: String = ""
     }
 
     /// The fleet configuration the scenario describes.
@@ -39,9 +42,13 @@ public struct ScenarioRunner {
 
     /// Runs the scenario to its end.
     ///
+    /// - Parameters:
+    ///   - logLines: How many of the latest captured log lines to put in the report (0: none).
+    ///   - observer: Called with every step the simulation takes (what a role was given and did).
     /// - Throws: ``QueryError`` if the fleet cannot be built.
-    public func run() throws(QueryError) -> Report {
+    public func run(logLines: Int = 0, observer: ((SimulationStep) -> Void)? = nil) throws(QueryError) -> Report {
         let fleet = try Fleet(fleetConfiguration, evaluator: evaluator)
+        if let observer { fleet.simulation.addObserver(observer) }
         let checker = InvariantChecker(fleet: fleet)
         // Scripted clock skews move publish times as far as the largest skew, like a fleet's maxSkew.
         let scriptedSkew = scenario.largestSkew
@@ -67,7 +74,9 @@ public struct ScenarioRunner {
         }
         fleet.run(until: .seconds(scenario.until))
         let lines = queries.map { ScenarioRunner.line(for: sim.query($0.id)!, at: $0.at) }
-        return Report(lines: lines, traceHash: sim.traceHash, network: sim.statistics, violations: checker.violations)
+        return Report(
+            lines: lines, traceHash: sim.traceHash, network: sim.statistics, violations: checker.violations,
+            logs: logLines > 0 ? sim.formattedLogs(limit: logLines) : "")
     }
 
     /// The JSON line of one query.

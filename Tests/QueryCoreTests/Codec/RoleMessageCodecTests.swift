@@ -65,7 +65,8 @@ import Testing
                     generation: generation,
                     entries: [
                         TableEntry(table: "machines", copies: [], completeness: TableCompleteness())
-                    ]
+                    ],
+                    notPublished: ["software_versions", "inventory"]
                 )
             ),
             .ack(TableAck(generation: 12, tables: ["processes"])),

@@ -46,6 +46,7 @@ import Testing
             }
             text += "]"
         }
+        if !update.notPublished.isEmpty { text += " not published \(update.notPublished)" }
         return text
     }
 

@@ -105,7 +105,9 @@ struct ReferenceEdgeAgent {
             if live.isEmpty { continue }  // no live interest left: forget the proxy
             let entries = live.compactMap { entry($0, for: &downstream, generation: number, merge: false) }
             receivers[peer] = downstream
-            let update = GenerationUpdate(generation: generation, entries: entries)
+            // Tables asked for but not published are named as such.
+            let notPublished = live.filter { name in store[name].map { $0.table.slices[id] == nil } ?? true }
+            let update = GenerationUpdate(generation: generation, entries: entries, notPublished: notPublished)
             bytes += update.estimatedBytes
             actions.append(.send(.update(update), to: peer))
         }

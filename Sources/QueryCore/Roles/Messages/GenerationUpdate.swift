@@ -13,11 +13,16 @@ public struct GenerationUpdate: Sendable {
     /// tell a duplicated or reordered update from a newer one of the same generation
     /// (``SenderSequences``). `0`: not stamped (built by hand); always applied.
     public var sequence: UInt64
+    /// Tables the receiver asked for (with live interest) that the sender does not publish, sorted.
+    /// An edge names them in each regular update, so its proxy tells a machine without the table
+    /// from one whose request was lost (which lists it neither here nor among the entries).
+    public var notPublished: [TableName]
 
     /// Creates an update.
-    public init(generation: Generation, entries: [TableEntry], sequence: UInt64 = 0) {
+    public init(generation: Generation, entries: [TableEntry], sequence: UInt64 = 0, notPublished: [TableName] = []) {
         self.generation = generation
         self.entries = entries.count < 2 ? entries : entries.sorted { $0.table < $1.table }
         self.sequence = sequence
+        self.notPublished = notPublished.count < 2 ? notPublished : notPublished.sorted()
     }
 }
