@@ -26,8 +26,8 @@ public struct Frame: Sendable, Hashable {
     /// The format version this code writes and reads (2: updates and deferrals carry the sender's
     /// sequence number; 3: completeness figures carry a proxy's silent machines, combine requests
     /// the machines a TLA aged out; 4: updates name the tables asked for that their sender does not
-    /// publish).
-    public static let formatVersion: UInt8 = 4
+    /// publish; 5: combine requests carry the newest generation relayed per cluster).
+    public static let formatVersion: UInt8 = 5
 
     /// Creates a frame.
     public init(messageType: UInt8, body: [UInt8]) {

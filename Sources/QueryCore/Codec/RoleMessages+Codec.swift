@@ -282,6 +282,7 @@ extension CombineRequest: WireCodable {
         writer.writeBool(reset)
         writer.writeList(tables)
         writer.writeList(droppedMachines)
+        writer.writeList(relayed)
     }
 
     public init(from reader: inout WireReader) throws(QueryError) {
@@ -290,7 +291,21 @@ extension CombineRequest: WireCodable {
         let reset = try reader.readBool("reset")
         let tables = try reader.readList(TableName.self, minimumElementSize: 2, what: "deferred table count")
         let machines = try reader.readList(DroppedNode.self, minimumElementSize: 10, what: "dropped machine count")
-        self.init(generation: generation, droppedClusters: dropped, reset: reset, tables: tables, droppedMachines: machines)
+        let relayed = try reader.readList(RelayedGeneration.self, minimumElementSize: 3, what: "relayed cluster count")
+        self.init(
+            generation: generation, droppedClusters: dropped, reset: reset, tables: tables, droppedMachines: machines,
+            relayed: relayed)
+    }
+}
+
+extension RelayedGeneration: WireCodable {
+    public func encode(into writer: inout WireWriter) {
+        cluster.encode(into: &writer)
+        writer.writeVarint(generation)
+    }
+
+    public init(from reader: inout WireReader) throws(QueryError) {
+        self.init(cluster: try NodeID(from: &reader), generation: try reader.readVarint("relayed generation"))
     }
 }
 

@@ -161,6 +161,9 @@ public struct Aggregator: Role {
     private var handedBack: [TableName: UInt64] = [:]
     private var deferredOrigins: [NodeID: NodeID] = [:]
     private var childReset: Set<NodeID> = []
+    /// Child → cluster → the newest generation of the cluster's updates relayed to the child (sent
+    /// with every combine request, see ``CombineRequest/relayed``).
+    private var relayedToChild: [NodeID: [NodeID: UInt64]] = [:]
     /// Children heard again after a drop, still dropped until they hold every cluster's current rows
     /// again (see ``ChildReturn``).
     private var returningChildren: [NodeID: ChildReturn] = [:]
@@ -418,6 +421,7 @@ public struct Aggregator: Role {
                 sequence: update.sequence
             )
             actions.append(.send(.deferral(deferral), to: child))
+            relayedToChild[child, default: [:]][cluster] = max(relayedToChild[child]?[cluster] ?? 0, number)
         }
         _ = store.intake(
             local,
@@ -738,7 +742,8 @@ public struct Aggregator: Role {
                 droppedClusters: dropped,
                 reset: childReset.contains(child),
                 tables: tables,
-                droppedMachines: agedOutMachines(of: tables, now: now)
+                droppedMachines: agedOutMachines(of: tables, now: now),
+                relayed: (relayedToChild[child] ?? [:]).map { RelayedGeneration(cluster: $0.key, generation: $0.value) }
             )
             actions.append(.send(.combine(request), to: child))
         }

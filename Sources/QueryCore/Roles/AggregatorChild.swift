@@ -55,6 +55,9 @@ public struct AggregatorChild: Role {
     private var lastRelayedTable: [TableName: [NodeID: UInt64]] = [:]
     /// Cluster → when something of it was last relayed here.
     private var lastRelayedAt: [NodeID: Instant] = [:]
+    /// What the previous combine request said the TLA had relayed (see ``CombineRequest/relayed``):
+    /// checked at the next one, a whole interval later, against what arrived.
+    private var relayedAsOfLastCombine: [RelayedGeneration] = []
     /// Numbers the updates sent to the parent.
     private var sequencer = UpdateSequencer()
     /// The newest relayed update applied per proxy and table (duplicated or reordered ones are skipped).
@@ -144,6 +147,7 @@ public struct AggregatorChild: Role {
             // Machines the TLA aged out (their cluster's proxy no longer heard): their rows are left
             // out, not forgotten (they return with the proxy's next word of them, as at the TLA).
             agedOut = Dictionary(request.droppedMachines.map { ($0.node, $0.since) }, uniquingKeysWith: { min($0, $1) })
+            askForLostRelays(request, into: &actions)
             // Tables the TLA no longer asks for are let go: their rows stop being relayed, and
             // handed back when interest returns they would pass for current.
             for name in store.names where !request.tables.contains(name) { forget(name) }
@@ -278,28 +282,53 @@ public struct AggregatorChild: Role {
                 continue
             }
             guard !(synced[entry.table]?.contains(deferral.cluster) ?? false) else { continue }
-            if let last = resyncRequested[entry.table], number < last + Self.resyncRetryAfter, number >= last {
-                continue
-            }
-            resyncRequested[entry.table] = number
-            // The TLA forwards a full resync to every cluster's proxy: each owes a full entry.
-            for cluster in Set(lastRelayed.keys).union([deferral.cluster]) {
-                awaitedResyncs[entry.table, default: [:]][cluster] = AwaitedResync(
-                    generation: number, origins: [], full: true)
-            }
-            let request = ResyncRequest(generation: number, table: entry.table, origins: [])
-            actions.append(.send(.resync(request), to: configuration.parent))
+            askFullResync(
+                of: entry.table, generation: number, cluster: deferral.cluster,
+                because: "asking for a full resync of a table not yet received in full", into: &actions)
+        }
+    }
+
+    /// Relays the previous combine request said were sent and that have not arrived since (a whole
+    /// interval): lost on the way here, with whatever rows or removals they carried. The clusters
+    /// count as not having sent their tables in full, and the tables are asked for in full now,
+    /// rather than when a later relay happens to reveal the gap (after several lost in a row, the
+    /// child would hand back rows its TLA knows are gone, a dropped machine's, say).
+    private mutating func askForLostRelays(_ request: CombineRequest, into actions: inout [RoleAction]) {
+        let number = request.generation.number
+        for relayed in relayedAsOfLastCombine where (lastRelayed[relayed.cluster] ?? 0) < relayed.generation {
             actions.append(
                 .log(
                     LogRecord(
-                        .info,
-                        "asking for a full resync of a table not yet received in full",
-                        metadata: ["table": entry.table.rawValue, "cluster": deferral.cluster.rawValue]
-                    )
-                )
-            )
-            actions.append(RoleMetrics.counter("query.full_resyncs", 1, role: "tla-child"))
+                        .info, "relayed updates did not arrive",
+                        metadata: ["cluster": relayed.cluster.rawValue, "generation": "\(relayed.generation)"])))
+            for table in request.tables {
+                synced[table]?.remove(relayed.cluster)
+                askFullResync(
+                    of: table, generation: number, cluster: relayed.cluster,
+                    because: "asking for a full resync of a table whose relays were lost", into: &actions)
+            }
         }
+        relayedAsOfLastCombine = request.relayed
+    }
+
+    /// Asks the parent for `table` in full from every cluster (unless asked within the last
+    /// ``resyncRetryAfter`` generations), awaiting each cluster's answer.
+    private mutating func askFullResync(
+        of table: TableName, generation number: UInt64, cluster: NodeID, because reason: String,
+        into actions: inout [RoleAction]
+    ) {
+        if let last = resyncRequested[table], number < last + Self.resyncRetryAfter, number >= last { return }
+        resyncRequested[table] = number
+        // The TLA forwards a full resync to every cluster's proxy: each owes a full entry.
+        for owing in Set(lastRelayed.keys).union([cluster]) {
+            awaitedResyncs[table, default: [:]][owing] = AwaitedResync(generation: number, origins: [], full: true)
+        }
+        let request = ResyncRequest(generation: number, table: table, origins: [])
+        actions.append(.send(.resync(request), to: configuration.parent))
+        actions.append(
+            .log(LogRecord(.info, reason, metadata: ["table": table.rawValue, "cluster": cluster.rawValue]))
+        )
+        actions.append(RoleMetrics.counter("query.full_resyncs", 1, role: "tla-child"))
     }
 
     /// After a deferral was applied: resyncs it answered are settled (a full entry answers any; due
