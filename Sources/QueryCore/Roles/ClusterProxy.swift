@@ -83,7 +83,7 @@ public struct ClusterProxy: Role {
     private var updatesSent = 0
     /// The machines' updates of a generation not sent yet, received and not applied yet: applied
     /// together, in the order received, when the generation is sent or anything reads the held rows
-    /// (see ``TableStore/intake(_:role:into:)``). An update of a generation already sent is applied
+    /// (see ``TableStore/intake(_:role:into:fresh:)``). An update of a generation already sent is applied
     /// as it arrives.
     private var pending: [TableStore.PendingIntake] = []
 

@@ -70,7 +70,7 @@ import Testing
     }
 
     /// A proxy applies one machine's entry at a time, its slot found through the sender's hint; the
-    /// prefetch ahead of it (see ``TableStore/intake(_:role:into:)``) reads the same slot.
+    /// prefetch ahead of it (see ``TableStore/intake(_:role:into:fresh:)``) reads the same slot.
     @Test func aSendersOwnOriginIsFetchedThroughItsHint() throws {
         var store = TableStore(keepsHistory: true)
         let machines = (0..<8).map { NodeID("edge:0.\($0)") }

@@ -3,7 +3,7 @@ import Testing
 @testable import QueryCore
 
 /// A proxy holds back its machines' updates of a generation and applies them together when it sends
-/// the generation (`TableStore.intake(_:role:into:)`): held to applying each update as it arrives.
+/// the generation (`TableStore.intake(_:role:into:fresh:)`): held to applying each update as it arrives.
 @Suite struct ProxyBatchTests {
     static let table = Fixtures.processes
     static let other: TableName = "software_versions"

@@ -133,7 +133,7 @@ extension TableStore {
         return replies
     }
 
-    /// An update from one source, received and not applied yet (see ``intake(_:role:into:)``).
+    /// An update from one source, received and not applied yet (see ``intake(_:role:into:fresh:)``).
     struct PendingIntake: Sendable {
         /// The update's entries.
         var entries: [TableEntry]
